@@ -1,0 +1,91 @@
+"""Test set-up shared by every app: the test profile, a real Celery worker, API clients."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SOCIALPAY_PROFILE", "test")
+os.environ.setdefault("CELERY_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
+# Playwright's sync API runs an event loop in the test thread; Django must still allow ORM use.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker process against the test database and the real Redis broker.
+
+    Tasks it runs see only committed data, so tests that use it are transactional
+    (``@pytest.mark.django_db(transaction=True)``).
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = settings.DATABASES["default"]
+    env["DATABASE_URL"] = _database_url(db)
+    env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
+    log_path = ROOT / ".data" / f"celery-test-{settings.CELERY_TASK_DEFAULT_QUEUE}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in the finaliser
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "socialpay",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "INFO",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from socialpay.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Celery worker exited; see {log_path}")
+        replies = app.control.ping(timeout=0.5)
+        if replies:
+            break
+    else:
+        proc.terminate()
+        raise RuntimeError(f"Celery worker did not answer a ping; see {log_path}")
+    connection.close()
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _database_url(db: dict) -> str:
+    from urllib.parse import quote
+
+    host = quote(db.get("HOST") or "", safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    return f"postgres://{db.get('USER') or ''}{password}@{host}{port}/{db['NAME']}"
