@@ -47,7 +47,8 @@ def check_celery(app=None) -> tuple[bool, str]:
         from socialpay.celery import app
     try:
         started = time.monotonic()
-        replies = app.control.ping(timeout=CHECK_TIMEOUT_SECONDS)
+        # limit=1: one live worker is enough, so stop waiting at the first reply.
+        replies = app.control.ping(timeout=CHECK_TIMEOUT_SECONDS, limit=1)
         if not replies:
             return False, "no worker answered"
         elapsed_ms = int((time.monotonic() - started) * 1000)
