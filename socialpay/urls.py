@@ -5,8 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from core.views import healthz
 from posts.views import home
 
+# Each app owns its endpoints; this file only mounts them.
 api_v1 = [
-    # Each app adds its endpoints in its own api_urls module.
+    path("", include("accounts.api_urls")),
+    path("", include("posts.api_urls")),
+    path("", include("payments.api_urls")),
 ]
 
 urlpatterns = [
@@ -17,4 +20,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("webhooks/", include("payments.webhook_urls")),
+    path("", include("accounts.urls")),
+    path("", include("posts.urls")),
+    path("", include("payments.urls")),
 ]

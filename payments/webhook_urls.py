@@ -1,0 +1,5 @@
+"""Processor webhooks, mounted at /webhooks/."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
