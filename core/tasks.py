@@ -17,3 +17,10 @@ def heartbeat() -> str:
 @shared_task(name="core.tasks.ping")
 def ping() -> str:
     return "pong"
+
+
+@shared_task(name="core.tasks.idempotency_purge", ignore_result=True)
+def idempotency_purge() -> int:
+    from core.idempotency import idempotency_purge as purge
+
+    return purge()

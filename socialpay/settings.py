@@ -328,6 +328,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.heartbeat",
         "schedule": timedelta(minutes=1),
     },
+    "idempotency-purge": {
+        "task": "core.tasks.idempotency_purge",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Payments -------------------------------------------------------------------------------

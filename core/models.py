@@ -1,0 +1,44 @@
+"""Shared records that belong to no single business area.
+
+``IdempotencyRecord`` remembers the first outcome of a money request for a client-chosen
+key, scoped by user and endpoint, so that a retry replays it instead of moving money again.
+
+Invariants: one record per (user, endpoint, key) — a UNIQUE constraint, which is what makes
+fifty simultaneous submissions of one key produce one effect.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class IdempotencyRecord(models.Model):
+    class State(models.TextChoices):
+        STARTED = "started"
+        COMPLETED = "completed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.STARTED)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    # For browser forms: where the first submission led, so a double click lands there too.
+    response_location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "endpoint", "key"], name="core_idempotency_unique_key"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="core_idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key} ({self.state})"

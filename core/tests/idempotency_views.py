@@ -1,0 +1,45 @@
+"""A tiny money-like endpoint for testing the idempotency layer in isolation.
+
+Its side effect is a Redis counter (real Redis), so a test can count how often the work ran.
+"""
+
+import time
+
+import redis
+from django.conf import settings
+from django.urls import path
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import DomainError
+from core.idempotency import idempotent_api
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+class NotEnough(DomainError):
+    code = "insufficient_funds"
+    status = 422
+
+
+class PaySerializer(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=1)
+    to = serializers.CharField()
+
+
+class PayView(APIView):
+    @idempotent_api("test.pay")
+    def post(self, request):
+        data = PaySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["amount"] > 1000:
+            raise NotEnough("Not enough money.")
+        time.sleep(float(request.headers.get("X-Sleep", "0")))
+        runs = redis_client().incr(request.headers["X-Counter"])
+        return Response({"paid": data.validated_data["amount"], "run": runs}, status=201)
+
+
+urlpatterns = [path("pay", PayView.as_view())]
