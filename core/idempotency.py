@@ -226,6 +226,71 @@ def _path_args(kwargs: dict) -> str:
     return ",".join(f"{k}={kwargs[k]}" for k in sorted(kwargs))
 
 
+FORM_FIELD = "idempotency_key"
+
+
 def form_key() -> str:
     """A fresh key for a form being rendered; submitted back in a hidden field."""
     return uuid.uuid4().hex
+
+
+def idempotent_form(endpoint: str):
+    """Decorate a Django view handling a money form (POST) for a signed-in person.
+
+    The form carries ``idempotency_key`` rendered with it. A double click, a reload that
+    re-posts or a second tab sends the same key: the first submission does the work and its
+    redirect is stored; the others are sent to the same place instead of paying again.
+    A view that re-renders the form (a validation error, status 200) stores nothing, so the
+    corrected form can be sent with the same key.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            from django.contrib import messages
+            from django.shortcuts import redirect
+            from django.utils.translation import gettext as _
+
+            key = request.POST.get(FORM_FIELD, "")
+            if not KEY_PATTERN.match(key):
+                # An old or hand-made form: render it again with a fresh key.
+                messages.error(request, _("The form expired. Please check it and send it again."))
+                return redirect(request.get_full_path())
+            body = {
+                k: v
+                for k, v in request.POST.lists()
+                if k not in {FORM_FIELD, "csrfmiddlewaretoken"}
+            }
+            try:
+                claim = idempotency_claim(
+                    user_id=request.user.pk,
+                    endpoint=endpoint,
+                    key=key,
+                    body_fingerprint=fingerprint(body),
+                )
+            except IdempotencyInProgress:
+                messages.info(request, _("Your payment is being processed."))
+                return redirect(request.get_full_path())
+            except IdempotencyKeyMismatch:
+                messages.error(request, _("The form expired. Please check it and send it again."))
+                return redirect(request.get_full_path())
+            if not claim.fresh:
+                return redirect(claim.record.response_location or request.get_full_path())
+            try:
+                response = view(request, *args, **kwargs)
+            except Exception:
+                idempotency_release(record=claim.record)
+                raise
+            if response.status_code in (301, 302, 303):
+                idempotency_complete(
+                    record=claim.record, status=response.status_code, location=response["Location"]
+                )
+            else:
+                idempotency_release(record=claim.record)
+            return response
+
+        return wrapper
+
+    return decorator

@@ -7,13 +7,16 @@ import time
 
 import redis
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import path
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import DomainError
-from core.idempotency import idempotent_api
+from core.idempotency import idempotent_api, idempotent_form
 
 
 def redis_client() -> redis.Redis:
@@ -42,4 +45,13 @@ class PayView(APIView):
         return Response({"paid": data.validated_data["amount"], "run": runs}, status=201)
 
 
-urlpatterns = [path("pay", PayView.as_view())]
+@idempotent_form("test.pay_form")
+def pay_form(request):
+    amount = int(request.POST.get("amount") or 0)
+    if amount <= 0:
+        return HttpResponse("fix the amount", status=200)
+    runs = redis_client().incr(request.POST["counter"])
+    return redirect(f"/receipt/{runs}")
+
+
+urlpatterns = [path("pay", PayView.as_view()), path("pay-form", login_required(pay_form))]

@@ -185,3 +185,41 @@ def test_purge_task_runs_through_celery_code_path(api, counter):
 
     pay(api, counter, "key-00000008")
     assert purge_task.apply().get() == 0  # fresh keys are kept
+
+
+def test_a_double_submitted_form_pays_once_and_both_land_on_the_receipt(payer, counter):
+    browser = Client()
+    browser.force_login(payer)
+    form = {"amount": "5", "counter": counter, "idempotency_key": "form-key-0001"}
+
+    first = browser.post("/pay-form", form)
+    second = browser.post("/pay-form", form)
+
+    assert first.status_code == 302 and first["Location"] == "/receipt/1"
+    assert second.status_code == 302 and second["Location"] == "/receipt/1"
+    assert runs(counter) == 1
+
+
+def test_a_form_with_errors_stores_nothing_and_can_be_resent_with_its_key(payer, counter):
+    browser = Client()
+    browser.force_login(payer)
+
+    bad = browser.post(
+        "/pay-form", {"amount": "0", "counter": counter, "idempotency_key": "fk-00000002"}
+    )
+    good = browser.post(
+        "/pay-form", {"amount": "3", "counter": counter, "idempotency_key": "fk-00000002"}
+    )
+
+    assert bad.status_code == 200
+    assert good.status_code == 302
+    assert runs(counter) == 1
+
+
+def test_a_form_without_a_key_is_sent_back_and_nothing_runs(payer, counter):
+    browser = Client()
+    browser.force_login(payer)
+    response = browser.post("/pay-form", {"amount": "3", "counter": counter})
+    assert response.status_code == 302
+    assert response["Location"] == "/pay-form"
+    assert runs(counter) == 0
