@@ -1,4 +1,5 @@
-"""Test set-up shared by every app: the test profile, a real Celery worker, API clients."""
+"""Test set-up shared by every app (the test profile itself is chosen in
+``socialpay.test_settings``): a real Celery worker."""
 
 from __future__ import annotations
 
@@ -10,11 +11,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("SOCIALPAY_PROFILE", "test")
-os.environ.setdefault("CELERY_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
-# Playwright's sync API runs an event loop in the test thread; Django must still allow ORM use.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent
 

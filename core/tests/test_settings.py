@@ -112,6 +112,7 @@ def test_production_profile_passes_check_deploy_without_warnings():
         cwd=ROOT,
         env={
             **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+            "DJANGO_SETTINGS_MODULE": "socialpay.settings",
             "SOCIALPAY_PROFILE": "production",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
@@ -124,3 +125,9 @@ def test_production_profile_passes_check_deploy_without_warnings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_suite_runs_under_the_test_profile_with_a_private_queue(settings):
+    assert settings.PROFILE == "test"
+    assert settings.CELERY_TASK_DEFAULT_QUEUE.startswith("test-")
+    assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
