@@ -347,6 +347,11 @@ SUPPORTED_CURRENCIES = env.list(
     "SUPPORTED_CURRENCIES", default=["USD", "EUR", "GBP", "CHF", "JPY", "BRL", "INR", "KWD"]
 )
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
+# Where mid-market FX rates come from: "sandbox" (deterministic, offline) or "ecb".
+FX_RATE_SOURCE = env.str("FX_RATE_SOURCE", default="sandbox")
+FX_ECB_URL = env.str(
+    "FX_ECB_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+)
 
 # --- Logging (structlog, one JSON object per line in production) ---------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

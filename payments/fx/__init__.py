@@ -1,0 +1,1 @@
+"""Foreign exchange: where mid-market rates come from (``sources``)."""
