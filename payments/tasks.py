@@ -19,3 +19,8 @@ def webhook_event_process_task(self, event_pk: int) -> str:
 @shared_task(name="payments.webhook_events_redrive", ignore_result=True)
 def webhook_events_redrive_task() -> int:
     return services.webhook_events_redrive()
+
+
+@shared_task(name="payments.webhook_deliveries_prune", ignore_result=True)
+def webhook_deliveries_prune_task() -> int:
+    return services.webhook_deliveries_prune()

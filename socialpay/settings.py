@@ -365,11 +365,19 @@ PAYMENTS_WEBHOOK_HANDLER_MODULES = env.list(
 # The sandbox delivers its webhooks by calling the intake in-process, or over HTTP here.
 SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")
 SANDBOX_PAYOUT_SETTLE_SECONDS = env.float("SANDBOX_PAYOUT_SETTLE_SECONDS", default=0.0)
+# Connect events (payouts of connected accounts) come from a second Stripe endpoint.
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=0)
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=30)
+# Rejected and duplicate deliveries are kept this long for forensics, then deleted.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["payments-webhooks-redrive"] = {
     "task": "payments.webhook_events_redrive",
     "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["payments-webhook-deliveries-prune"] = {
+    "task": "payments.webhook_deliveries_prune",
+    "schedule": timedelta(hours=6),
 }
 
 # --- Logging (structlog, one JSON object per line in production) ---------------------------

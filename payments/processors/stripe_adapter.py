@@ -76,10 +76,11 @@ class StripeProcessor(Processor):
         self,
         *,
         api_key: str,
-        webhook_secret: str,
+        webhook_secret: str | tuple[str, ...],
         api_base: str | None = None,
         tolerance: int = 300,
         max_network_retries: int = 0,
+        timeout: float = 30,
     ):
         if not api_key:
             raise PermanentProcessorError("STRIPE_API_KEY is not set.", code="not_configured")
@@ -88,19 +89,25 @@ class StripeProcessor(Processor):
             api_key,
             base_addresses=base_addresses,
             max_network_retries=max_network_retries,
+            # Below the Celery soft time limit, so a hung connection fails as transient.
+            http_client=stripe.RequestsClient(timeout=timeout),
         )
         self.api_key = api_key
-        self.webhook_secret = webhook_secret
+        # Platform events and Connect events come from two Stripe endpoints, each with its
+        # own signing secret; a body verifies if any of them signed it.
+        secrets = (webhook_secret,) if isinstance(webhook_secret, str) else webhook_secret
+        self.webhook_secrets = tuple(s for s in secrets if s)
         self.tolerance = tolerance
 
     @classmethod
     def from_settings(cls) -> StripeProcessor:
         return cls(
             api_key=settings.STRIPE_API_KEY,
-            webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+            webhook_secret=(settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_CONNECT_WEBHOOK_SECRET),
             api_base=settings.STRIPE_API_BASE or None,
             tolerance=settings.WEBHOOK_TOLERANCE_SECONDS,
             max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+            timeout=settings.STRIPE_TIMEOUT_SECONDS,
         )
 
     # --- payments ---------------------------------------------------------------------------
@@ -292,23 +299,25 @@ class StripeProcessor(Processor):
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> Event:
         header = signing.header_value(headers)
-        if not self.webhook_secret:
+        if not self.webhook_secrets:
             raise WebhookSignatureError("STRIPE_WEBHOOK_SECRET is not set.")
         # Stripe's own verification decides, with its tolerance for old timestamps; it
         # accepts timestamps in the future, which we refuse as well.
         timestamp, _ = signing.parse_header(header)
-        try:
-            stripe.Webhook.construct_event(
-                body.decode("utf-8", errors="replace"),
-                header,
-                self.webhook_secret,
-                tolerance=self.tolerance,
-                api_key=self.api_key,
-            )
-        except stripe.SignatureVerificationError as exc:
-            code = "stale_webhook" if "tolerance" in str(exc) else "invalid_signature"
-            raise WebhookSignatureError(str(exc), code=code) from exc
-        except ValueError as exc:  # signed, but not JSON
-            raise WebhookPayloadError("The body is not JSON.") from exc
+        text = body.decode("utf-8", errors="replace")
+        for secret in self.webhook_secrets:
+            try:
+                stripe.Webhook.construct_event(
+                    text, header, secret, tolerance=self.tolerance, api_key=self.api_key
+                )
+            except stripe.SignatureVerificationError as exc:
+                if "tolerance" in str(exc):  # this secret signed it; only the time is wrong
+                    raise WebhookSignatureError(str(exc), code="stale_webhook") from exc
+                continue
+            except ValueError as exc:  # signed, but not JSON
+                raise WebhookPayloadError("The body is not JSON.") from exc
+            break
+        else:
+            raise WebhookSignatureError("No signature matches the body.")
         signing.check_timestamp(timestamp, tolerance=self.tolerance, now=time.time())
         return objects.event_from_body(body, processor=self.name)

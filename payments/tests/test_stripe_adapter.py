@@ -258,3 +258,28 @@ def test_without_a_webhook_secret_nothing_verifies(stripe_stub):
     body = _event()
     with pytest.raises(WebhookSignatureError):
         processor.parse_webhook(body, {"Stripe-Signature": signing.signature_header(body, "")})
+
+
+def test_connect_events_signed_with_the_second_secret_verify(stripe_stub):
+    processor = StripeProcessor(
+        api_key=STRIPE_TEST_KEY,
+        webhook_secret=("whsec_platform", "whsec_connect"),
+        api_base=stripe_stub.url,
+    )
+    body = _event()
+    for secret in ("whsec_platform", "whsec_connect"):
+        assert (
+            processor.parse_webhook(
+                body, {"Stripe-Signature": signing.signature_header(body, secret)}
+            ).id
+            == "evt_1"
+        )
+    with pytest.raises(WebhookSignatureError) as caught:
+        processor.parse_webhook(
+            body, {"Stripe-Signature": signing.signature_header(body, "whsec_other")}
+        )
+    assert caught.value.code == "invalid_signature"
+    stale = signing.signature_header(body, "whsec_connect", int(time.time()) - 1000)
+    with pytest.raises(WebhookSignatureError) as caught:
+        processor.parse_webhook(body, {"Stripe-Signature": stale})
+    assert caught.value.code == "stale_webhook"

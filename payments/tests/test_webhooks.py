@@ -366,3 +366,21 @@ def test_reprocess_of_an_unknown_event_is_not_found():
 
     with pytest.raises(NotFound):
         services.webhook_event_reprocess(event_pk=987654321)
+
+
+def test_old_rejected_and_duplicate_deliveries_are_pruned(client, settings):
+    body = event_body()
+    post(client, body)
+    post(client, body)
+    post(client, event_body(), secret="whsec_wrong")
+    WebhookDelivery.objects.update(
+        received_at=timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS + 1)
+    )
+
+    assert services.webhook_deliveries_prune() == 2
+    assert list(WebhookDelivery.objects.values_list("outcome", flat=True)) == ["accepted"]
+
+
+def test_beat_redrives_webhooks_and_prunes_deliveries(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"payments.webhook_events_redrive", "payments.webhook_deliveries_prune"} <= tasks

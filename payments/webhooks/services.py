@@ -276,3 +276,14 @@ def webhook_events_redrive() -> int:
     if pks:
         log.warning("webhook.redrive", count=len(pks))
     return len(pks)
+
+
+def webhook_deliveries_prune() -> int:
+    """Delete rejected and duplicate deliveries older than the retention; accepted ones
+    stay with their event. Returns how many were deleted."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
+    deleted, _ = WebhookDelivery.objects.filter(
+        outcome__in=[WebhookDelivery.Outcome.REJECTED, WebhookDelivery.Outcome.DUPLICATE],
+        received_at__lt=cutoff,
+    ).delete()
+    return deleted
