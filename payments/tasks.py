@@ -10,8 +10,9 @@ from payments.webhooks import services
 @shared_task(name="payments.webhook_event_process", bind=True, ignore_result=True, max_retries=None)
 def webhook_event_process_task(self, event_pk: int) -> str:
     outcome = services.webhook_event_process(event_pk=event_pk)
-    if outcome.status == "retry":
-        # The attempt cap lives in the service (WEBHOOK_MAX_ATTEMPTS), not in Celery.
+    if outcome.retry_in is not None:
+        # "retry" (a transient error) or "busy" (a claim that may belong to a killed
+        # worker). The attempt cap lives in the service (WEBHOOK_MAX_ATTEMPTS).
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
 

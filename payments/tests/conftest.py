@@ -52,6 +52,19 @@ class Driver:
         else:
             engine.payout_settle(payout_id)
 
+    def open_dispute(self, payment_id: str) -> str:
+        """The cardholder disputes the payment; returns the dispute id."""
+        if self.stub is not None:
+            return self.stub.open_dispute(payment_id)
+        engine.dispute_open(payment_id)
+        return sandbox_models.Dispute.objects.get(payment_intent_id=payment_id).id
+
+    def close_dispute(self, dispute_id: str) -> None:
+        if self.stub is not None:
+            self.stub.close_dispute(dispute_id)
+        else:
+            engine.dispute_close(dispute_id)
+
     def event_bodies(self, object_id: str) -> list[bytes]:
         if self.stub is not None:
             return [json.dumps(e).encode() for e in self.stub.events_for(object_id)]

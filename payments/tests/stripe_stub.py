@@ -237,7 +237,18 @@ class StripeStub:
                 return self.balance_list(params)
             case "GET", ["v1", "disputes", dp_id]:
                 dp = self.state.disputes.get(dp_id)
-                return (200, dp) if dp else self._missing("dispute", dp_id)
+                return (200, self._public(dp)) if dp else self._missing("dispute", dp_id)
+            case "POST", ["v1", "disputes", dp_id]:
+                dp = self.state.disputes.get(dp_id)
+                if dp is None:
+                    return self._missing("dispute", dp_id)
+                if dp["status"] != "needs_response":
+                    return self._invalid("This dispute is closed.", "dispute_already_closed")
+                dp["evidence"] = params.get("evidence", {})
+                if params.get("submit") == "true":
+                    dp["status"] = "under_review"
+                self._emit("charge.dispute.updated", self._public(dp))
+                return 200, self._public(dp)
         return 404, {
             "error": {
                 "type": "invalid_request_error",
@@ -476,6 +487,34 @@ class StripeStub:
                     status="failed", failure_code=outcome, failure_message=PAYOUT_FAILURES[outcome]
                 )
             self._emit(f"payout.{po['status']}", self._public(po), po["_account"])
+
+    def open_dispute(self, pi_id: str) -> str:
+        with self.lock:
+            pi = self.state.intents[pi_id]
+            dp = {
+                "id": self._new_id("dp"),
+                "object": "dispute",
+                "amount": pi["amount"],
+                "charge": pi["_charge"]["id"],
+                "created": int(time.time()),
+                "currency": pi["currency"],
+                "payment_intent": pi_id,
+                "reason": "fraudulent",
+                "status": "needs_response",
+            }
+            self.state.disputes[dp["id"]] = dp
+            self._emit("charge.dispute.created", dp)
+            self._emit("charge.dispute.funds_withdrawn", dp)
+            return dp["id"]
+
+    def close_dispute(self, dp_id: str) -> None:
+        with self.lock:
+            dp = self.state.disputes[dp_id]
+            won = (dp.get("evidence") or {}).get("uncategorized_text") == "winning_evidence"
+            dp["status"] = "won" if won else "lost"
+            self._emit("charge.dispute.closed", self._public(dp))
+            if won:
+                self._emit("charge.dispute.funds_reinstated", self._public(dp))
 
     def events_for(self, object_id: str) -> list[dict]:
         with self.lock:

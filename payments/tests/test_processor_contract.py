@@ -259,6 +259,33 @@ def test_balance_transactions_report_charges_with_fees_and_refunds(driver):
     assert older.currency == "USD"
 
 
+@pytest.mark.parametrize(
+    ("evidence", "outcome"), [("winning_evidence", "won"), ("losing_evidence", "lost")]
+)
+def test_a_dispute_is_reported_and_decided_by_the_evidence(driver, evidence, outcome):
+    payment = pay(driver, "pm_card_createDispute", amount=3000)
+    dispute_id = driver.open_dispute(payment.id)
+
+    dispute = driver.processor.retrieve_dispute(dispute_id)
+    assert (dispute.status, dispute.amount, dispute.currency) == ("needs_response", 3000, "USD")
+    assert (dispute.payment_id, dispute.charge_id) == (payment.id, payment.charge_id)
+    assert (
+        driver.processor.submit_dispute_evidence(dispute_id, text=evidence).status == "under_review"
+    )
+    driver.close_dispute(dispute_id)
+
+    assert driver.processor.retrieve_dispute(dispute_id).status == outcome
+    types = [json.loads(b)["type"] for b in driver.event_bodies(dispute_id)]
+    assert types[:2] == ["charge.dispute.created", "charge.dispute.funds_withdrawn"]
+    assert types[-1] == (
+        "charge.dispute.funds_reinstated" if outcome == "won" else "charge.dispute.closed"
+    )
+    event = driver.processor.parse_webhook(
+        driver.event_bodies(dispute_id)[1], driver.sign(driver.event_bodies(dispute_id)[1])
+    )
+    assert objects.dispute_from_object(event.data).id == dispute_id
+
+
 def test_webhooks_of_a_payment_verify_and_parse(driver):
     payment = pay(driver)
     (body,) = driver.event_bodies(payment.id)

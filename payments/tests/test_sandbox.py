@@ -71,6 +71,10 @@ def test_a_disputed_card_is_disputed_then_won_or_lost(evidence, status):
         ["charge.dispute.funds_reinstated"] if status == "won" else []
     )
     assert event_types(dispute.id)[3:] == expected
+    movements = sorted(
+        m.BalanceTransaction.objects.filter(source=dispute.id).values_list("amount", flat=True)
+    )
+    assert movements == ([-5000, 5000] if status == "won" else [-5000])
     engine.dispute_close(dispute.id)  # a second run of the task changes nothing
     assert len(event_types(dispute.id)) == 3 + len(expected)
 

@@ -322,7 +322,9 @@ def test_a_live_claim_is_respected_and_an_expired_one_taken_over(client, calls, 
     WebhookEvent.objects.filter(pk=event.pk).update(
         status="processing", attempts=1, processing_started_at=timezone.now()
     )
-    assert services.webhook_event_process(event_pk=event.pk).status == "busy"
+    busy = services.webhook_event_process(event_pk=event.pk)
+    assert busy.status == "busy"
+    assert 0 < busy.retry_in <= settings.WEBHOOK_PROCESSING_LEASE_SECONDS + 1
     with pytest.raises(services.WebhookEventBusy):
         services.webhook_event_reprocess(event_pk=event.pk)
 

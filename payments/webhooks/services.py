@@ -162,7 +162,10 @@ def webhook_event_process(*, event_pk: int) -> ProcessOutcome:
             and row.processing_started_at
             and row.processing_started_at > now - lease
         ):
-            return ProcessOutcome("busy")
+            # Another worker holds the claim (or held it and was killed): look again once
+            # the lease is over, when the claim can be taken over if it is still there.
+            left = row.processing_started_at + lease - now
+            return ProcessOutcome("busy", retry_in=int(left.total_seconds()) + 1)
         handlers = handlers_for(row.type)
         if not handlers:
             row.status = WebhookEvent.Status.IGNORED

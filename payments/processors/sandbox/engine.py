@@ -237,10 +237,11 @@ def _balance(
     category: str,
     description: str = "",
     available_after: timedelta = timedelta(days=2),
+    discriminator: str = "",
 ) -> m.BalanceTransaction:
     now = timezone.now()
     txn, _ = m.BalanceTransaction.objects.get_or_create(
-        id=_derive("txn", source, type_),
+        id=_derive("txn", source, type_, discriminator),
         defaults={
             "type": type_,
             "amount": amount,
@@ -650,7 +651,8 @@ def dispute_close(dispute_id: str) -> None:
                 amount=dispute.amount,
                 fee=0,
                 currency=dispute.currency,
-                source=dispute.id + ":reinstated",
+                source=dispute.id,
+                discriminator="reinstated",
                 category="dispute_reversal",
                 description="Chargeback reversal",
             )
