@@ -153,3 +153,25 @@ def test_declines_emit_payment_failed_and_no_balance():
         )
     assert event_types(caught.value.payment_id) == ["payment_intent.payment_failed"]
     assert not m.BalanceTransaction.objects.exists()
+
+
+@pytest.mark.django_db
+def test_resend_command_queues_named_or_undelivered_events(django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    payment = SandboxProcessor().create_payment(visa("topup:resend"))
+    (event_id,) = m.Event.objects.filter(object_id=payment.id).values_list("id", flat=True)
+    out = StringIO()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_command("sandbox_resend_webhooks", event_id, stdout=out)
+        call_command("sandbox_resend_webhooks", "--undelivered", stdout=out)
+
+    assert len(callbacks) == 2
+    assert out.getvalue().splitlines() == ["1 event(s) queued for delivery"] * 2
+    with pytest.raises(CommandError):
+        call_command("sandbox_resend_webhooks", "evt_missing")
+    with pytest.raises(CommandError):
+        call_command("sandbox_resend_webhooks")
