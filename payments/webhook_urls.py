@@ -1,5 +1,9 @@
 """Processor webhooks, mounted at /webhooks/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from payments.webhooks.views import webhook_intake
+
+urlpatterns: list = [
+    path("<str:processor>", webhook_intake, name="webhook-intake"),
+]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "accounts",
     "ledger",
     "payments",
+    "payments.processors.sandbox.apps.SandboxProcessorConfig",
     "posts",
 ]
 
@@ -342,6 +343,7 @@ STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_local_only")
+
 # Currencies the platform holds balances in. Exponents come from one table (core.money).
 SUPPORTED_CURRENCIES = env.list(
     "SUPPORTED_CURRENCIES", default=["USD", "EUR", "GBP", "CHF", "JPY", "BRL", "INR", "KWD"]
@@ -352,6 +354,40 @@ FX_RATE_SOURCE = env.str("FX_RATE_SOURCE", default="sandbox")
 FX_ECB_URL = env.str(
     "FX_ECB_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 )
+
+# --- Payments processors --------------------------------------------------------------------
+# Webhook signatures older or newer than this (seconds) are refused as stale_webhook;
+# de-duplication on the event id is the real replay defence, this only bounds it.
+WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=5)
+# A claim on an event expires after this long (a killed worker); keep it above the task
+# time limit so that a slow but live handler is never run twice at once.
+WEBHOOK_PROCESSING_LEASE_SECONDS = env.int("WEBHOOK_PROCESSING_LEASE_SECONDS", default=300)
+WEBHOOK_STUCK_AFTER_SECONDS = env.int("WEBHOOK_STUCK_AFTER_SECONDS", default=120)
+# Extra modules that register webhook handlers (besides every app's webhook_handlers.py).
+PAYMENTS_WEBHOOK_HANDLER_MODULES = env.list(
+    "PAYMENTS_WEBHOOK_HANDLER_MODULES",
+    default=["payments.tests.webhook_probe"] if PROFILE == "test" else [],
+)
+# The sandbox delivers its webhooks by calling the intake in-process, or over HTTP here.
+SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")
+SANDBOX_PAYOUT_SETTLE_SECONDS = env.float("SANDBOX_PAYOUT_SETTLE_SECONDS", default=0.0)
+# Connect events (payouts of connected accounts) come from a second Stripe endpoint.
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=0)
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=30)
+# Rejected and duplicate deliveries are kept this long for forensics, then deleted.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["payments-webhooks-redrive"] = {
+    "task": "payments.webhook_events_redrive",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["payments-webhook-deliveries-prune"] = {
+    "task": "payments.webhook_deliveries_prune",
+    "schedule": timedelta(hours=6),
+}
 
 # --- Logging (structlog, one JSON object per line in production) ---------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
