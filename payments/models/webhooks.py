@@ -1,4 +1,4 @@
-"""Payments models. For now: the webhook intake.
+"""Payments models: the webhook intake.
 
 A ``WebhookDelivery`` is every request that reached ``POST /webhooks/{processor}``: its raw
 body and a few headers, stored before anything else is done with it, and its outcome
