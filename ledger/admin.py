@@ -11,7 +11,8 @@ from ledger.models import Account, AuditEvent, Entry, Hold, HoldLeg, Posting
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows are never edited or deleted from the admin."""
+    """Money rows are never edited or deleted from the admin (without the delete
+    permission Django also drops the bulk "delete selected" action)."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -21,11 +22,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 class PostingInline(admin.TabularInline):

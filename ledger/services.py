@@ -270,12 +270,30 @@ def _validate_header(
     if not isinstance(metadata, dict):
         raise InvalidEntry("Metadata must be a JSON object.")
     try:
-        encoded = json.dumps(metadata, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        encoded = json.dumps(
+            metadata, sort_keys=True, separators=(",", ":"), default=_no_json, allow_nan=False
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidEntry("Metadata must be JSON-serialisable without floats.") from exc
+    if _has_float(metadata):
+        raise InvalidEntry("Metadata must not contain floats: money is never a float.")
     if len(encoded) > MAX_METADATA_BYTES or "\\u0000" in encoded:
         raise InvalidEntry("Metadata is too large or contains NUL characters.")
     return encoded, metadata
+
+
+def _no_json(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_float(v) for v in value)
+    return False
 
 
 def _validate_legs(postings: Iterable[Leg]) -> tuple[Leg, ...]:
@@ -370,31 +388,29 @@ def _lock_and_apply(cur, changes: dict[int, tuple[int, int]], keys: dict[int, st
             RETURNING account_id, amount
         ), f AS (
             SELECT account_id, sum(amount)::bigint AS total FROM folded GROUP BY account_id
-        ), v (id, change, pending) AS (VALUES {values})
+        ), v (id, change, pending) AS (VALUES {values}),
+        c AS (
+            SELECT v.id, v.change, v.pending, coalesce(f.total, 0) AS folded,
+                   (NOT a.no_overdraft
+                    OR a.balance + coalesce(f.total, 0) + v.change >= a.pending_out + v.pending)
+                       AS ok
+            FROM v JOIN ledger_account a ON a.id = v.id LEFT JOIN f ON f.account_id = v.id
+        )
         UPDATE ledger_account a
-        SET balance = a.balance + coalesce(f.total, 0) + v.change,
-            pending_out = a.pending_out + v.pending
-        FROM v LEFT JOIN f ON f.account_id = v.id
-        WHERE a.id = v.id
-          AND (NOT a.no_overdraft
-               OR a.balance + coalesce(f.total, 0) + v.change >= a.pending_out + v.pending)
-        RETURNING a.id
+        SET balance = a.balance + c.folded + CASE WHEN c.ok THEN c.change ELSE 0 END,
+            pending_out = a.pending_out + CASE WHEN c.ok THEN c.pending ELSE 0 END
+        FROM c
+        WHERE a.id = c.id
+        RETURNING a.id, c.ok, a.balance - a.pending_out
         """,  # noqa: S608 - only placeholders are interpolated
         params,
     )
-    applied = {row[0] for row in cur.fetchall()}
-    short = [i for i in ids if i not in applied]
-    if short:
-        cur.execute(
-            "SELECT a.balance + coalesce((SELECT sum(d.amount) FROM ledger_balancedelta d"
-            " WHERE d.account_id = a.id), 0) - a.pending_out FROM ledger_account a"
-            " WHERE a.id = %s",
-            [short[0]],
-        )
-        (available,) = cur.fetchone()
-        raise InsufficientFunds(
-            details={"account": keys[short[0]], "available": int(available)},
-        )
+    rows = sorted(cur.fetchall())
+    assert len(rows) == len(ids), "every locked account is updated"
+    for account_id, ok, available in rows:
+        if not ok:
+            # The transaction rolls back, fold included; the figure is what was available.
+            raise InsufficientFunds(details={"account": keys[account_id], "available": available})
 
 
 def _split_legs(

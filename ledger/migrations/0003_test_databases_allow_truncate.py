@@ -28,6 +28,4 @@ def allow_truncate_in_test_database(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0002_database_rules")]
 
-    operations = [
-        migrations.RunPython(allow_truncate_in_test_database, migrations.RunPython.noop)
-    ]
+    operations = [migrations.RunPython(allow_truncate_in_test_database, migrations.RunPython.noop)]
