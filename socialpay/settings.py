@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -389,6 +390,22 @@ CELERY_BEAT_SCHEDULE["payments-webhook-deliveries-prune"] = {
     "schedule": timedelta(hours=6),
 }
 
+# --- Ledger ---------------------------------------------------------------------------------
+# ledger_verify reports holds still pending after this many hours.
+LEDGER_HOLD_MAX_AGE_HOURS = env.int("LEDGER_HOLD_MAX_AGE_HOURS", default=7 * 24)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Folds appended credits into cached balances (see ledger.services, "Hot accounts").
+        "ledger-fold-balance-deltas": {
+            "task": "ledger.tasks.balance_deltas_fold",
+            "schedule": timedelta(seconds=10),
+        },
+        "ledger-verify": {
+            "task": "ledger.tasks.ledger_verify",
+            "schedule": crontab(hour=3, minute=17),
+        },
+    }
+)
 # --- Logging (structlog, one JSON object per line in production) ---------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_JSON = env.bool("LOG_JSON", default=PRODUCTION)

@@ -1,0 +1,307 @@
+"""Ledger reads: balances, statements, and the full verification behind ``ledger_verify``.
+
+Every balance read adds the account's unfolded ``BalanceDelta`` rows to its cached
+balance in the same statement (one snapshot), so a reader never sees a credit twice or a
+half-applied fold. ``posted`` is the booked balance in the account's normal direction;
+``pending_out`` is what open holds reserve (would decrease it), ``pending_in`` what they
+would add; ``available = posted - pending_out``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.money import Money
+from ledger.errors import AccountNotFound
+
+MAX_STATEMENT_PAGE = 200
+
+_BALANCE_SQL = """
+SELECT a.key, a.currency, a.kind,
+       a.balance + coalesce((SELECT sum(d.amount) FROM ledger_balancedelta d
+                             WHERE d.account_id = a.id), 0) AS posted,
+       coalesce((SELECT sum(l.amount) FROM ledger_holdleg l JOIN ledger_hold h ON h.id = l.hold_id
+                 WHERE l.account_id = a.id AND h.status = 'pending'
+                   AND (l.direction = 'D') <> (a.kind IN ('asset', 'expense'))), 0) AS pending_out,
+       coalesce((SELECT sum(l.amount) FROM ledger_holdleg l JOIN ledger_hold h ON h.id = l.hold_id
+                 WHERE l.account_id = a.id AND h.status = 'pending'
+                   AND (l.direction = 'D') = (a.kind IN ('asset', 'expense'))), 0) AS pending_in
+FROM ledger_account a
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    account: str
+    posted: Money
+    pending_out: Money
+    pending_in: Money
+
+    @property
+    def available(self) -> Money:
+        return self.posted - self.pending_out
+
+    @property
+    def currency(self) -> str:
+        return self.posted.currency
+
+
+def _balance(row) -> Balance:
+    key, currency, _kind, posted, pending_out, pending_in = row
+    return Balance(
+        account=key,
+        posted=Money(int(posted), currency),
+        pending_out=Money(int(pending_out), currency),
+        pending_in=Money(int(pending_in), currency),
+    )
+
+
+def balance_of(*, account: str) -> Balance:
+    """The balance of the account with key ``account``. Raises ``AccountNotFound``."""
+    with connection.cursor() as cur:
+        cur.execute(_BALANCE_SQL + " WHERE a.key = %s", [account])
+        row = cur.fetchone()
+    if row is None:
+        raise AccountNotFound(details={"account": account})
+    return _balance(row)
+
+
+def balances_of_owner(*, owner_id: int) -> list[Balance]:
+    """Every wallet balance of one user, by currency (for ``GET /wallet``)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            _BALANCE_SQL + " WHERE a.owner_id = %s AND a.key LIKE 'wallet:%%' ORDER BY a.currency",
+            [owner_id],
+        )
+        return [_balance(row) for row in cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    posting_id: int
+    entry_id: int
+    code: str
+    reference: str
+    created_at: datetime
+    direction: str
+    amount: Money
+    change: Money  # signed, in the account's normal direction
+    balance_after: Money
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPage:
+    lines: list[StatementLine]
+    next_cursor: int | None  # pass as ``before`` for the next (older) page
+
+
+def statement(*, account: str, before: int | None = None, limit: int = 50) -> StatementPage:
+    """Posted lines of an account, newest first, each with the running balance after it.
+
+    Cursor-paginated by posting id: ``before`` is the ``next_cursor`` of the previous page.
+    The running balance is computed in the same statement as the page (one snapshot).
+    """
+    if type(limit) is not int or not 1 <= limit <= MAX_STATEMENT_PAGE:
+        raise ValueError(f"limit must be between 1 and {MAX_STATEMENT_PAGE}")
+    if before is not None and (type(before) is not int or before < 1):
+        raise ValueError("before must be a positive posting id")
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT id, currency, kind IN ('asset', 'expense') FROM ledger_account WHERE key = %s",
+            [account],
+        )
+        found = cur.fetchone()
+        if found is None:
+            raise AccountNotFound(details={"account": account})
+        account_id, currency, debit_normal = found
+        sign = "" if debit_normal else "-"
+        cur.execute(
+            f"""
+            WITH page AS (
+                SELECT p.id, p.entry_id, e.code, e.reference, e.created_at, p.direction,
+                       p.amount,
+                       {sign}(CASE p.direction WHEN 'D' THEN p.amount ELSE -p.amount END)
+                           AS change
+                FROM ledger_posting p JOIN ledger_entry e ON e.id = p.entry_id
+                WHERE p.account_id = %(account)s AND (%(before)s::bigint IS NULL
+                                                      OR p.id < %(before)s::bigint)
+                ORDER BY p.id DESC
+                LIMIT %(limit)s
+            )
+            SELECT page.*,
+                   (SELECT coalesce(sum({sign}(CASE q.direction WHEN 'D' THEN q.amount
+                                                              ELSE -q.amount END)), 0)
+                    FROM ledger_posting q
+                    WHERE q.account_id = %(account)s
+                      AND q.id <= (SELECT max(id) FROM page)) AS top_balance
+            FROM page ORDER BY page.id DESC
+            """,  # noqa: S608 - sign is "" or "-", chosen above
+            {"account": account_id, "before": before, "limit": limit + 1},
+        )
+        rows = cur.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines = []
+    running = int(rows[0][8]) if rows else 0
+    for pid, entry_id, code, reference, created_at, direction, amount, change, _ in rows:
+        lines.append(
+            StatementLine(
+                posting_id=pid,
+                entry_id=entry_id,
+                code=code,
+                reference=reference,
+                created_at=created_at,
+                direction=direction,
+                amount=Money(int(amount), currency),
+                change=Money(int(change), currency),
+                balance_after=Money(running, currency),
+            )
+        )
+        running -= int(change)
+    return StatementPage(lines=lines, next_cursor=lines[-1].posting_id if more else None)
+
+
+# --- verification ---------------------------------------------------------------------------
+@dataclass
+class VerifyReport:
+    checked: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+_FINDINGS_LIMIT = 100
+
+
+def ledger_verify(*, hold_max_age: timedelta) -> VerifyReport:
+    """Recompute everything from postings in one REPEATABLE READ snapshot.
+
+    Checks: every cached balance (plus unfolded deltas) equals the signed sum of its
+    postings; every no-overdraft account's reserved amount equals its open holds and its
+    available balance is not negative; every entry and every hold has two or more legs
+    summing to zero per currency; postings sum to zero per currency over the whole ledger;
+    no hold is pending for longer than ``hold_max_age``. At most 100 findings per check
+    are listed.
+    """
+    report = VerifyReport()
+    # Inside an outer transaction (a test) its snapshot rules; alone, take one snapshot.
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cur:
+        if own_transaction:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+        def count(name: str, sql: str) -> None:
+            cur.execute(sql)
+            report.checked[name] = cur.fetchone()[0]
+
+        count("accounts", "SELECT count(*) FROM ledger_account")
+        count("entries", "SELECT count(*) FROM ledger_entry")
+        count("postings", "SELECT count(*) FROM ledger_posting")
+        count("holds", "SELECT count(*) FROM ledger_hold")
+        count("unfolded_deltas", "SELECT count(*) FROM ledger_balancedelta")
+
+        cur.execute(
+            """
+            WITH sums AS (
+                SELECT account_id,
+                       sum(CASE direction WHEN 'D' THEN amount ELSE -amount END) AS net
+                FROM ledger_posting GROUP BY account_id
+            ), deltas AS (
+                SELECT account_id, sum(amount) AS total FROM ledger_balancedelta
+                GROUP BY account_id
+            )
+            SELECT a.key, a.balance + coalesce(d.total, 0) AS cached,
+                   CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END
+                       * coalesce(s.net, 0) AS recomputed
+            FROM ledger_account a
+            LEFT JOIN sums s ON s.account_id = a.id
+            LEFT JOIN deltas d ON d.account_id = a.id
+            WHERE a.balance + coalesce(d.total, 0)
+                  <> CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END
+                     * coalesce(s.net, 0)
+            ORDER BY a.id LIMIT %s
+            """,
+            [_FINDINGS_LIMIT],
+        )
+        for key, cached, recomputed in cur.fetchall():
+            report.findings.append(
+                f"balance drift: {key} cached {cached} but postings sum to {recomputed}"
+            )
+
+        cur.execute(
+            """
+            WITH reserved AS (
+                SELECT l.account_id, sum(l.amount) AS total
+                FROM ledger_holdleg l JOIN ledger_hold h ON h.id = l.hold_id
+                JOIN ledger_account a ON a.id = l.account_id
+                WHERE h.status = 'pending'
+                  AND (l.direction = 'D') <> (a.kind IN ('asset', 'expense'))
+                GROUP BY l.account_id
+            )
+            SELECT a.key, a.pending_out, coalesce(r.total, 0), a.balance
+            FROM ledger_account a LEFT JOIN reserved r ON r.account_id = a.id
+            WHERE a.no_overdraft
+              AND (a.pending_out <> coalesce(r.total, 0) OR a.balance < a.pending_out)
+            ORDER BY a.id LIMIT %s
+            """,
+            [_FINDINGS_LIMIT],
+        )
+        for key, pending_out, reserved, balance in cur.fetchall():
+            report.findings.append(
+                f"hold drift or overdraft: {key} pending_out {pending_out}, open holds "
+                f"reserve {reserved}, folded balance {balance}"
+            )
+
+        for table, parent, label in (
+            ("ledger_posting", "entry_id", "entry"),
+            ("ledger_holdleg", "hold_id", "hold"),
+        ):
+            parent_table = "ledger_entry" if label == "entry" else "ledger_hold"
+            cur.execute(
+                f"""
+                SELECT x.id FROM {parent_table} x
+                WHERE (SELECT count(*) FROM {table} p WHERE p.{parent} = x.id) < 2
+                   OR EXISTS (
+                       SELECT 1 FROM {table} p WHERE p.{parent} = x.id GROUP BY p.currency
+                       HAVING sum(CASE p.direction WHEN 'D' THEN p.amount ELSE -p.amount END)
+                              <> 0)
+                ORDER BY x.id LIMIT %s
+                """,  # noqa: S608 - table names are constants of this function
+                [_FINDINGS_LIMIT],
+            )
+            for (bad_id,) in cur.fetchall():
+                report.findings.append(
+                    f"unbalanced {label}: #{bad_id} has fewer than two legs or a non-zero sum"
+                )
+
+        cur.execute(
+            """
+            SELECT currency,
+                   sum(CASE direction WHEN 'D' THEN amount ELSE 0 END),
+                   sum(CASE direction WHEN 'D' THEN amount ELSE -amount END)
+            FROM ledger_posting GROUP BY currency ORDER BY currency
+            """
+        )
+        for currency, debits, net in cur.fetchall():
+            report.totals[currency] = int(debits)
+            if net != 0:
+                report.findings.append(f"global imbalance: {currency} postings sum to {net}")
+
+        cutoff = timezone.now() - hold_max_age
+        cur.execute(
+            "SELECT id, code, created_at FROM ledger_hold WHERE status = 'pending'"
+            " AND created_at < %s ORDER BY id LIMIT %s",
+            [cutoff, _FINDINGS_LIMIT],
+        )
+        for hold_id, code, created_at in cur.fetchall():
+            report.findings.append(
+                f"stale hold: #{hold_id} ({code}) pending since {created_at.isoformat()}"
+            )
+    return report
