@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 
@@ -19,6 +20,13 @@ class SignupForm(AllauthSignupForm):
         field.widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "maxlength": HANDLE_MAX_LENGTH}
         )
+
+
+class LoginForm(AllauthLoginForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Handle or e-mail"
+        self.fields["login"].widget.attrs.update({"autocapitalize": "none", "spellcheck": "false"})
 
 
 class ProfileForm(forms.Form):

@@ -33,7 +33,11 @@ def _edge(request, handle: str, create, delete, done: str):
         return render(
             request,
             "accounts/_relationship.html",
-            {"author": other, "rel": selectors.relationship(viewer=request.user, other=other)},
+            {
+                "author": other,
+                "rel": selectors.relationship(viewer=request.user, other=other),
+                "counts": selectors.follow_counts(user=other),
+            },
         )
     return redirect("posts:profile", handle=other.handle)
 

@@ -166,7 +166,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
 # --- Accounts: allauth, MFA, axes (owned by the accounts app) ------------------------------
 # The web sign-up runs the same handle rules as the API (accounts.adapter).
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SocialPay] "
 ACCOUNT_PREVENT_ENUMERATION = True
