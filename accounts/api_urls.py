@@ -1,5 +1,24 @@
 """REST API v1 endpoints of this app, mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from accounts import api
+
+urlpatterns = [
+    path("auth/signup", api.SignupApi.as_view(), name="api-signup"),
+    path("auth/token", api.TokenApi.as_view(), name="api-token"),
+    path("auth/reauthenticate", api.ReauthenticateApi.as_view(), name="api-reauthenticate"),
+    path("me", api.MeApi.as_view(), name="api-me"),
+    path("users", api.UserSearchApi.as_view(), name="api-user-search"),
+    path("users/<str:handle>", api.UserDetailApi.as_view(), name="api-user"),
+    path("users/<str:handle>/follow", api.UserFollowApi.as_view(), name="api-user-follow"),
+    path("users/<str:handle>/block", api.UserBlockApi.as_view(), name="api-user-block"),
+    path("users/<str:handle>/mute", api.UserMuteApi.as_view(), name="api-user-mute"),
+    path("notifications", api.NotificationListApi.as_view(), name="api-notifications"),
+    path("notifications/read", api.NotificationReadApi.as_view(), name="api-notifications-read"),
+    path(
+        "notifications/unread-count",
+        api.NotificationUnreadCountApi.as_view(),
+        name="api-notifications-unread",
+    ),
+]

@@ -1,10 +1,19 @@
-"""People and their credentials.
+"""People, their credentials and the social graph between them.
 
-``User`` is the custom user model from the first migration: a public ``handle`` (shown as
-@handle, unique after NFKC + casefold through ``handle_key``) and a unique e-mail address.
-``ApiToken`` holds revocable Bearer tokens; only a SHA-256 digest of each token is stored.
+- ``User``: a public ``handle`` (shown as @handle; stored in canonical form, unique after
+  NFKC + casefold through ``handle_key`` and after folding look-alike characters through
+  ``handle_skeleton``), a unique e-mail address and a small public profile (display name,
+  bio, avatar, link). Suspending a user sets ``is_active`` false and writes an
+  ``AccountAuditEvent``.
+- ``ApiToken``: revocable Bearer tokens; only a SHA-256 digest of each token is stored.
+  ``reauthenticated_at`` records the last password (and second factor) check made with
+  the token, for "sudo mode" on money-sensitive API calls.
+- ``Follow``, ``Block``, ``Mute``: directed edges between two different people.
+- ``Notification``: a generic event for one recipient (kind + actor + target + JSON data),
+  reused by every app, money events included.
 
-Invariants (database-enforced): ``handle_key`` unique; lower-cased e-mail unique.
+Invariants (database-enforced): ``handle_key`` and ``handle_skeleton`` unique; lower-cased
+e-mail unique; one edge of each kind per ordered pair; no edge from a person to themself.
 """
 
 from __future__ import annotations
@@ -17,7 +26,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.handles import HANDLE_MAX_LENGTH, handle_key
+from accounts.handles import HANDLE_MAX_LENGTH, handle_key, handle_skeleton
+
+BIO_MAX_LENGTH = 300
 
 
 class SocialPayUserManager(UserManager):
@@ -53,8 +64,14 @@ class SocialPayUserManager(UserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     handle = models.CharField(max_length=HANDLE_MAX_LENGTH, unique=True)
     handle_key = models.CharField(max_length=HANDLE_MAX_LENGTH * 3, unique=True, editable=False)
+    handle_skeleton = models.CharField(
+        max_length=HANDLE_MAX_LENGTH * 3, unique=True, editable=False
+    )
     email = models.EmailField(max_length=254)
     display_name = models.CharField(max_length=60, blank=True)
+    bio = models.TextField(max_length=BIO_MAX_LENGTH, blank=True)
+    avatar = models.ImageField(upload_to="avatars/%Y/%m/", blank=True)
+    link = models.URLField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -69,13 +86,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+        indexes = [
+            # People search: prefix match on the handle key and the display name.
+            models.Index(Lower("display_name"), name="accounts_user_name_lower"),
+        ]
 
     def __str__(self) -> str:
         return f"@{self.handle}"
 
     def save(self, *args, **kwargs):
-        # The key is derived data, kept in step here so that the unique index sees it.
+        # The key and skeleton are derived data, kept in step here so that the unique
+        # indexes see them whichever path created the row (service, allauth, admin).
         self.handle_key = handle_key(self.handle)
+        self.handle_skeleton = handle_skeleton(self.handle_key)
         super().save(*args, **kwargs)
 
     @property
@@ -96,6 +119,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    reauthenticated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
@@ -107,3 +131,121 @@ class ApiToken(models.Model):
     @staticmethod
     def new_secret() -> str:
         return "sp_" + secrets.token_urlsafe(32)
+
+
+class _Edge(models.Model):
+    """A directed relation from one person to another, at most once per ordered pair."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class Follow(_Edge):
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_set")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_set")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")), name="follow_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["followee", "-id"], name="follow_followee_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"
+
+
+class Block(_Edge):
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocking_set")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocked_by_set")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_once"),
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["blocked", "blocker"], name="block_reverse")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class Mute(_Edge):
+    muter = models.ForeignKey(User, on_delete=models.CASCADE, related_name="muting_set")
+    muted = models.ForeignKey(User, on_delete=models.CASCADE, related_name="muted_by_set")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["muter", "muted"], name="mute_once"),
+            models.CheckConstraint(
+                condition=~models.Q(muter=models.F("muted")), name="mute_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.muter_id} mutes {self.muted_id}"
+
+
+class Notification(models.Model):
+    """Something that happened to ``recipient``: ``actor`` did ``kind`` to ``target``.
+
+    Generic on purpose: ``target_type``/``target_id`` name any row (``"post"``, later
+    ``"transfer"``...), and ``data`` carries what the text needs (never an amount that the
+    recipient may not see).
+    """
+
+    class Kind(models.TextChoices):
+        FOLLOW = "follow", "follow"
+        MENTION = "mention", "mention"
+        REPLY = "reply", "reply"
+        LIKE = "like", "like"
+        REPOST = "repost", "repost"
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    actor = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    # Not a closed set: other apps add their own kinds (payment_received, tip...).
+    kind = models.CharField(max_length=40)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["recipient", "-id"], name="notif_recipient_newest"),
+            models.Index(
+                fields=["recipient"],
+                name="notif_recipient_unread",
+                condition=models.Q(read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"
+
+
+class AccountAuditEvent(models.Model):
+    """Who did what to an account, and why: staff actions are never silent."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="audit_events")
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    action = models.CharField(max_length=40)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-id"], name="audit_user_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.user_id}"

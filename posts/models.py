@@ -1,33 +1,151 @@
-"""Posts: short texts by a user, newest first on timelines.
+"""Posts: short texts by a user, with replies, likes, reposts and reports.
 
-Invariants: a post has an author; ``text`` is at most ``POST_MAX_LENGTH`` characters.
+- ``Post``: text of at most ``POST_MAX_LENGTH`` characters. A reply points at its parent
+  (``reply_to``) and at the first post of its thread (``thread_root``), so a whole thread
+  is one indexed query. A repost is a post with ``repost_of`` set and no text of its own;
+  one person reposts a post at most once. Deleting a post is soft (``deleted_at``, text
+  wiped) so that a thread keeps its shape; staff hiding is ``hidden_at``. Counters
+  (likes, replies, reposts) are denormalised and only changed with ``F()`` in services.
+- ``Like``: one per person and post.
+- ``Report``: a person flags a post for staff; one open report per person and post.
+
+Invariants (database-enforced): text length ≤ ``POST_MAX_LENGTH``; a post is not both a
+reply and a repost; a repost has empty text; counters ≥ 0; unique (person, post) for likes,
+reposts and reports.
+
+The home timeline reads ``posts_timeline`` (author, id DESC) restricted to visible
+top-level posts, so "newest posts by these authors" never sorts the table.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 POST_MAX_LENGTH = 500
+REPORT_REASON_MAX_LENGTH = 500
 
 
 class Post(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
     )
-    text = models.TextField(max_length=POST_MAX_LENGTH)
+    text = models.TextField(max_length=POST_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replies"
+    )
+    thread_root = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    repost_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reposts"
+    )
+    like_count = models.PositiveIntegerField(default=0)
+    reply_count = models.PositiveIntegerField(default=0)
+    repost_count = models.PositiveIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["author", "-id"], name="posts_author_newest")]
+        indexes = [
+            models.Index(fields=["author", "-id"], name="posts_author_newest"),
+            models.Index(
+                fields=["author", "-id"],
+                name="posts_timeline",
+                condition=Q(reply_to__isnull=True, deleted_at__isnull=True, hidden_at__isnull=True),
+            ),
+            models.Index(fields=["thread_root", "id"], name="posts_thread"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("text"), POST_MAX_LENGTH), name="posts_text_length"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(reply_to__isnull=True) | Q(repost_of__isnull=True),
+                name="posts_reply_xor_repost",
+            ),
+            models.CheckConstraint(
+                condition=Q(repost_of__isnull=True) | Q(text=""), name="posts_repost_no_text"
+            ),
+            models.CheckConstraint(
+                condition=Q(reply_to__isnull=True, thread_root__isnull=True)
+                | Q(reply_to__isnull=False, thread_root__isnull=False),
+                name="posts_reply_has_root",
+            ),
+            models.UniqueConstraint(
+                fields=["author", "repost_of"],
+                condition=Q(repost_of__isnull=False, deleted_at__isnull=True),
+                name="posts_repost_once",
+            ),
+            models.CheckConstraint(condition=~Q(repost_of=F("id")), name="posts_repost_not_self"),
         ]
 
     def __str__(self) -> str:
         return f"{self.author}: {self.text[:40]}"
+
+    @property
+    def is_visible(self) -> bool:
+        return self.deleted_at is None and self.hidden_at is None
+
+
+class Like(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="like_once")]
+        indexes = [models.Index(fields=["post", "-id"], name="like_post_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.post_id}"
+
+
+class Report(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        ACTIONED = "actioned", "actioned (post hidden)"
+        DISMISSED = "dismissed", "dismissed"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.TextField(max_length=REPORT_REASON_MAX_LENGTH, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "reporter"],
+                condition=Q(status="open"),
+                name="report_open_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="report_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} on post {self.post_id}"

@@ -1,9 +1,142 @@
+"""Reads of posts: timelines, threads, single posts, hashtag search.
+
+Every list here is keyset-paginated on ``id`` (newest first) and costs a fixed number of
+queries whatever its length: authors, reposted originals and their authors come in the
+same query (``select_related``), and "did I like / repost this" is an ``EXISTS``
+annotation, not a query per row.
+
+Home timeline = the viewer's own top-level posts and reposts plus those of the people they
+follow, minus people they muted. The followee ids are read first (one query) and passed as
+a literal list, which lets PostgreSQL choose per viewer between walking the partial index
+``posts_timeline`` (author, id DESC) for each author and scanning recent posts backwards.
+"""
+
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
+from accounts.models import Follow, Mute, User
+from posts.models import Like as PostLike
 from posts.models import Post
+from posts.services import PostNotFound
+
+PAGE_SIZE_DEFAULT = 20
+PAGE_SIZE_MAX = 100
+THREAD_MAX_POSTS = 200
+HASHTAG_SEARCH_MAX = 50
+
+
+def clamp_page_size(value, default: int = PAGE_SIZE_DEFAULT) -> int:
+    """Page sizes are clamped to 1..``PAGE_SIZE_MAX``; anything unparsable is the default."""
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        return default
+    return max(1, min(size, PAGE_SIZE_MAX))
+
+
+def _visible() -> Q:
+    return Q(deleted_at__isnull=True, hidden_at__isnull=True) & (
+        Q(repost_of__isnull=True)
+        | Q(repost_of__deleted_at__isnull=True, repost_of__hidden_at__isnull=True)
+    )
+
+
+def _with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post]:
+    qs = qs.select_related("author", "repost_of", "repost_of__author")
+    if viewer is None or not viewer.is_authenticated:
+        return qs
+    # Flags refer to the original when the row is a repost.
+    original = Coalesce(OuterRef("repost_of_id"), OuterRef("id"))
+    return qs.annotate(
+        viewer_liked=Exists(PostLike.objects.filter(user_id=viewer.pk, post_id=original)),
+        viewer_reposted=Exists(
+            Post.objects.filter(author_id=viewer.pk, repost_of_id=original, deleted_at__isnull=True)
+        ),
+    )
+
+
+def timeline_author_ids(*, viewer: User) -> list[int]:
+    """The viewer and everyone they follow and have not muted (one query)."""
+    ids = list(
+        Follow.objects.filter(follower_id=viewer.pk)
+        .exclude(followee_id__in=Mute.objects.filter(muter_id=viewer.pk).values("muted_id"))
+        .values_list("followee_id", flat=True)
+    )
+    ids.append(viewer.pk)
+    return ids
+
+
+def timeline_home(*, viewer: User, author_ids: list[int] | None = None) -> QuerySet[Post]:
+    """The home timeline as an unsliced queryset ordered newest first (paginate on id)."""
+    if author_ids is None:
+        author_ids = timeline_author_ids(viewer=viewer)
+    qs = Post.objects.filter(_visible(), reply_to__isnull=True, author_id__in=author_ids)
+    return _with_viewer_flags(qs, viewer).order_by("-id")
+
+
+def timeline_profile(*, author: User, viewer: User | None) -> QuerySet[Post]:
+    qs = Post.objects.filter(_visible(), reply_to__isnull=True, author_id=author.pk)
+    return _with_viewer_flags(qs, viewer).order_by("-id")
+
+
+def timeline_public(*, viewer: User | None = None) -> QuerySet[Post]:
+    """Recent original posts by active people, for visitors who are not signed in."""
+    qs = Post.objects.filter(
+        _visible(), reply_to__isnull=True, repost_of__isnull=True, author__is_active=True
+    )
+    return _with_viewer_flags(qs, viewer).order_by("-id")
+
+
+def page_before(
+    qs: QuerySet[Post], *, before: int | None, size: int
+) -> tuple[list[Post], int | None]:
+    """One keyset page: posts with id < ``before``; returns (posts, next ``before`` or None)."""
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[-1].pk if more and rows else None)
+
+
+def post_get(*, post_id: int, viewer: User | None) -> Post:
+    """A visible post. Deleted, hidden or missing posts raise ``PostNotFound`` alike."""
+    post = (
+        _with_viewer_flags(Post.objects.filter(_visible(), pk=post_id), viewer)
+        .select_related("reply_to__author")
+        .first()
+    )
+    if post is None:
+        raise PostNotFound()
+    return post
+
+
+def post_thread(*, post: Post, viewer: User | None) -> tuple[Post | None, list[Post]]:
+    """The root of ``post``'s thread and every reply in it, oldest first (bounded).
+
+    Deleted or hidden replies are left out; a deleted root comes back as ``None``.
+    """
+    root_id = post.thread_root_id or post.pk
+    root = None
+    if root_id != post.pk:
+        root = _with_viewer_flags(Post.objects.filter(_visible(), pk=root_id), viewer).first()
+    replies = list(
+        _with_viewer_flags(
+            Post.objects.filter(_visible(), thread_root_id=root_id), viewer
+        ).order_by("id")[:THREAD_MAX_POSTS]
+    )
+    return root, replies
+
+
+def post_search_hashtag(*, tag: str, viewer: User | None) -> list[Post]:
+    tag = tag.lstrip("#")[:50]
+    if not tag or not tag.replace("_", "").isalnum():
+        return []
+    qs = Post.objects.filter(_visible(), text__iregex=rf"#{tag}\M")
+    return list(_with_viewer_flags(qs, viewer).order_by("-id")[:HASHTAG_SEARCH_MAX])
 
 
 def post_list_recent(*, limit: int = 50) -> QuerySet[Post]:
-    return Post.objects.select_related("author").order_by("-id")[:limit]
+    return timeline_public()[:limit]

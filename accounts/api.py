@@ -1,0 +1,376 @@
+"""REST API for people: sign-up, tokens, re-authentication, profiles, the social graph,
+search and notifications. One class per operation; each parses, calls one service or
+selector and renders.
+"""
+
+from __future__ import annotations
+
+from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.api_inputs import StrictSerializer, parse
+from accounts.models import ApiToken, User
+from accounts.serializers import (
+    MeSerializer,
+    NotificationSerializer,
+    UserProfileSerializer,
+    UserPublicSerializer,
+)
+from core.api.pagination import CursorPagination
+from core.exceptions import DomainError
+
+ERROR = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorBody",
+            {
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.DictField(),
+            },
+        )
+    },
+)
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    status = 400
+    default_message = "The login or the password is wrong."
+
+
+class MfaRequired(DomainError):
+    code = "mfa_required"
+    status = 400
+    default_message = "This account uses two-factor login: send the current code as `code`."
+
+
+class MfaInvalid(DomainError):
+    code = "mfa_invalid"
+    status = 400
+    default_message = "The two-factor code is wrong or was used already."
+
+
+class LockedOut(DomainError):
+    code = "locked_out"
+    status = 429
+    default_message = "Too many failed logins. Try again later."
+
+
+class NotTokenAuthenticated(DomainError):
+    code = "token_required"
+    status = 400
+    default_message = "This endpoint revokes the Bearer token the request was made with."
+
+
+class AuthThrottled:
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+# --- auth -----------------------------------------------------------------------------------
+
+
+class SignupInput(StrictSerializer):
+    handle = serializers.CharField(max_length=100, trim_whitespace=False)
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class SignupOutput(serializers.Serializer):
+    user = MeSerializer()
+    token = serializers.CharField()
+
+
+def _me_payload(user: User) -> dict:
+    flags = selectors.user_security_flags(user=user)
+    user.email_verified = flags["email_verified"]
+    user.mfa_enabled = flags["mfa_enabled"]
+    return MeSerializer(user).data
+
+
+class SignupApi(AuthThrottled, APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="auth_signup",
+        request=SignupInput,
+        responses={201: SignupOutput, 400: ERROR, 429: ERROR},
+        summary="Create an account and get a Bearer token",
+    )
+    def post(self, request):
+        data = parse(SignupInput, request.data)
+        user = services.user_signup(
+            handle=data["handle"],
+            email=data["email"],
+            password=data["password"],
+            display_name=data.get("display_name", ""),
+        )
+        _, secret = services.token_create(user=user, name="signup")
+        return Response({"user": _me_payload(user), "token": secret}, status=201)
+
+
+class TokenInput(StrictSerializer):
+    login = serializers.CharField(max_length=254, help_text="Handle or e-mail address.")
+    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=64, required=False, help_text="TOTP or recovery code, when 2FA is on."
+    )
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+def _check_password_and_second_factor(request, *, login: str, password: str, code: str | None):
+    """Authenticate through Django's backends (so django-axes counts failures and locks)."""
+    user_obj = User.objects.filter(email__iexact=login).first() if "@" in login else None
+    handle = user_obj.handle if user_obj else login.removeprefix("@")
+    try:
+        user = authenticate(request._request, username=handle, password=password, login=login)
+    except AxesBackendPermissionDenied:
+        raise LockedOut() from None
+    if getattr(request._request, "axes_locked_out", False):
+        raise LockedOut()
+    if user is None:
+        raise InvalidCredentials()
+    if selectors.user_security_flags(user=user)["mfa_enabled"]:
+        if not code:
+            raise MfaRequired()
+        if not services.mfa_code_verify(user=user, code=code):
+            raise MfaInvalid()
+    return user
+
+
+class TokenApi(AuthThrottled, APIView):
+    """``POST`` logs in and issues a token; ``DELETE`` revokes the token used to call it."""
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        request=TokenInput,
+        responses={
+            200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),
+            400: ERROR,
+            429: ERROR,
+        },
+        summary="Log in with handle or e-mail, password and (if enabled) a 2FA code",
+    )
+    def post(self, request):
+        data = parse(TokenInput, request.data)
+        user = _check_password_and_second_factor(
+            request, login=data["login"], password=data["password"], code=data.get("code")
+        )
+        _, secret = services.token_create(user=user, name=data.get("name", ""))
+        return Response({"token": secret})
+
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        request=None,
+        responses={204: None, 400: ERROR, 401: ERROR},
+        summary="Revoke the Bearer token this request carries",
+    )
+    def delete(self, request):
+        if not isinstance(request.auth, ApiToken):
+            raise NotTokenAuthenticated()
+        services.token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReauthenticateInput(StrictSerializer):
+    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    code = serializers.CharField(max_length=64, required=False)
+
+
+class ReauthenticateApi(AuthThrottled, APIView):
+    @extend_schema(
+        operation_id="auth_reauthenticate",
+        request=ReauthenticateInput,
+        responses={204: None, 400: ERROR, 429: ERROR},
+        summary="Prove again who you are (sudo mode for money-sensitive calls)",
+    )
+    def post(self, request):
+        if not isinstance(request.auth, ApiToken):
+            raise NotTokenAuthenticated("Re-authenticate a session through the web page.")
+        data = parse(ReauthenticateInput, request.data)
+        user = _check_password_and_second_factor(
+            request, login=request.user.handle, password=data["password"], code=data.get("code")
+        )
+        if user.pk != request.user.pk:
+            raise InvalidCredentials()
+        services.token_mark_reauthenticated(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- me -------------------------------------------------------------------------------------
+
+
+class MeUpdateInput(StrictSerializer):
+    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    link = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class MeApi(APIView):
+    @extend_schema(operation_id="me_get", responses={200: MeSerializer, 401: ERROR})
+    def get(self, request):
+        return Response(_me_payload(request.user))
+
+    @extend_schema(
+        operation_id="me_update",
+        request=MeUpdateInput,
+        responses={200: MeSerializer, 400: ERROR, 401: ERROR},
+    )
+    def patch(self, request):
+        data = parse(MeUpdateInput, request.data)
+        services.user_update_profile(user=request.user, **data)
+        return Response(_me_payload(request.user))
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+def _profile_payload(*, user: User, viewer) -> dict:
+    user.counts = selectors.follow_counts(user=user)
+    user.relationship = selectors.relationship(viewer=viewer, other=user)
+    return UserProfileSerializer(user).data
+
+
+class UserDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="users_get", responses={200: UserProfileSerializer, 404: ERROR})
+    def get(self, request, handle: str):
+        user = selectors.user_get_by_handle(handle=handle)
+        return Response(_profile_payload(user=user, viewer=request.user))
+
+
+class UserSearchApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="users_search",
+        parameters=[
+            OpenApiParameter("q", str, description="Part of a handle or a display name."),
+            OpenApiParameter("limit", int, description="1..50, default 20 (clamped)."),
+        ],
+        responses={
+            200: inline_serializer("UserSearchOutput", {"results": UserPublicSerializer(many=True)})
+        },
+    )
+    def get(self, request):
+        try:
+            limit = int(request.query_params.get("limit", 20))
+        except ValueError:
+            limit = 20
+        people = selectors.user_search(query=request.query_params.get("q", ""), limit=limit)
+        return Response({"results": UserPublicSerializer(people, many=True).data})
+
+
+def _edge_view(name: str, create, delete, doc: str):
+    """One class per graph edge kind: POST creates (idempotent), DELETE removes."""
+
+    class EdgeApi(APIView):
+        @extend_schema(
+            operation_id=f"users_{name}",
+            request=None,
+            responses={200: UserProfileSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+            summary=doc,
+        )
+        def post(self, request, handle: str):
+            other = selectors.user_get_by_handle(handle=handle)
+            create(request.user, other)
+            return Response(_profile_payload(user=other, viewer=request.user))
+
+        @extend_schema(
+            operation_id=f"users_un{name}",
+            request=None,
+            responses={200: UserProfileSerializer, 404: ERROR},
+        )
+        def delete(self, request, handle: str):
+            other = selectors.user_get_by_handle(handle=handle)
+            delete(request.user, other)
+            return Response(_profile_payload(user=other, viewer=request.user))
+
+    EdgeApi.__name__ = EdgeApi.__qualname__ = f"User{name.title()}Api"
+    return EdgeApi
+
+
+UserFollowApi = _edge_view(
+    "follow",
+    lambda me, other: services.follow_create(follower=me, followee=other),
+    lambda me, other: services.follow_delete(follower=me, followee=other),
+    "Follow a person (refused when either blocks the other)",
+)
+UserBlockApi = _edge_view(
+    "block",
+    lambda me, other: services.block_create(blocker=me, blocked=other),
+    lambda me, other: services.block_delete(blocker=me, blocked=other),
+    "Block a person: removes follows both ways, stops their follows, mentions and payments",
+)
+UserMuteApi = _edge_view(
+    "mute",
+    lambda me, other: services.mute_create(muter=me, muted=other),
+    lambda me, other: services.mute_delete(muter=me, muted=other),
+    "Mute a person: their posts and notifications stop reaching you",
+)
+
+
+# --- notifications --------------------------------------------------------------------------
+
+
+class NotificationListApi(APIView):
+    @extend_schema(
+        operation_id="notifications_list",
+        parameters=[OpenApiParameter("page_size", int, description="1..100 (clamped).")],
+        responses={200: NotificationSerializer(many=True)},
+    )
+    def get(self, request):
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.notification_list(recipient=request.user), request, view=self
+        )
+        response = paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+        response.data["unread_count"] = selectors.notification_unread_count(recipient=request.user)
+        return response
+
+
+class NotificationReadInput(StrictSerializer):
+    up_to_id = serializers.IntegerField(min_value=1, required=False)
+
+
+class NotificationReadApi(APIView):
+    @extend_schema(
+        operation_id="notifications_mark_read",
+        request=NotificationReadInput,
+        responses={
+            200: inline_serializer("NotificationReadOutput", {"marked": serializers.IntegerField()})
+        },
+    )
+    def post(self, request):
+        data = parse(NotificationReadInput, request.data)
+        marked = services.notification_mark_read(
+            recipient=request.user, up_to_id=data.get("up_to_id")
+        )
+        return Response({"marked": marked})
+
+
+class NotificationUnreadCountApi(APIView):
+    @extend_schema(
+        operation_id="notifications_unread_count",
+        responses={200: inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})},
+    )
+    def get(self, request):
+        return Response({"unread": selectors.notification_unread_count(recipient=request.user)})

@@ -1,0 +1,48 @@
+"""Input parsing shared by every API view: strict serializers that refuse unknown fields.
+
+A write payload with a field we do not know is rejected (400 ``unknown_field``) instead of
+being ignored: a client that sends ``is_staff`` or ``balance`` learns at once that it
+cannot set it, and a typo (``dispaly_name``) does not silently do nothing.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from core.exceptions import ValidationFailed
+
+
+class UnknownField(ValidationFailed):
+    code = "unknown_field"
+    default_message = "The request contains fields this endpoint does not accept."
+
+
+class PayloadNotObject(ValidationFailed):
+    code = "validation_error"
+    default_message = "The request body must be a JSON object."
+
+
+class StrictSerializer(serializers.Serializer):
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise PayloadNotObject()
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise UnknownField(details={"fields": unknown})
+        return super().to_internal_value(data)
+
+
+def parse(serializer_class: type[serializers.Serializer], data, **kwargs) -> dict:
+    """Validate ``data`` with ``serializer_class`` and return the cleaned dict (or raise)."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class NoNulCharField(serializers.CharField):
+    """A CharField that keeps surrounding whitespace decisions to the service layer."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)

@@ -1,0 +1,36 @@
+"""Forms for pages: allauth's sign-up with our wording, and the profile settings form."""
+
+from __future__ import annotations
+
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+
+from accounts.handles import HANDLE_MAX_LENGTH
+from accounts.models import BIO_MAX_LENGTH
+from accounts.services import DISPLAY_NAME_MAX_LENGTH
+
+
+class SignupForm(AllauthSignupForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.label = "Handle"
+        field.help_text = "3 to 30 characters: a-z, 0-9 and _. People pay you by @handle."
+        field.widget.attrs.update(
+            {"autocapitalize": "none", "spellcheck": "false", "maxlength": HANDLE_MAX_LENGTH}
+        )
+
+
+class LoginForm(AllauthLoginForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Handle or e-mail"
+        self.fields["login"].widget.attrs.update({"autocapitalize": "none", "spellcheck": "false"})
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(max_length=DISPLAY_NAME_MAX_LENGTH, required=False)
+    bio = forms.CharField(max_length=BIO_MAX_LENGTH, required=False, widget=forms.Textarea)
+    link = forms.CharField(max_length=200, required=False, help_text="http:// or https://")
+    avatar = forms.ImageField(required=False, help_text="PNG, JPEG, WebP or GIF, up to 2 MB.")

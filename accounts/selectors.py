@@ -1,0 +1,140 @@
+"""Reads about people: lookups by handle, the social graph, search, notifications.
+
+``is_blocked`` is the one question other apps ask before letting two people interact
+(following, mentioning, paying): true when either of the two blocked the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from accounts.handles import handle_key
+from accounts.models import Block, Follow, Mute, Notification, User
+from core.exceptions import NotFound
+
+SEARCH_MAX_RESULTS = 50
+
+
+class UserNotFound(NotFound):
+    code = "not_found"
+    default_message = "No such person."
+
+
+def is_blocked(a_id: int, b_id: int) -> bool:
+    """True when ``a`` blocked ``b`` or ``b`` blocked ``a`` (ids, so any app can ask)."""
+    return Block.objects.filter(
+        Q(blocker_id=a_id, blocked_id=b_id) | Q(blocker_id=b_id, blocked_id=a_id)
+    ).exists()
+
+
+def has_blocked(*, blocker_id: int, blocked_id: int) -> bool:
+    return Block.objects.filter(blocker_id=blocker_id, blocked_id=blocked_id).exists()
+
+
+def user_get_by_handle(*, handle: str) -> User:
+    """An active person by handle (any case, with or without ``@``). Raises ``UserNotFound``."""
+    if not isinstance(handle, str) or "\x00" in handle or len(handle) > 64:
+        raise UserNotFound()
+    user = User.objects.filter(
+        handle_key=handle_key(handle.removeprefix("@")), is_active=True
+    ).first()
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+def user_search(*, query: str, limit: int = 20) -> list[User]:
+    """People whose handle or display name starts with (or contains) ``query``.
+
+    Exact and prefix handle matches come first. Bounded: at most ``SEARCH_MAX_RESULTS``.
+    """
+    query = (query or "").strip().removeprefix("@")[:60]
+    if not query or "\x00" in query:
+        return []
+    limit = max(1, min(limit, SEARCH_MAX_RESULTS))
+    key = handle_key(query)
+    prefix = list(
+        User.objects.filter(is_active=True)
+        .filter(Q(handle_key__startswith=key) | Q(display_name__istartswith=query))
+        .order_by("handle_key")[:limit]
+    )
+    if len(prefix) >= limit:
+        return prefix
+    seen = {u.pk for u in prefix}
+    more = (
+        User.objects.filter(is_active=True)
+        .filter(Q(handle_key__contains=key) | Q(display_name__icontains=query))
+        .exclude(pk__in=seen)
+        .order_by("handle_key")[: limit - len(prefix)]
+    )
+    return prefix + list(more)
+
+
+@dataclass(frozen=True)
+class Relationship:
+    following: bool = False
+    followed_by: bool = False
+    blocking: bool = False
+    blocked_by: bool = False
+    muting: bool = False
+
+
+def relationship(*, viewer: User | None, other: User) -> Relationship:
+    """How ``viewer`` relates to ``other`` (all false for anonymous viewers or oneself)."""
+    if viewer is None or not viewer.is_authenticated or viewer.pk == other.pk:
+        return Relationship()
+    follows = set(
+        Follow.objects.filter(
+            Q(follower=viewer, followee=other) | Q(follower=other, followee=viewer)
+        ).values_list("follower_id", flat=True)
+    )
+    blocks = set(
+        Block.objects.filter(
+            Q(blocker=viewer, blocked=other) | Q(blocker=other, blocked=viewer)
+        ).values_list("blocker_id", flat=True)
+    )
+    return Relationship(
+        following=viewer.pk in follows,
+        followed_by=other.pk in follows,
+        blocking=viewer.pk in blocks,
+        blocked_by=other.pk in blocks,
+        muting=Mute.objects.filter(muter=viewer, muted=other).exists(),
+    )
+
+
+def follow_counts(*, user: User) -> dict[str, int]:
+    return {
+        "followers": Follow.objects.filter(followee=user).count(),
+        "following": Follow.objects.filter(follower=user).count(),
+    }
+
+
+def followee_ids(*, user: User) -> QuerySet:
+    return Follow.objects.filter(follower=user).values("followee_id")
+
+
+def muted_ids(*, user: User) -> QuerySet:
+    return Mute.objects.filter(muter=user).values("muted_id")
+
+
+def notification_list(*, recipient: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=recipient).select_related("actor").order_by("-id")
+
+
+def notification_unread_count(*, recipient: User) -> int:
+    return Notification.objects.filter(recipient=recipient, read_at__isnull=True).count()
+
+
+def user_security_flags(*, user: User) -> dict[str, bool]:
+    """Whether the primary e-mail is verified and a second factor is set up."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return {
+        "email_verified": EmailAddress.objects.filter(
+            user=user, primary=True, verified=True
+        ).exists(),
+        "mfa_enabled": is_mfa_enabled(user),
+    }

@@ -1,0 +1,68 @@
+"""What the API shows of a person. Input serializers live beside their views in api.py."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Notification, User
+
+
+class UserPublicSerializer(serializers.ModelSerializer):
+    avatar_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["handle", "display_name", "bio", "link", "avatar_url", "date_joined"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_avatar_url(self, obj: User) -> str | None:
+        return obj.avatar.url if obj.avatar else None
+
+
+class RelationshipSerializer(serializers.Serializer):
+    following = serializers.BooleanField()
+    followed_by = serializers.BooleanField()
+    blocking = serializers.BooleanField()
+    blocked_by = serializers.BooleanField()
+    muting = serializers.BooleanField()
+
+
+class UserProfileSerializer(UserPublicSerializer):
+    """A profile page: the public fields, counts and how the viewer relates to them."""
+
+    followers = serializers.IntegerField(source="counts.followers")
+    following = serializers.IntegerField(source="counts.following")
+    relationship = RelationshipSerializer()
+
+    class Meta(UserPublicSerializer.Meta):
+        fields = [*UserPublicSerializer.Meta.fields, "followers", "following", "relationship"]
+        read_only_fields = fields
+
+
+class MeSerializer(UserPublicSerializer):
+    email_verified = serializers.BooleanField()
+    mfa_enabled = serializers.BooleanField()
+
+    class Meta(UserPublicSerializer.Meta):
+        fields = [*UserPublicSerializer.Meta.fields, "email", "email_verified", "mfa_enabled"]
+        read_only_fields = fields
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    actor = UserPublicSerializer(allow_null=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "actor",
+            "target_type",
+            "target_id",
+            "data",
+            "created_at",
+            "read_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,21 @@
+"""Template helpers for the social pages: post rendering and the unread badge."""
+
+from django import template
+
+from accounts.selectors import notification_unread_count
+from posts.rendering import render_post_text
+
+register = template.Library()
+
+
+@register.filter
+def post_html(text: str):
+    return render_post_text(text or "")
+
+
+@register.simple_tag(takes_context=True)
+def unread_notifications(context) -> int:
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return 0
+    return notification_unread_count(recipient=user)

@@ -1,0 +1,115 @@
+"""Pages for people: follow/block/mute buttons, notifications, profile settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.forms import ProfileForm
+from core.exceptions import DomainError, NotFound
+
+
+def _other(handle: str):
+    try:
+        return selectors.user_get_by_handle(handle=handle)
+    except NotFound:
+        raise Http404 from None
+
+
+def _edge(request, handle: str, create, delete, done: str):
+    other = _other(handle)
+    undo = request.POST.get("undo") == "1"
+    try:
+        (delete if undo else create)(request.user, other)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{'Un' if undo else ''}{done} @{other.handle}.".capitalize())
+    if request.htmx:
+        return render(
+            request,
+            "accounts/_relationship.html",
+            {
+                "author": other,
+                "rel": selectors.relationship(viewer=request.user, other=other),
+                "counts": selectors.follow_counts(user=other),
+            },
+        )
+    return redirect("posts:profile", handle=other.handle)
+
+
+@login_required
+@require_POST
+def follow(request, handle: str):
+    return _edge(
+        request,
+        handle,
+        lambda me, o: services.follow_create(follower=me, followee=o),
+        lambda me, o: services.follow_delete(follower=me, followee=o),
+        "followed",
+    )
+
+
+@login_required
+@require_POST
+def block(request, handle: str):
+    return _edge(
+        request,
+        handle,
+        lambda me, o: services.block_create(blocker=me, blocked=o),
+        lambda me, o: services.block_delete(blocker=me, blocked=o),
+        "blocked",
+    )
+
+
+@login_required
+@require_POST
+def mute(request, handle: str):
+    return _edge(
+        request,
+        handle,
+        lambda me, o: services.mute_create(muter=me, muted=o),
+        lambda me, o: services.mute_delete(muter=me, muted=o),
+        "muted",
+    )
+
+
+@login_required
+def notifications(request):
+    if request.method == "POST":
+        services.notification_mark_read(recipient=request.user)
+        return redirect("accounts:notifications")
+    items = list(selectors.notification_list(recipient=request.user)[:50])
+    return render(request, "accounts/notifications.html", {"items": items})
+
+
+@login_required
+def settings_profile(request):
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                data = form.cleaned_data
+                services.user_update_profile(
+                    user=user,
+                    display_name=data["display_name"],
+                    bio=data["bio"],
+                    link=data["link"],
+                )
+                if data.get("avatar"):
+                    services.user_set_avatar(user=user, upload=data["avatar"])
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect("accounts:settings")
+    else:
+        form = ProfileForm(
+            initial={"display_name": user.display_name, "bio": user.bio, "link": user.link}
+        )
+    return render(request, "accounts/settings.html", {"form": form})

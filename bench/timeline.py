@@ -1,0 +1,241 @@
+"""Home timeline benchmark: server time and queries per page, at 10k users / 1M posts.
+
+    python bench/timeline.py [--reseed] [--rounds 40]
+
+Uses its own database, ``sp_bench_timeline`` on the server named by ``DATABASE_URL`` (created,
+migrated and seeded on the first run or with ``--reseed``; seeding takes a minute or two
+with ``generate_series``). Seeds 10,000 people, about 200 follows per person on average
+(uniform 0..400) and 1,000,000 top-level posts spread over the authors, then three probe
+people who follow exactly 10, 200 and 2,000 others.
+
+For each probe it measures, ``--rounds`` times each:
+
+- the selector (``posts.selectors.timeline_home`` + one keyset page of 20) — the database
+  part of the request;
+- the whole API request ``GET /api/v1/timeline`` through Django's test client (auth by
+  Bearer token, pagination, serialisation to JSON), for the first page and a deep page
+  (the page after the 1,000th post of that person's timeline);
+
+and prints p50/p95 in milliseconds and the number of SQL queries per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "sp_bench_timeline"
+USERS = 10_000
+POSTS = 1_000_000
+PROBES = {10: "probe10", 200: "probe200", 2000: "probe2000"}
+
+
+def _bench_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socialpay")
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+
+
+def _admin_connect():
+    import psycopg2
+
+    parts = urlsplit(_bench_url())
+    conn = psycopg2.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password, dbname="postgres",
+    )  # fmt: skip
+    conn.autocommit = True
+    return conn
+
+
+def ensure_database(reseed: bool) -> bool:
+    """Create the bench database if needed; True when it must be (re)seeded."""
+    conn = _admin_connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
+        exists = cur.fetchone() is not None
+        if exists and reseed:
+            cur.execute(f'DROP DATABASE "{BENCH_DB}" WITH (FORCE)')
+            exists = False
+        if not exists:
+            cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    conn.close()
+    return not exists
+
+
+def seed() -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("SELECT setseed(0.42)")
+        # People: handles u1..u10000 (their skeleton folds 0/1 like the app does).
+        cur.execute(
+            """
+            INSERT INTO accounts_user (password, is_superuser, handle, handle_key,
+                handle_skeleton, email, display_name, bio, avatar, link, is_active, is_staff,
+                date_joined)
+            SELECT '!', false, 'u' || i, 'u' || i, translate('u' || i, '01', 'ol'),
+                   'u' || i || '@bench.invalid', 'User ' || i, '', '', '', true, false, now()
+            FROM generate_series(1, %s) AS i
+            """,
+            [USERS],
+        )
+        cur.execute("SELECT min(id), max(id) FROM accounts_user")
+        lo, hi = cur.fetchone()
+        # Follows: each person follows a uniform 0..400 others (mean 200).
+        cur.execute(
+            """
+            INSERT INTO accounts_follow (follower_id, followee_id, created_at)
+            SELECT follower_id, followee_id, now() FROM (
+                SELECT f.id AS follower_id,
+                       %(lo)s + floor(random() * (%(hi)s - %(lo)s + 1))::bigint AS followee_id
+                FROM accounts_user f,
+                     -- referencing f makes the series (and its random length) per person
+                     LATERAL generate_series(1, floor(random() * 401 + 0 * f.id)::int) g
+            ) edges
+            WHERE follower_id <> followee_id
+            ON CONFLICT DO NOTHING
+            """,
+            {"lo": lo, "hi": hi},
+        )
+        # Posts: 1M top-level posts, authors uniform, ids increasing with time.
+        cur.execute(
+            """
+            INSERT INTO posts_post (author_id, text, created_at, like_count, reply_count,
+                repost_count)
+            SELECT %(lo)s + floor(random() * (%(hi)s - %(lo)s + 1))::bigint,
+                   'bench post number ' || i || ' #bench',
+                   now() - make_interval(secs => %(n)s - i), 0, 0, 0
+            FROM generate_series(1, %(n)s) AS i
+            """,
+            {"lo": lo, "hi": hi, "n": POSTS},
+        )
+        # Probe people with an exact number of follows.
+        for count, handle in PROBES.items():
+            cur.execute(
+                """
+                INSERT INTO accounts_user (password, is_superuser, handle, handle_key,
+                    handle_skeleton, email, display_name, bio, avatar, link, is_active,
+                    is_staff, date_joined)
+                VALUES ('!', false, %s, %s, %s, %s, 'Probe', '', '', '', true, false, now())
+                RETURNING id
+                """,
+                [handle, handle, handle.replace("0", "o").replace("1", "l"), f"{handle}@b.inv"],
+            )
+            probe_id = cur.fetchone()[0]
+            cur.execute(
+                """
+                INSERT INTO accounts_follow (follower_id, followee_id, created_at)
+                SELECT %s, id, now() FROM accounts_user
+                WHERE handle LIKE 'u%%' ORDER BY random() LIMIT %s
+                """,
+                [probe_id, count],
+            )
+        cur.execute("ANALYZE")
+        cur.execute("SELECT count(*) FROM accounts_follow")
+        follows = cur.fetchone()[0]
+    print(
+        f"seeded {USERS:,} people, {follows:,} follows, {POSTS:,} posts "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(rounds: int) -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from accounts.services import token_create
+    from posts import selectors
+
+    print(f"\n{'follows':>8} {'what':<28} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}\n{'-' * 64}")
+    for count, handle in PROBES.items():
+        viewer = User.objects.get(handle_key=handle)
+        qs = selectors.timeline_home(viewer=viewer)
+        deep_before = next(iter(qs.values_list("id", flat=True)[1000:1001]))
+        _, secret = token_create(user=viewer, name="bench")
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        first = client.get("/api/v1/timeline").json()
+        assert len(first["results"]) == 20, first
+
+        def selector_page(before, viewer=viewer):
+            page, _ = selectors.page_before(
+                selectors.timeline_home(viewer=viewer), before=before, size=20
+            )
+            assert len(page) == 20
+
+        from posts.models import Post
+
+        deep_cursor_url = _cursor_url_before(client, deep_before, Post)
+        cases = [
+            ("selector, first page", lambda: selector_page(None)),
+            ("selector, deep page (1000+)", lambda b=deep_before: selector_page(b)),
+            ("API GET /timeline, first", lambda c=client: c.get("/api/v1/timeline")),
+            ("API GET /timeline, deep", lambda u=deep_cursor_url, c=client: c.get(u)),
+        ]
+        for label, run in cases:
+            run()  # warm caches and the connection
+            samples = []
+            for _ in range(rounds):
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    run()
+                    samples.append((time.perf_counter() - started) * 1000)
+            print(
+                f"{count:>8} {label:<28} {statistics.median(samples):>8.1f} "
+                f"{_pct(samples, 0.95):>8.1f} {len(queries):>8}"
+            )
+
+
+def _cursor_url_before(client, before_id: int, post_model) -> str:
+    """The API URL of the page that starts right after post ``before_id`` (DRF cursor)."""
+    from base64 import b64encode
+    from urllib.parse import urlencode
+
+    token = b64encode(urlencode({"p": str(before_id)}).encode()).decode()
+    return f"/api/v1/timeline?{urlencode({'cursor': token})}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    must_seed = ensure_database(args.reseed)
+    os.environ["DATABASE_URL"] = _bench_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["*"]
+    from rest_framework.throttling import SimpleRateThrottle
+
+    SimpleRateThrottle.THROTTLE_RATES = {"user": "10000000/min", "anon": "10000000/min"}
+    if must_seed:
+        seed()
+    measure(args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+import pytest
+
+from accounts.models import Notification
+from accounts.services import Blocked, block_create, follow_create, mute_create
+from posts import selectors, services
+from posts.models import Post
+from posts.rendering import mentioned_handles, render_post_text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_post_limits(make_user):
+    user = make_user()
+    with pytest.raises(services.PostEmpty):
+        services.post_create(author=user, text="   ")
+    with pytest.raises(services.PostTooLong):
+        services.post_create(author=user, text="x" * 501)
+    with pytest.raises(services.TextInvalid):
+        services.post_create(author=user, text="nul\x00byte")
+    assert services.post_create(author=user, text="x" * 500).text == "x" * 500
+
+
+def test_reply_thread_counts_and_notifications(make_user):
+    a, b = make_user(), make_user()
+    root = services.post_create(author=a, text="root")
+    reply = services.post_create(author=b, text=f"hi @{a.handle}", reply_to_id=root.pk)
+    nested = services.post_create(author=a, text="back", reply_to_id=reply.pk)
+    assert nested.thread_root_id == root.pk
+    root.refresh_from_db()
+    assert root.reply_count == 1
+    # one reply notification for a (the mention of a in a reply to a is not doubled)
+    assert Notification.objects.filter(recipient=a).values_list("kind", flat=True).get() == "reply"
+    _, replies = selectors.post_thread(post=root, viewer=a)
+    assert [p.pk for p in replies] == [reply.pk, nested.pk]
+
+
+def test_mentions_notify_and_respect_blocks(make_user):
+    a, b, c = make_user(), make_user(), make_user()
+    block_create(blocker=c, blocked=a)
+    services.post_create(author=a, text=f"hey @{b.handle} and @{c.handle} and @nobody")
+    assert Notification.objects.filter(recipient=b, kind="mention").count() == 1
+    assert not Notification.objects.filter(recipient=c).exists()
+
+
+def test_like_and_repost_idempotent(make_user):
+    a, b = make_user(), make_user()
+    post = services.post_create(author=a, text="like me")
+    assert services.like_create(user=b, post_id=post.pk)
+    assert not services.like_create(user=b, post_id=post.pk)
+    r1 = services.repost_create(user=b, post_id=post.pk)
+    r2 = services.repost_create(user=b, post_id=r1.pk)  # reposting a repost = the original
+    assert r1.pk == r2.pk
+    post.refresh_from_db()
+    assert (post.like_count, post.repost_count) == (1, 1)
+    services.like_delete(user=b, post_id=post.pk)
+    services.repost_delete(user=b, post_id=post.pk)
+    post.refresh_from_db()
+    assert (post.like_count, post.repost_count) == (0, 0)
+
+
+def test_blocked_cannot_reply_or_like(make_user):
+    a, b = make_user(), make_user()
+    post = services.post_create(author=a, text="mine")
+    block_create(blocker=a, blocked=b)
+    with pytest.raises(Blocked):
+        services.like_create(user=b, post_id=post.pk)
+    with pytest.raises(Blocked):
+        services.post_create(author=b, text="hey", reply_to_id=post.pk)
+
+
+def test_delete_own_only_and_hide(make_user):
+    a, b = make_user(), make_user()
+    staff = make_user()
+    staff.is_staff = True
+    post = services.post_create(author=a, text="oops")
+    with pytest.raises(services.PostNotFound):
+        services.post_delete(post_id=post.pk, actor=b)
+    services.post_delete(post_id=post.pk, actor=a)
+    assert Post.objects.get(pk=post.pk).text == ""
+    with pytest.raises(services.PostNotFound):
+        selectors.post_get(post_id=post.pk, viewer=a)
+    other = services.post_create(author=a, text="bad")
+    services.report_create(reporter=b, post_id=other.pk, reason="spam")
+    with pytest.raises(services.AlreadyReported):
+        services.report_create(reporter=b, post_id=other.pk)
+    services.post_hide(post_id=other.pk, staff=staff)
+    assert other.reports.get().status == "actioned"
+    with pytest.raises(services.PostNotFound):
+        selectors.post_get(post_id=other.pk, viewer=b)
+
+
+def test_home_timeline_contents(make_user):
+    me, friend, stranger, muted = make_user(), make_user(), make_user(), make_user()
+    follow_create(follower=me, followee=friend)
+    follow_create(follower=me, followee=muted)
+    mute_create(muter=me, muted=muted)
+    mine = services.post_create(author=me, text="mine")
+    theirs = services.post_create(author=friend, text="friend")
+    services.post_create(author=friend, text="a reply", reply_to_id=mine.pk)
+    services.post_create(author=stranger, text="stranger")
+    services.post_create(author=muted, text="muted")
+    repost = services.repost_create(user=friend, post_id=mine.pk)
+    ids = [p.pk for p in selectors.timeline_home(viewer=me)]
+    assert ids == [repost.pk, theirs.pk, mine.pk]
+
+
+def test_home_timeline_query_count_is_constant(make_user, django_assert_num_queries):
+    me = make_user()
+    for _ in range(5):
+        friend = make_user()
+        follow_create(follower=me, followee=friend)
+        post = services.post_create(author=friend, text=f"hello @{me.handle} #tag")
+        services.repost_create(user=friend, post_id=services.post_create(author=me, text="x").pk)
+        services.like_create(user=me, post_id=post.pk)
+    with django_assert_num_queries(2):  # followee ids, then one page with everything joined
+        page, _ = selectors.page_before(selectors.timeline_home(viewer=me), before=None, size=20)
+        for post in page:
+            assert post.author.handle
+            if post.repost_of_id:
+                assert post.repost_of.author.handle
+            assert isinstance(post.viewer_liked, bool)
+
+
+def test_rendering_is_inert_and_links():
+    html = str(
+        render_post_text(
+            '<script>alert(1)</script> "q" @alice #Tag https://ex.com/a?b=1&c=2). '
+            "javascript:alert(1) <img src=x onerror=alert(1)>"
+        )
+    )
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+    assert 'href="/@alice"' in html
+    assert 'href="/search?q=%23Tag"' in html
+    assert 'href="https://ex.com/a?b=1&amp;c=2"' in html
+    assert 'rel="noopener noreferrer nofollow ugc"' in html
+    assert 'href="javascript' not in html
+    assert mentioned_handles("@Bob @bob @carol x@dave") == ["bob", "carol"]
