@@ -76,6 +76,28 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
+    # Money-side profile: identity tier (limits), freeze, home currency, payment privacy.
+    class VerificationTier(models.TextChoices):
+        UNVERIFIED = "unverified", "Unverified"
+        VERIFIED = "verified", "Verified"
+
+    class PaymentVisibility(models.TextChoices):
+        PRIVATE = "private", "Only the two of us"
+        FOLLOWERS = "followers", "Followers"
+        PUBLIC = "public", "Everyone"
+
+    verification_tier = models.CharField(
+        max_length=12, choices=VerificationTier.choices, default=VerificationTier.UNVERIFIED
+    )
+    # A frozen account sends nothing and takes no payouts; receiving stays possible so that
+    # money owed to a person under review is not lost.
+    is_frozen = models.BooleanField(default=False)
+    frozen_reason = models.CharField(max_length=200, blank=True)
+    home_currency = models.CharField(max_length=3, default="USD")
+    payment_visibility_default = models.CharField(
+        max_length=10, choices=PaymentVisibility.choices, default=PaymentVisibility.PRIVATE
+    )
+
     objects = SocialPayUserManager()
 
     USERNAME_FIELD = "handle"
@@ -85,6 +107,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(home_currency__regex=r"^[A-Z]{3}$"),
+                name="accounts_user_home_currency_iso",
+            ),
         ]
         indexes = [
             # People search: prefix match on the handle key and the display name.
