@@ -87,6 +87,9 @@ a reader never sees a credit twice or half a fold.
 
 Round trips for a transfer: BEGIN, resolve account keys, one INSERT (entry, postings and
 deltas as one statement with data-modifying CTEs), lock the payer, fold + debit, COMMIT.
+The four statements are prepared once per database session with generic plans (see
+``_prepare``), which halves the database CPU per transfer. Connection poolers must
+therefore keep sessions (PgBouncer session pooling, or Django's persistent connections).
 """
 
 from __future__ import annotations
@@ -98,7 +101,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    transaction,
+)
 
 from core.money import CurrencyMismatch, Money, currency_require_supported
 from ledger import chart
@@ -151,6 +160,7 @@ _CODE_RE = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
 _IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9._:/@+=-]{1,128}")
 # SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+_UNKNOWN_PREPARED_STATEMENT = "26000"
 
 _ENTRY_FIELDS = [
     "id",
@@ -445,9 +455,14 @@ def _retrying[T](fn: Callable[[], T]) -> T:
     for attempt in range(RETRIES):
         try:
             return fn()
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError) as exc:
             sqlstate = getattr(exc.__cause__, "pgcode", None)
-            if sqlstate not in _RETRY_SQLSTATES or attempt == RETRIES - 1:
+            if sqlstate == _UNKNOWN_PREPARED_STATEMENT:
+                # A new session that looked like a known one: prepare again.
+                _prepared_on.clear()
+            elif sqlstate not in _RETRY_SQLSTATES:
+                raise
+            if attempt == RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 

@@ -389,3 +389,17 @@ def test_fold_moves_deltas_into_cached_balances_without_changing_any_balance():
     assert balance_deltas_fold() == 0
     with pytest.raises(ValueError):
         balance_deltas_fold(limit=0)
+
+
+def test_a_session_that_lost_its_prepared_statements_prepares_again():
+    from django.db import connection
+
+    from ledger import services
+
+    top_up(1, 100)
+    with connection.cursor() as cur:
+        cur.execute("DEALLOCATE ALL")
+    raw = connection.connection
+    services._prepared_on.add((id(raw), raw.get_backend_pid()))  # believed prepared
+    transfer(10)  # EXECUTE fails; the service prepares again and retries
+    assert available(B) == 10
