@@ -28,13 +28,18 @@ Errors (``ledger.errors``, all ``core.exceptions.DomainError``): ``insufficient_
 ``currency_mismatch``, ``unbalanced_entry``, ``accounts_must_be_different``,
 ``amount_must_be_positive``, ``idempotency_key_reused`` (422); ``account_not_found`` (404);
 ``hold_already_resolved``, ``entry_already_reversed``, ``entry_not_reversible``,
-``account_conflict`` (409); ``invalid_entry`` (422) for malformed codes, keys or metadata.
+``account_conflict`` (409); ``invalid_entry`` (422) for malformed codes, keys or metadata;
+``unsupported_currency`` (422) and ``invalid_currency`` (400) from ``core.money``.
 Every rule checked here is checked again by PostgreSQL (migration ``0002``).
 
-Money services are ``transaction.atomic(durable=True)``: they commit on return, so call
-them outside any open transaction. A deadlock or serialization failure (which the lock
-order below should make impossible) is retried up to ``RETRIES`` times inside the service
-and never reaches the caller.
+Transactions: every service runs in ``transaction.atomic()``. Called on its own it is one
+short transaction. Called from a business service's own ``atomic(durable=True)`` block
+(``transfer_create`` writing its Transfer row *and* the entry) it is a savepoint, so the
+business row and the entry commit or vanish together, and a domain error (insufficient
+funds) leaves the caller's transaction usable. A deadlock or serialization failure (which
+the lock order below should make impossible) is retried up to ``RETRIES`` times inside the
+service. Lock contract for callers: lock your own rows first; the ledger locks account rows
+last, in ascending id order, and holds before accounts.
 
 Hot accounts (the design, and why)
 ----------------------------------
@@ -586,7 +591,7 @@ def entry_post(
     )
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def _entry_post(
     *,
     code: str,
@@ -719,7 +724,7 @@ def hold_create(
     )
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def _hold_create(
     *,
     code: str,
@@ -804,7 +809,7 @@ def hold_post(*, hold: Hold | int, idempotency_key: str) -> Entry:
     return _retrying(lambda: _hold_post(hold=hold, idempotency_key=idempotency_key))
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def _hold_post(*, hold: Hold | int, idempotency_key: str) -> Entry:
     locked = _hold_lock(hold)
     if locked.status == HoldStatus.POSTED:
@@ -853,7 +858,7 @@ def hold_void(*, hold: Hold | int) -> Hold:
     return _retrying(lambda: _hold_void(hold=hold))
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def _hold_void(*, hold: Hold | int) -> Hold:
     locked = _hold_lock(hold)
     if locked.status == HoldStatus.VOIDED:
@@ -887,7 +892,7 @@ def balance_deltas_fold(*, limit: int = 1000) -> int:
     return _retrying(lambda: _balance_deltas_fold(limit=limit))
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def _balance_deltas_fold(*, limit: int) -> int:
     with connection.cursor() as cur:
         cur.execute(
