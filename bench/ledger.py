@@ -15,7 +15,8 @@
 
 Each worker is a process (no GIL between them) calling ``entry_post`` in a loop; a
 separate process folds balance deltas every second, as Celery beat would. It prints
-entries/s, p50/p99 latency per case, and the two ratios the ledger must reach:
+entries/s, p50/p99 latency and CPU per entry (the worker and, when the database is
+local, its PostgreSQL backend) per case, and the two ratios the ledger must reach:
 hot/random >= 0.8 and random/pgbench >= 1/3, each measured within one round; with
 ``--rounds N`` the cases alternate N times and the median ratios are printed too (the
 figures swing a lot on a shared machine).
@@ -88,8 +89,10 @@ def worker(case: str, index: int, run: str, n: int, start: float, seconds: float
     latencies: list[float] = []
     errors = 0
     i = 0
+    backend = _backend_pid()
     while time.monotonic() < start:
         time.sleep(0.001)
+    cpu0, db_cpu0 = time.process_time(), _process_cpu(backend)
     end = start + seconds
     while time.monotonic() < end:
         i += 1
@@ -116,8 +119,24 @@ def worker(case: str, index: int, run: str, n: int, start: float, seconds: float
             errors += 1
             continue
         latencies.append(time.perf_counter() - t0)
+    cpu = (time.process_time() - cpu0, _process_cpu(backend) - db_cpu0)
     connections.close_all()
-    out.put((latencies, errors))
+    out.put((latencies, errors, cpu))
+
+
+def _backend_pid() -> int:
+    with connections["default"].cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        return cur.fetchone()[0]
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds of a local process (the worker's PostgreSQL backend); NaN if remote."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def folder(stop_at: float) -> None:
@@ -142,10 +161,13 @@ def run_case(case: str, workers: int, seconds: float, n: int) -> dict:
         p.start()
     latencies: list[float] = []
     errors = 0
+    app_cpu = db_cpu = 0.0
     for _ in range(workers):
-        lat, err = out.get(timeout=seconds + 120)
+        lat, err, (app, db) = out.get(timeout=seconds + 120)
         latencies.extend(lat)
         errors += err
+        app_cpu += app
+        db_cpu += db
     for p in procs:
         p.join(timeout=30)
     latencies.sort()
@@ -157,6 +179,9 @@ def run_case(case: str, workers: int, seconds: float, n: int) -> dict:
         "eps": len(latencies) / seconds,
         "p50_ms": q[49] * 1000,
         "p99_ms": q[98] * 1000,
+        # CPU per entry is far steadier than entries/s on a shared machine.
+        "app_cpu_ms": app_cpu * 1000 / max(len(latencies), 1),
+        "db_cpu_ms": db_cpu * 1000 / max(len(latencies), 1),
     }
 
 
@@ -239,7 +264,8 @@ class PgBench:
 def show(r: dict) -> str:
     return (
         f"{r['case']:>8}: {r['eps']:8.0f} entries/s  p50 {r['p50_ms']:6.2f} ms"
-        f"  p99 {r['p99_ms']:6.2f} ms  ({r['entries']} entries, {r['errors']} errors)"
+        f"  p99 {r['p99_ms']:6.2f} ms  CPU/entry: app {r['app_cpu_ms']:.2f} ms,"
+        f" db {r['db_cpu_ms']:.2f} ms  ({r['entries']} entries, {r['errors']} errors)"
     )
 
 
