@@ -389,3 +389,33 @@ def test_fold_moves_deltas_into_cached_balances_without_changing_any_balance():
     assert balance_deltas_fold() == 0
     with pytest.raises(ValueError):
         balance_deltas_fold(limit=0)
+
+
+def test_a_session_that_lost_its_prepared_statements_prepares_again():
+    from django.db import connection
+
+    from ledger import services
+
+    top_up(1, 100)
+    with connection.cursor() as cur:
+        cur.execute("DEALLOCATE ALL")
+    raw = connection.connection
+    services._prepared_on.add((id(raw), raw.get_backend_pid()))  # believed prepared
+    transfer(10)  # EXECUTE fails; the service prepares again and retries
+    assert available(B) == 10
+
+
+def test_inside_a_callers_transaction_the_entry_commits_or_vanishes_with_it():
+    from django.db import transaction
+
+    top_up(1, 100)
+    with transaction.atomic():
+        with pytest.raises(DomainError):
+            transfer(1000)  # a domain error leaves the caller's transaction usable
+        kept = transfer(10)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        lost = transfer(20)
+        raise RuntimeError("the caller's business write failed")
+    assert Entry.objects.filter(pk=kept.pk).exists()
+    assert not Entry.objects.filter(pk=lost.pk).exists()
+    assert available(A) == 90
