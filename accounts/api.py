@@ -5,17 +5,19 @@ selector and renders.
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.api_inputs import StrictSerializer, parse
+from accounts.api_inputs import StrictSerializer, UnknownField, parse
 from accounts.models import ApiToken, User
 from accounts.serializers import (
     MeSerializer,
@@ -115,6 +117,11 @@ class SignupApi(AuthThrottled, APIView):
             email=data["email"],
             password=data["password"],
             display_name=data.get("display_name", ""),
+        )
+        # allauth builds the confirmation link from the request (host and scheme), so the
+        # mail is sent here, after the account exists, rather than inside the service.
+        EmailAddress.objects.get(user=user, primary=True).send_confirmation(
+            request._request, signup=True
         )
         _, secret = services.token_create(user=user, name="signup")
         return Response({"user": _me_payload(user), "token": secret}, status=201)
@@ -236,6 +243,27 @@ class MeApi(APIView):
     def patch(self, request):
         data = parse(MeUpdateInput, request.data)
         services.user_update_profile(user=request.user, **data)
+        return Response(_me_payload(request.user))
+
+
+class MeAvatarApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="me_avatar_set",
+        request={
+            "multipart/form-data": inline_serializer(
+                "AvatarUpload", {"avatar": serializers.ImageField()}
+            )
+        },
+        responses={200: MeSerializer, 400: ERROR},
+        summary="Upload an avatar (PNG, JPEG, WebP or GIF, at most 2 MB)",
+    )
+    def put(self, request):
+        unknown = sorted(set(request.data) - {"avatar"})
+        if unknown:
+            raise UnknownField(details={"fields": unknown})
+        services.user_set_avatar(user=request.user, upload=request.data.get("avatar"))
         return Response(_me_payload(request.user))
 
 

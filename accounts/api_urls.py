@@ -9,6 +9,7 @@ urlpatterns = [
     path("auth/token", api.TokenApi.as_view(), name="api-token"),
     path("auth/reauthenticate", api.ReauthenticateApi.as_view(), name="api-reauthenticate"),
     path("me", api.MeApi.as_view(), name="api-me"),
+    path("me/avatar", api.MeAvatarApi.as_view(), name="api-me-avatar"),
     path("users", api.UserSearchApi.as_view(), name="api-user-search"),
     path("users/<str:handle>", api.UserDetailApi.as_view(), name="api-user"),
     path("users/<str:handle>/follow", api.UserFollowApi.as_view(), name="api-user-follow"),

@@ -26,7 +26,9 @@ class LoginForm(AllauthLoginForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["login"].label = "Handle or e-mail"
-        self.fields["login"].widget.attrs.update({"autocapitalize": "none", "spellcheck": "false"})
+        self.fields["login"].widget.attrs.update(
+            {"autocapitalize": "none", "spellcheck": "false", "placeholder": "handle or e-mail"}
+        )
 
 
 class ProfileForm(forms.Form):

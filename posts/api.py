@@ -36,6 +36,10 @@ class PostCreateInput(StrictSerializer):
     reply_to = serializers.IntegerField(min_value=1, required=False)
 
 
+class ReplyInput(StrictSerializer):
+    text = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True)
+
+
 class PostListApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
@@ -151,13 +155,10 @@ class PostRepliesApi(APIView):
 
     @extend_schema(
         operation_id="posts_reply",
-        request=inline_serializer("ReplyInput", {"text": serializers.CharField()}),
+        request=ReplyInput,
         responses={201: PostSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
     def post(self, request, post_id: int):
-        class ReplyInput(StrictSerializer):
-            text = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True)
-
         data = parse(ReplyInput, request.data)
         reply = services.post_create(author=request.user, text=data["text"], reply_to_id=post_id)
         reply = selectors.post_get(post_id=reply.pk, viewer=request.user)

@@ -37,9 +37,14 @@ def clamp_page_size(value, default: int = PAGE_SIZE_DEFAULT) -> int:
 
 
 def _visible() -> Q:
-    return Q(deleted_at__isnull=True, hidden_at__isnull=True) & (
+    """Not deleted, not hidden by staff, author not suspended; the same for a repost's original."""
+    return Q(deleted_at__isnull=True, hidden_at__isnull=True, author__is_active=True) & (
         Q(repost_of__isnull=True)
-        | Q(repost_of__deleted_at__isnull=True, repost_of__hidden_at__isnull=True)
+        | Q(
+            repost_of__deleted_at__isnull=True,
+            repost_of__hidden_at__isnull=True,
+            repost_of__author__is_active=True,
+        )
     )
 
 

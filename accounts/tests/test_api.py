@@ -223,3 +223,47 @@ def test_openapi_schema_generates_without_warnings():
     err = StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO(), stderr=err)
     assert "Warning" not in err.getvalue()
+
+
+def test_signup_sends_verification_mail(mailoutbox):
+    response = _signup(APIClient(), handle="mailme", email=f"m-{uuid.uuid4().hex[:6]}@example.com")
+    assert response.status_code == 201
+    assert len(mailoutbox) == 1
+    assert "/accounts/confirm-email/" in mailoutbox[0].body
+
+
+def test_avatar_upload_api(make_user, client_for, settings, tmp_path):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    client = client_for(make_user())
+    out = io.BytesIO()
+    Image.new("RGB", (10, 10), "blue").save(out, format="PNG")
+    response = client.put(
+        "/api/v1/me/avatar",
+        {"avatar": SimpleUploadedFile("a.png", out.getvalue(), content_type="image/png")},
+        format="multipart",
+    )
+    assert response.status_code == 200 and response.json()["avatar_url"].endswith(".png")
+    response = client.put(
+        "/api/v1/me/avatar",
+        {"avatar": SimpleUploadedFile("a.png", b"GIF89a<script>", content_type="image/gif")},
+        format="multipart",
+    )
+    assert response.status_code == 400 and _code(response) == "avatar_invalid"
+    response = client.put("/api/v1/me/avatar", {"is_staff": "1"}, format="multipart")
+    assert _code(response) == "unknown_field"
+
+
+def test_suspended_people_disappear(make_user, client_for):
+    from accounts.services import user_suspend
+    from posts.services import post_create
+
+    staff, author = make_user(), make_user()
+    post = post_create(author=author, text="soon gone")
+    user_suspend(user=author, actor=staff)
+    assert APIClient().get(f"/api/v1/posts/{post.pk}").status_code == 404
+    assert APIClient().get(f"/api/v1/users/{author.handle}").status_code == 404

@@ -99,3 +99,50 @@ def test_public_lists(make_user):
         APIClient().get(f"/api/v1/users/{a.handle}/posts").json()["results"][0]["text"] == "public"
     )
     assert APIClient().get("/api/v1/users/nobody_x/posts").status_code == 404
+
+
+def _grow(me, friends, n):
+    for i in range(n):
+        friend = friends[i % len(friends)]
+        post = services.post_create(author=friend, text=f"post {i} @{me.handle}")
+        services.like_create(user=me, post_id=post.pk)
+        services.repost_create(user=friend, post_id=services.post_create(author=me, text="m").pk)
+
+
+def test_timeline_api_queries_do_not_grow_with_posts(make_user, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    me = make_user()
+    friends = [make_user() for _ in range(3)]
+    for friend in friends:
+        follow_create(follower=me, followee=friend)
+    client = client_for(me)
+    _grow(me, friends, 2)
+    client.get("/api/v1/timeline")  # the token's last_used_at is written once
+    with CaptureQueriesContext(connection) as small:
+        assert len(client.get("/api/v1/timeline").json()["results"]) == 6
+    _grow(me, friends, 12)
+    with CaptureQueriesContext(connection) as large:
+        assert len(client.get("/api/v1/timeline").json()["results"]) == 20
+    assert len(small) == len(large) == 3  # token, followee ids, one page
+
+
+def test_home_page_queries_do_not_grow_with_posts(make_user):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    me = make_user()
+    friends = [make_user() for _ in range(3)]
+    for friend in friends:
+        follow_create(follower=me, followee=friend)
+    client = Client()
+    client.force_login(me)
+    _grow(me, friends, 2)
+    with CaptureQueriesContext(connection) as small:
+        client.get("/")
+    _grow(me, friends, 12)
+    with CaptureQueriesContext(connection) as large:
+        client.get("/")
+    assert len(small) == len(large)

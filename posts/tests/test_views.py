@@ -101,3 +101,12 @@ def test_csrf_required_for_session_posts(make_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user())
     assert client.post("/posts/new", {"text": "no token"}).status_code == 403
+
+
+def test_password_reset_sends_mail(make_user, mailoutbox):
+    user = make_user()
+    client = Client()
+    assert client.get("/accounts/password/reset/").status_code == 200
+    response = client.post("/accounts/password/reset/", {"email": user.email})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1 and "/accounts/password/reset/key/" in mailoutbox[0].body
