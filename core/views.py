@@ -1,4 +1,5 @@
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -13,3 +14,8 @@ def healthz(request):
         {"status": "ok" if ok else "degraded", "components": components},
         status=200 if ok else 503,
     )
+
+
+def favicon(request):
+    # Resolved per request: the hashed static name exists only after collectstatic.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

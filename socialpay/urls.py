@@ -1,10 +1,8 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core.views import healthz
+from core.views import favicon, healthz
 from posts.views import home
 
 # Each app owns its endpoints; this file only mounts them.
@@ -17,7 +15,7 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     # Browsers ask for /favicon.ico whatever the page says.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
