@@ -10,7 +10,7 @@ people who follow exactly 10, 200 and 2,000 others.
 
 For each probe it measures, ``--rounds`` times each:
 
-- the selector (``posts.selectors.timeline_home`` + one keyset page of 20) — the database
+- the selector (``posts.selectors.timeline_home_page``, one page of 20) — the database
   part of the request;
 - the whole API request ``GET /api/v1/timeline`` through Django's test client (auth by
   Bearer token, pagination, serialisation to JSON), for the first page and a deep page
@@ -36,6 +36,10 @@ BENCH_DB = "sp_bench_timeline"
 USERS = 10_000
 POSTS = 1_000_000
 PROBES = {10: "probe10", 200: "probe200", 2000: "probe2000"}
+# A person who follows 3 people with 5 posts each: fewer posts than a page, the case where
+# scanning recent posts backwards (the plan PostgreSQL picks for a plain query) reads the
+# whole table. Measured with both strategies.
+SPARSE = "probesparse"
 
 
 def _bench_url() -> str:
@@ -151,6 +155,69 @@ def seed() -> None:
     )
 
 
+def seed_sparse() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM accounts_user WHERE handle = %s", [SPARSE])
+        if cur.fetchone():
+            return
+        ids = []
+        for handle in [SPARSE, "quiet1", "quiet2", "quiet3"]:
+            cur.execute(
+                """
+                INSERT INTO accounts_user (password, is_superuser, handle, handle_key,
+                    handle_skeleton, email, display_name, bio, avatar, link, is_active,
+                    is_staff, date_joined)
+                VALUES ('!', false, %s, %s, %s, %s, 'Quiet', '', '', '', true, false, now())
+                RETURNING id
+                """,
+                [handle, handle, handle.replace("1", "l"), f"{handle}@b.inv"],
+            )
+            ids.append(cur.fetchone()[0])
+        probe, *quiet = ids
+        for author in quiet:
+            cur.execute(
+                "INSERT INTO accounts_follow (follower_id, followee_id, created_at) "
+                "VALUES (%s, %s, now())",
+                [probe, author],
+            )
+            cur.execute(
+                """
+                INSERT INTO posts_post (author_id, text, created_at, like_count, reply_count,
+                    repost_count)
+                SELECT %s, 'rare post', now(), 0, 0, 0 FROM generate_series(1, 5)
+                """,
+                [author],
+            )
+        cur.execute("ANALYZE posts_post")
+
+
+def measure_sparse(rounds: int) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from posts import selectors
+
+    viewer = User.objects.get(handle_key=SPARSE)
+    default_max = selectors.LATERAL_MAX_AUTHORS
+    for label, limit in (("per-author (LATERAL)", default_max), ("single backward scan", 0)):
+        selectors.LATERAL_MAX_AUTHORS = limit
+        samples = []
+        for _ in range(rounds if limit else max(3, rounds // 10)):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                page, _ = selectors.timeline_home_page(viewer=viewer, before=None, size=20)
+                samples.append((time.perf_counter() - started) * 1000)
+            assert len(page) == 15
+        print(
+            f"{'3 quiet':>8} {'selector, ' + label:<28} {statistics.median(samples):>8.1f} "
+            f"{_pct(samples, 0.95):>8.1f} {len(queries):>8}"
+        )
+    selectors.LATERAL_MAX_AUTHORS = default_max
+
+
 def _pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -176,9 +243,7 @@ def measure(rounds: int) -> None:
         assert len(first["results"]) == 20, first
 
         def selector_page(before, viewer=viewer):
-            page, _ = selectors.page_before(
-                selectors.timeline_home(viewer=viewer), before=before, size=20
-            )
+            page, _ = selectors.timeline_home_page(viewer=viewer, before=before, size=20)
             assert len(page) == 20
 
         from posts.models import Post
@@ -234,7 +299,9 @@ def main() -> None:
     SimpleRateThrottle.THROTTLE_RATES = {"user": "10000000/min", "anon": "10000000/min"}
     if must_seed:
         seed()
+    seed_sparse()
     measure(args.rounds)
+    measure_sparse(args.rounds)
 
 
 if __name__ == "__main__":
