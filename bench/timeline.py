@@ -16,7 +16,10 @@ For each probe it measures, ``--rounds`` times each:
   Bearer token, pagination, serialisation to JSON), for the first page and a deep page
   (the page after the 1,000th post of that person's timeline);
 
-and prints p50/p95 in milliseconds and the number of SQL queries per page.
+and prints p50/p95 in milliseconds, the Python process's CPU milliseconds per call (steadier
+than wall time on a busy machine; PostgreSQL's own CPU is not in it) and the number of SQL
+queries per page. A reference, ``GET /api/v1/me`` (token check + one primary-key read),
+is measured in the same loop, so that a ratio to it can be quoted from a single run.
 """
 
 from __future__ import annotations
@@ -213,7 +216,7 @@ def measure_sparse(rounds: int) -> None:
             assert len(page) == 15
         print(
             f"{'3 quiet':>8} {'selector, ' + label:<28} {statistics.median(samples):>8.1f} "
-            f"{_pct(samples, 0.95):>8.1f} {len(queries):>8}"
+            f"{_pct(samples, 0.95):>8.1f} {'':>7} {'':>6} {len(queries):>8}"
         )
     selectors.LATERAL_MAX_AUTHORS = default_max
 
@@ -232,7 +235,10 @@ def measure(rounds: int) -> None:
     from accounts.services import token_create
     from posts import selectors
 
-    print(f"\n{'follows':>8} {'what':<28} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}\n{'-' * 64}")
+    print(
+        f"\n{'follows':>8} {'what':<28} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>7} "
+        f"{'x ref':>6} {'queries':>8}\n{'-' * 80}"
+    )
     for count, handle in PROBES.items():
         viewer = User.objects.get(handle_key=handle)
         qs = selectors.timeline_home(viewer=viewer)
@@ -250,6 +256,7 @@ def measure(rounds: int) -> None:
 
         deep_cursor_url = _cursor_url_before(client, deep_before, Post)
         cases = [
+            ("reference: API GET /me", lambda c=client: c.get("/api/v1/me")),
             ("selector, first page", lambda: selector_page(None)),
             ("selector, deep page (1000+)", lambda b=deep_before: selector_page(b)),
             ("API GET /timeline, first", lambda c=client: c.get("/api/v1/timeline")),
@@ -257,15 +264,19 @@ def measure(rounds: int) -> None:
         ]
         for label, run in cases:
             run()  # warm caches and the connection
-            samples = []
+            samples, cpu = [], []
             for _ in range(rounds):
                 with CaptureQueriesContext(connection) as queries:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     run()
                     samples.append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.process_time() - cpu_started) * 1000)
+            p50 = statistics.median(samples)
+            if label.startswith("reference"):
+                reference = p50
             print(
-                f"{count:>8} {label:<28} {statistics.median(samples):>8.1f} "
-                f"{_pct(samples, 0.95):>8.1f} {len(queries):>8}"
+                f"{count:>8} {label:<28} {p50:>8.1f} {_pct(samples, 0.95):>8.1f} "
+                f"{statistics.median(cpu):>7.1f} {p50 / reference:>6.1f} {len(queries):>8}"
             )
 
 
