@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
-from accounts.api_inputs import StrictSerializer, parse
+from accounts.api_inputs import StrictSerializer, TextField, parse
 from accounts.selectors import user_get_by_handle
 from core.api.pagination import CursorPagination
 from posts import selectors, services
@@ -37,12 +37,12 @@ def _paginated(view: APIView, request, queryset):
 
 
 class PostCreateInput(StrictSerializer):
-    text = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True)
+    text = TextField(max_length=2000, trim_whitespace=False, allow_blank=True)
     reply_to = serializers.IntegerField(min_value=1, required=False)
 
 
 class ReplyInput(StrictSerializer):
-    text = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True)
+    text = TextField(max_length=2000, trim_whitespace=False, allow_blank=True)
 
 
 class PostListApi(APIView):
@@ -171,7 +171,7 @@ class PostRepliesApi(APIView):
 
 
 class ReportInput(StrictSerializer):
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    reason = TextField(max_length=1000, required=False, allow_blank=True)
 
 
 class PostReportApi(APIView):

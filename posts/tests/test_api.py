@@ -40,6 +40,9 @@ def test_create_read_delete(make_user, client_for):
         ({"text": "hi", "author": 1}, "unknown_field"),
         ({"text": "hi", "like_count": 1000}, "unknown_field"),
         ({}, "validation_error"),
+        ({"text": 5}, "not_a_string"),
+        ({"text": None}, "null"),
+        ({"text": ["a"]}, "not_a_string"),
         ({"text": "hi", "reply_to": 999999999}, "not_found"),
     ],
 )
