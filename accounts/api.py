@@ -17,7 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.api_inputs import StrictSerializer, UnknownField, parse
+from accounts.api_inputs import StrictSerializer, TextField, UnknownField, parse
 from accounts.models import ApiToken, User
 from accounts.serializers import (
     MeSerializer,
@@ -82,10 +82,10 @@ class AuthThrottled:
 
 
 class SignupInput(StrictSerializer):
-    handle = serializers.CharField(max_length=100, trim_whitespace=False)
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=1024, trim_whitespace=False)
-    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    handle = TextField(max_length=100, trim_whitespace=False)
+    email = TextField(max_length=254)
+    password = TextField(max_length=1024, trim_whitespace=False)
+    display_name = TextField(max_length=200, required=False, allow_blank=True)
 
 
 class SignupOutput(serializers.Serializer):
@@ -128,12 +128,12 @@ class SignupApi(AuthThrottled, APIView):
 
 
 class TokenInput(StrictSerializer):
-    login = serializers.CharField(max_length=254, help_text="Handle or e-mail address.")
-    password = serializers.CharField(max_length=1024, trim_whitespace=False)
-    code = serializers.CharField(
+    login = TextField(max_length=254, help_text="Handle or e-mail address.")
+    password = TextField(max_length=1024, trim_whitespace=False)
+    code = TextField(
         max_length=64, required=False, help_text="TOTP or recovery code, when 2FA is on."
     )
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    name = TextField(max_length=100, required=False, allow_blank=True)
 
 
 def _check_password_and_second_factor(request, *, login: str, password: str, code: str | None):
@@ -197,8 +197,8 @@ class TokenApi(AuthThrottled, APIView):
 
 
 class ReauthenticateInput(StrictSerializer):
-    password = serializers.CharField(max_length=1024, trim_whitespace=False)
-    code = serializers.CharField(max_length=64, required=False)
+    password = TextField(max_length=1024, trim_whitespace=False)
+    code = TextField(max_length=64, required=False)
 
 
 class ReauthenticateApi(AuthThrottled, APIView):
@@ -225,9 +225,9 @@ class ReauthenticateApi(AuthThrottled, APIView):
 
 
 class MeUpdateInput(StrictSerializer):
-    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    link = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    display_name = TextField(max_length=200, required=False, allow_blank=True)
+    bio = TextField(max_length=2000, required=False, allow_blank=True)
+    link = TextField(max_length=2000, required=False, allow_blank=True)
 
 
 class MeApi(APIView):

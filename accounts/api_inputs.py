@@ -39,10 +39,13 @@ def parse(serializer_class: type[serializers.Serializer], data, **kwargs) -> dic
     return serializer.validated_data
 
 
-class NoNulCharField(serializers.CharField):
-    """A CharField that keeps surrounding whitespace decisions to the service layer."""
+class TextField(serializers.CharField):
+    """A string and only a string: ``5`` or ``true`` for a text field is a client bug, not
+    something to coerce into ``"5"``. NUL characters are refused by CharField itself."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("allow_blank", True)
-        super().__init__(**kwargs)
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)

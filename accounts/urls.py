@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.urls import path
 
 from accounts import views
@@ -10,3 +12,5 @@ urlpatterns = [
     path("notifications", views.notifications, name="notifications"),
     path("settings", views.settings_profile, name="settings"),
 ]
+# Avatars in development (static() is empty unless DEBUG); a proxy serves them in production.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -10,13 +10,16 @@ people who follow exactly 10, 200 and 2,000 others.
 
 For each probe it measures, ``--rounds`` times each:
 
-- the selector (``posts.selectors.timeline_home`` + one keyset page of 20) — the database
+- the selector (``posts.selectors.timeline_home_page``, one page of 20) — the database
   part of the request;
 - the whole API request ``GET /api/v1/timeline`` through Django's test client (auth by
   Bearer token, pagination, serialisation to JSON), for the first page and a deep page
   (the page after the 1,000th post of that person's timeline);
 
-and prints p50/p95 in milliseconds and the number of SQL queries per page.
+and prints p50/p95 in milliseconds, the Python process's CPU milliseconds per call (steadier
+than wall time on a busy machine; PostgreSQL's own CPU is not in it) and the number of SQL
+queries per page. A reference, ``GET /api/v1/me`` (token check + one primary-key read),
+is measured in the same loop, so that a ratio to it can be quoted from a single run.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ BENCH_DB = "sp_bench_timeline"
 USERS = 10_000
 POSTS = 1_000_000
 PROBES = {10: "probe10", 200: "probe200", 2000: "probe2000"}
+# A person who follows 3 people with 5 posts each: fewer posts than a page, the case where
+# scanning recent posts backwards (the plan PostgreSQL picks for a plain query) reads the
+# whole table. Measured with both strategies.
+SPARSE = "probesparse"
 
 
 def _bench_url() -> str:
@@ -151,6 +158,69 @@ def seed() -> None:
     )
 
 
+def seed_sparse() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM accounts_user WHERE handle = %s", [SPARSE])
+        if cur.fetchone():
+            return
+        ids = []
+        for handle in [SPARSE, "quiet1", "quiet2", "quiet3"]:
+            cur.execute(
+                """
+                INSERT INTO accounts_user (password, is_superuser, handle, handle_key,
+                    handle_skeleton, email, display_name, bio, avatar, link, is_active,
+                    is_staff, date_joined)
+                VALUES ('!', false, %s, %s, %s, %s, 'Quiet', '', '', '', true, false, now())
+                RETURNING id
+                """,
+                [handle, handle, handle.replace("1", "l"), f"{handle}@b.inv"],
+            )
+            ids.append(cur.fetchone()[0])
+        probe, *quiet = ids
+        for author in quiet:
+            cur.execute(
+                "INSERT INTO accounts_follow (follower_id, followee_id, created_at) "
+                "VALUES (%s, %s, now())",
+                [probe, author],
+            )
+            cur.execute(
+                """
+                INSERT INTO posts_post (author_id, text, created_at, like_count, reply_count,
+                    repost_count)
+                SELECT %s, 'rare post', now(), 0, 0, 0 FROM generate_series(1, 5)
+                """,
+                [author],
+            )
+        cur.execute("ANALYZE posts_post")
+
+
+def measure_sparse(rounds: int) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from posts import selectors
+
+    viewer = User.objects.get(handle_key=SPARSE)
+    default_max = selectors.LATERAL_MAX_AUTHORS
+    for label, limit in (("per-author (LATERAL)", default_max), ("single backward scan", 0)):
+        selectors.LATERAL_MAX_AUTHORS = limit
+        samples = []
+        for _ in range(rounds if limit else max(3, rounds // 10)):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                page, _ = selectors.timeline_home_page(viewer=viewer, before=None, size=20)
+                samples.append((time.perf_counter() - started) * 1000)
+            assert len(page) == 15
+        print(
+            f"{'3 quiet':>8} {'selector, ' + label:<28} {statistics.median(samples):>8.1f} "
+            f"{_pct(samples, 0.95):>8.1f} {'':>7} {'':>6} {len(queries):>8}"
+        )
+    selectors.LATERAL_MAX_AUTHORS = default_max
+
+
 def _pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -165,7 +235,10 @@ def measure(rounds: int) -> None:
     from accounts.services import token_create
     from posts import selectors
 
-    print(f"\n{'follows':>8} {'what':<28} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}\n{'-' * 64}")
+    print(
+        f"\n{'follows':>8} {'what':<28} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>7} "
+        f"{'x ref':>6} {'queries':>8}\n{'-' * 80}"
+    )
     for count, handle in PROBES.items():
         viewer = User.objects.get(handle_key=handle)
         qs = selectors.timeline_home(viewer=viewer)
@@ -176,15 +249,14 @@ def measure(rounds: int) -> None:
         assert len(first["results"]) == 20, first
 
         def selector_page(before, viewer=viewer):
-            page, _ = selectors.page_before(
-                selectors.timeline_home(viewer=viewer), before=before, size=20
-            )
+            page, _ = selectors.timeline_home_page(viewer=viewer, before=before, size=20)
             assert len(page) == 20
 
         from posts.models import Post
 
         deep_cursor_url = _cursor_url_before(client, deep_before, Post)
         cases = [
+            ("reference: API GET /me", lambda c=client: c.get("/api/v1/me")),
             ("selector, first page", lambda: selector_page(None)),
             ("selector, deep page (1000+)", lambda b=deep_before: selector_page(b)),
             ("API GET /timeline, first", lambda c=client: c.get("/api/v1/timeline")),
@@ -192,15 +264,19 @@ def measure(rounds: int) -> None:
         ]
         for label, run in cases:
             run()  # warm caches and the connection
-            samples = []
+            samples, cpu = [], []
             for _ in range(rounds):
                 with CaptureQueriesContext(connection) as queries:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     run()
                     samples.append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.process_time() - cpu_started) * 1000)
+            p50 = statistics.median(samples)
+            if label.startswith("reference"):
+                reference = p50
             print(
-                f"{count:>8} {label:<28} {statistics.median(samples):>8.1f} "
-                f"{_pct(samples, 0.95):>8.1f} {len(queries):>8}"
+                f"{count:>8} {label:<28} {p50:>8.1f} {_pct(samples, 0.95):>8.1f} "
+                f"{statistics.median(cpu):>7.1f} {p50 / reference:>6.1f} {len(queries):>8}"
             )
 
 
@@ -234,7 +310,9 @@ def main() -> None:
     SimpleRateThrottle.THROTTLE_RATES = {"user": "10000000/min", "anon": "10000000/min"}
     if must_seed:
         seed()
+    seed_sparse()
     measure(args.rounds)
+    measure_sparse(args.rounds)
 
 
 if __name__ == "__main__":

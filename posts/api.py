@@ -6,14 +6,19 @@ nonsensical value is not an error, it just gets the nearest allowed page).
 
 from __future__ import annotations
 
+import binascii
+from base64 import b64decode, b64encode
+from urllib.parse import parse_qs, urlencode
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
-from accounts.api_inputs import StrictSerializer, parse
+from accounts.api_inputs import StrictSerializer, TextField, parse
 from accounts.selectors import user_get_by_handle
 from core.api.pagination import CursorPagination
 from posts import selectors, services
@@ -32,12 +37,12 @@ def _paginated(view: APIView, request, queryset):
 
 
 class PostCreateInput(StrictSerializer):
-    text = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True)
+    text = TextField(max_length=2000, trim_whitespace=False, allow_blank=True)
     reply_to = serializers.IntegerField(min_value=1, required=False)
 
 
 class ReplyInput(StrictSerializer):
-    text = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True)
+    text = TextField(max_length=2000, trim_whitespace=False, allow_blank=True)
 
 
 class PostListApi(APIView):
@@ -166,7 +171,7 @@ class PostRepliesApi(APIView):
 
 
 class ReportInput(StrictSerializer):
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    reason = TextField(max_length=1000, required=False, allow_blank=True)
 
 
 class PostReportApi(APIView):
@@ -187,15 +192,51 @@ class PostReportApi(APIView):
         return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
 
 
+def _decode_cursor(raw: str | None) -> int | None:
+    """Timeline cursors look like every other list's (opaque base64), and carry a post id."""
+    if not raw:
+        return None
+    try:
+        position = parse_qs(b64decode(raw.encode("ascii"), validate=True).decode("ascii"))["p"][0]
+        before = int(position)
+    except (ValueError, KeyError, IndexError, UnicodeError, binascii.Error):
+        raise NotFound("Invalid cursor.") from None
+    if before <= 0:
+        raise NotFound("Invalid cursor.")
+    return before
+
+
+def _encode_cursor(before: int) -> str:
+    return b64encode(urlencode({"p": str(before)}).encode("ascii")).decode("ascii")
+
+
+class TimelinePage(serializers.Serializer):
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = PostSerializer(many=True)
+
+
 class TimelineApi(APIView):
     @extend_schema(
         operation_id="timeline_home",
         parameters=PAGE_PARAMS,
-        responses={200: PostSerializer(many=True), 401: ERROR},
+        responses={200: TimelinePage, 401: ERROR, 404: ERROR},
         summary="Home timeline: own posts and those of followed people, newest first",
     )
     def get(self, request):
-        return _paginated(self, request, selectors.timeline_home(viewer=request.user))
+        posts, next_before = selectors.timeline_home_page(
+            viewer=request.user,
+            before=_decode_cursor(request.query_params.get("cursor")),
+            size=selectors.clamp_page_size(request.query_params.get("page_size")),
+        )
+        next_url = None
+        if next_before is not None:
+            params = request.query_params.copy()
+            params["cursor"] = _encode_cursor(next_before)
+            next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        return Response(
+            {"next": next_url, "previous": None, "results": PostSerializer(posts, many=True).data}
+        )
 
 
 class UserPostsApi(APIView):

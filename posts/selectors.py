@@ -6,13 +6,21 @@ same query (``select_related``), and "did I like / repost this" is an ``EXISTS``
 annotation, not a query per row.
 
 Home timeline = the viewer's own top-level posts and reposts plus those of the people they
-follow, minus people they muted. The followee ids are read first (one query) and passed as
-a literal list, which lets PostgreSQL choose per viewer between walking the partial index
-``posts_timeline`` (author, id DESC) for each author and scanning recent posts backwards.
+follow, minus people they muted. The followee ids are read first (one query). Then:
+
+- up to ``LATERAL_MAX_AUTHORS`` authors: for each author, the newest page-size ids below
+  the cursor straight from the partial index ``posts_timeline`` (author, id DESC), merged
+  and cut to one page (a ``LATERAL`` join: the cost grows with authors times page size, whatever the
+  authors' history or how rarely they post), then one query for those posts;
+- more authors: one query walking recent posts backwards and keeping those by the
+  authors (with that many authors, matching posts are dense, so the walk is short).
+
+Either way the number of queries per page is fixed (3), whatever the number of follows.
 """
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
@@ -25,6 +33,7 @@ PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
 THREAD_MAX_POSTS = 200
 HASHTAG_SEARCH_MAX = 50
+LATERAL_MAX_AUTHORS = 400
 
 
 def clamp_page_size(value, default: int = PAGE_SIZE_DEFAULT) -> int:
@@ -79,6 +88,48 @@ def timeline_home(*, viewer: User, author_ids: list[int] | None = None) -> Query
         author_ids = timeline_author_ids(viewer=viewer)
     qs = Post.objects.filter(_visible(), reply_to__isnull=True, author_id__in=author_ids)
     return _with_viewer_flags(qs, viewer).order_by("-id")
+
+
+_LATERAL_PAGE_SQL = """
+    SELECT t.id
+    FROM unnest(%(authors)s::bigint[]) AS a(author_id)
+    CROSS JOIN LATERAL (
+        SELECT p.id FROM posts_post p
+        WHERE p.author_id = a.author_id
+          AND p.reply_to_id IS NULL AND p.deleted_at IS NULL AND p.hidden_at IS NULL
+          AND p.id < %(before)s
+        ORDER BY p.id DESC
+        LIMIT %(limit)s
+    ) AS t
+    ORDER BY t.id DESC
+    LIMIT %(limit)s
+"""
+_NO_CURSOR = 2**63 - 1
+
+
+def timeline_home_page(
+    *, viewer: User, before: int | None, size: int
+) -> tuple[list[Post], int | None]:
+    """One page of the home timeline: (posts newest first, next ``before`` or None)."""
+    author_ids = timeline_author_ids(viewer=viewer)
+    if len(author_ids) > LATERAL_MAX_AUTHORS:
+        return page_before(
+            timeline_home(viewer=viewer, author_ids=author_ids), before=before, size=size
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LATERAL_PAGE_SQL,
+            {"authors": author_ids, "before": before or _NO_CURSOR, "limit": size + 1},
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    next_before = ids[size - 1] if len(ids) > size else None
+    ids = ids[:size]
+    # The second query re-applies every visibility rule (suspended authors, originals of
+    # reposts); a row it drops makes this page shorter, never the next one wrong.
+    posts = list(
+        _with_viewer_flags(Post.objects.filter(_visible(), id__in=ids), viewer).order_by("-id")
+    )
+    return posts, next_before
 
 
 def timeline_profile(*, author: User, viewer: User | None) -> QuerySet[Post]:

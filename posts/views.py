@@ -35,12 +35,15 @@ def _back(request, fallback: str):
 def home(request):
     size = selectors.clamp_page_size(request.GET.get("page_size"))
     if request.user.is_authenticated:
-        qs = selectors.timeline_home(viewer=request.user)
+        posts, next_before = selectors.timeline_home_page(
+            viewer=request.user, before=_before(request), size=size
+        )
         template = "posts/home.html"
     else:
-        qs = selectors.timeline_public()
+        posts, next_before = selectors.page_before(
+            selectors.timeline_public(), before=_before(request), size=size
+        )
         template = "posts/welcome.html"
-    posts, next_before = selectors.page_before(qs, before=_before(request), size=size)
     if request.htmx and request.GET.get("before"):
         template = "posts/_page.html"
     return render(request, template, {"posts": posts, "next_before": next_before})

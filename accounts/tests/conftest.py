@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,6 +11,8 @@ from rest_framework.test import APIClient
 from accounts.services import token_create, user_signup
 
 _counter = itertools.count(1)
+# Per-run suffix: allauth's rate limits live in the shared cache and outlast a test run.
+_RUN = uuid.uuid4().hex[:6]
 PASSWORD = "correct horse battery staple"
 
 
@@ -26,7 +29,7 @@ def _generous_throttles(monkeypatch):
 @pytest.fixture
 def make_user(db):
     def make(handle: str | None = None, **kwargs):
-        handle = handle or f"user{next(_counter)}x"
+        handle = handle or f"u{next(_counter)}x{_RUN}"
         return user_signup(
             handle=handle,
             email=kwargs.pop("email", f"{handle}@example.com"),

@@ -40,6 +40,9 @@ def test_create_read_delete(make_user, client_for):
         ({"text": "hi", "author": 1}, "unknown_field"),
         ({"text": "hi", "like_count": 1000}, "unknown_field"),
         ({}, "validation_error"),
+        ({"text": 5}, "not_a_string"),
+        ({"text": None}, "null"),
+        ({"text": ["a"]}, "not_a_string"),
         ({"text": "hi", "reply_to": 999999999}, "not_found"),
     ],
 )
@@ -125,7 +128,7 @@ def test_timeline_api_queries_do_not_grow_with_posts(make_user, client_for):
     _grow(me, friends, 12)
     with CaptureQueriesContext(connection) as large:
         assert len(client.get("/api/v1/timeline").json()["results"]) == 20
-    assert len(small) == len(large) == 3  # token, followee ids, one page
+    assert len(small) == len(large) == 4  # token, followee ids, page ids, the page
 
 
 def test_home_page_queries_do_not_grow_with_posts(make_user):

@@ -102,6 +102,31 @@ def test_home_timeline_contents(make_user):
     repost = services.repost_create(user=friend, post_id=mine.pk)
     ids = [p.pk for p in selectors.timeline_home(viewer=me)]
     assert ids == [repost.pk, theirs.pk, mine.pk]
+    # The per-author (LATERAL) path and the single-scan path give the same pages.
+    first, before = selectors.timeline_home_page(viewer=me, before=None, size=2)
+    rest, end = selectors.timeline_home_page(viewer=me, before=before, size=2)
+    assert [p.pk for p in first + rest] == ids and end is None
+
+
+def test_home_timeline_paths_agree(make_user, monkeypatch):
+    me = make_user()
+    friends = [make_user() for _ in range(4)]
+    for friend in friends:
+        follow_create(follower=me, followee=friend)
+    for i in range(9):
+        services.post_create(author=friends[i % 4], text=f"p{i}")
+
+    def walk():
+        out, before = [], None
+        while True:
+            page, before = selectors.timeline_home_page(viewer=me, before=before, size=4)
+            out += [p.pk for p in page]
+            if before is None:
+                return out
+
+    lateral = walk()
+    monkeypatch.setattr(selectors, "LATERAL_MAX_AUTHORS", 0)
+    assert walk() == lateral == [p.pk for p in selectors.timeline_home(viewer=me)]
 
 
 def test_home_timeline_query_count_is_constant(make_user, django_assert_num_queries):
@@ -112,8 +137,8 @@ def test_home_timeline_query_count_is_constant(make_user, django_assert_num_quer
         post = services.post_create(author=friend, text=f"hello @{me.handle} #tag")
         services.repost_create(user=friend, post_id=services.post_create(author=me, text="x").pk)
         services.like_create(user=me, post_id=post.pk)
-    with django_assert_num_queries(2):  # followee ids, then one page with everything joined
-        page, _ = selectors.page_before(selectors.timeline_home(viewer=me), before=None, size=20)
+    with django_assert_num_queries(3):  # followee ids, page ids, the page with all joined
+        page, _ = selectors.timeline_home_page(viewer=me, before=None, size=20)
         for post in page:
             assert post.author.handle
             if post.repost_of_id:
