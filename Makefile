@@ -25,7 +25,13 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 
 bench-ledger: $(VENV)/.synced
-	$(VENV)/bin/python bench/ledger.py
+	$(VENV)/bin/python bench/ledger.py $(BENCH_ARGS)
+
+bench-timeline: $(VENV)/.synced
+	$(VENV)/bin/python bench/timeline.py $(BENCH_ARGS)
+
+bench-transfers: $(VENV)/.synced
+	$(VENV)/bin/python bench/transfers.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles
