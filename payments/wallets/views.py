@@ -22,17 +22,22 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.selectors import user_search
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
-from core.money import Money, supported_currencies
+from core.money import Money, currency_require_supported, supported_currencies
 from payments.models.wallet import Visibility
 from payments.wallets import requests as money_requests
 from payments.wallets import selectors, topups, transfers
+from payments.wallets.errors import AmountNotPositive
 from payments.wallets.limits import limits_summary
 
 STATEMENT_CSV_MAX_LINES = 10_000
 
 
 def _money(request) -> Money:
-    return Money.parse(request.POST.get("amount", "").strip(), request.POST.get("currency", ""))
+    money = Money.parse(request.POST.get("amount", "").strip(), request.POST.get("currency", ""))
+    currency_require_supported(money.currency)
+    if not money.is_positive:
+        raise AmountNotPositive()
+    return money
 
 
 def _common(request) -> dict:
