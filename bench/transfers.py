@@ -12,9 +12,10 @@ What it does:
    on a free local port with ``DEBUG`` off and the velocity/throttle limits opened wide (this
    measures the money path, not the rate limiter's refusals; the limiter still runs).
 4. Loads it with ``--clients`` concurrent keep-alive HTTP clients (threads):
-   ``GET /api/v1/me`` for ``--seconds``, then ``POST /api/v1/transfers`` of 0.01 USD
-   between random pairs, each with a fresh ``Idempotency-Key``, for ``--seconds``.
-   Prints requests/s, p50 and p99 of each, and their ratio.
+   ``GET /api/v1/me`` and ``POST /api/v1/transfers`` of 0.01 USD between random pairs
+   (each with a fresh ``Idempotency-Key``), ``--seconds`` each in total, in ``--rounds``
+   alternating slices so both see the same background load. Prints requests/s, p50, p99
+   and the gunicorn workers' CPU milliseconds per request of each, and the ratios.
 5. Stops gunicorn and runs ``manage.py ledger_verify`` on the bench database.
 
 The load generator runs on the same 2-core machine as the server and PostgreSQL, so it
@@ -238,21 +239,16 @@ def load(port: int, seconds: float, clients: int, make_request) -> dict:
     for part in errors:
         for status, count in part.items():
             failed[status] = failed.get(status, 0) + count
-    return {
-        "ok": len(ok),
-        "rate": len(ok) / wall,
-        "p50_ms": statistics.median(ok) * 1000 if ok else float("nan"),
-        "p99_ms": ok[int(len(ok) * 0.99) - 1] * 1000 if ok else float("nan"),
-        "errors": failed,
-    }
+    return {"ok": len(ok), "wall": wall, "latencies": ok, "errors": failed}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=15, help="per endpoint, in total")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per endpoint")
     args = parser.parse_args()
 
     ensure_database()
@@ -283,10 +279,18 @@ def main() -> int:
 
         load(port, 2, args.clients, me)  # warm up every worker's connection and imports
         load(port, 2, args.clients, transfer)
-        results = {
-            "GET /me": load(port, args.seconds, args.clients, me),
-            "POST /transfers": load(port, args.seconds, args.clients, transfer),
-        }
+        # Alternate short slices of the two endpoints so that both see the same background
+        # load (the machine is shared); CPU time of the gunicorn workers is read around
+        # each slice, which is steadier than requests per second.
+        slices: dict[str, list[dict]] = {"GET /me": [], "POST /transfers": []}
+        per_slice = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            for name, make in (("GET /me", me), ("POST /transfers", transfer)):
+                cpu_before = _workers_cpu(proc.pid)
+                result = load(port, per_slice, args.clients, make)
+                result["cpu_s"] = _workers_cpu(proc.pid) - cpu_before
+                slices[name].append(result)
+        results = {name: _combine(parts) for name, parts in slices.items()}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -298,16 +302,54 @@ def main() -> int:
     for name, r in results.items():
         print(
             f"{name:16} {r['rate']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
-            f"p99 {r['p99_ms']:6.1f} ms   ok {r['ok']}   errors {r['errors'] or 'none'}"
+            f"p99 {r['p99_ms']:6.1f} ms   app CPU {r['cpu_ms']:5.2f} ms/req   ok {r['ok']}   "
+            f"errors {r['errors'] or 'none'}"
         )
     ratio = results["POST /transfers"]["rate"] / results["GET /me"]["rate"]
     print(f"transfers / me throughput ratio: {ratio:.2f} (target >= 0.50)")
+    cpu_ratio = results["GET /me"]["cpu_ms"] / results["POST /transfers"]["cpu_ms"]
+    print(f"me / transfers app-CPU-per-request ratio: {cpu_ratio:.2f}")
 
     _purge_queue(env)
     verify = subprocess.run(
         [sys.executable, "manage.py", "ledger_verify"], cwd=ROOT, env=env, check=False
     )
     return verify.returncode
+
+
+def _workers_cpu(master: int) -> float:
+    """User + system CPU seconds of gunicorn's workers (children of ``master``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _combine(parts: list[dict]) -> dict:
+    ok = sum(p["ok"] for p in parts)
+    latencies = sorted(x for p in parts for x in p["latencies"])
+    errors: dict[int, int] = {}
+    for p in parts:
+        for status, count in p["errors"].items():
+            errors[status] = errors.get(status, 0) + count
+    wall = sum(p["wall"] for p in parts)
+    cpu = sum(p["cpu_s"] for p in parts)
+    return {
+        "ok": ok,
+        "rate": ok / wall,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+        if latencies
+        else float("nan"),
+        "cpu_ms": cpu / ok * 1000 if ok else float("nan"),
+        "errors": errors,
+    }
 
 
 def _purge_queue(env: dict[str, str]) -> None:
