@@ -191,3 +191,40 @@ def test_admin_approves_verification_with_an_audit_event(admin_client, admin_use
     assert VerificationRequest.objects.get(pk=req.pk).status == "approved"
     event = AccountAuditEvent.objects.get(user=alice)
     assert (event.actor_id, event.action) == (admin_user.pk, "verification_approve")
+
+
+def test_a_large_payment_asks_to_reauthenticate_first():
+    alice, bob = person(), person()
+    fund(alice, 100_000)
+    res = browser(alice).post(
+        "/wallet/send/confirm",
+        {"idempotency_key": "c" * 32, "to": bob.handle, "amount": "250.00", "currency": "USD"},
+    )
+    assert res.status_code == 302 and "reauthenticate" in res["Location"]
+    assert not Transfer.objects.exists()
+
+
+def test_verification_is_requested_through_the_api(monkeypatch):
+    from payments.tests.wallet_support import api, generous_throttles
+
+    generous_throttles(monkeypatch)
+    alice = person()
+    client = api(alice)
+    res = client.post(
+        "/api/v1/verification", {"legal_name": "Alice L", "country": "FR"}, format="json"
+    )
+    again = client.post(
+        "/api/v1/verification", {"legal_name": "Alice L", "country": "FR"}, format="json"
+    )
+    assert res.status_code == again.status_code == 201
+    assert res.json()["id"] == again.json()["id"]
+    bad = client.post("/api/v1/verification", {"legal_name": "A", "country": "F1"}, format="json")
+    assert bad.status_code == 400
+    extra = client.post(
+        "/api/v1/verification",
+        {"legal_name": "Alice L", "country": "FR", "tier": "verified"},
+        format="json",
+    )
+    assert (extra.status_code, extra.json()["error"]["code"]) == (400, "unknown_field")
+    alice.refresh_from_db()
+    assert alice.verification_tier == "unverified"
