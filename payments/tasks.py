@@ -25,3 +25,17 @@ def webhook_events_redrive_task() -> int:
 @shared_task(name="payments.webhook_deliveries_prune", ignore_result=True)
 def webhook_deliveries_prune_task() -> int:
     return services.webhook_deliveries_prune()
+
+
+@shared_task(name="payments.receipts_deliver", ignore_result=True, max_retries=5)
+def receipts_deliver_task(specs: list[dict]) -> int:
+    from payments.wallets.receipts import ReceiptSpec, receipt_deliver
+
+    return sum(receipt_deliver(spec=ReceiptSpec(**spec)) for spec in specs)
+
+
+@shared_task(name="payments.wallet_transfers_redrive", ignore_result=True)
+def wallet_transfers_redrive_task() -> int:
+    from payments.wallets.transfers import transfers_redrive
+
+    return transfers_redrive()

@@ -4,6 +4,23 @@ Each area's module holds its models and its design docstring; this package only 
 them so that Django finds every model under the ``payments`` app label.
 """
 
+from payments.models.wallet import (
+    MoneyRequest,
+    Receipt,
+    SendLimit,
+    TopUp,
+    Transfer,
+    VerificationRequest,
+)
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
-__all__ = ["WebhookDelivery", "WebhookEvent"]
+__all__ = [
+    "MoneyRequest",
+    "Receipt",
+    "SendLimit",
+    "TopUp",
+    "Transfer",
+    "VerificationRequest",
+    "WebhookDelivery",
+    "WebhookEvent",
+]
