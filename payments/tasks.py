@@ -25,3 +25,7 @@ def webhook_events_redrive_task() -> int:
 @shared_task(name="payments.webhook_deliveries_prune", ignore_result=True)
 def webhook_deliveries_prune_task() -> int:
     return services.webhook_deliveries_prune()
+
+
+# Creator tasks live in their own package; importing them here registers them.
+from payments.creators import tasks as _creators_tasks  # noqa: E402, F401

@@ -4,6 +4,25 @@ Each area's module holds its models and its design docstring; this package only 
 them so that Django finds every model under the ``payments`` app label.
 """
 
+from payments.models.creators import (
+    Membership,
+    MembershipCharge,
+    MembershipTier,
+    Order,
+    OrderRefund,
+    Tip,
+    Unlock,
+)
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
-__all__ = ["WebhookDelivery", "WebhookEvent"]
+__all__ = [
+    "Membership",
+    "MembershipCharge",
+    "MembershipTier",
+    "Order",
+    "OrderRefund",
+    "Tip",
+    "Unlock",
+    "WebhookDelivery",
+    "WebhookEvent",
+]
