@@ -463,3 +463,8 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+# Card tips are credited by this webhook handler module (payment metadata kind creator_tip).
+PAYMENTS_WEBHOOK_HANDLER_MODULES = [
+    *PAYMENTS_WEBHOOK_HANDLER_MODULES,
+    "payments.creators.webhook_handlers",
+]

@@ -152,10 +152,28 @@ class TipInput(StrictSerializer):
     note = serializers.CharField(max_length=2000, allow_blank=True, required=False)
     visibility = serializers.CharField(max_length=20, required=False)
     show_amount = serializers.BooleanField(required=False)
+    payment_method = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="A processor card token (pm_card_visa in the sandbox): pay by card.",
+    )
 
 
 def _tip(request, **target) -> Response:
     data = parse(TipInput, request.data)
+    if "payment_method" in data:
+        tip = services.tip_send_card(
+            tipper=request.user,
+            amount=Money.from_minor(data["amount"], data["currency"]),
+            payment_method=data["payment_method"],
+            request_key=request.idempotency_key,
+            message=data.get("note", ""),
+            visibility=data.get("visibility", "private"),
+            show_amount=data.get("show_amount", False),
+            **target,
+        )
+        code = status.HTTP_201_CREATED if tip.status == "completed" else status.HTTP_202_ACCEPTED
+        return Response(tip_dict(tip), status=code)
     tip = services.tip_send(
         tipper=request.user,
         amount=Money.from_minor(data["amount"], data["currency"]),

@@ -101,3 +101,15 @@ class PaymentFailed(DomainError):
     code = "payment_failed"
     status = 402
     default_message = "The payment did not go through."
+
+
+class CardDeclined(DomainError):
+    code = "card_declined"
+    status = 402
+    default_message = "The card was declined; nothing was charged."
+
+
+class ProcessorUnavailable(DomainError):
+    code = "processor_unavailable"
+    status = 503
+    default_message = "The card processor did not answer; try again with the same key."

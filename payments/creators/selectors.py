@@ -211,6 +211,10 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
             cur: {kind: [values.get(d, 0) for d in day_labels] for kind, values in kinds.items()}
             for cur, kinds in series.items()
         },
+        "totals": {
+            cur: {kind: sum(values.values()) for kind, values in kinds.items()}
+            for cur, kinds in series.items()
+        },
         "top_supporters": [
             {"handle": handle, "amount": total, "currency": cur} for (handle, cur), total in top
         ],

@@ -199,6 +199,8 @@ def _paid_or_raise(row):
     if row.status == PayStatus.FAILED:
         if row.failure_code == InsufficientFunds.code:
             raise InsufficientFunds()
+        if row.failure_code == "card_declined":
+            raise errors.CardDeclined()
         raise errors.PaymentFailed(details={"reason": row.failure_code})
     return row
 
@@ -253,6 +255,131 @@ def _tip_complete(*, tip: Tip, entry: Entry) -> None:
                 "text": f"tipped you {Money(tip.amount, tip.currency)}",
             },
         )
+
+
+def tip_send_card(
+    *,
+    tipper: User,
+    amount: Money,
+    payment_method: str,
+    request_key: str,
+    post_id: int | None = None,
+    creator: User | None = None,
+    message: str = "",
+    visibility: str = Visibility.PRIVATE,
+    show_amount: bool = False,
+) -> Tip:
+    """Tip straight from a card: the money goes through the processor and reaches the
+    creator only when the processor confirms the payment (``tip_settle_card``, from the
+    ``payment_intent.succeeded`` webhook).
+
+    Records the tip first and commits, then calls the processor with a key derived from
+    the tip id (never inside a transaction), then records the payment id. Raises what
+    ``tip_send`` raises, ``CardDeclined`` (402 ``card_declined``; the tip is failed) and
+    ``TransientProcessorError`` (the tip stays pending; a retry with the same request key
+    calls the processor again with the same key, so there is one payment at most).
+    """
+    from payments.processors import get_processor
+    from payments.processors.base import CardDeclined, PaymentRequest, TransientProcessorError
+
+    post = None
+    if post_id is not None:
+        post = _visible_post(post_id)
+        creator = post.author
+        _parties_check(payer=tipper, payee=creator, not_found=errors.PostNotFound)
+    elif creator is not None:
+        _parties_check(payer=tipper, payee=creator, not_found=errors.CreatorNotFound)
+    else:
+        raise errors.CreatorNotFound()
+    amount_check(money=amount)
+    message = text_clean(value=message or "", max_length=MESSAGE_MAX_LENGTH, field="note")
+    if visibility not in Visibility.values:
+        raise errors.InvalidChoice(details={"field": "visibility"})
+    if not isinstance(payment_method, str) or not 1 <= len(payment_method) <= 255:
+        raise errors.InvalidChoice(details={"field": "payment_method"})
+    tip = Tip.objects.filter(tipper=tipper, request_key=request_key).first()
+    if tip is None:
+        try:
+            tip = _tip_record(
+                tipper=tipper,
+                creator=creator,
+                post=post,
+                quote=fee_quote(kind="tip", gross=amount),
+                message=message,
+                visibility=visibility,
+                show_amount=bool(show_amount),
+                request_key=request_key,
+                source=Tip.Source.CARD,
+            )
+        except IntegrityError:
+            tip = Tip.objects.get(tipper=tipper, request_key=request_key)
+    if tip.status != PayStatus.PENDING or tip.processor_payment_id:
+        return _paid_or_raise(tip)
+    try:
+        payment = get_processor().create_payment(
+            PaymentRequest(
+                amount=tip.amount,
+                currency=tip.currency,
+                payment_method=payment_method,
+                idempotency_key=f"creators-tip-{tip.pk}",
+                description=f"Tip to @{creator.handle}",
+                metadata={"kind": CARD_TIP_KIND, "tip": str(tip.pk)},
+            )
+        )
+    except CardDeclined as exc:
+        Tip.objects.filter(pk=tip.pk, status=PayStatus.PENDING).update(
+            status=PayStatus.FAILED, failure_code="card_declined"
+        )
+        raise errors.CardDeclined() from exc
+    except TransientProcessorError as exc:
+        raise errors.ProcessorUnavailable() from exc
+    Tip.objects.filter(pk=tip.pk, processor_payment_id="").update(processor_payment_id=payment.id)
+    return Tip.objects.get(pk=tip.pk)
+
+
+#: ``metadata.kind`` of the processor payments made for card tips (webhook routing).
+CARD_TIP_KIND = "creator_tip"
+
+
+def tip_settle_card(
+    *, tip_id: int, processor: str, payment_id: str, amount: int, currency: str
+) -> Tip:
+    """Credit a card tip once the processor confirmed it (webhook handler). Idempotent:
+    the ledger key is derived from the tip id. A payment that does not match the tip
+    (amount, currency, or another payment id) is refused and the tip failed."""
+    tip = Tip.objects.filter(pk=tip_id, source=Tip.Source.CARD).first()
+    if tip is None or tip.status != PayStatus.PENDING:
+        return tip
+    if (amount, currency) != (tip.amount, tip.currency) or (
+        tip.processor_payment_id and tip.processor_payment_id != payment_id
+    ):
+        Tip.objects.filter(pk=tip.pk, status=PayStatus.PENDING).update(
+            status=PayStatus.FAILED, failure_code="payment_mismatch"
+        )
+        return Tip.objects.get(pk=tip.pk)
+    quote = fee_quote(kind="tip", gross=Money(tip.amount, tip.currency))
+    entry = entry_post(
+        code="creator.tip.card",
+        idempotency_key=f"creators:tip:{tip.pk}",
+        postings=_split_postings(
+            payer_key=chart.processor_clearing_key(processor, tip.currency),
+            payee_key=chart.wallet_key(tip.creator_id, tip.currency),
+            quote=quote,
+        ),
+        reference=f"tip:{tip.pk}",
+        metadata={"post": tip.post_id, "fee": quote.fee.amount, "payment": payment_id[:100]},
+    )
+    Tip.objects.filter(pk=tip.pk, processor_payment_id="").update(processor_payment_id=payment_id)
+    _tip_complete(tip=tip, entry=entry)
+    _undo_if_failed(Tip, tip.pk, entry)
+    return Tip.objects.get(pk=tip.pk)
+
+
+def tip_fail_card(*, tip_id: int, code: str) -> None:
+    """The processor reported the card payment failed: the tip never credits anyone."""
+    Tip.objects.filter(pk=tip_id, source=Tip.Source.CARD, status=PayStatus.PENDING).update(
+        status=PayStatus.FAILED, failure_code=code[:60]
+    )
 
 
 # --- unlocks --------------------------------------------------------------------------------
