@@ -145,6 +145,10 @@ class Unlock(models.Model):
             ),
         ]
         indexes = [
+            # "may this viewer read this post's locked text" runs per post on timelines.
+            models.Index(
+                fields=["post", "buyer"], name="unlock_reader", condition=Q(status="completed")
+            ),
             models.Index(fields=["creator", "-id"], name="unlock_creator_newest"),
             models.Index(fields=["status", "created_at"], name="unlock_status_age"),
         ]
@@ -319,6 +323,7 @@ class Membership(models.Model):
             models.CheckConstraint(condition=~Q(member=F("creator")), name="membership_not_self"),
         ]
         indexes = [
+            models.Index(fields=["member", "creator"], name="membership_member_creator"),
             models.Index(
                 fields=["current_period_end"],
                 name="membership_renewal_due",

@@ -306,3 +306,91 @@ def test_last_item_bought_concurrently_yields_exactly_one_order():
         t.join()
     assert sorted(outcomes) == ["ok", "out"]
     assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (
+            {
+                "title": "x",
+                "price": {"amount": 0, "currency": "USD"},
+                "stock": 1,
+                "kind": "digital",
+            },
+            "amount_out_of_range",
+        ),
+        (
+            {
+                "title": "x",
+                "price": {"amount": 100, "currency": "USD"},
+                "stock": -1,
+                "kind": "digital",
+            },
+            "min_value",
+        ),
+        (
+            {"title": "x", "price": {"amount": 100, "currency": "USD"}, "stock": 1, "kind": "car"},
+            "invalid_choice",
+        ),
+        (
+            {
+                "title": "",
+                "price": {"amount": 100, "currency": "USD"},
+                "stock": 1,
+                "kind": "digital",
+            },
+            "invalid_choice",
+        ),
+        ({"title": "x", "price": {"amount": 100}, "stock": 1, "kind": "digital"}, "invalid_amount"),
+        (
+            {
+                "title": "x",
+                "price": {"amount": 100, "currency": "USD"},
+                "stock": 1,
+                "kind": "digital",
+                "seller": 1,
+            },
+            "unknown_field",
+        ),
+    ],
+)
+@pytest.mark.django_db
+def test_api_product_bad_inputs(body, code):
+    seller = make_user()
+    post = make_post(seller)
+    r = api_for(seller).post("/api/v1/products", {"post": post.pk, **body}, format="json")
+    assert 400 <= r.status_code < 500, r.content
+    assert r.json()["error"]["code"] in {code, "validation_error"}
+    assert not Product.objects.exists()
+
+
+@pytest.mark.django_db
+def test_api_refund_bad_amounts_change_nothing():
+    buyer, seller = make_user(), make_user()
+    fund(buyer, 2000)
+    order = buy(buyer, product_for(seller))
+    client = api_for(seller)
+    for body, code in [
+        ({"amount": 2001, "currency": "USD"}, "refund_exceeds_escrow"),
+        ({"amount": 0, "currency": "USD"}, "amount_out_of_range"),
+        ({"amount": 100, "currency": "EUR"}, "currency_mismatch"),
+        ({"amount": "1", "currency": "USD"}, "invalid_amount"),
+    ]:
+        r = client.post(
+            f"/api/v1/orders/{order.pk}/refund", body, format="json", HTTP_IDEMPOTENCY_KEY=key()
+        )
+        assert 400 <= r.status_code < 500 and r.json()["error"]["code"] == code, r.content
+    assert Order.objects.get(pk=order.pk).refunded_amount == 0 and posted(ESCROW) == 2000
+
+
+@pytest.mark.django_db
+def test_frozen_buyer_cannot_pay():
+    buyer, seller = make_user(), make_user()
+    fund(buyer, 5000)
+    product = product_for(seller)
+    type(buyer).objects.filter(pk=buyer.pk).update(is_frozen=True)
+    buyer.refresh_from_db()
+    with pytest.raises(errors.AccountFrozen):
+        buy(buyer, product)
+    assert not Order.objects.exists()
