@@ -189,7 +189,7 @@ def _tip(request, **target) -> Response:
 class PostTipsApi(APIView):
     @extend_schema(operation_id="posts_tips_list", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
     def get(self, request, post_id: int):
-        services._visible_post(post_id)
+        services.post_get_for_payment(post_id)
         tips = selectors.post_tips_public(post_id=post_id)
         return Response({"results": [selectors.tip_public_dict(t) for t in tips]})
 

@@ -96,7 +96,8 @@ def _parties_check(*, payer: User, payee: User, not_found: type[Exception]) -> N
         raise not_found()
 
 
-def _visible_post(post_id: Any) -> Post:
+def post_get_for_payment(post_id: Any) -> Post:
+    """A visible post by an active author, or ``PostNotFound`` (bad ids included)."""
     if type(post_id) is not int or post_id <= 0:
         raise errors.PostNotFound()
     post = (
@@ -152,7 +153,7 @@ def tip_send(
     """
     post = None
     if post_id is not None:
-        post = _visible_post(post_id)
+        post = post_get_for_payment(post_id)
         creator = post.author
         _parties_check(payer=tipper, payee=creator, not_found=errors.PostNotFound)
     elif creator is not None:
@@ -284,7 +285,7 @@ def tip_send_card(
 
     post = None
     if post_id is not None:
-        post = _visible_post(post_id)
+        post = post_get_for_payment(post_id)
         creator = post.author
         _parties_check(payer=tipper, payee=creator, not_found=errors.PostNotFound)
     elif creator is not None:
@@ -391,7 +392,7 @@ def unlock_purchase(*, buyer: User, post_id: int) -> tuple[Unlock, bool]:
     settles it with the same ledger key. Raises ``PostNotFound`` (blocked too),
     ``PostNotForSale``, ``CannotPaySelf``, ``InsufficientFunds``, ``AccountFrozen``.
     """
-    post = _visible_post(post_id)
+    post = post_get_for_payment(post_id)
     if post.author_id == buyer.pk:
         raise errors.CannotPaySelf()
     if post.price_amount is None:
@@ -538,7 +539,7 @@ def product_create(
 ) -> Product:
     """Attach a product to the seller's own post. Raises ``PostNotFound``, ``NotYourPost``,
     ``AmountOutOfRange``, ``InvalidChoice``, text errors."""
-    post = _visible_post(post_id)
+    post = post_get_for_payment(post_id)
     if post.author_id != seller.pk:
         raise errors.NotYourPost()
     title = text_clean(value=title, max_length=PRODUCT_TITLE_MAX_LENGTH, field="title")

@@ -40,7 +40,7 @@ def _amount_from_form(post) -> Money:
 def _tip_target(post_id: int | None, handle: str | None):
     if post_id is not None:
         try:
-            post = services._visible_post(post_id)
+            post = services.post_get_for_payment(post_id)
         except NotFound:
             raise Http404 from None
         return post, post.author
@@ -97,7 +97,7 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
 @idempotent_form("creators.unlock.page")
 def unlock_page(request, post_id: int):
     try:
-        post = services._visible_post(post_id)
+        post = services.post_get_for_payment(post_id)
     except NotFound:
         raise Http404 from None
     if post.price_amount is None:
@@ -119,7 +119,7 @@ def unlock_page(request, post_id: int):
 def lock_page(request, post_id: int):
     """The author puts locked content and a price (or a members tier) on a post."""
     try:
-        post = services._visible_post(post_id)
+        post = services.post_get_for_payment(post_id)
     except NotFound:
         raise Http404 from None
     if post.author_id != request.user.pk:
@@ -151,7 +151,7 @@ def lock_page(request, post_id: int):
 @login_required
 def product_new(request, post_id: int):
     try:
-        post = services._visible_post(post_id)
+        post = services.post_get_for_payment(post_id)
     except NotFound:
         raise Http404 from None
     if post.author_id != request.user.pk:
