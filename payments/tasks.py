@@ -39,3 +39,7 @@ def wallet_transfers_redrive_task() -> int:
     from payments.wallets.transfers import transfers_redrive
 
     return transfers_redrive()
+
+
+# Creator tasks live in their own package; importing them here registers them.
+from payments.creators import tasks as _creators_tasks  # noqa: E402, F401

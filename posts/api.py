@@ -21,6 +21,8 @@ from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, TextField, parse
 from accounts.selectors import user_get_by_handle
 from core.api.pagination import CursorPagination
+from payments.creators import api as creator_api
+from payments.creators.services import paid_content_check, post_set_paid_content
 from posts import selectors, services
 from posts.serializers import PostSerializer
 
@@ -39,6 +41,12 @@ def _paginated(view: APIView, request, queryset):
 class PostCreateInput(StrictSerializer):
     text = TextField(max_length=2000, trim_whitespace=False, allow_blank=True)
     reply_to = serializers.IntegerField(min_value=1, required=False)
+    # Paid content (payments.creators): both checked before anything is written.
+    locked_text = serializers.CharField(
+        max_length=10000, trim_whitespace=False, allow_blank=True, required=False
+    )
+    price = serializers.JSONField(required=False, help_text="{amount, currency}")
+    members_tier = serializers.IntegerField(min_value=1, required=False)
 
 
 class ReplyInput(StrictSerializer):
@@ -66,9 +74,26 @@ class PostListApi(APIView):
     )
     def post(self, request):
         data = parse(PostCreateInput, request.data)
+        paid = any(k in data for k in ("locked_text", "price", "members_tier"))
+        if paid:
+            price = creator_api.money_from_payload(data["price"]) if "price" in data else None
+            paid_content_check(
+                author=request.user,
+                locked_text=data.get("locked_text", ""),
+                price=price,
+                members_tier_id=data.get("members_tier"),
+            )
         post = services.post_create(
             author=request.user, text=data["text"], reply_to_id=data.get("reply_to")
         )
+        if paid:
+            post_set_paid_content(
+                author=request.user,
+                post=post,
+                locked_text=data.get("locked_text", ""),
+                price=price,
+                members_tier_id=data.get("members_tier"),
+            )
         post = selectors.post_get(post_id=post.pk, viewer=request.user)
         return Response(PostSerializer(post).data, status=status.HTTP_201_CREATED)
 

@@ -8,6 +8,10 @@
   (likes, replies, reposts) are denormalised and only changed with ``F()`` in services.
 - ``Like``: one per person and post.
 - ``Report``: a person flags a post for staff; one open report per person and post.
+- Paid content: a post may carry ``locked_text`` with a price (unlocked per person, see
+  ``payments.models.creators.Unlock``) or be members-only for a tier.
+- ``Product``: something for sale attached to its author's post; ``stock`` only ever
+  decreases through a conditional UPDATE (``stock >= q``), so it never goes below zero.
 
 Invariants (database-enforced): text length ≤ ``POST_MAX_LENGTH``; a post is not both a
 reply and a repost; a repost has empty text; counters ≥ 0; unique (person, post) for likes,
@@ -27,6 +31,10 @@ from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 POST_MAX_LENGTH = 500
+LOCKED_TEXT_MAX_LENGTH = 5000
+PRODUCT_TITLE_MAX_LENGTH = 120
+PRODUCT_DESCRIPTION_MAX_LENGTH = 2000
+PRODUCT_STOCK_MAX = 1_000_000
 REPORT_REASON_MAX_LENGTH = 500
 
 
@@ -56,6 +64,20 @@ class Post(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+    # Paid content (creators): ``text`` is the public teaser, ``locked_text`` is shown only
+    # to the author and to people holding a completed unlock; both price fields or neither.
+    locked_text = models.TextField(max_length=LOCKED_TEXT_MAX_LENGTH, blank=True, default="")
+    price_amount = models.BigIntegerField(null=True, blank=True)
+    price_currency = models.CharField(max_length=3, blank=True, default="")
+    # Members-only: visible to active members of this tier (or a pricier tier of the same
+    # creator) and to the author.
+    members_tier = models.ForeignKey(
+        "payments.MembershipTier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="posts",
     )
 
     class Meta:
@@ -90,6 +112,15 @@ class Post(models.Model):
                 name="posts_repost_once",
             ),
             models.CheckConstraint(condition=~Q(repost_of=F("id")), name="posts_repost_not_self"),
+            models.CheckConstraint(
+                condition=Q(price_amount__isnull=True, price_currency="")
+                | Q(price_amount__gt=0, price_currency__regex=r"^[A-Z]{3}$"),
+                name="posts_price_complete_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_amount__isnull=True) | ~Q(locked_text=""),
+                name="posts_price_needs_locked_text",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,3 +180,38 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} on post {self.post_id}"
+
+
+class Product(models.Model):
+    """A product sold from a post. Digital products deliver ``delivery_url`` (or the
+    ``delivery_file``) to buyers after payment; physical ones need a shipping address."""
+
+    class Kind(models.TextChoices):
+        DIGITAL = "digital", "digital"
+        PHYSICAL = "physical", "physical"
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="products")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=PRODUCT_TITLE_MAX_LENGTH)
+    description = models.TextField(max_length=PRODUCT_DESCRIPTION_MAX_LENGTH, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    price_amount = models.BigIntegerField()
+    price_currency = models.CharField(max_length=3)
+    stock = models.IntegerField()
+    delivery_url = models.URLField(max_length=500, blank=True)
+    delivery_file = models.FileField(upload_to="products/", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["post", "id"], name="product_post")]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
+            models.CheckConstraint(condition=Q(price_amount__gt=0), name="product_price_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["digital", "physical"]), name="product_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.pk}: {self.title}"

@@ -21,10 +21,11 @@ Either way the number of queries per page is fixed (3), whatever the number of f
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import Follow, Mute, User
+from payments.creators.selectors import locked_access_q
 from posts.models import Like as PostLike
 from posts.models import Post
 from posts.services import PostNotFound
@@ -64,6 +65,10 @@ def _with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post
     # Flags refer to the original when the row is a repost.
     original = Coalesce(OuterRef("repost_of_id"), OuterRef("id"))
     return qs.annotate(
+        # Paid / members-only content (payments.creators): author, unlockers, members.
+        viewer_reads_locked=ExpressionWrapper(
+            locked_access_q(viewer=viewer), output_field=BooleanField()
+        ),
         viewer_liked=Exists(PostLike.objects.filter(user_id=viewer.pk, post_id=original)),
         viewer_reposted=Exists(
             Post.objects.filter(author_id=viewer.pk, repost_of_id=original, deleted_at__isnull=True)

@@ -474,3 +474,46 @@ CELERY_BEAT_SCHEDULE["wallet-transfers-redrive"] = {
     "task": "payments.wallet_transfers_redrive",
     "schedule": timedelta(minutes=1),
 }
+
+# --- Creators (tips, paid posts, orders with escrow, memberships) -------------------------
+# Platform fee per kind of creator payment: basis points of the gross amount plus a fixed
+# part in minor units per currency. fee = round_half_up(gross * bps / 10000) + fixed,
+# capped at the gross (the creator's net is never negative). See payments/creators/fees.py.
+CREATOR_FEE_SCHEDULE = {
+    "tip": {"bps": env.int("CREATOR_FEE_TIP_BPS", default=1000), "fixed": {}},
+    "unlock": {"bps": env.int("CREATOR_FEE_UNLOCK_BPS", default=1000), "fixed": {}},
+    "sale": {"bps": env.int("CREATOR_FEE_SALE_BPS", default=1000), "fixed": {}},
+    "membership": {"bps": env.int("CREATOR_FEE_MEMBERSHIP_BPS", default=1000), "fixed": {}},
+}
+# Tip presets offered on the tip form, in minor units (the custom amount is always there).
+CREATOR_TIP_PRESETS = [200, 500, 1000]
+# Escrow is released to the seller this long after delivery (digital: payment; physical:
+# shipping) unless the buyer confirms earlier or the seller refunds.
+CREATOR_ESCROW_RELEASE_HOURS = env.int("CREATOR_ESCROW_RELEASE_HOURS", default=14 * 24)
+# A membership whose renewal cannot be paid stays usable (past_due) this long, then ends.
+CREATOR_MEMBERSHIP_PERIOD_DAYS = env.int("CREATOR_MEMBERSHIP_PERIOD_DAYS", default=30)
+CREATOR_MEMBERSHIP_GRACE_DAYS = env.int("CREATOR_MEMBERSHIP_GRACE_DAYS", default=3)
+# Rows stuck in an intermediate state (a process died between two steps) are driven to a
+# final state by the sweeper after this many seconds.
+CREATOR_STUCK_AFTER_SECONDS = env.int("CREATOR_STUCK_AFTER_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "creators-escrow-release-due": {
+            "task": "creators.orders_release_due",
+            "schedule": timedelta(minutes=10),
+        },
+        "creators-memberships-renew-due": {
+            "task": "creators.memberships_renew_due",
+            "schedule": timedelta(minutes=15),
+        },
+        "creators-sweep-stuck": {
+            "task": "creators.sweep_stuck",
+            "schedule": timedelta(minutes=5),
+        },
+    }
+)
+# Card tips are credited by this webhook handler module (payment metadata kind creator_tip).
+PAYMENTS_WEBHOOK_HANDLER_MODULES = [
+    *PAYMENTS_WEBHOOK_HANDLER_MODULES,
+    "payments.creators.webhook_handlers",
+]

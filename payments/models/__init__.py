@@ -4,6 +4,15 @@ Each area's module holds its models and its design docstring; this package only 
 them so that Django finds every model under the ``payments`` app label.
 """
 
+from payments.models.creators import (
+    Membership,
+    MembershipCharge,
+    MembershipTier,
+    Order,
+    OrderRefund,
+    Tip,
+    Unlock,
+)
 from payments.models.wallet import (
     MoneyRequest,
     Receipt,
@@ -15,11 +24,18 @@ from payments.models.wallet import (
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
 __all__ = [
+    "Membership",
+    "MembershipCharge",
+    "MembershipTier",
     "MoneyRequest",
+    "Order",
+    "OrderRefund",
     "Receipt",
     "SendLimit",
+    "Tip",
     "TopUp",
     "Transfer",
+    "Unlock",
     "VerificationRequest",
     "WebhookDelivery",
     "WebhookEvent",

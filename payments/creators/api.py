@@ -1,0 +1,440 @@
+"""REST API of the creator flows (mounted under /api/v1/): tips, unlocks, products,
+orders (ship / confirm / refund), membership tiers and memberships, dashboard data.
+
+Every money POST is ``@idempotent_api``; other people's orders and memberships answer 404
+exactly like missing ones; every bad input is a 4xx with a stable code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import ERROR
+from accounts.api_inputs import StrictSerializer, parse
+from accounts.selectors import user_get_by_handle
+from core.exceptions import ValidationFailed
+from core.idempotency import idempotent_api
+from core.money import Money
+from payments.creators import selectors, services
+from payments.creators.errors import CreatorNotFound, OrderNotFound
+from payments.models.creators import Membership, MembershipTier, Order, Tip, Unlock
+from posts.models import Product
+
+
+class MoneyPayloadInvalid(ValidationFailed):
+    code = "invalid_amount"
+    default_message = "A price is an object {amount, currency} in minor units."
+
+
+@extend_schema_field(OpenApiTypes.ANY)
+class RawField(serializers.Field):
+    """Passes the parsed JSON value through; ``Money.from_minor`` judges it with its own
+    stable codes (a float, a string or a bool amount is ``invalid_amount``)."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+def money_from_payload(value: Any) -> Money:
+    """``{"amount": 1050, "currency": "USD"}`` → Money (strict: extra keys refused)."""
+    if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
+        raise MoneyPayloadInvalid()
+    return Money.from_minor(value["amount"], value["currency"])
+
+
+def _money(amount: int, currency: str) -> dict:
+    return {"amount": amount, "currency": currency}
+
+
+def tip_dict(tip: Tip) -> dict:
+    return {
+        "id": tip.pk,
+        "post": tip.post_id,
+        "creator": tip.creator.handle,
+        "amount": _money(tip.amount, tip.currency),
+        "fee": _money(tip.fee, tip.currency),
+        "net": _money(tip.net, tip.currency),
+        "note": tip.message,
+        "visibility": tip.visibility,
+        "show_amount": tip.show_amount,
+        "status": tip.status,
+        "entry": tip.entry_id,
+        "created_at": tip.created_at.isoformat(),
+    }
+
+
+def unlock_dict(unlock: Unlock) -> dict:
+    return {
+        "id": unlock.pk,
+        "post": unlock.post_id,
+        "amount": _money(unlock.amount, unlock.currency),
+        "fee": _money(unlock.fee, unlock.currency),
+        "status": unlock.status,
+        "entry": unlock.entry_id,
+        "locked_text": unlock.post.locked_text if unlock.status == "completed" else None,
+        "created_at": unlock.created_at.isoformat(),
+    }
+
+
+def product_dict(product: Product) -> dict:
+    return {
+        "id": product.pk,
+        "post": product.post_id,
+        "title": product.title,
+        "description": product.description,
+        "price": _money(product.price_amount, product.price_currency),
+        "stock": product.stock,
+        "kind": product.kind,
+    }
+
+
+def order_dict(order: Order, viewer) -> dict:
+    data = {
+        "id": order.pk,
+        "product": order.product_id,
+        "title": order.product.title,
+        "kind": order.product.kind,
+        "quantity": order.quantity,
+        "amount": _money(order.amount, order.currency),
+        "refunded": _money(order.refunded_amount, order.currency),
+        "in_escrow": _money(order.in_escrow, order.currency),
+        "status": order.status,
+        "buyer": order.buyer.handle,
+        "seller": order.seller.handle,
+        "release_after": order.release_after.isoformat() if order.release_after else None,
+        "created_at": order.created_at.isoformat(),
+    }
+    if order.seller_id == viewer.pk:
+        data["shipping_address"] = order.shipping_address
+        data["fee"] = _money(order.fee, order.currency)
+    if selectors.order_delivery_visible(order=order, viewer=viewer):
+        data["delivery_url"] = order.product.delivery_url or None
+    return data
+
+
+def membership_dict(m: Membership) -> dict:
+    return {
+        "id": m.pk,
+        "tier": m.tier_id,
+        "tier_name": m.tier.name,
+        "creator": m.creator.handle,
+        "price": _money(m.tier.price_amount, m.tier.price_currency),
+        "status": m.status,
+        "current_period_end": m.current_period_end.isoformat(),
+        "grace_until": m.grace_until.isoformat() if m.grace_until else None,
+        "cancel_at_period_end": m.cancel_at_period_end,
+    }
+
+
+def tier_dict(t: MembershipTier) -> dict:
+    return {
+        "id": t.pk,
+        "creator": t.creator.handle,
+        "name": t.name,
+        "price": _money(t.price_amount, t.price_currency),
+        "perks": t.perks,
+    }
+
+
+# --- tips -----------------------------------------------------------------------------------
+class TipInput(StrictSerializer):
+    amount = RawField()
+    currency = RawField()
+    note = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    visibility = serializers.CharField(max_length=20, required=False)
+    show_amount = serializers.BooleanField(required=False)
+    payment_method = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="A processor card token (pm_card_visa in the sandbox): pay by card.",
+    )
+
+
+def _tip(request, **target) -> Response:
+    data = parse(TipInput, request.data)
+    if "payment_method" in data:
+        tip = services.tip_send_card(
+            tipper=request.user,
+            amount=Money.from_minor(data["amount"], data["currency"]),
+            payment_method=data["payment_method"],
+            request_key=request.idempotency_key,
+            message=data.get("note", ""),
+            visibility=data.get("visibility", "private"),
+            show_amount=data.get("show_amount", False),
+            **target,
+        )
+        code = status.HTTP_201_CREATED if tip.status == "completed" else status.HTTP_202_ACCEPTED
+        return Response(tip_dict(tip), status=code)
+    tip = services.tip_send(
+        tipper=request.user,
+        amount=Money.from_minor(data["amount"], data["currency"]),
+        request_key=request.idempotency_key,
+        message=data.get("note", ""),
+        visibility=data.get("visibility", "private"),
+        show_amount=data.get("show_amount", False),
+        **target,
+    )
+    return Response(tip_dict(tip), status=status.HTTP_201_CREATED)
+
+
+class PostTipsApi(APIView):
+    @extend_schema(operation_id="posts_tips_list", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    def get(self, request, post_id: int):
+        services.post_get_for_payment(post_id)
+        tips = selectors.post_tips_public(post_id=post_id)
+        return Response({"results": [selectors.tip_public_dict(t) for t in tips]})
+
+    @extend_schema(
+        operation_id="posts_tip",
+        request=TipInput,
+        responses={201: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 422: ERROR},
+        summary="Tip the author of a post from the wallet",
+    )
+    @idempotent_api("creators.tip")
+    def post(self, request, post_id: int):
+        return _tip(request, post_id=post_id)
+
+
+class UserTipsApi(APIView):
+    @extend_schema(
+        operation_id="users_tip", request=TipInput, responses={201: OpenApiTypes.OBJECT, 404: ERROR}
+    )
+    @idempotent_api("creators.tip")
+    def post(self, request, handle: str):
+        try:
+            creator = user_get_by_handle(handle=handle)
+        except Exception:
+            raise CreatorNotFound() from None
+        return _tip(request, creator=creator)
+
+
+# --- unlocks --------------------------------------------------------------------------------
+class PostUnlockApi(APIView):
+    @extend_schema(
+        operation_id="posts_unlock",
+        request=None,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            201: OpenApiTypes.OBJECT,
+            404: ERROR,
+            409: ERROR,
+            422: ERROR,
+        },
+        summary="Buy access to a post's locked content (once)",
+    )
+    @idempotent_api("creators.unlock")
+    def post(self, request, post_id: int):
+        if request.data:
+            parse(StrictSerializer, request.data)
+        unlock, created = services.unlock_purchase(buyer=request.user, post_id=post_id)
+        return Response(
+            unlock_dict(unlock), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+# --- products and orders --------------------------------------------------------------------
+class ProductInput(StrictSerializer):
+    post = serializers.IntegerField(min_value=1)
+    title = serializers.CharField(max_length=1000, allow_blank=True)
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    price = RawField()
+    stock = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    kind = serializers.CharField(max_length=20)
+    delivery_url = serializers.CharField(max_length=1000, allow_blank=True, required=False)
+
+
+class ProductListApi(APIView):
+    @extend_schema(
+        operation_id="products_create", request=ProductInput, responses={201: OpenApiTypes.OBJECT}
+    )
+    def post(self, request):
+        data = parse(ProductInput, request.data)
+        product = services.product_create(
+            seller=request.user,
+            post_id=data["post"],
+            title=data["title"],
+            description=data.get("description", ""),
+            price=money_from_payload(data["price"]),
+            stock=data["stock"],
+            kind=data["kind"],
+            delivery_url=data.get("delivery_url", ""),
+        )
+        return Response(product_dict(product), status=status.HTTP_201_CREATED)
+
+
+class OrderInput(StrictSerializer):
+    product = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_ORDER_QUANTITY)
+    shipping_address = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+
+
+class OrderListApi(APIView):
+    @extend_schema(operation_id="orders_list", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        role = "seller" if request.query_params.get("role") == "seller" else "buyer"
+        orders = selectors.orders_for(user=request.user, role=role)[:100]
+        return Response({"results": [order_dict(o, request.user) for o in orders]})
+
+    @extend_schema(
+        operation_id="orders_create",
+        request=OrderInput,
+        responses={201: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        summary="Buy a product from a post; the money is held in escrow",
+    )
+    @idempotent_api("creators.order")
+    def post(self, request):
+        data = parse(OrderInput, request.data)
+        order = services.order_create(
+            buyer=request.user,
+            product_id=data["product"],
+            quantity=data["quantity"],
+            shipping_address=data.get("shipping_address", ""),
+            request_key=request.idempotency_key,
+        )
+        order = selectors.order_get_for(user=request.user, order_id=order.pk)
+        return Response(order_dict(order, request.user), status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(operation_id="orders_get", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    def get(self, request, order_id: int):
+        order = selectors.order_get_for(user=request.user, order_id=order_id)
+        if order is None:
+            raise OrderNotFound()
+        return Response(order_dict(order, request.user))
+
+
+def _order_action(request, order_id: int, action) -> Response:
+    if request.data:
+        parse(StrictSerializer, request.data)
+    action(order_id=order_id)
+    order = selectors.order_get_for(user=request.user, order_id=order_id)
+    return Response(order_dict(order, request.user))
+
+
+class OrderShipApi(APIView):
+    @extend_schema(
+        operation_id="orders_ship", request=None, responses={200: OpenApiTypes.OBJECT, 404: ERROR}
+    )
+    @idempotent_api("creators.order.ship")
+    def post(self, request, order_id: int):
+        return _order_action(
+            request,
+            order_id,
+            lambda order_id: services.order_ship(seller=request.user, order_id=order_id),
+        )
+
+
+class OrderConfirmApi(APIView):
+    @extend_schema(
+        operation_id="orders_confirm",
+        request=None,
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+    )
+    @idempotent_api("creators.order.confirm")
+    def post(self, request, order_id: int):
+        return _order_action(
+            request,
+            order_id,
+            lambda order_id: services.order_confirm(buyer=request.user, order_id=order_id),
+        )
+
+
+class RefundInput(StrictSerializer):
+    amount = RawField(required=False)
+    currency = RawField(required=False)
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+
+
+class OrderRefundApi(APIView):
+    @extend_schema(
+        operation_id="orders_refund",
+        request=RefundInput,
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR, 409: ERROR, 422: ERROR},
+        summary="Refund all (no amount) or part of an order before release",
+    )
+    @idempotent_api("creators.order.refund")
+    def post(self, request, order_id: int):
+        data = parse(RefundInput, request.data)
+        amount = None
+        if "amount" in data or "currency" in data:
+            amount = Money.from_minor(data.get("amount"), data.get("currency"))
+        services.order_refund(
+            seller=request.user, order_id=order_id, amount=amount, reason=data.get("reason", "")
+        )
+        order = selectors.order_get_for(user=request.user, order_id=order_id)
+        return Response(order_dict(order, request.user))
+
+
+# --- memberships ----------------------------------------------------------------------------
+class TierInput(StrictSerializer):
+    name = serializers.CharField(max_length=200, allow_blank=True)
+    price = RawField()
+    perks = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+
+
+class TierListApi(APIView):
+    @extend_schema(
+        operation_id="membership_tiers_create",
+        request=TierInput,
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = parse(TierInput, request.data)
+        tier = services.tier_create(
+            creator=request.user,
+            name=data["name"],
+            price=money_from_payload(data["price"]),
+            perks=data.get("perks", ""),
+        )
+        return Response(tier_dict(tier), status=status.HTTP_201_CREATED)
+
+
+class MembershipInput(StrictSerializer):
+    tier = serializers.IntegerField(min_value=1)
+
+
+class MembershipListApi(APIView):
+    @extend_schema(operation_id="memberships_list", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        rows = selectors.memberships_of(member=request.user)[:100]
+        return Response({"results": [membership_dict(m) for m in rows]})
+
+    @extend_schema(
+        operation_id="memberships_create",
+        request=MembershipInput,
+        responses={201: OpenApiTypes.OBJECT, 404: ERROR, 409: ERROR, 422: ERROR},
+        summary="Join a tier, paying the first month from the wallet",
+    )
+    @idempotent_api("creators.membership")
+    def post(self, request):
+        data = parse(MembershipInput, request.data)
+        membership = services.membership_subscribe(member=request.user, tier_id=data["tier"])
+        return Response(membership_dict(membership), status=status.HTTP_201_CREATED)
+
+
+class MembershipCancelApi(APIView):
+    @extend_schema(
+        operation_id="memberships_cancel", request=None, responses={200: OpenApiTypes.OBJECT}
+    )
+    def post(self, request, membership_id: int):
+        membership = services.membership_cancel(member=request.user, membership_id=membership_id)
+        return Response(membership_dict(membership))
+
+
+# --- dashboard ------------------------------------------------------------------------------
+class DashboardApi(APIView):
+    @extend_schema(operation_id="creator_dashboard", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        data = selectors.dashboard(creator=request.user)
+        data["recent_sales"] = [order_dict(o, request.user) for o in data["recent_sales"]]
+        return Response(data)

@@ -1,0 +1,115 @@
+"""Stable error codes of the creator flows (``core.exceptions.DomainError`` subclasses)."""
+
+from __future__ import annotations
+
+from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+
+
+class CannotPaySelf(DomainError):
+    code = "cannot_pay_self"
+    status = 422
+    default_message = "You cannot pay yourself."
+
+
+class AccountFrozen(PermissionDenied):
+    code = "account_frozen"
+    default_message = "This account is frozen and cannot send money."
+
+
+class PostNotFound(NotFound):
+    code = "not_found"
+    default_message = "No such post."
+
+
+class CreatorNotFound(NotFound):
+    code = "not_found"
+    default_message = "No such person."
+
+
+class ProductNotFound(NotFound):
+    code = "not_found"
+    default_message = "No such product."
+
+
+class OrderNotFound(NotFound):
+    code = "not_found"
+    default_message = "No such order."
+
+
+class TierNotFound(NotFound):
+    code = "not_found"
+    default_message = "No such membership tier."
+
+
+class MembershipNotFound(NotFound):
+    code = "not_found"
+    default_message = "No such membership."
+
+
+class PostNotForSale(Conflict):
+    code = "post_not_paid"
+    default_message = "This post has no locked content for sale."
+
+
+class NotYourPost(PermissionDenied):
+    code = "not_your_post"
+    default_message = "You can only attach products to your own posts."
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = "Not enough of this product is left."
+
+
+class InvalidQuantity(ValidationFailed):
+    code = "invalid_quantity"
+    default_message = "The quantity must be a whole number from 1 to 100."
+
+
+class ShippingAddressRequired(ValidationFailed):
+    code = "shipping_address_required"
+    default_message = "A physical product needs a shipping address."
+
+
+class OrderStateConflict(Conflict):
+    code = "order_state_conflict"
+    default_message = "The order is not in a state that allows this."
+
+
+class RefundTooLarge(DomainError):
+    code = "refund_exceeds_escrow"
+    status = 422
+    default_message = "The refund is larger than what is still held for this order."
+
+
+class AmountOutOfRange(ValidationFailed):
+    code = "amount_out_of_range"
+    default_message = "The amount is outside the allowed range."
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+    default_message = "You already have a membership with this creator."
+
+
+class InvalidChoice(ValidationFailed):
+    code = "invalid_choice"
+    default_message = "A field has a value that is not one of its choices."
+
+
+class PaymentFailed(DomainError):
+    code = "payment_failed"
+    status = 402
+    default_message = "The payment did not go through."
+
+
+class CardDeclined(DomainError):
+    code = "card_declined"
+    status = 402
+    default_message = "The card was declined; nothing was charged."
+
+
+class ProcessorUnavailable(DomainError):
+    code = "processor_unavailable"
+    status = 503
+    default_message = "The card processor did not answer; try again with the same key."

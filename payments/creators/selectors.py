@@ -1,0 +1,232 @@
+"""Reads of creator money: who may read locked content, public tips on a post, order
+lists, memberships, and the dashboard figures (earnings by day and kind, top supporters,
+recent sales, escrow, members and MRR).
+
+Amounts of tips are private: ``post_tips_public`` only returns tips their sender made
+public, and the amount only when the sender chose to show it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import User
+from payments.models.creators import (
+    Membership,
+    MembershipCharge,
+    Order,
+    PayStatus,
+    Tip,
+    Unlock,
+    Visibility,
+)
+
+DASHBOARD_DAYS = 30
+TOP_SUPPORTERS = 10
+RECENT_SALES = 20
+_LIVE = [Membership.Status.ACTIVE, Membership.Status.PAST_DUE]
+
+
+def locked_access_q(*, viewer: User | None, post_ref: str = "pk") -> Q:
+    """A filter expression (for ``annotate``) saying whether ``viewer`` may read a post's
+    locked content: the author, a completed unlock, or a live membership of the post's
+    tier or a pricier tier of the same creator."""
+    if viewer is None or not viewer.is_authenticated:
+        return Q(pk__in=[])
+    ref = OuterRef(post_ref)
+    unlocked = Unlock.objects.filter(post_id=ref, buyer_id=viewer.pk, status=PayStatus.COMPLETED)
+    now = timezone.now()
+    member = Membership.objects.filter(
+        member_id=viewer.pk,
+        creator_id=OuterRef("author_id"),
+        tier__price_amount__gte=OuterRef("members_tier__price_amount"),
+        tier__price_currency=OuterRef("members_tier__price_currency"),
+    ).filter(Q(status=Membership.Status.ACTIVE) | Q(status="past_due", grace_until__gt=now))
+    return (
+        Q(author_id=viewer.pk)
+        | Q(Exists(unlocked))
+        | (Q(members_tier__isnull=False) & Q(Exists(member)))
+    )
+
+
+def post_locked_readable(*, post, viewer: User | None) -> bool:
+    """The same rule for one post already loaded."""
+    from posts.models import Post
+
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    if post.author_id == viewer.pk:
+        return True
+    return Post.objects.filter(pk=post.pk).filter(locked_access_q(viewer=viewer)).exists()
+
+
+def post_tips_public(*, post_id: int, limit: int = 50) -> list[Tip]:
+    return list(
+        Tip.objects.filter(
+            post_id=post_id, status=PayStatus.COMPLETED, visibility=Visibility.PUBLIC
+        )
+        .select_related("tipper")
+        .order_by("-id")[:limit]
+    )
+
+
+def tip_public_dict(tip: Tip) -> dict:
+    return {
+        "id": tip.pk,
+        "from": tip.tipper.handle,
+        "note": tip.message,
+        "amount": {"amount": tip.amount, "currency": tip.currency} if tip.show_amount else None,
+        "created_at": tip.created_at.isoformat(),
+    }
+
+
+def orders_for(*, user: User, role: str) -> QuerySet[Order]:
+    field = "seller" if role == "seller" else "buyer"
+    return (
+        Order.objects.filter(**{field: user})
+        .select_related("product", "buyer", "seller")
+        .order_by("-id")
+    )
+
+
+def order_get_for(*, user: User, order_id: int) -> Order | None:
+    """The order if ``user`` is its buyer or seller, else None (callers answer 404)."""
+    return (
+        Order.objects.filter(Q(buyer=user) | Q(seller=user), pk=order_id)
+        .select_related("product", "buyer", "seller")
+        .first()
+    )
+
+
+def order_delivery_visible(*, order: Order, viewer: User) -> bool:
+    """Digital delivery is for the buyer only, once the money is in (or past) escrow."""
+    return order.buyer_id == viewer.pk and order.status in (
+        Order.Status.PAID,
+        Order.Status.SHIPPED,
+        Order.Status.RELEASING,
+        Order.Status.RELEASED,
+    )
+
+
+def memberships_of(*, member: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(member=member).select_related("tier", "creator").order_by("-id")
+    )
+
+
+def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
+    """Earnings (net, in minor units) by day and kind over ``days`` days, per currency,
+    plus top supporters, recent sales, pending escrow, live members and MRR."""
+    since = timezone.now() - timedelta(days=days)
+    series: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+
+    def add(kind: str, rows) -> None:
+        for row in rows:
+            series[row["currency"]][kind][row["day"].isoformat()] = int(row["net"])
+
+    def by_day(qs, date_field: str, net_expr):
+        return (
+            qs.annotate(day=TruncDate(date_field))
+            .values("day", "currency")
+            .annotate(net=net_expr)
+            .order_by("day")
+        )
+
+    from django.db.models import F
+
+    done = {"status": PayStatus.COMPLETED}
+    add(
+        "tip",
+        by_day(
+            Tip.objects.filter(creator=creator, completed_at__gte=since, **done),
+            "completed_at",
+            Sum(F("amount") - F("fee")),
+        ),
+    )
+    add(
+        "unlock",
+        by_day(
+            Unlock.objects.filter(creator=creator, completed_at__gte=since, **done),
+            "completed_at",
+            Sum(F("amount") - F("fee")),
+        ),
+    )
+    add(
+        "sale",
+        by_day(
+            Order.objects.filter(
+                seller=creator, status=Order.Status.RELEASED, finished_at__gte=since
+            ),
+            "finished_at",
+            Sum(F("amount") - F("refunded_amount") - F("fee")),
+        ),
+    )
+    add(
+        "membership",
+        by_day(
+            MembershipCharge.objects.filter(
+                membership__creator=creator, completed_at__gte=since, **done
+            ),
+            "completed_at",
+            Sum(F("amount") - F("fee")),
+        ),
+    )
+    day_labels = [(since + timedelta(days=i + 1)).date().isoformat() for i in range(days)]
+    supporters: dict[tuple[int, str], int] = defaultdict(int)
+    for model, who in ((Tip, "tipper"), (Unlock, "buyer")):
+        rows = (
+            model.objects.filter(creator=creator, **done)
+            .values(who, f"{who}__handle", "currency")
+            .annotate(total=Sum("amount"))
+        )
+        for row in rows:
+            supporters[(row[f"{who}__handle"], row["currency"])] += int(row["total"])
+    orders = (
+        Order.objects.filter(seller=creator, status=Order.Status.RELEASED)
+        .values("buyer__handle", "currency")
+        .annotate(total=Sum(F("amount") - F("refunded_amount")))
+    )
+    for row in orders:
+        supporters[(row["buyer__handle"], row["currency"])] += int(row["total"])
+    top = sorted(supporters.items(), key=lambda kv: -kv[1])[:TOP_SUPPORTERS]
+    escrow = (
+        Order.objects.filter(seller=creator, status__in=[*Order.IN_ESCROW, "releasing"])
+        .values("currency")
+        .annotate(total=Sum(F("amount") - F("refunded_amount")), n=Count("id"))
+    )
+    live = Membership.objects.filter(creator=creator, status__in=_LIVE)
+    mrr = live.values("tier__price_currency").annotate(total=Sum("tier__price_amount"))
+    from core.money import EXPONENTS
+
+    currencies = set(series) | {r["currency"] for r in escrow}
+    return {
+        "days": day_labels,
+        "exponents": {cur: EXPONENTS[cur] for cur in sorted(currencies)},
+        "earnings": {
+            cur: {kind: [values.get(d, 0) for d in day_labels] for kind, values in kinds.items()}
+            for cur, kinds in series.items()
+        },
+        "totals": {
+            cur: {kind: sum(values.values()) for kind, values in kinds.items()}
+            for cur, kinds in series.items()
+        },
+        "top_supporters": [
+            {"handle": handle, "amount": total, "currency": cur} for (handle, cur), total in top
+        ],
+        "recent_sales": list(
+            Order.objects.filter(seller=creator)
+            .exclude(status__in=[Order.Status.PENDING, Order.Status.FAILED])
+            .select_related("product", "buyer")
+            .order_by("-id")[:RECENT_SALES]
+        ),
+        "pending_escrow": [
+            {"currency": r["currency"], "amount": int(r["total"]), "orders": r["n"]} for r in escrow
+        ],
+        "members": live.count(),
+        "mrr": [{"currency": r["tier__price_currency"], "amount": int(r["total"])} for r in mrr],
+    }

@@ -1,0 +1,359 @@
+"""Pages of the creator flows. Every payment has two steps: a form, then a review page
+that shows the amount, the fee lines and the total (nothing pre-ticked); only the
+confirmation moves money, through ``@idempotent_form`` so a double submit pays once."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import user_get_by_handle
+from core.exceptions import DomainError, NotFound
+from core.idempotency import form_key, idempotent_form
+from core.money import Money, currency_require_supported, supported_currencies
+from payments.creators import selectors, services
+from payments.creators.fees import fee_quote
+from payments.models.creators import MembershipTier, Order
+from posts.models import Product
+
+
+def _amount_from_form(post) -> Money:
+    """The chosen preset (minor units) or the custom amount typed in major units."""
+    currency = currency_require_supported(post.get("currency", "USD"))
+    custom = (post.get("custom") or "").strip()
+    if custom:
+        return services.amount_check(money=Money.parse(custom, currency))
+    preset = post.get("preset", "")
+    if not preset.isdigit() or int(preset) not in settings.CREATOR_TIP_PRESETS:
+        return services.amount_check(money=Money.parse("", currency))
+    return services.amount_check(money=Money(int(preset), currency))
+
+
+# --- tips -----------------------------------------------------------------------------------
+def _tip_target(post_id: int | None, handle: str | None):
+    if post_id is not None:
+        try:
+            post = services.post_get_for_payment(post_id)
+        except NotFound:
+            raise Http404 from None
+        return post, post.author
+    try:
+        return None, user_get_by_handle(handle=handle)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+@idempotent_form("creators.tip.page")
+def tip_page(request, post_id: int | None = None, handle: str | None = None):
+    post, creator = _tip_target(post_id, handle)
+    ctx = {
+        "post": post,
+        "creator": creator,
+        "presets": [Money(p, "USD") for p in settings.CREATOR_TIP_PRESETS],
+        "currencies": supported_currencies(),
+        "idempotency_key": request.POST.get("idempotency_key") or form_key(),
+        "form": request.POST,
+    }
+    if request.method != "POST":
+        return render(request, "payments/creators/tip.html", ctx)
+    try:
+        amount = _amount_from_form(request.POST)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return render(request, "payments/creators/tip.html", ctx, status=200)
+    ctx["quote"] = fee_quote(kind="tip", gross=amount)
+    if request.POST.get("step") != "confirm":
+        return render(request, "payments/creators/tip_review.html", ctx)
+    try:
+        services.tip_send(
+            tipper=request.user,
+            post_id=post.pk if post else None,
+            creator=None if post else creator,
+            amount=amount,
+            request_key=request.POST["idempotency_key"],
+            message=request.POST.get("message", ""),
+            visibility="public" if request.POST.get("public") == "on" else "private",
+            show_amount=request.POST.get("show_amount") == "on",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return render(request, "payments/creators/tip_review.html", ctx)
+    messages.success(request, f"You tipped @{creator.handle} {amount.format()}.")
+    if post:
+        return redirect("posts:detail", post_id=post.pk)
+    return redirect("posts:profile", handle=creator.handle)
+
+
+# --- unlocks --------------------------------------------------------------------------------
+@login_required
+@idempotent_form("creators.unlock.page")
+def unlock_page(request, post_id: int):
+    try:
+        post = services.post_get_for_payment(post_id)
+    except NotFound:
+        raise Http404 from None
+    if post.price_amount is None:
+        raise Http404
+    quote = fee_quote(kind="unlock", gross=Money(post.price_amount, post.price_currency))
+    ctx = {"post": post, "quote": quote, "idempotency_key": form_key()}
+    if request.method != "POST":
+        return render(request, "payments/creators/unlock.html", ctx)
+    try:
+        services.unlock_purchase(buyer=request.user, post_id=post.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return render(request, "payments/creators/unlock.html", ctx)
+    messages.success(request, "Unlocked. Enjoy!")
+    return redirect("posts:detail", post_id=post.pk)
+
+
+@login_required
+def lock_page(request, post_id: int):
+    """The author puts locked content and a price (or a members tier) on a post."""
+    try:
+        post = services.post_get_for_payment(post_id)
+    except NotFound:
+        raise Http404 from None
+    if post.author_id != request.user.pk:
+        raise Http404
+    tiers = MembershipTier.objects.filter(creator=request.user, is_active=True)
+    ctx = {"post": post, "tiers": tiers, "currencies": supported_currencies()}
+    if request.method == "POST":
+        try:
+            price = None
+            if (request.POST.get("price") or "").strip():
+                price = Money.parse(request.POST["price"].strip(), request.POST.get("currency"))
+            tier = request.POST.get("members_tier") or ""
+            services.post_set_paid_content(
+                author=request.user,
+                post=post,
+                locked_text=request.POST.get("locked_text", ""),
+                price=price,
+                members_tier_id=int(tier) if tier.isdigit() else None,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return render(request, "payments/creators/lock.html", ctx)
+        messages.success(request, "The locked content is saved.")
+        return redirect("posts:detail", post_id=post.pk)
+    return render(request, "payments/creators/lock.html", ctx)
+
+
+# --- products and orders --------------------------------------------------------------------
+@login_required
+def product_new(request, post_id: int):
+    try:
+        post = services.post_get_for_payment(post_id)
+    except NotFound:
+        raise Http404 from None
+    if post.author_id != request.user.pk:
+        raise Http404
+    ctx = {"post": post, "currencies": supported_currencies(), "form": request.POST}
+    if request.method == "POST":
+        try:
+            stock = request.POST.get("stock", "")
+            services.product_create(
+                seller=request.user,
+                post_id=post.pk,
+                title=request.POST.get("title", ""),
+                description=request.POST.get("description", ""),
+                price=Money.parse(request.POST.get("price", ""), request.POST.get("currency")),
+                stock=int(stock) if stock.isdigit() else -1,
+                kind=request.POST.get("kind", ""),
+                delivery_url=request.POST.get("delivery_url", ""),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return render(request, "payments/creators/product_new.html", ctx)
+        messages.success(request, "The product is on your post.")
+        return redirect("posts:detail", post_id=post.pk)
+    return render(request, "payments/creators/product_new.html", ctx)
+
+
+@login_required
+@idempotent_form("creators.order.page")
+def buy_page(request, product_id: int):
+    product = (
+        Product.objects.select_related("post", "seller")
+        .filter(pk=product_id, is_active=True, post__deleted_at__isnull=True)
+        .first()
+    )
+    if product is None:
+        raise Http404
+    qty_text = request.POST.get("quantity", "1")
+    quantity = int(qty_text) if qty_text.isdigit() else 0
+    ctx = {
+        "product": product,
+        "quantity": quantity or 1,
+        "address": request.POST.get("shipping_address", ""),
+        "idempotency_key": request.POST.get("idempotency_key") or form_key(),
+    }
+    if request.method != "POST":
+        return render(request, "payments/creators/buy.html", ctx)
+    if not 1 <= quantity <= services.MAX_ORDER_QUANTITY:
+        messages.error(request, "The quantity must be a whole number from 1 to 100.")
+        return render(request, "payments/creators/buy.html", ctx)
+    total = Money(product.price_amount * quantity, product.price_currency)
+    ctx["total"] = total
+    ctx["sale_quote"] = fee_quote(kind="sale", gross=total)
+    if request.POST.get("step") != "confirm":
+        return render(request, "payments/creators/buy_review.html", ctx)
+    try:
+        order = services.order_create(
+            buyer=request.user,
+            product_id=product.pk,
+            quantity=quantity,
+            shipping_address=ctx["address"],
+            request_key=request.POST["idempotency_key"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return render(request, "payments/creators/buy.html", ctx)
+    messages.success(request, "Paid. The money is held safely until delivery.")
+    return redirect("payments:order", order_id=order.pk)
+
+
+@login_required
+def orders_page(request):
+    role = "seller" if request.GET.get("role") == "seller" else "buyer"
+    orders = selectors.orders_for(user=request.user, role=role)[:100]
+    return render(request, "payments/creators/orders.html", {"orders": orders, "role": role})
+
+
+@login_required
+def order_page(request, order_id: int):
+    order = selectors.order_get_for(user=request.user, order_id=order_id)
+    if order is None:
+        raise Http404
+    return render(
+        request,
+        "payments/creators/order.html",
+        {
+            "order": order,
+            "is_seller": order.seller_id == request.user.pk,
+            "delivery": selectors.order_delivery_visible(order=order, viewer=request.user),
+            "can_ship": order.status == Order.Status.PAID and order.product.kind == "physical",
+            "in_escrow": order.status in Order.IN_ESCROW,
+            "escrow": Money(order.in_escrow, order.currency),
+            "idempotency_key": form_key(),
+        },
+    )
+
+
+@login_required
+@require_POST
+@idempotent_form("creators.order.action")
+def order_action(request, order_id: int, action: str):
+    try:
+        if action == "ship":
+            services.order_ship(seller=request.user, order_id=order_id)
+        elif action == "confirm":
+            services.order_confirm(buyer=request.user, order_id=order_id)
+        elif action == "refund":
+            text = (request.POST.get("amount") or "").strip()
+            order = selectors.order_get_for(user=request.user, order_id=order_id)
+            amount = Money.parse(text, order.currency) if text and order else None
+            services.order_refund(
+                seller=request.user,
+                order_id=order_id,
+                amount=amount,
+                reason=request.POST.get("reason", ""),
+            )
+        else:
+            raise Http404
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("payments:order", order_id=order_id)
+
+
+# --- memberships ----------------------------------------------------------------------------
+@login_required
+def tiers_page(request):
+    if request.method == "POST":
+        try:
+            services.tier_create(
+                creator=request.user,
+                name=request.POST.get("name", ""),
+                price=Money.parse(request.POST.get("price", ""), request.POST.get("currency")),
+                perks=request.POST.get("perks", ""),
+            )
+            messages.success(request, "Tier created.")
+            return redirect("payments:tiers")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    tiers = MembershipTier.objects.filter(creator=request.user, is_active=True).order_by(
+        "price_amount"
+    )
+    return render(
+        request,
+        "payments/creators/tiers.html",
+        {"tiers": tiers, "currencies": supported_currencies()},
+    )
+
+
+@login_required
+@idempotent_form("creators.membership.page")
+def join_page(request, tier_id: int):
+    tier = MembershipTier.objects.select_related("creator").filter(pk=tier_id, is_active=True)
+    tier = tier.first()
+    if tier is None:
+        raise Http404
+    quote = fee_quote(kind="membership", gross=Money(tier.price_amount, tier.price_currency))
+    ctx = {"tier": tier, "quote": quote, "idempotency_key": form_key()}
+    if request.method != "POST":
+        return render(request, "payments/creators/join.html", ctx)
+    try:
+        services.membership_subscribe(member=request.user, tier_id=tier.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return render(request, "payments/creators/join.html", ctx)
+    messages.success(request, f"Welcome to {tier.name}!")
+    return redirect("payments:memberships")
+
+
+@login_required
+def memberships_page(request):
+    if request.method == "POST":
+        membership_id = request.POST.get("membership", "")
+        try:
+            services.membership_cancel(
+                member=request.user,
+                membership_id=int(membership_id) if membership_id.isdigit() else 0,
+            )
+            messages.success(request, "Cancelled: you keep access until the period ends.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("payments:memberships")
+    return render(
+        request,
+        "payments/creators/memberships.html",
+        {"memberships": selectors.memberships_of(member=request.user)[:100]},
+    )
+
+
+# --- dashboard ------------------------------------------------------------------------------
+@login_required
+def dashboard_page(request):
+    data = selectors.dashboard(creator=request.user)
+    return render(
+        request,
+        "payments/creators/dashboard.html",
+        {"data": data, "chart_url": reverse("payments:dashboard-data")},
+    )
+
+
+@login_required
+def dashboard_data(request):
+    data = selectors.dashboard(creator=request.user)
+    data.pop("recent_sales")
+    return JsonResponse(json.loads(json.dumps(data)))
