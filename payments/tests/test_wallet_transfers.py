@@ -293,3 +293,20 @@ def test_a_transfer_interrupted_after_its_reservation_is_finished(settings):
     assert Transfer.objects.filter(status="completed").count() == 2
     assert balance_of(account=f"wallet:user:{alice.pk}:USD").available.amount == 800
     assert api(alice).get("/api/v1/limits").json()["weekly_used"]["amount"] == 200
+
+
+def test_money_endpoints_have_their_own_rate(monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = dict(SimpleRateThrottle.THROTTLE_RATES)
+    rates["money"] = "2/min"
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    alice, bob = person(), person()
+    fund(alice, 1000)
+    client = api(alice)
+    codes = [
+        send(client, {"to": bob.handle, "amount": 1, "currency": "USD"}).status_code
+        for _ in range(3)
+    ]
+    assert codes == [201, 201, 429]
+    assert Transfer.objects.filter(sender=alice).count() == 2

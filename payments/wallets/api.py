@@ -20,6 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
@@ -61,6 +62,14 @@ def money_from_input(amount: Any, currency: Any) -> Money:
     if not money.is_positive:
         raise AmountNotPositive()
     return money
+
+
+class MoneyThrottled:
+    """Money endpoints: the per-user rate plus the stricter ``money`` rate
+    (``THROTTLE_MONEY``, 120/min by default)."""
+
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "money"
 
 
 class _RawField(serializers.Field):
@@ -186,9 +195,7 @@ class TransferInput(StrictSerializer):
     visibility = serializers.ChoiceField(choices=Visibility.values, required=False)
 
 
-class TransferCreateApi(APIView):
-    throttle_scope = "money"
-
+class TransferCreateApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="transfers_create",
         request=TransferInput,
@@ -226,9 +233,7 @@ class TopUpInput(StrictSerializer):
     payment_method = serializers.CharField(max_length=100)
 
 
-class TopUpCreateApi(APIView):
-    throttle_scope = "money"
-
+class TopUpCreateApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="topups_create",
         request=TopUpInput,
@@ -254,9 +259,7 @@ class TopUpDetailApi(APIView):
         return Response(topup_dict(selectors.topup_get(user=request.user, topup_id=topup_id)))
 
 
-class TopUpConfirmApi(APIView):
-    throttle_scope = "money"
-
+class TopUpConfirmApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="topups_confirm",
         request=None,
@@ -282,9 +285,7 @@ class RequestInput(StrictSerializer):
         return fields
 
 
-class RequestListApi(APIView):
-    throttle_scope = "money"
-
+class RequestListApi(MoneyThrottled, APIView):
     @extend_schema(operation_id="requests_inbox", responses={200: dict})
     def get(self, request):
         return Response(
@@ -322,8 +323,7 @@ class RequestDetailApi(APIView):
         )
 
 
-class _RequestActionApi(APIView):
-    throttle_scope = "money"
+class _RequestActionApi(MoneyThrottled, APIView):
     action = ""
 
     def _act(self, request, request_id: int):

@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts.handles import handle_key
 from accounts.models import Block, User
 from accounts.selectors import is_blocked
+from core.exceptions import DomainError
 from core.money import CurrencyMismatch, Money, currency_require_supported
 from ledger import services as ledger
 from ledger.errors import InsufficientFunds
@@ -132,8 +133,6 @@ def transfer_create(
     )
     if transfer.status == Transfer.Status.COMPLETED:
         return transfer
-    transfer.sender = sender
-    transfer.recipient = recipient
     return transfer_finish(transfer=transfer)
 
 
@@ -188,7 +187,11 @@ def _transfer_insert(
                 tier=sender.verification_tier, amount=counted, week_used=row[2], minute_count=row[3]
             )
     if row is None:
-        existing = Transfer.objects.filter(sender=sender, client_key=client_key).first()
+        existing = (
+            Transfer.objects.select_related("sender", "recipient")
+            .filter(sender=sender, client_key=client_key)
+            .first()
+        )
         if existing is None:  # deleted (refused) between the two statements: try again
             return _transfer_insert(
                 sender=sender,
@@ -233,9 +236,12 @@ def transfer_finish(*, transfer: Transfer) -> Transfer:
         _transfer_abandon(transfer)
         _raise_if_no_wallet(transfer.sender_id, money.currency, exc)
         raise
-    except Exception:
+    except DomainError:
+        # The ledger refused it: nothing was booked, so the row and reservation go.
         _transfer_abandon(transfer)
         raise
+    # Anything else (a lost connection) may have happened after the ledger's commit: the
+    # row stays pending, and a retry or the redrive finishes it with the same ledger key.
     with transaction.atomic(durable=True):
         updated = Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
             status=Transfer.Status.COMPLETED, entry_id=entry.pk
