@@ -25,3 +25,7 @@ def webhook_events_redrive_task() -> int:
 @shared_task(name="payments.webhook_deliveries_prune", ignore_result=True)
 def webhook_deliveries_prune_task() -> int:
     return services.webhook_deliveries_prune()
+
+
+# Celery's autodiscovery looks at payments.tasks only; FX tasks live with their area.
+from payments.fx import tasks as fx_tasks  # noqa: E402, F401

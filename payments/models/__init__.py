@@ -4,6 +4,7 @@ Each area's module holds its models and its design docstring; this package only 
 them so that Django finds every model under the ``payments`` app label.
 """
 
+from payments.models.fx import FxQuote, FxRateSnapshot
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
-__all__ = ["WebhookDelivery", "WebhookEvent"]
+__all__ = ["FxQuote", "FxRateSnapshot", "WebhookDelivery", "WebhookEvent"]
