@@ -3,8 +3,34 @@
 from django.urls import path
 
 from payments.fx import api as fx_api
+from payments.wallets import api as wallet_api
 
 urlpatterns: list = [
+    # wallet
+    path("wallet", wallet_api.WalletApi.as_view(), name="wallet"),
+    path("wallet/statement", wallet_api.StatementApi.as_view(), name="wallet-statement"),
+    path("limits", wallet_api.LimitsApi.as_view(), name="limits"),
+    path("topups", wallet_api.TopUpCreateApi.as_view(), name="topups"),
+    path("topups/<int:topup_id>", wallet_api.TopUpDetailApi.as_view(), name="topup-detail"),
+    path(
+        "topups/<int:topup_id>/confirm",
+        wallet_api.TopUpConfirmApi.as_view(),
+        name="topup-confirm",
+    ),
+    path("transfers", wallet_api.TransferCreateApi.as_view(), name="transfers"),
+    path(
+        "transfers/<int:transfer_id>",
+        wallet_api.TransferDetailApi.as_view(),
+        name="transfer-detail",
+    ),
+    path("requests", wallet_api.RequestListApi.as_view(), name="requests"),
+    path("requests/<int:request_id>", wallet_api.RequestDetailApi.as_view(), name="request"),
+    path("requests/<int:request_id>/pay", wallet_api.RequestPayApi.as_view()),
+    path("requests/<int:request_id>/decline", wallet_api.RequestDeclineApi.as_view()),
+    path("requests/<int:request_id>/cancel", wallet_api.RequestCancelApi.as_view()),
+    path("verification", wallet_api.VerificationApi.as_view(), name="verification"),
+    path("payments/feed", wallet_api.FeedApi.as_view(), name="payments-feed"),
+    # money across borders
     path("fx/rates", fx_api.RatesApi.as_view(), name="api-fx-rates"),
     path("fx/quotes", fx_api.QuoteCreateApi.as_view(), name="api-fx-quotes"),
     path("fx/quotes/<str:quote_id>", fx_api.QuoteDetailApi.as_view(), name="api-fx-quote"),

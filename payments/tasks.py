@@ -27,5 +27,19 @@ def webhook_deliveries_prune_task() -> int:
     return services.webhook_deliveries_prune()
 
 
+@shared_task(name="payments.receipts_deliver", ignore_result=True, max_retries=5)
+def receipts_deliver_task(specs: list[dict]) -> int:
+    from payments.wallets.receipts import ReceiptSpec, receipt_deliver
+
+    return sum(receipt_deliver(spec=ReceiptSpec(**spec)) for spec in specs)
+
+
+@shared_task(name="payments.wallet_transfers_redrive", ignore_result=True)
+def wallet_transfers_redrive_task() -> int:
+    from payments.wallets.transfers import transfers_redrive
+
+    return transfers_redrive()
+
+
 # Celery's autodiscovery looks at payments.tasks only; FX tasks live with their area.
 from payments.fx import tasks as fx_tasks  # noqa: E402, F401

@@ -426,6 +426,55 @@ from core.logging import configure_logging  # noqa: E402  (needs the values abov
 LOGGING_CONFIG = None
 configure_logging(level=LOG_LEVEL, json=LOG_JSON)
 
+# --- Wallet: top-ups, P2P transfers, requests, limits ---------------------------------------
+# Send limits are counted in one currency; other currencies are converted with the fixed,
+# deliberately round rates below (units of WALLET_LIMITS_CURRENCY per unit), rounded up.
+WALLET_LIMITS_CURRENCY = env.str("WALLET_LIMITS_CURRENCY", default="USD")
+WALLET_LIMIT_RATES = {
+    "USD": "1",
+    "EUR": "1.10",
+    "GBP": "1.30",
+    "CHF": "1.15",
+    "JPY": "0.0070",
+    "BRL": "0.20",
+    "INR": "0.012",
+    "KWD": "3.30",
+}
+# Per tier, in minor units of WALLET_LIMITS_CURRENCY: what may be sent per week (Monday
+# 00:00 UTC to Monday) and in one transfer.
+WALLET_LIMITS = {
+    "unverified": {
+        "weekly_send": env.int("WALLET_UNVERIFIED_WEEKLY_SEND", default=50_000),
+        "per_transfer": env.int("WALLET_UNVERIFIED_PER_TRANSFER", default=25_000),
+    },
+    "verified": {
+        "weekly_send": env.int("WALLET_VERIFIED_WEEKLY_SEND", default=1_000_000),
+        "per_transfer": env.int("WALLET_VERIFIED_PER_TRANSFER", default=500_000),
+    },
+}
+# Transfers one person may start per minute (velocity limit, against scripted abuse).
+WALLET_TRANSFERS_PER_MINUTE = env.int("WALLET_TRANSFERS_PER_MINUTE", default=20)
+# Transfers above this (limits currency, minor units) need a recent re-authentication.
+WALLET_REAUTH_ABOVE = env.int("WALLET_REAUTH_ABOVE", default=20_000)
+# Largest single top-up (limits currency, minor units).
+WALLET_TOPUP_MAX = env.int("WALLET_TOPUP_MAX", default=200_000)
+# Test cards offered on the top-up page (processor tokens; no card number is ever typed).
+WALLET_TEST_CARDS = [
+    ("pm_card_visa", "Visa (succeeds)"),
+    ("pm_card_mastercard", "Mastercard (succeeds)"),
+    ("pm_card_authenticationRequired", "Card that asks for authentication"),
+    ("pm_card_chargeDeclined", "Declined card"),
+    ("pm_card_chargeDeclinedInsufficientFunds", "Declined: insufficient funds"),
+    ("pm_card_chargeDeclinedExpiredCard", "Declined: expired card"),
+]
+# Transfers stuck in "pending" (a crash between the limit reservation and the ledger) for
+# longer than this are finished or released by Celery beat.
+WALLET_PENDING_TRANSFER_SECONDS = env.int("WALLET_PENDING_TRANSFER_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["wallet-transfers-redrive"] = {
+    "task": "payments.wallet_transfers_redrive",
+    "schedule": timedelta(minutes=1),
+}
+
 # --- Money across borders (FX) --------------------------------------------------------------
 # Our fee on every conversion, in basis points of the mid-market value (50 = 0.5%).
 FX_FEE_BPS = env.int("FX_FEE_BPS", default=50)

@@ -35,7 +35,7 @@ def _money_field(name: str):
     )
 
 
-class QuoteOutput(serializers.Serializer):
+class FxQuoteOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=["open", "expired", "used"])
     source = _money_field("FxSourceMoney")
@@ -101,7 +101,7 @@ class RawAmountField(serializers.Field):
         return value
 
 
-class QuoteInput(StrictSerializer):
+class FxQuoteInput(StrictSerializer):
     source_currency = serializers.CharField(max_length=8, trim_whitespace=False)
     target_currency = serializers.CharField(
         max_length=8, trim_whitespace=False, required=False, allow_null=True
@@ -119,8 +119,8 @@ class QuoteInput(StrictSerializer):
 class QuoteCreateApi(APIView):
     @extend_schema(
         operation_id="fx_quotes_create",
-        request=QuoteInput,
-        responses={201: QuoteOutput, 400: ERROR, 404: ERROR, 422: ERROR, 503: ERROR},
+        request=FxQuoteInput,
+        responses={201: FxQuoteOutput, 400: ERROR, 404: ERROR, 422: ERROR, 503: ERROR},
         summary="Quote a conversion: mid rate, our fee in both currencies, what arrives",
         description=(
             "Give exactly one of `source_amount` (what you pay) or `target_amount` (what "
@@ -131,7 +131,7 @@ class QuoteCreateApi(APIView):
         ),
     )
     def post(self, request):
-        data = parse(QuoteInput, request.data)
+        data = parse(FxQuoteInput, request.data)
         quote = services.fx_quote_create(
             user=request.user,
             source_currency=data["source_currency"],
@@ -145,7 +145,7 @@ class QuoteCreateApi(APIView):
 
 class QuoteDetailApi(APIView):
     @extend_schema(
-        operation_id="fx_quotes_get", responses={200: QuoteOutput, 404: ERROR}, summary="A quote"
+        operation_id="fx_quotes_get", responses={200: FxQuoteOutput, 404: ERROR}, summary="A quote"
     )
     def get(self, request, quote_id: str):
         return Response(quote_payload(selectors.quote_get(user=request.user, quote_id=quote_id)))
@@ -156,7 +156,7 @@ class MoneyThrottled:
     throttle_scope = "money"
 
 
-class ConversionInput(StrictSerializer):
+class FxConversionInput(StrictSerializer):
     quote = serializers.CharField(max_length=64)
 
 
@@ -164,8 +164,8 @@ class ConversionCreateApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="fx_conversions_create",
         parameters=[IDEMPOTENCY_PARAMETER],
-        request=ConversionInput,
-        responses={201: QuoteOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        request=FxConversionInput,
+        responses={201: FxQuoteOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Convert between your own wallets at a quote",
         description=(
             "Books one ledger entry: your source wallet pays, your target wallet receives "
@@ -175,16 +175,17 @@ class ConversionCreateApi(MoneyThrottled, APIView):
     )
     @idempotent_api("fx.conversions")
     def post(self, request):
-        data = parse(ConversionInput, request.data)
+        data = parse(FxConversionInput, request.data)
         quote = services.fx_conversion_execute(user=request.user, quote_id=data["quote"])
         return Response(quote_payload(quote), status=201)
 
 
-class TransferInput(StrictSerializer):
+class FxTransferInput(StrictSerializer):
     quote = serializers.CharField(max_length=64)
     to = serializers.CharField(max_length=64)
+    # Length and characters are checked by the wallet's note rule (invalid_note).
     note = serializers.CharField(
-        max_length=services.NOTE_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+        max_length=1000, required=False, allow_blank=True, trim_whitespace=False
     )
 
 
@@ -192,8 +193,8 @@ class TransferCreateApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="fx_transfers_create",
         parameters=[IDEMPOTENCY_PARAMETER],
-        request=TransferInput,
-        responses={201: QuoteOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        request=FxTransferInput,
+        responses={201: FxQuoteOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Send money abroad: the recipient receives in their home currency",
         description=(
             "The quote's target currency must be the recipient's home currency (quote with "
@@ -204,14 +205,14 @@ class TransferCreateApi(MoneyThrottled, APIView):
     )
     @idempotent_api("fx.transfers")
     def post(self, request):
-        data = parse(TransferInput, request.data)
+        data = parse(FxTransferInput, request.data)
         quote = services.fx_transfer_execute(
             user=request.user, quote_id=data["quote"], to=data["to"], note=data.get("note", "")
         )
         return Response(quote_payload(quote), status=201)
 
 
-class RatesOutput(serializers.Serializer):
+class FxRatesOutput(serializers.Serializer):
     source = serializers.CharField()
     base = serializers.CharField()
     as_of = serializers.DateTimeField()
@@ -221,7 +222,7 @@ class RatesOutput(serializers.Serializer):
 class RatesApi(APIView):
     @extend_schema(
         operation_id="fx_rates_get",
-        responses={200: RatesOutput, 503: ERROR},
+        responses={200: FxRatesOutput, 503: ERROR},
         summary="The current mid-market rates (503 rate_stale when too old to use)",
     )
     def get(self, request):
@@ -236,22 +237,22 @@ class RatesApi(APIView):
         )
 
 
-class HomeCurrencyInput(StrictSerializer):
+class FxHomeCurrencyInput(StrictSerializer):
     currency = serializers.CharField(max_length=8, trim_whitespace=False)
 
 
 class HomeCurrencyApi(APIView):
     @extend_schema(
         operation_id="fx_home_currency_set",
-        request=HomeCurrencyInput,
+        request=FxHomeCurrencyInput,
         responses={
-            200: inline_serializer("HomeCurrency", {"currency": serializers.CharField()}),
+            200: inline_serializer("FxHomeCurrency", {"currency": serializers.CharField()}),
             400: ERROR,
             422: ERROR,
         },
         summary="Choose the currency you receive cross-border payments in",
     )
     def post(self, request):
-        data = parse(HomeCurrencyInput, request.data)
+        data = parse(FxHomeCurrencyInput, request.data)
         user = services.fx_home_currency_set(user=request.user, currency=data["currency"])
         return Response({"currency": user.home_currency})

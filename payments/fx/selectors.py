@@ -116,3 +116,29 @@ def wallet_total_in_home_currency(user) -> WalletTotal:
         approximate=approximate,
         as_of=snapshot.as_of,
     )
+
+
+def fx_statement_descriptions(*, user, quote_ids) -> dict[str, tuple[str, str | None]]:
+    """For wallet statement lines booked by FX (reference ``fx_quote:<id>``): a description
+    saying what was paid, what arrived and the rate, and the other party's handle."""
+    keys = []
+    for quote_id in quote_ids:
+        try:
+            keys.append(uuid.UUID(str(quote_id)))
+        except ValueError:
+            continue
+    quotes = FxQuote.objects.filter(pk__in=keys, entry__isnull=False).select_related(
+        "user", "recipient"
+    )
+    described = {}
+    for q in quotes:
+        paid = Money(q.source_amount, q.source_currency)
+        got = Money(q.target_amount, q.target_currency)
+        deal = f"{paid} → {got} at {q.mid_rate.normalize():f}"
+        if q.kind == FxQuote.Kind.CONVERSION:
+            described[str(q.pk)] = (f"Conversion {deal}", None)
+        elif q.recipient_id == user.pk:
+            described[str(q.pk)] = (f"From @{q.user.handle} · {deal}", q.user.handle)
+        else:
+            described[str(q.pk)] = (f"To @{q.recipient.handle} · {deal}", q.recipient.handle)
+    return described

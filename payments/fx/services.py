@@ -29,20 +29,26 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import UserNotFound, is_blocked, user_get_by_handle
-from accounts.services import notification_create, text_clean
-from core.exceptions import Conflict, DomainError, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, DomainError, ValidationFailed
 from core.money import InvalidAmount, Money, currency_require_supported
 from ledger import chart
 from ledger.errors import IdempotencyKeyReused
 from ledger.models import Entry
 from ledger.services import credit, debit, entry_post
 from payments.fx import selectors
-from payments.fx.quotes import Pricing, price_for_target, price_from_source
-from payments.fx.sources import get_rate_source
+from payments.fx.quotes import Pricing, price_for_target, price_from_source, ratio
+from payments.fx.sources import RateUnavailable, get_rate_source
 from payments.models.fx import FxQuote, FxRateSnapshot
-
-NOTE_MAX_LENGTH = 280
+from payments.wallets.errors import AccountFrozen
+from payments.wallets.limits import (
+    limit_amount,
+    limits_check_amount,
+    limits_release,
+    limits_reserve,
+)
+from payments.wallets.receipts import ReceiptSpec, receipts_send
+from payments.wallets.text import note_clean
+from payments.wallets.transfers import recipient_resolve
 
 
 class QuoteExpired(Conflict):
@@ -64,17 +70,6 @@ class SameCurrency(ValidationFailed):
 class AmountSideInvalid(ValidationFailed):
     code = "amount_side_invalid"
     default_message = "Give exactly one of source_amount and target_amount."
-
-
-class SenderFrozen(PermissionDenied):
-    code = "account_frozen"
-    default_message = "Your account is frozen: it cannot send money right now."
-
-
-class CannotPaySelf(DomainError):
-    code = "accounts_must_be_different"
-    status = 422
-    default_message = "You cannot send money to yourself; convert between your wallets instead."
 
 
 class RecipientCurrencyMismatch(DomainError):
@@ -209,14 +204,26 @@ def quote_pricing(quote: FxQuote) -> Pricing:
 
 # --- execution ------------------------------------------------------------------------------
 def fx_recipient_resolve(*, sender: User, handle: str) -> User:
-    """The person ``handle`` names, if ``sender`` may pay them. Unknown, deactivated and
-    blocked (either way) all raise the same ``UserNotFound`` (404)."""
-    recipient = user_get_by_handle(handle=handle)
-    if recipient.pk == sender.pk:
-        raise CannotPaySelf()
-    if is_blocked(sender.pk, recipient.pk):
-        raise UserNotFound()
-    return recipient
+    """The person ``handle`` names, if ``sender`` may pay them - the wallet's rule: unknown,
+    deactivated and blocked (either way) all raise the same ``RecipientNotFound`` (404);
+    oneself raises ``AccountsMustBeDifferent`` (422)."""
+    return recipient_resolve(sender=sender, to=handle)
+
+
+def fx_limit_amount(quote: FxQuote) -> int:
+    """The quote's source amount in the limits currency, converted at the quote's own rates
+    (the snapshot it was priced from) and rounded up, so that sending abroad counts against
+    the same weekly and per-payment limits as any other payment."""
+    limits_currency = settings.WALLET_LIMITS_CURRENCY
+    source = Money(quote.source_amount, quote.source_currency)
+    if source.currency == limits_currency:
+        return source.amount
+    try:
+        mid = selectors.snapshot_table(quote.snapshot).mid(source.currency, limits_currency)
+    except RateUnavailable:  # a source without that currency: the wallet's fixed rates
+        return limit_amount(source)
+    num, den = ratio(source.currency, limits_currency, mid)
+    return -((-source.amount * num) // den)
 
 
 def _postings(quote: FxQuote, payer_id: int, receiver_id: int) -> list:
@@ -243,21 +250,27 @@ def _ensure_executable(quote: FxQuote, now: datetime) -> None:
         raise QuoteExpired(details={"expired_at": quote.expires_at.isoformat()})
 
 
-def _sender_check(user: User) -> None:
-    # Re-read: a freeze by staff applies at once, whatever the request's cached user says.
-    if User.objects.filter(pk=user.pk, is_frozen=True).exists():
-        raise SenderFrozen()
+def _sender_fresh(user: User) -> User:
+    """Re-read the payer: a freeze or a tier change by staff applies at once, whatever the
+    request's cached user says. Raises ``AccountFrozen`` (403)."""
+    fresh = User.objects.only("id", "handle", "is_frozen", "verification_tier").get(pk=user.pk)
+    if fresh.is_frozen:
+        raise AccountFrozen()
+    return fresh
 
 
 def _execute(
     *,
     quote: FxQuote,
     kind: str,
+    payer: User,
     receiver: User,
     note: str,
     now: datetime,
-    limits_check=None,
 ) -> FxQuote:
+    """Reserve the send limit (transfers), book the entry, mark the quote; on any failure
+    after the reservation, release it. Locks: the payer's ``SendLimit`` row (its own short
+    transaction), the payer's wallet (inside the ledger service)."""
     code = "fx_conversion" if kind == FxQuote.Kind.CONVERSION else "fx_transfer"
     pricing = quote_pricing(quote)
     metadata = {
@@ -274,54 +287,102 @@ def _execute(
         "target": pricing.target.as_dict(),
         "fee": pricing.fee.as_dict(),
     }
-    if limits_check is not None:
-        limits_check(pricing)
-    try:
-        entry = entry_post(
-            code=code,
-            idempotency_key=quote.ledger_key,
-            postings=_postings(quote, quote.user_id, receiver.pk),
-            reference=f"fx_quote:{quote.pk}",
-            metadata=metadata,
-        )
-    except IdempotencyKeyReused as exc:
-        # The quote was executed as something else (another recipient, or a conversion).
-        raise QuoteUsed() from exc
-    marked = FxQuote.objects.filter(pk=quote.pk, entry__isnull=True).update(
-        entry=entry,
-        executed_at=now,
-        kind=kind,
-        recipient=receiver if kind == FxQuote.Kind.TRANSFER else None,
-        note=note,
-    )
-    if not marked:
-        raise QuoteUsed()
-    quote.refresh_from_db()
+    counted = None
     if kind == FxQuote.Kind.TRANSFER:
-        transaction.on_commit(lambda: _notify_recipient(quote=quote, entry=entry))
+        counted = fx_limit_amount(quote)
+        limits_check_amount(tier=payer.verification_tier, amount=counted)
+        with transaction.atomic(durable=True):
+            limits_reserve(user_id=payer.pk, tier=payer.verification_tier, amount=counted)
+    reserved_at = timezone.now()
+    try:
+        try:
+            entry = entry_post(
+                code=code,
+                idempotency_key=quote.ledger_key,
+                postings=_postings(quote, quote.user_id, receiver.pk),
+                reference=f"fx_quote:{quote.pk}",
+                metadata=metadata,
+            )
+        except IdempotencyKeyReused as exc:
+            # The quote was executed as something else (another recipient, a conversion).
+            raise QuoteUsed() from exc
+        marked = FxQuote.objects.filter(pk=quote.pk, entry__isnull=True).update(
+            entry=entry,
+            executed_at=now,
+            kind=kind,
+            recipient=receiver if kind == FxQuote.Kind.TRANSFER else None,
+            note=note,
+        )
+        if not marked:
+            raise QuoteUsed()
+    except Exception:
+        if counted is not None:
+            with transaction.atomic(durable=True):
+                limits_release(user_id=payer.pk, amount=counted, reserved_at=reserved_at)
+        raise
+    quote.refresh_from_db()
+    _receipts(quote=quote, entry=entry)
     return quote
 
 
-def _notify_recipient(*, quote: FxQuote, entry: Entry) -> None:
-    pricing = quote_pricing(quote)
-    sender = quote.user
-    notification_create(
-        recipient=quote.recipient,
-        actor=sender,
-        kind="fx_received",
-        target_type="ledger_entry",
-        target_id=entry.pk,
-        data={
-            "text": (
-                f"sent you {pricing.target} ({pricing.source} at a mid rate of "
-                f"{quote.mid_rate.normalize():f}, fee {pricing.fee})"
+def _receipts(*, quote: FxQuote, entry: Entry) -> None:
+    """Both sides of a transfer, and the payer of a conversion, get a receipt (notification
+    and e-mail, delivered once per key by a Celery task) with what was paid, what arrived
+    and the rate used."""
+    p = quote_pricing(quote)
+    rate = f"{quote.mid_rate.normalize():f}"
+    deal = f"{p.source} to {p.target} at a mid rate of {rate}, fee {p.fee}"
+    data = {
+        "amount": p.target.as_dict(),
+        "source_amount": p.source.as_dict(),
+        "mid_rate": str(quote.mid_rate),
+        "fee": p.fee.as_dict(),
+        "quote": str(quote.pk),
+    }
+    payer = quote.user
+    if quote.kind == FxQuote.Kind.CONVERSION:
+        text = f"You converted {deal}."
+        specs = [
+            ReceiptSpec(
+                key=f"fx:{quote.pk}:payer",
+                kind="fx_converted",
+                recipient_id=payer.pk,
+                target_type="ledger_entry",
+                target_id=entry.pk,
+                data=data | {"text": text},
+                subject=f"You converted {p.source} to {p.target}",
+                body=text,
+            )
+        ]
+    else:
+        recipient = quote.recipient
+        sent = f"received {p.target} from you ({deal})"
+        received = f"sent you {p.target} ({p.source} at a mid rate of {rate}, fee {p.fee})"
+        specs = [
+            ReceiptSpec(
+                key=f"fx:{quote.pk}:payer",
+                kind="fx_sent",
+                recipient_id=payer.pk,
+                actor_id=recipient.pk,
+                target_type="ledger_entry",
+                target_id=entry.pk,
+                data=data | {"text": sent},
+                subject=f"You sent @{recipient.handle} {p.target}",
+                body=f"@{recipient.handle} {sent}.",
             ),
-            "amount": pricing.target.as_dict(),
-            "source_amount": pricing.source.as_dict(),
-            "mid_rate": str(quote.mid_rate),
-            "fee": pricing.fee.as_dict(),
-        },
-    )
+            ReceiptSpec(
+                key=f"fx:{quote.pk}:recipient",
+                kind="fx_received",
+                recipient_id=recipient.pk,
+                actor_id=payer.pk,
+                target_type="ledger_entry",
+                target_id=entry.pk,
+                data=data | {"text": received},
+                subject=f"@{payer.handle} sent you {p.target}",
+                body=f"@{payer.handle} {received}.",
+            ),
+        ]
+    receipts_send(specs)
 
 
 def fx_conversion_execute(*, user: User, quote_id, now: datetime | None = None) -> FxQuote:
@@ -334,8 +395,10 @@ def fx_conversion_execute(*, user: User, quote_id, now: datetime | None = None) 
     now = now or timezone.now()
     quote = selectors.quote_get(user=user, quote_id=quote_id)
     _ensure_executable(quote, now)
-    _sender_check(user)
-    return _execute(quote=quote, kind=FxQuote.Kind.CONVERSION, receiver=user, note="", now=now)
+    payer = _sender_fresh(user)
+    return _execute(
+        quote=quote, kind=FxQuote.Kind.CONVERSION, payer=payer, receiver=payer, note="", now=now
+    )
 
 
 def fx_transfer_execute(
@@ -345,31 +408,31 @@ def fx_transfer_execute(
     to: str,
     note: str = "",
     now: datetime | None = None,
-    limits_check=None,
 ) -> FxQuote:
     """Send money abroad: ``user`` pays the quote's source amount, ``to`` receives the target
     amount in their home currency.
 
     Raises as ``fx_conversion_execute``, plus ``not_found`` for an unknown, deactivated or
-    blocked recipient (indistinguishable), ``accounts_must_be_different`` (paying oneself),
-    ``recipient_currency_mismatch`` (the quote's target is not the recipient's home
-    currency), text errors for the note, and the limit errors of ``limits_check``.
+    blocked recipient (``recipient_not_found``, indistinguishable),
+    ``accounts_must_be_different`` (paying oneself), ``recipient_currency_mismatch`` (the
+    quote's target is not the recipient's home currency), ``invalid_note``, and the wallet's
+    ``limit_exceeded`` (422) / velocity (429) - limits counted at the quote's rates.
     """
     now = now or timezone.now()
     quote = selectors.quote_get(user=user, quote_id=quote_id)
-    note = text_clean(value=note, max_length=NOTE_MAX_LENGTH, field="note", allow_newlines=False)
+    note = note_clean(note)
     recipient = fx_recipient_resolve(sender=user, handle=to)
     _ensure_executable(quote, now)
-    _sender_check(user)
+    payer = _sender_fresh(user)
     if recipient.home_currency != quote.target_currency:
         raise RecipientCurrencyMismatch(details={"currency": recipient.home_currency})
     return _execute(
         quote=quote,
         kind=FxQuote.Kind.TRANSFER,
+        payer=payer,
         receiver=recipient,
         note=note,
         now=now,
-        limits_check=limits_check,
     )
 
 

@@ -18,12 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.selectors import UserNotFound
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from payments.fx import selectors, services
 from payments.fx.forms import ConvertForm, HomeCurrencyForm, SendForm
 from payments.fx.quotes import Pricing
+from payments.wallets.errors import RecipientNotFound
 
 
 def _quote_context(request, *, kind: str, form) -> dict:
@@ -46,7 +46,7 @@ def _quote_context(request, *, kind: str, form) -> dict:
                 target_currency=data["target_currency"],
                 source_amount=money.amount,
             )
-    except UserNotFound:
+    except RecipientNotFound:
         return {"quote_error": "We could not find that person."}
     except DomainError as exc:
         return {"quote_error": exc.message}
@@ -134,7 +134,7 @@ def _confirm(request, *, kind: str):
         extra = _quote_context(request, kind=kind, form=form)
         extra["flash"] = "That quote expired. Here is a new one: check it and confirm again."
         return _page(request, kind=kind, form=form, extra=extra)
-    except UserNotFound:
+    except RecipientNotFound:
         return _page(
             request, kind=kind, form=form, extra={"flash": "We could not find that person."}
         )

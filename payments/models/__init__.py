@@ -5,6 +5,25 @@ them so that Django finds every model under the ``payments`` app label.
 """
 
 from payments.models.fx import FxQuote, FxRateSnapshot
+from payments.models.wallet import (
+    MoneyRequest,
+    Receipt,
+    SendLimit,
+    TopUp,
+    Transfer,
+    VerificationRequest,
+)
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
-__all__ = ["FxQuote", "FxRateSnapshot", "WebhookDelivery", "WebhookEvent"]
+__all__ = [
+    "FxQuote",
+    "FxRateSnapshot",
+    "MoneyRequest",
+    "Receipt",
+    "SendLimit",
+    "TopUp",
+    "Transfer",
+    "VerificationRequest",
+    "WebhookDelivery",
+    "WebhookEvent",
+]

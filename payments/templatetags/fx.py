@@ -11,6 +11,10 @@ register = template.Library()
 
 
 @register.inclusion_tag("payments/fx/_wallet_total.html", takes_context=True)
-def fx_wallet_total(context):
+def fx_wallet_total(context, show_balances: bool = True):
+    """``show_balances=False`` gives only the total line (for a page listing balances)."""
     user = context["request"].user
-    return {"total": wallet_total_in_home_currency(user) if user.is_authenticated else None}
+    return {
+        "total": wallet_total_in_home_currency(user) if user.is_authenticated else None,
+        "show_balances": show_balances,
+    }

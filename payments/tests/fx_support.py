@@ -7,6 +7,7 @@ top-up, and rates from a stored snapshot (exactly what the beat task writes).
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -66,6 +67,21 @@ def store_rates(
     rates = rates or WORKED_RATES
     assert all(isinstance(Decimal(v), Decimal) for v in rates.values())
     return FxRateSnapshot.objects.create(source=source, base="EUR", as_of=as_of, rates=rates)
+
+
+@contextmanager
+def deliver_tasks_inline():
+    """Run Celery tasks (receipts) in-process as they are queued, with Celery's own eager
+    mode: the task code runs for real, without a worker. The suite's shared session worker
+    would otherwise also pick up other tests' queued tasks while their tables are flushed."""
+    from socialpay.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = before
 
 
 def client_for(user) -> APIClient:

@@ -5,14 +5,16 @@ Screenshots land in artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
+from accounts.models import Notification
 from ledger.models import Entry
-from payments.tests.fx_support import fund, make_person, store_rates
+from payments.tests.fx_support import deliver_tasks_inline, fund, make_person, store_rates
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -48,9 +50,23 @@ def signed_in_page(browser, live_server, user, errors: list[str]):
     return page
 
 
+@pytest.fixture
+def inline():
+    with deliver_tasks_inline():  # receipts
+        yield
+
+
+def _wait_for_receipts(user, timeout: float = 20.0) -> None:
+    """Receipts are delivered by the receipts task after commit."""
+    deadline = time.monotonic() + timeout
+    while not Notification.objects.filter(recipient=user, kind="fx_received").exists():
+        assert time.monotonic() < deadline, "no receipt delivered"
+        time.sleep(0.2)
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_send_eur_to_a_usd_user_and_both_sides_see_it(live_server, browser, settings):
+def test_send_eur_to_a_usd_user_and_both_sides_see_it(live_server, browser, settings, inline):
     settings.FX_QUOTE_TTL_SECONDS = 3  # short, to watch the quote refresh itself
     store_rates()
     alice = make_person("alicebr", home_currency="EUR")
@@ -80,6 +96,7 @@ def test_send_eur_to_a_usd_user_and_both_sides_see_it(live_server, browser, sett
     expect(page.locator('[data-currency="EUR"]')).to_have_text("€40.00")
 
     bob_page = signed_in_page(browser, live_server, bob, errors)
+    _wait_for_receipts(bob)
     bob_page.goto(f"{url}/notifications")
     expect(bob_page.locator("body")).to_contain_text("sent you 10.74 USD (10.00 EUR")
     expect(bob_page.locator("body")).to_contain_text("1.08")

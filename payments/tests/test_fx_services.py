@@ -11,8 +11,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Notification, User
-from accounts.selectors import UserNotFound
+from accounts.models import User
 from accounts.services import block_create
 from core.money import Money
 from ledger import chart
@@ -23,6 +22,7 @@ from payments.fx import selectors, services
 from payments.fx.sources import RateStale, RateUnavailable
 from payments.models.fx import FxQuote, FxRateSnapshot
 from payments.tests.fx_support import fund, make_person, postings_of, store_rates
+from payments.wallets.errors import AccountFrozen, AccountsMustBeDifferent, RecipientNotFound
 
 pytestmark = pytest.mark.django_db
 
@@ -85,9 +85,7 @@ def test_max_rate_age_is_per_source(settings):
 
 
 # --- worked examples ------------------------------------------------------------------------
-def test_worked_example_eur_to_usd_transfer_books_the_fee_as_its_own_posting(
-    django_capture_on_commit_callbacks,
-):
+def test_worked_example_eur_to_usd_transfer_books_the_fee_as_its_own_posting():
     store_rates()
     alice = make_person("alicefx", home_currency="EUR")
     bob = make_person("bobfx", home_currency="USD")
@@ -97,8 +95,7 @@ def test_worked_example_eur_to_usd_transfer_books_the_fee_as_its_own_posting(
         user=alice, source_currency="EUR", target_currency="USD", source_amount=1000
     )
     assert (quote.mid_rate, quote.target_amount, quote.fee_amount) == (Decimal("1.08"), 1074, 6)
-    with django_capture_on_commit_callbacks(execute=True):
-        done = services.fx_transfer_execute(user=alice, quote_id=quote.pk, to="bobfx", note="rent")
+    done = services.fx_transfer_execute(user=alice, quote_id=quote.pk, to="bobfx", note="rent")
 
     entry = done.entry
     assert entry.code == "fx_transfer" and entry.idempotency_key == f"fx:quote:{quote.pk}"
@@ -117,12 +114,26 @@ def test_worked_example_eur_to_usd_transfer_books_the_fee_as_its_own_posting(
     assert entry.metadata["target"] == {"amount": 1074, "currency": "USD"}
     assert entry.metadata["mid_rate"] == "1.0800000000"
     assert (done.kind, done.recipient, done.note) == ("transfer", bob, "rent")
-    note = Notification.objects.get(recipient=bob, kind="fx_received")
-    assert note.actor == alice and note.target_id == entry.pk
-    assert note.data["amount"] == {"amount": 1074, "currency": "USD"}
-    assert "10.74 USD" in note.data["text"] and "10.00 EUR" in note.data["text"]
-    assert "1.08" in note.data["text"]
     verify()
+
+
+def test_statements_say_what_was_paid_what_arrived_and_the_rate():
+    from payments.wallets.selectors import wallet_statement
+
+    store_rates()
+    alice = make_person("alicest", home_currency="EUR")
+    bob = make_person("bobst", home_currency="USD")
+    fund(alice, 1000, "EUR")
+    quote = services.fx_quote_create(
+        user=alice, source_currency="EUR", target_currency=None, source_amount=1000, to="bobst"
+    )
+    services.fx_transfer_execute(user=alice, quote_id=quote.pk, to="bobst")
+    (bob_line,) = wallet_statement(user=bob, currency="USD").lines
+    assert bob_line.description == "From @alicest · 10.00 EUR → 10.74 USD at 1.08"
+    assert bob_line.counterparty == "alicest" and bob_line.change == Money(1074, "USD")
+    alice_line = wallet_statement(user=alice, currency="EUR").lines[0]
+    assert alice_line.description == "To @bobst · 10.00 EUR → 10.74 USD at 1.08"
+    assert alice_line.change == Money(-1000, "EUR")
 
 
 def test_worked_example_usd_to_jpy_conversion():
@@ -145,7 +156,6 @@ def test_worked_example_usd_to_jpy_conversion():
     )
     assert done.entry.code == "fx_conversion" and done.recipient is None
     assert available(carol, "USD") == 0 and available(carol, "JPY") == 14970
-    assert not Notification.objects.filter(recipient=carol).exists()
     verify()
 
 
@@ -251,10 +261,10 @@ def test_another_persons_quote_is_not_found(funded_quote):
     _, quote = funded_quote
     mallory = make_person(home_currency="EUR")
     fund(mallory, 5000, "EUR")
-    with pytest.raises(UserNotFound.__mro__[1]) as exc:  # core NotFound
+    with pytest.raises(selectors.QuoteNotFound) as exc:  # core NotFound
         services.fx_conversion_execute(user=mallory, quote_id=quote.pk)
     assert exc.value.status == 404
-    with pytest.raises(UserNotFound.__mro__[1]):
+    with pytest.raises(selectors.QuoteNotFound):
         services.fx_conversion_execute(user=mallory, quote_id="not-a-uuid")
 
 
@@ -275,7 +285,7 @@ def test_insufficient_funds_moves_nothing_and_the_quote_stays_usable(funded_quot
 def test_frozen_sender_is_refused(funded_quote):
     alice, quote = funded_quote
     User.objects.filter(pk=alice.pk).update(is_frozen=True)
-    with pytest.raises(services.SenderFrozen) as exc:
+    with pytest.raises(AccountFrozen) as exc:
         services.fx_transfer_execute(user=alice, quote_id=quote.pk, to="bobby")
     assert exc.value.code == "account_frozen" and exc.value.status == 403
     assert available(alice, "EUR") == 5000
@@ -288,9 +298,9 @@ def test_blocked_unknown_and_deactivated_recipients_look_the_same(funded_quote):
     gone = make_person("gonefx", home_currency="USD")
     User.objects.filter(pk=gone.pk).update(is_active=False)
     for handle in ("bobby", "nobodyhere", "gonefx"):
-        with pytest.raises(UserNotFound):
+        with pytest.raises(RecipientNotFound):
             services.fx_transfer_execute(user=alice, quote_id=quote.pk, to=handle)
-        with pytest.raises(UserNotFound):
+        with pytest.raises(RecipientNotFound):
             services.fx_quote_create(
                 user=alice,
                 source_currency="EUR",
@@ -303,12 +313,51 @@ def test_blocked_unknown_and_deactivated_recipients_look_the_same(funded_quote):
 
 def test_paying_oneself_and_a_currency_the_recipient_does_not_hold_are_refused(funded_quote):
     alice, quote = funded_quote
-    with pytest.raises(services.CannotPaySelf):
+    with pytest.raises(AccountsMustBeDifferent):
         services.fx_transfer_execute(user=alice, quote_id=quote.pk, to=alice.handle)
     make_person("gbpfx", home_currency="GBP")
     with pytest.raises(services.RecipientCurrencyMismatch) as exc:
         services.fx_transfer_execute(user=alice, quote_id=quote.pk, to="gbpfx")
     assert exc.value.details == {"currency": "GBP"}
+
+
+def test_cross_border_sends_count_against_the_wallet_limits_at_the_quote_rate():
+    from payments.wallets.errors import LimitExceeded
+    from payments.wallets.limits import limits_summary
+
+    store_rates()
+    gina = make_person(home_currency="EUR")  # unverified: 250.00 USD per payment
+    make_person("hankfx", home_currency="USD")
+    fund(gina, 100_000, "EUR")
+    quote = services.fx_quote_create(
+        user=gina, source_currency="EUR", target_currency="USD", source_amount=1000
+    )
+    services.fx_transfer_execute(user=gina, quote_id=quote.pk, to="hankfx")
+    # 10.00 EUR at the quote's 1.08 = 10.80 USD counted against the week.
+    assert limits_summary(user=gina).week_used == 1080
+
+    big = services.fx_quote_create(
+        user=gina, source_currency="EUR", target_currency="USD", source_amount=24_000
+    )  # 259.20 USD at the quote's rate: over the per-payment maximum
+    with pytest.raises(LimitExceeded) as exc:
+        services.fx_transfer_execute(user=gina, quote_id=big.pk, to="hankfx")
+    assert exc.value.code == "limit_exceeded" and exc.value.status == 422
+    assert available(gina, "EUR") == 99_000 and limits_summary(user=gina).week_used == 1080
+
+
+def test_a_refused_send_gives_its_limit_reservation_back():
+    from payments.wallets.limits import limits_summary
+
+    store_rates()
+    ivan = make_person(home_currency="EUR")
+    make_person("judyfx", home_currency="USD")
+    fund(ivan, 500, "EUR")
+    quote = services.fx_quote_create(
+        user=ivan, source_currency="EUR", target_currency="USD", source_amount=1000
+    )
+    with pytest.raises(InsufficientFunds):
+        services.fx_transfer_execute(user=ivan, quote_id=quote.pk, to="judyfx")
+    assert limits_summary(user=ivan).week_used == 0
 
 
 def test_home_currency_suggestion_from_the_browser_locale():

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("ledger", "0003_test_databases_allow_truncate"),
-        ("payments", "0001_initial"),
+        ("payments", "0002_wallet"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

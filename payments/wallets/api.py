@@ -1,0 +1,403 @@
+"""REST API of wallets: balances, statement, limits, top-ups, transfers, money requests,
+payment feed. Every POST that moves money carries an ``Idempotency-Key``
+(``@idempotent_api``); the key (per user) is also the service's ``client_key``, so a retry
+after a crash between commit and response finds the original row.
+
+Amounts are JSON integers of minor units with an upper-case ISO 4217 currency. Every bad
+amount answers 400 with a stable code: ``invalid_amount`` (string, boolean, null, missing,
+``100.0``, ``1e2``), ``amount_too_precise`` (a fraction of a minor unit: more decimals
+than the currency has), ``amount_must_be_positive`` (zero, negative), ``amount_too_large``;
+NaN/Infinity and duplicate keys are refused by the parser (``malformed_request``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import ERROR
+from accounts.api_inputs import StrictSerializer, parse
+from accounts.reauth import require_recent_authentication
+from core.idempotency import idempotent_api
+from core.money import (
+    AmountTooLarge,
+    AmountTooPrecise,
+    InvalidAmount,
+    Money,
+    currency_require_supported,
+)
+from payments.models import MoneyRequest, TopUp, Transfer
+from payments.models.wallet import Visibility
+from payments.wallets import requests as money_requests
+from payments.wallets import selectors, topups, transfers
+from payments.wallets.errors import AmountNotPositive
+from payments.wallets.limits import limit_amount, limits_summary
+
+
+def money_from_input(amount: Any, currency: Any) -> Money:
+    """Untrusted ``amount`` + ``currency`` → Money, or a stable 400 (see module doc)."""
+    if isinstance(amount, Decimal):
+        if not amount.is_finite():
+            raise InvalidAmount(details={"reason": "not_a_number"})
+        Money.from_minor(0, currency)  # the currency's own error first
+        if amount != amount.to_integral_value():
+            raise AmountTooPrecise(details={"reason": "fraction_of_minor_unit"})
+        raise InvalidAmount(details={"reason": "not_an_integer"})
+    if amount is None:
+        Money.from_minor(0, currency)
+        raise InvalidAmount(details={"reason": "missing"})
+    if type(amount) is int and abs(amount) > 10**15:
+        Money.from_minor(0, currency)
+        raise AmountTooLarge(details={"limit": 10**15})
+    money = Money.from_minor(amount, currency)
+    currency_require_supported(money.currency)
+    if not money.is_positive:
+        raise AmountNotPositive()
+    return money
+
+
+class _RawField(serializers.Field):
+    """Passes the parsed JSON value through untouched (validated by ``money_from_input``)."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _AmountField(_RawField):
+    """Integer minor units."""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class _CurrencyField(_RawField):
+    """Upper-case ISO 4217 code."""
+
+
+def transfer_dict(transfer: Transfer) -> dict:
+    return {
+        "id": transfer.pk,
+        "from": transfer.sender.handle,
+        "to": transfer.recipient.handle,
+        "amount": transfer.amount,
+        "currency": transfer.currency,
+        "fee": 0,
+        "note": transfer.note,
+        "visibility": transfer.visibility,
+        "status": transfer.status,
+        "entry_id": transfer.entry_id,
+        "created_at": transfer.created_at.isoformat(),
+    }
+
+
+def topup_dict(topup: TopUp) -> dict:
+    return {
+        "id": topup.pk,
+        "amount": topup.amount,
+        "currency": topup.currency,
+        "payment_method": topup.payment_method,
+        "status": topup.status,
+        "fee": topup.fee,
+        "decline_code": topup.decline_code or None,
+        "created_at": topup.created_at.isoformat(),
+    }
+
+
+def request_dict(req: MoneyRequest) -> dict:
+    return {
+        "id": req.pk,
+        "from": req.payer.handle,
+        "to": req.requester.handle,
+        "amount": req.amount,
+        "currency": req.currency,
+        "note": req.note,
+        "status": req.status,
+        "transfer": req.transfer_id,
+        "created_at": req.created_at.isoformat(),
+    }
+
+
+# --- wallet ---------------------------------------------------------------------------------
+class WalletApi(APIView):
+    @extend_schema(operation_id="wallet_get", responses={200: dict, 401: ERROR})
+    def get(self, request):
+        balances = selectors.wallet_balances(user=request.user)
+        return Response({"balances": [b.as_dict() for b in balances]})
+
+
+class StatementApi(APIView):
+    @extend_schema(
+        operation_id="wallet_statement",
+        parameters=[
+            OpenApiParameter("currency", str, description="Wallet currency (default: home)."),
+            OpenApiParameter("cursor", int, description="`next_cursor` of the previous page."),
+            OpenApiParameter("page_size", int, description="1..200, default 50 (clamped)."),
+        ],
+        responses={200: dict, 400: ERROR},
+    )
+    def get(self, request):
+        currency = request.query_params.get("currency") or request.user.home_currency
+        cursor = _int_param(request.query_params.get("cursor"), default=None, low=1, high=None)
+        size = _int_param(request.query_params.get("page_size"), default=50, low=1, high=200)
+        page = selectors.wallet_statement(
+            user=request.user, currency=currency, before=cursor, limit=size
+        )
+        return Response(
+            {
+                "currency": page.currency,
+                "lines": [line.as_dict() for line in page.lines],
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+
+def _int_param(raw, *, default, low, high):
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        from core.exceptions import ValidationFailed
+
+        raise ValidationFailed("Page parameters are positive integers.")
+    value = max(int(raw), low)
+    return min(value, high) if high else value
+
+
+class LimitsApi(APIView):
+    @extend_schema(operation_id="limits_get", responses={200: dict, 401: ERROR})
+    def get(self, request):
+        return Response(limits_summary(user=request.user).as_dict())
+
+
+# --- transfers ------------------------------------------------------------------------------
+class TransferInput(StrictSerializer):
+    to = serializers.CharField(max_length=64)
+    amount = _AmountField(required=False, allow_null=True)
+    currency = _CurrencyField(required=False, allow_null=True)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=Visibility.values, required=False)
+
+
+class TransferCreateApi(APIView):
+    throttle_scope = "money"
+
+    @extend_schema(
+        operation_id="transfers_create",
+        request=TransferInput,
+        responses={201: dict, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        summary="Pay a person by handle (instant, no fee)",
+    )
+    @idempotent_api("transfers.create")
+    def post(self, request):
+        data = parse(TransferInput, request.data)
+        money = money_from_input(data.get("amount"), data.get("currency"))
+        if limit_amount(money) > settings.WALLET_REAUTH_ABOVE:
+            require_recent_authentication(request)
+        transfer = transfers.transfer_create(
+            sender=request.user,
+            to=data["to"],
+            money=money,
+            note=data.get("note", ""),
+            visibility=data.get("visibility"),
+            client_key=f"api:{request.idempotency_key}",
+        )
+        return Response(transfer_dict(transfer), status=status.HTTP_201_CREATED)
+
+
+class TransferDetailApi(APIView):
+    @extend_schema(operation_id="transfers_get", responses={200: dict, 404: ERROR})
+    def get(self, request, transfer_id: int):
+        transfer = transfers.transfer_get(viewer=request.user, transfer_id=transfer_id)
+        return Response(transfer_dict(transfer))
+
+
+# --- top-ups --------------------------------------------------------------------------------
+class TopUpInput(StrictSerializer):
+    amount = _AmountField(required=False, allow_null=True)
+    currency = _CurrencyField(required=False, allow_null=True)
+    payment_method = serializers.CharField(max_length=100)
+
+
+class TopUpCreateApi(APIView):
+    throttle_scope = "money"
+
+    @extend_schema(
+        operation_id="topups_create",
+        request=TopUpInput,
+        responses={201: dict, 202: dict, 400: ERROR, 402: ERROR, 422: ERROR, 503: ERROR},
+        summary="Add money by card (a processor token such as pm_card_visa)",
+    )
+    @idempotent_api("topups.create")
+    def post(self, request):
+        data = parse(TopUpInput, request.data)
+        money = money_from_input(data.get("amount"), data.get("currency"))
+        topup = topups.topup_create(
+            user=request.user,
+            money=money,
+            payment_method=data["payment_method"],
+            client_key=f"api:{request.idempotency_key}",
+        )
+        return Response(topup_dict(topup), status=status.HTTP_201_CREATED)
+
+
+class TopUpDetailApi(APIView):
+    @extend_schema(operation_id="topups_get", responses={200: dict, 404: ERROR})
+    def get(self, request, topup_id: int):
+        return Response(topup_dict(selectors.topup_get(user=request.user, topup_id=topup_id)))
+
+
+class TopUpConfirmApi(APIView):
+    throttle_scope = "money"
+
+    @extend_schema(
+        operation_id="topups_confirm",
+        request=None,
+        responses={200: dict, 402: ERROR, 404: ERROR, 409: ERROR},
+        summary="Confirm a top-up after the cardholder authenticated",
+    )
+    @idempotent_api("topups.confirm")
+    def post(self, request, topup_id: int):
+        parse(StrictSerializer, request.data)
+        topup = topups.topup_confirm(user=request.user, topup_id=topup_id)
+        return Response(topup_dict(topup))
+
+
+# --- money requests -------------------------------------------------------------------------
+class RequestInput(StrictSerializer):
+    amount = _AmountField(required=False, allow_null=True)
+    currency = _CurrencyField(required=False, allow_null=True)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(max_length=64)
+        return fields
+
+
+class RequestListApi(APIView):
+    throttle_scope = "money"
+
+    @extend_schema(operation_id="requests_inbox", responses={200: dict})
+    def get(self, request):
+        return Response(
+            {
+                "inbox": [request_dict(r) for r in selectors.requests_inbox(user=request.user)],
+                "sent": [request_dict(r) for r in selectors.requests_sent(user=request.user)],
+            }
+        )
+
+    @extend_schema(
+        operation_id="requests_create",
+        request=RequestInput,
+        responses={201: dict, 400: ERROR, 404: ERROR, 422: ERROR},
+        summary="Ask a person for money",
+    )
+    @idempotent_api("requests.create")
+    def post(self, request):
+        data = parse(RequestInput, request.data)
+        money = money_from_input(data.get("amount"), data.get("currency"))
+        req = money_requests.request_create(
+            requester=request.user,
+            payer=data["from"],
+            money=money,
+            note=data.get("note", ""),
+            client_key=f"api:{request.idempotency_key}",
+        )
+        return Response(request_dict(req), status=status.HTTP_201_CREATED)
+
+
+class RequestDetailApi(APIView):
+    @extend_schema(operation_id="requests_get", responses={200: dict, 404: ERROR})
+    def get(self, request, request_id: int):
+        return Response(
+            request_dict(selectors.request_get(viewer=request.user, request_id=request_id))
+        )
+
+
+class _RequestActionApi(APIView):
+    throttle_scope = "money"
+    action = ""
+
+    def _act(self, request, request_id: int):
+        parse(StrictSerializer, request.data)
+        fn = getattr(money_requests, f"request_{self.action}")
+        return Response(request_dict(fn(user=request.user, request_id=request_id)))
+
+
+class RequestPayApi(_RequestActionApi):
+    action = "pay"
+
+    @extend_schema(operation_id="requests_pay", request=None, responses={200: dict, 404: ERROR})
+    @idempotent_api("requests.pay")
+    def post(self, request, request_id: int):
+        return self._act(request, request_id)
+
+
+class RequestDeclineApi(_RequestActionApi):
+    action = "decline"
+
+    @extend_schema(operation_id="requests_decline", request=None, responses={200: dict})
+    @idempotent_api("requests.decline")
+    def post(self, request, request_id: int):
+        return self._act(request, request_id)
+
+
+class RequestCancelApi(_RequestActionApi):
+    action = "cancel"
+
+    @extend_schema(operation_id="requests_cancel", request=None, responses={200: dict})
+    @idempotent_api("requests.cancel")
+    def post(self, request, request_id: int):
+        return self._act(request, request_id)
+
+
+# --- feed -----------------------------------------------------------------------------------
+class FeedApi(APIView):
+    @extend_schema(
+        operation_id="payments_feed",
+        parameters=[OpenApiParameter("cursor", int, description="Last id of the previous page.")],
+        responses={200: dict},
+    )
+    def get(self, request):
+        cursor = _int_param(request.query_params.get("cursor"), default=None, low=1, high=None)
+        items = selectors.payment_feed(viewer=request.user, before=cursor)
+        return Response(
+            {
+                "items": [i.as_dict() for i in items],
+                "next_cursor": items[-1].id if len(items) == selectors.FEED_PAGE else None,
+            }
+        )
+
+
+# --- identity verification ------------------------------------------------------------------
+class VerificationInput(StrictSerializer):
+    legal_name = serializers.CharField(max_length=120)
+    country = serializers.CharField(max_length=2)
+
+
+class VerificationApi(APIView):
+    @extend_schema(
+        operation_id="verification_request",
+        request=VerificationInput,
+        responses={201: dict, 400: ERROR},
+        summary="Ask for identity verification (reviewed by staff)",
+    )
+    def post(self, request):
+        from payments.wallets.verification import verification_request_create
+
+        data = parse(VerificationInput, request.data)
+        req = verification_request_create(
+            user=request.user, legal_name=data["legal_name"], country=data["country"]
+        )
+        return Response(
+            {"id": req.pk, "status": req.status, "created_at": req.created_at.isoformat()},
+            status=status.HTTP_201_CREATED,
+        )

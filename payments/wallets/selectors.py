@@ -1,0 +1,254 @@
+"""Reads of the wallet area: balances, statements, the payment feed, request inboxes.
+
+Visibility rules of the payment feed (PRODUCT.md: private by default, amounts never
+public): a completed transfer is shown to its two parties always; to everyone when it is
+``public``; to the sender's followers when it is ``followers``. Nobody sees a payment of
+someone they blocked or who blocked them. The amount is only ever included for the two
+parties (``FeedItem.amount`` is None for everybody else).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, Sum
+
+from accounts.models import Block, Follow, User
+from core.money import Money, currency_require_supported
+from ledger import selectors as ledger_selectors
+from ledger.errors import AccountNotFound
+from payments.fx.selectors import fx_statement_descriptions
+from payments.models import MoneyRequest, TopUp, Transfer
+from payments.wallets.accounts import wallet_key
+from payments.wallets.errors import RequestNotFound, TopUpNotFound
+
+FEED_PAGE = 30
+
+
+# --- balances -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class WalletBalance:
+    currency: str
+    available: int
+    pending: int  # top-ups accepted by the processor, waiting for its confirmation
+
+    def as_dict(self) -> dict:
+        return {"currency": self.currency, "available": self.available, "pending": self.pending}
+
+    @property
+    def available_money(self) -> Money:
+        return Money(self.available, self.currency)
+
+    @property
+    def pending_money(self) -> Money:
+        return Money(self.pending, self.currency)
+
+
+def wallet_balances(*, user: User) -> list[WalletBalance]:
+    available = {
+        b.currency: b.available.amount for b in ledger_selectors.balances_of_owner(owner_id=user.pk)
+    }
+    pending = dict(
+        TopUp.objects.filter(user=user, status=TopUp.Status.PENDING)
+        .values_list("currency")
+        .annotate(total=Sum("amount"))
+        .values_list("currency", "total")
+    )
+    currencies = sorted(set(available) | set(pending))
+    return [
+        WalletBalance(currency=c, available=available.get(c, 0), pending=int(pending.get(c, 0)))
+        for c in currencies
+    ]
+
+
+# --- statements -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    entry_id: int
+    posting_id: int
+    created_at: datetime
+    description: str
+    counterparty: str | None  # a handle
+    change: Money
+    balance_after: Money
+
+    def as_dict(self) -> dict:
+        return {
+            "entry_id": self.entry_id,
+            "posting_id": self.posting_id,
+            "created_at": self.created_at.isoformat(),
+            "description": self.description,
+            "counterparty": self.counterparty,
+            "amount": self.change.amount,
+            "currency": self.change.currency,
+            "balance_after": self.balance_after.amount,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    currency: str
+    lines: list[StatementLine]
+    next_cursor: int | None
+
+
+def wallet_statement(
+    *, user: User, currency: str, before: int | None = None, limit: int = 50
+) -> Statement:
+    """One page (newest first) of the user's wallet in ``currency``, from the ledger."""
+    currency = currency_require_supported(currency)
+    try:
+        page = ledger_selectors.statement(
+            account=wallet_key(user.pk, currency), before=before, limit=limit
+        )
+    except AccountNotFound:
+        return Statement(currency=currency, lines=[], next_cursor=None)
+    refs: dict[str, set[int]] = {"transfer": set(), "topup": set()}
+    for line in page.lines:
+        kind, _, ident = line.reference.partition(":")
+        if kind in refs and ident.isdigit():
+            refs[kind].add(int(ident))
+    transfers = Transfer.objects.select_related("sender", "recipient").in_bulk(refs["transfer"])
+    fx_lines = fx_statement_descriptions(
+        user=user,
+        quote_ids=[
+            r.partition(":")[2]
+            for r in {ln.reference for ln in page.lines}
+            if r.startswith("fx_quote:")
+        ],
+    )
+    lines = []
+    for line in page.lines:
+        kind, _, ident = line.reference.partition(":")
+        description, counterparty = line.code.replace("_", " ").capitalize(), None
+        if kind == "transfer" and ident.isdigit() and int(ident) in transfers:
+            t = transfers[int(ident)]
+            incoming = t.recipient_id == user.pk
+            other = t.sender if incoming else t.recipient
+            counterparty = other.handle
+            description = f"{'From' if incoming else 'To'} @{other.handle}"
+            if t.note:
+                description += f" · {t.note}"
+        elif kind == "topup":
+            description = "Top-up by card"
+        elif kind == "fx_quote" and ident in fx_lines:
+            description, counterparty = fx_lines[ident]
+        lines.append(
+            StatementLine(
+                entry_id=line.entry_id,
+                posting_id=line.posting_id,
+                created_at=line.created_at,
+                description=description,
+                counterparty=counterparty,
+                change=line.change,
+                balance_after=line.balance_after,
+            )
+        )
+    return Statement(currency=currency, lines=lines, next_cursor=page.next_cursor)
+
+
+# --- top-ups and requests -------------------------------------------------------------------
+def topup_get(*, user: User, topup_id: int) -> TopUp:
+    topup = TopUp.objects.filter(pk=topup_id, user=user).first()
+    if topup is None:
+        raise TopUpNotFound()
+    return topup
+
+
+def request_get(*, viewer: User, request_id: int) -> MoneyRequest:
+    """A request the viewer made or was asked to pay; anything else is not found."""
+    found = (
+        MoneyRequest.objects.select_related("requester", "payer")
+        .filter(pk=request_id)
+        .filter(Q(requester=viewer) | Q(payer=viewer))
+        .first()
+    )
+    if found is None:
+        raise RequestNotFound()
+    return found
+
+
+def requests_inbox(*, user: User, limit: int = 50) -> list[MoneyRequest]:
+    """Open requests the user was asked to pay, newest first."""
+    return list(
+        MoneyRequest.objects.select_related("requester", "payer")
+        .filter(payer=user, status=MoneyRequest.Status.OPEN)
+        .order_by("-id")[:limit]
+    )
+
+
+def requests_sent(*, user: User, limit: int = 50) -> list[MoneyRequest]:
+    return list(
+        MoneyRequest.objects.select_related("requester", "payer")
+        .filter(requester=user)
+        .order_by("-id")[:limit]
+    )
+
+
+# --- the payment feed -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    id: int
+    sender: str
+    recipient: str
+    note: str
+    visibility: str
+    created_at: datetime
+    amount: Money | None  # only for the two parties
+
+    @property
+    def text(self) -> str:
+        return f"@{self.sender} paid @{self.recipient}" + (f" · {self.note}" if self.note else "")
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "from": self.sender,
+            "to": self.recipient,
+            "text": self.text,
+            "note": self.note,
+            "visibility": self.visibility,
+            "created_at": self.created_at.isoformat(),
+            "amount": self.amount.as_dict() if self.amount else None,
+        }
+
+
+def payment_feed(*, viewer: User, before: int | None = None, limit: int = FEED_PAGE) -> list:
+    """Payments the viewer may see, newest first (cursor: ``before`` = last item's id)."""
+    limit = max(1, min(int(limit), 100))
+    blocked = Block.objects.filter(
+        Q(blocker=viewer, blocked=OuterRef("sender_id"))
+        | Q(blocker=OuterRef("sender_id"), blocked=viewer)
+        | Q(blocker=viewer, blocked=OuterRef("recipient_id"))
+        | Q(blocker=OuterRef("recipient_id"), blocked=viewer)
+    )
+    follows_sender = Follow.objects.filter(follower=viewer, followee=OuterRef("sender_id"))
+    rows = (
+        Transfer.objects.select_related("sender", "recipient")
+        .filter(status=Transfer.Status.COMPLETED)
+        .filter(
+            Q(sender=viewer)
+            | Q(recipient=viewer)
+            | Q(visibility="public")
+            | (Q(visibility="followers") & Exists(follows_sender))
+        )
+        .exclude(Exists(blocked))
+    )
+    if before is not None:
+        rows = rows.filter(pk__lt=before)
+    items = []
+    for t in rows.order_by("-id")[:limit]:
+        party = viewer.pk in (t.sender_id, t.recipient_id)
+        items.append(
+            FeedItem(
+                id=t.pk,
+                sender=t.sender.handle,
+                recipient=t.recipient.handle,
+                note=t.note,
+                visibility=t.visibility,
+                created_at=t.created_at,
+                amount=Money(t.amount, t.currency) if party else None,
+            )
+        )
+    return items

@@ -1,0 +1,257 @@
+"""P2P transfers: instant payments between two people's wallets (D wallet:sender C
+wallet:recipient, no fee).
+
+``transfer_create`` is the service other areas reuse. How one transfer runs:
+
+1. Checks that need no lock: the sender is not frozen, the recipient exists, is active,
+   is not the sender, and neither blocked the other; the amount is positive and under the
+   per-transfer limit; the note is clean.
+2. Transaction 1: insert the ``Transfer`` row (``pending``; ``client_key`` unique per
+   sender) and reserve the amount on the sender's ``SendLimit`` row (row lock, see
+   ``limits``). Committed before the ledger is touched.
+3. The ledger entry, its own durable transaction, idempotency key ``transfer:{id}``.
+4. Transaction 2: mark the row ``completed`` and queue both receipts on commit. If the
+   ledger refused (insufficient funds), the row is deleted and the reservation released
+   in one transaction instead, so the same client key can be used again once corrected.
+
+A crash between the steps leaves a ``pending`` row: a retry with the same client key
+finds it and finishes it (the ledger key returns the entry booked before the crash, or
+books it now), and Celery beat finishes any that nobody retried (``transfers_redrive``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import UserNotFound, is_blocked, user_get_by_handle
+from core.money import CurrencyMismatch, Money, currency_require_supported
+from ledger import services as ledger
+from ledger.errors import InsufficientFunds
+from payments.models import Transfer
+from payments.models.wallet import Visibility
+from payments.wallets.accounts import wallet_key
+from payments.wallets.errors import (
+    AccountFrozen,
+    AccountsMustBeDifferent,
+    AmountNotPositive,
+    RecipientNotFound,
+    TransferNotFound,
+)
+from payments.wallets.limits import (
+    limit_amount,
+    limits_check_amount,
+    limits_release,
+    limits_reserve,
+)
+from payments.wallets.receipts import ReceiptSpec, receipts_send
+from payments.wallets.text import note_clean
+
+LEDGER_CODE = "transfer"
+
+
+def recipient_resolve(*, sender: User, to: str | User) -> User:
+    """The person ``sender`` may pay. Raises ``AccountsMustBeDifferent`` or
+    ``RecipientNotFound`` (unknown, deactivated, or blocked in either direction: one
+    answer for all three)."""
+    if isinstance(to, User):
+        recipient = to
+    else:
+        try:
+            recipient = user_get_by_handle(handle=to)
+        except UserNotFound as exc:
+            raise RecipientNotFound() from exc
+    if recipient.pk == sender.pk:
+        raise AccountsMustBeDifferent()
+    if not recipient.is_active or is_blocked(sender.pk, recipient.pk):
+        raise RecipientNotFound()
+    return recipient
+
+
+def transfer_create(
+    *,
+    sender: User,
+    to: str | User,
+    money: Money,
+    client_key: str,
+    note: str = "",
+    visibility: str | None = None,
+) -> Transfer:
+    """Pay ``money`` from ``sender``'s wallet to ``to`` (a handle or a User), instantly.
+
+    ``client_key`` makes it idempotent: the same sender and key always mean this one
+    transfer (an API Idempotency-Key, a form's key, ``request:{id}`` …).
+    Locks: the sender's ``SendLimit`` row (transaction 1), the sender's wallet account
+    (ledger). Raises ``AccountFrozen``, ``RecipientNotFound``, ``AccountsMustBeDifferent``,
+    ``LimitExceeded``/``VelocityExceeded``, ``InsufficientFunds``, ``CurrencyMismatch``
+    (no wallet in that currency), ``InvalidNote``, money errors.
+    """
+    if sender.is_frozen:
+        raise AccountFrozen()
+    recipient = recipient_resolve(sender=sender, to=to)
+    currency_require_supported(money.currency)
+    if not money.is_positive:
+        raise AmountNotPositive()
+    note = note_clean(note)
+    if visibility is None:
+        visibility = sender.payment_visibility_default
+    if visibility not in Visibility.values:
+        visibility = Visibility.PRIVATE
+    counted = limit_amount(money)
+    limits_check_amount(tier=sender.verification_tier, amount=counted)
+
+    try:
+        with transaction.atomic(durable=True):
+            transfer = Transfer.objects.create(
+                sender=sender,
+                recipient=recipient,
+                amount=money.amount,
+                currency=money.currency,
+                limit_amount=counted,
+                note=note,
+                visibility=visibility,
+                client_key=client_key,
+            )
+            limits_reserve(user_id=sender.pk, tier=sender.verification_tier, amount=counted)
+    except IntegrityError:
+        existing = Transfer.objects.filter(sender=sender, client_key=client_key).first()
+        if existing is None:
+            raise
+        if existing.status == Transfer.Status.COMPLETED:
+            return existing
+        transfer = existing
+    transfer.sender = sender
+    transfer.recipient = recipient
+    return transfer_finish(transfer=transfer)
+
+
+def transfer_finish(*, transfer: Transfer) -> Transfer:
+    """Book the ledger entry of a ``pending`` transfer and complete it (or, when the ledger
+    refuses, delete the row and release the limit reservation, then re-raise)."""
+    money = Money(transfer.amount, transfer.currency)
+    try:
+        entry = ledger.entry_post(
+            code=LEDGER_CODE,
+            idempotency_key=f"transfer:{transfer.pk}",
+            postings=[
+                ledger.debit(wallet_key(transfer.sender_id, money.currency), money),
+                ledger.credit(wallet_key(transfer.recipient_id, money.currency), money),
+            ],
+            reference=f"transfer:{transfer.pk}",
+        )
+    except InsufficientFunds as exc:
+        _transfer_abandon(transfer)
+        _raise_if_no_wallet(transfer.sender_id, money.currency, exc)
+        raise
+    except Exception:
+        _transfer_abandon(transfer)
+        raise
+    with transaction.atomic(durable=True):
+        updated = Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
+            status=Transfer.Status.COMPLETED, entry_id=entry.pk
+        )
+        if updated:
+            _receipts(transfer)
+    transfer.status = Transfer.Status.COMPLETED
+    transfer.entry_id = entry.pk
+    return transfer
+
+
+def _transfer_abandon(transfer: Transfer) -> None:
+    with transaction.atomic(durable=True):
+        deleted, _ = Transfer.objects.filter(
+            pk=transfer.pk, status=Transfer.Status.PENDING
+        ).delete()
+        if deleted:
+            limits_release(
+                user_id=transfer.sender_id,
+                amount=transfer.limit_amount,
+                reserved_at=transfer.created_at,
+            )
+
+
+def _raise_if_no_wallet(user_id: int, currency: str, exc: Exception) -> None:
+    """Paying from a currency one holds no money in is a currency mismatch, not a
+    shortfall: say which wallets exist."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT a.currency, EXISTS (SELECT 1 FROM ledger_posting p WHERE p.account_id = a.id)"
+            " FROM ledger_account a WHERE a.owner_id = %s AND a.key LIKE 'wallet:%%'",
+            [user_id],
+        )
+        rows = cur.fetchall()
+    used = {c for c, has_postings in rows if has_postings}
+    if currency not in used and used:
+        raise CurrencyMismatch(
+            f"You have no {currency} in your wallet.",
+            details={"currency": currency, "wallets": sorted(used)},
+        ) from exc
+
+
+def _receipts(transfer: Transfer) -> None:
+    money = Money(transfer.amount, transfer.currency)
+    sender, recipient = transfer.sender, transfer.recipient
+    data = {"amount": money.as_dict(), "note": transfer.note}
+    note = f" · {transfer.note}" if transfer.note else ""
+    receipts_send(
+        [
+            ReceiptSpec(
+                key=f"transfer:{transfer.pk}:sender",
+                kind="money_sent",
+                recipient_id=sender.pk,
+                actor_id=recipient.pk,
+                target_type="transfer",
+                target_id=transfer.pk,
+                data=data,
+                subject=f"You paid @{recipient.handle} {money}",
+                body=f"You paid @{recipient.handle} {money}{note}.\nTransfer #{transfer.pk}.",
+            ),
+            ReceiptSpec(
+                key=f"transfer:{transfer.pk}:recipient",
+                kind="money_received",
+                recipient_id=recipient.pk,
+                actor_id=sender.pk,
+                target_type="transfer",
+                target_id=transfer.pk,
+                data=data,
+                subject=f"@{sender.handle} paid you {money}",
+                body=f"@{sender.handle} paid you {money}{note}.\nTransfer #{transfer.pk}.",
+            ),
+        ]
+    )
+
+
+def transfer_get(*, viewer: User, transfer_id: int) -> Transfer:
+    """A transfer the viewer sent or received; anything else is ``TransferNotFound``."""
+    transfer = (
+        Transfer.objects.select_related("sender", "recipient")
+        .filter(pk=transfer_id, status=Transfer.Status.COMPLETED)
+        .first()
+    )
+    if transfer is None or viewer.pk not in (transfer.sender_id, transfer.recipient_id):
+        raise TransferNotFound()
+    return transfer
+
+
+def transfers_redrive(*, limit: int = 100) -> int:
+    """Finish transfers left ``pending`` by a crash (Celery beat). Returns how many."""
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.WALLET_PENDING_TRANSFER_SECONDS)
+    stuck = list(
+        Transfer.objects.select_related("sender", "recipient")
+        .filter(status=Transfer.Status.PENDING, created_at__lt=cutoff)
+        .order_by("id")[:limit]
+    )
+    done = 0
+    for transfer in stuck:
+        try:
+            transfer_finish(transfer=transfer)
+            done += 1
+        except Exception:
+            import structlog
+
+            structlog.get_logger(__name__).warning("wallet.transfer_abandoned", id=transfer.pk)
+    return done

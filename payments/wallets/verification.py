@@ -1,0 +1,78 @@
+"""Identity verification: a person asks, staff review in Django admin.
+
+Approving sets ``User.verification_tier`` to ``verified`` (higher limits, payouts
+allowed); rejecting leaves the tier alone. Every decision writes an
+``AccountAuditEvent`` naming the staff member, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import AccountAuditEvent, User
+from core.exceptions import ValidationFailed
+from payments.models import VerificationRequest
+from payments.wallets.errors import InvalidState
+from payments.wallets.receipts import receipt_send
+
+
+def verification_request_create(
+    *, user: User, legal_name: str, country: str
+) -> VerificationRequest:
+    """Ask for verification; one pending request per person (a second returns it)."""
+    legal_name = (legal_name or "").strip()
+    country = (country or "").strip().upper()
+    if not 2 <= len(legal_name) <= 120 or any(ord(c) < 32 for c in legal_name):
+        raise ValidationFailed("Give your legal name (2 to 120 characters).")
+    if len(country) != 2 or not country.isascii() or not country.isalpha():
+        raise ValidationFailed("Give a two-letter country code (ISO 3166).")
+    try:
+        with transaction.atomic():
+            return VerificationRequest.objects.create(
+                user=user, legal_name=legal_name, country=country
+            )
+    except IntegrityError:
+        return VerificationRequest.objects.get(user=user, status=VerificationRequest.Status.PENDING)
+
+
+def _decide(*, request_id: int, actor: User, approve: bool, note: str) -> VerificationRequest:
+    with transaction.atomic():
+        req = VerificationRequest.objects.select_for_update().get(pk=request_id)
+        if req.status != VerificationRequest.Status.PENDING:
+            raise InvalidState(details={"status": req.status})
+        req.status = (
+            VerificationRequest.Status.APPROVED if approve else VerificationRequest.Status.REJECTED
+        )
+        req.reviewed_by = actor
+        req.reviewed_at = timezone.now()
+        req.review_note = (note or "")[:300]
+        req.save()
+        if approve:
+            User.objects.filter(pk=req.user_id).update(
+                verification_tier=User.VerificationTier.VERIFIED
+            )
+        AccountAuditEvent.objects.create(
+            user_id=req.user_id,
+            actor=actor,
+            action="verification_approve" if approve else "verification_reject",
+            reason=req.review_note,
+        )
+        receipt_send(
+            key=f"verification:{req.pk}:{req.status}",
+            kind=f"verification_{req.status}",
+            recipient_id=req.user_id,
+            target_type="verification_request",
+            target_id=req.pk,
+            subject="Your identity verification was " + req.status,
+            body="Your identity verification was " + req.status + ".",
+        )
+    return req
+
+
+def verification_approve(*, request_id: int, actor: User, note: str = "") -> VerificationRequest:
+    return _decide(request_id=request_id, actor=actor, approve=True, note=note)
+
+
+def verification_reject(*, request_id: int, actor: User, note: str = "") -> VerificationRequest:
+    return _decide(request_id=request_id, actor=actor, approve=False, note=note)

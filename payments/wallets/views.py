@@ -1,0 +1,353 @@
+"""Wallet pages: balances and statement (with CSV export), top up with a sandbox test card,
+send money (handle autocomplete; a confirm step shows amount, fee and total), request
+money, the requests inbox and the payment feed.
+
+Every form works without JavaScript. Money forms carry ``idempotency_key`` rendered with
+the form and are handled under ``@idempotent_form``: a double click or a re-post lands on
+the first result. Amounts are typed in major units ("12.50") and parsed by ``Money.parse``.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.selectors import user_search
+from core.exceptions import DomainError
+from core.idempotency import form_key, idempotent_form
+from core.money import Money, supported_currencies
+from payments.models.wallet import Visibility
+from payments.wallets import requests as money_requests
+from payments.wallets import selectors, topups, transfers
+from payments.wallets.limits import limits_summary
+
+STATEMENT_CSV_MAX_LINES = 10_000
+
+
+def _money(request) -> Money:
+    return Money.parse(request.POST.get("amount", "").strip(), request.POST.get("currency", ""))
+
+
+def _common(request) -> dict:
+    return {"currencies": supported_currencies(), "home_currency": request.user.home_currency}
+
+
+# --- wallet and statement -------------------------------------------------------------------
+@login_required
+@require_GET
+def wallet(request):
+    currency = request.GET.get("currency") or request.user.home_currency
+    try:
+        cursor = int(request.GET["cursor"]) if request.GET.get("cursor") else None
+        page = selectors.wallet_statement(
+            user=request.user, currency=currency, before=cursor, limit=50
+        )
+    except (DomainError, ValueError):
+        raise Http404 from None
+    limits = limits_summary(user=request.user)
+    return render(
+        request,
+        "payments/wallet/wallet.html",
+        {
+            "balances": selectors.wallet_balances(user=request.user),
+            "statement": page,
+            "limits": limits,
+            "limits_money": {
+                "weekly": Money(limits.weekly_send, limits.currency),
+                "remaining": Money(limits.weekly_remaining, limits.currency),
+                "per_transfer": Money(limits.per_transfer, limits.currency),
+            },
+            **_common(request),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def statement_csv(request):
+    currency = request.GET.get("currency") or request.user.home_currency
+    try:
+        first = selectors.wallet_statement(user=request.user, currency=currency, limit=200)
+    except DomainError:
+        raise Http404 from None
+
+    def rows():
+        writer = csv.writer(_Echo())
+        yield writer.writerow(
+            ["entry_id", "date", "description", "counterparty", "amount", "currency", "balance"]
+        )
+        page, written = first, 0
+        while True:
+            for line in page.lines:
+                # A leading =, +, - or @ would make a spreadsheet run the cell as a formula.
+                description = line.description
+                if description[:1] in {"=", "+", "-", "@"}:
+                    description = "'" + description
+                yield writer.writerow(
+                    [
+                        line.entry_id,
+                        line.created_at.isoformat(),
+                        description,
+                        line.counterparty or "",
+                        f"{line.change.to_decimal():f}",
+                        line.change.currency,
+                        f"{line.balance_after.to_decimal():f}",
+                    ]
+                )
+                written += 1
+            if page.next_cursor is None or written >= STATEMENT_CSV_MAX_LINES:
+                return
+            page = selectors.wallet_statement(
+                user=request.user, currency=currency, before=page.next_cursor, limit=200
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="statement-{first.currency}.csv"'
+    return response
+
+
+# --- top-ups --------------------------------------------------------------------------------
+@login_required
+@idempotent_form("wallet.topup")
+def topup_new(request):
+    error = None
+    if request.method == "POST":
+        try:
+            card = request.POST.get("card", "")
+            if card not in dict(settings.WALLET_TEST_CARDS):
+                raise topups.InvalidPaymentMethod()
+            topup = topups.topup_create(
+                user=request.user,
+                money=_money(request),
+                payment_method=card,
+                client_key=f"form:{request.POST['idempotency_key']}",
+            )
+            return redirect("payments:wallet-topup", topup_id=topup.pk)
+        except DomainError as exc:
+            error = exc
+    return render(
+        request,
+        "payments/wallet/topup.html",
+        {
+            "cards": settings.WALLET_TEST_CARDS,
+            "form_key": form_key(),
+            "error": error,
+            "posted": request.POST,
+            **_common(request),
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_GET
+def topup_detail(request, topup_id: int):
+    try:
+        topup = selectors.topup_get(user=request.user, topup_id=topup_id)
+    except DomainError:
+        raise Http404 from None
+    return render(
+        request,
+        "payments/wallet/topup_detail.html",
+        {"topup": topup, "money": Money(topup.amount, topup.currency), "form_key": form_key()},
+    )
+
+
+@login_required
+@require_POST
+@idempotent_form("wallet.topup_confirm")
+def topup_confirm(request, topup_id: int):
+    try:
+        topups.topup_confirm(user=request.user, topup_id=topup_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404 from None
+        messages.error(request, exc.message)
+    return redirect("payments:wallet-topup", topup_id=topup_id)
+
+
+# --- send money -----------------------------------------------------------------------------
+@login_required
+@require_GET
+def people(request):
+    """htmx: <option>s for the handle field's datalist."""
+    query = request.GET.get("to") or request.GET.get("from") or ""
+    found = user_search(query=query, limit=8)
+    found = [u for u in found if u.pk != request.user.pk]
+    return render(request, "payments/wallet/_people.html", {"people": found})
+
+
+@login_required
+def send(request):
+    """Step 1 (GET): the form. Step 2 (POST): review amount, fee and total."""
+    ctx = {"visibilities": Visibility.choices, **_common(request)}
+    if request.method == "POST":
+        try:
+            money = _money(request)
+            recipient = transfers.recipient_resolve(
+                sender=request.user, to=request.POST.get("to", "")
+            )
+            visibility = request.POST.get("visibility") or request.user.payment_visibility_default
+            if visibility not in Visibility.values:
+                raise Http404
+            return render(
+                request,
+                "payments/wallet/send_confirm.html",
+                {
+                    "recipient": recipient,
+                    "money": money,
+                    "fee": Money.zero(money.currency),
+                    "total": money,
+                    "amount_text": request.POST.get("amount", "").strip(),
+                    "note": request.POST.get("note", "")[:140],
+                    "visibility": visibility,
+                    "form_key": form_key(),
+                },
+            )
+        except DomainError as exc:
+            ctx.update(error=exc, posted=request.POST)
+            return render(request, "payments/wallet/send.html", ctx, status=400)
+    ctx.update(posted={"to": request.GET.get("to", "")})
+    return render(request, "payments/wallet/send.html", ctx)
+
+
+@login_required
+@require_POST
+@idempotent_form("wallet.send")
+def send_confirm(request):
+    try:
+        transfer = transfers.transfer_create(
+            sender=request.user,
+            to=request.POST.get("to", ""),
+            money=_money(request),
+            note=request.POST.get("note", ""),
+            visibility=request.POST.get("visibility") or None,
+            client_key=f"form:{request.POST['idempotency_key']}",
+        )
+    except DomainError as exc:
+        if exc.code == "reauthentication_required":
+            raise
+        return render(
+            request,
+            "payments/wallet/send.html",
+            {
+                "visibilities": Visibility.choices,
+                "error": exc,
+                "posted": request.POST,
+                **_common(request),
+            },
+            status=400,
+        )
+    messages.success(request, f"You paid @{transfer.recipient.handle}.")
+    return redirect("payments:wallet-transfer", transfer_id=transfer.pk)
+
+
+@login_required
+@require_GET
+def transfer_detail(request, transfer_id: int):
+    try:
+        transfer = transfers.transfer_get(viewer=request.user, transfer_id=transfer_id)
+    except DomainError:
+        raise Http404 from None
+    return render(
+        request,
+        "payments/wallet/transfer_detail.html",
+        {"transfer": transfer, "money": Money(transfer.amount, transfer.currency)},
+    )
+
+
+# --- requests -------------------------------------------------------------------------------
+@login_required
+@idempotent_form("wallet.request")
+def request_new(request):
+    error = None
+    if request.method == "POST":
+        try:
+            money_requests.request_create(
+                requester=request.user,
+                payer=request.POST.get("from", ""),
+                money=_money(request),
+                note=request.POST.get("note", ""),
+                client_key=f"form:{request.POST['idempotency_key']}",
+            )
+            messages.success(request, "Request sent.")
+            return redirect("payments:wallet-requests")
+        except DomainError as exc:
+            error = exc
+    return render(
+        request,
+        "payments/wallet/request.html",
+        {"form_key": form_key(), "error": error, "posted": request.POST, **_common(request)},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_GET
+def requests_inbox(request):
+    def with_money(rows):
+        return [(r, Money(r.amount, r.currency)) for r in rows]
+
+    return render(
+        request,
+        "payments/wallet/requests.html",
+        {
+            "inbox": with_money(selectors.requests_inbox(user=request.user)),
+            "sent": with_money(selectors.requests_sent(user=request.user)),
+            "form_key": form_key(),
+        },
+    )
+
+
+@login_required
+@require_POST
+@idempotent_form("wallet.request_action")
+def request_action(request, request_id: int, action: str):
+    fn = {
+        "pay": money_requests.request_pay,
+        "decline": money_requests.request_decline,
+        "cancel": money_requests.request_cancel,
+    }.get(action)
+    if fn is None:
+        raise Http404
+    try:
+        fn(user=request.user, request_id=request_id)
+        messages.success(
+            request, {"pay": "Paid.", "decline": "Declined.", "cancel": "Cancelled."}[action]
+        )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404 from None
+        messages.error(request, exc.message)
+    return redirect(reverse("payments:wallet-requests"))
+
+
+# --- feed -----------------------------------------------------------------------------------
+@login_required
+@require_GET
+def feed(request):
+    try:
+        before = int(request.GET["cursor"]) if request.GET.get("cursor") else None
+    except ValueError:
+        raise Http404 from None
+    items = selectors.payment_feed(viewer=request.user, before=before)
+    return render(
+        request,
+        "payments/wallet/feed.html",
+        {
+            "items": items,
+            "next_cursor": items[-1].id if len(items) == selectors.FEED_PAGE else None,
+        },
+    )
