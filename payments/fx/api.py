@@ -5,6 +5,7 @@ renders. Executions require an ``Idempotency-Key``; a quote itself moves no mone
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
+from accounts.reauth import require_recent_authentication
 from core.idempotency import HEADER, idempotent_api
 from payments.fx import selectors, services
 from payments.models.fx import FxQuote
@@ -200,12 +202,16 @@ class TransferCreateApi(MoneyThrottled, APIView):
             "The quote's target currency must be the recipient's home currency (quote with "
             "`to` to get it). Unknown, deactivated and blocked recipients all answer 404. "
             "409 `quote_expired` / `quote_used`; 422 `insufficient_funds`, "
-            "`recipient_currency_mismatch`, `limit_exceeded`; 403 `account_frozen`."
+            "`recipient_currency_mismatch`, `limit_exceeded`; 403 `account_frozen`, and 403 "
+            "`reauthentication_required` above the large-transfer threshold (as `/transfers`)."
         ),
     )
     @idempotent_api("fx.transfers")
     def post(self, request):
         data = parse(FxTransferInput, request.data)
+        priced = selectors.quote_get(user=request.user, quote_id=data["quote"])
+        if services.fx_limit_amount(priced) > settings.WALLET_REAUTH_ABOVE:
+            require_recent_authentication(request)  # a large send, as for P2P transfers
         quote = services.fx_transfer_execute(
             user=request.user, quote_id=data["quote"], to=data["to"], note=data.get("note", "")
         )

@@ -10,6 +10,7 @@ expired quote is re-priced on confirm and shown again. Confirming is ``@idempote
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.reauth import is_recently_authenticated
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from payments.fx import selectors, services
@@ -120,6 +122,12 @@ def _confirm(request, *, kind: str):
     if not form.is_valid():
         return _page(request, kind=kind, form=form)
     quote_id = request.POST.get("quote", "")
+    if kind == "send" and _needs_reauthentication(request, quote_id):
+        extra = {
+            "flash": "This is a large payment: confirm it is you, then send it again.",
+            "reauth_url": f"{reverse('account_reauthenticate')}?next={reverse('payments:fx-send')}",
+        }
+        return _page(request, kind=kind, form=form, extra=extra)
     try:
         if kind == "send":
             quote = services.fx_transfer_execute(
@@ -142,6 +150,17 @@ def _confirm(request, *, kind: str):
         return _page(request, kind=kind, form=form, extra={"flash": exc.message})
     messages.success(request, "Done." if kind == "convert" else "Sent.")
     return redirect("payments:fx-receipt", quote_id=quote.pk)
+
+
+def _needs_reauthentication(request, quote_id: str) -> bool:
+    """Large sends need a recent re-authentication, as for P2P transfers."""
+    try:
+        quote = selectors.quote_get(user=request.user, quote_id=quote_id)
+    except DomainError:
+        return False  # the service answers "not found" itself
+    if services.fx_limit_amount(quote) <= settings.WALLET_REAUTH_ABOVE:
+        return False
+    return not is_recently_authenticated(request)
 
 
 @login_required

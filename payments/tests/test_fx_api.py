@@ -263,3 +263,22 @@ def test_openapi_schema_documents_the_fx_endpoints(alice):
     ):
         assert path in text
     assert "fx_transfers_create" in text and "Idempotency-Key" in text
+
+
+def test_a_large_send_needs_a_recent_reauthentication(alice, bob):
+    from accounts.models import ApiToken
+
+    fund(alice, 100_000, "EUR")
+    User.objects.filter(pk=alice.pk).update(verification_tier="verified")
+    client = client_for(alice)
+    quote = quote_for(client, source_amount=20_000)  # 216.00 USD: above the 200.00 threshold
+    ApiToken.objects.filter(user=alice).update(
+        reauthenticated_at=timezone.now() - timedelta(hours=1)
+    )
+    response = post(client, "/api/v1/fx/transfers", {"quote": quote["id"], "to": "bobx"})
+    assert response.status_code == 403
+    assert response.data["error"]["code"] == "reauthentication_required"
+    assert not Entry.objects.filter(code="fx_transfer").exists()
+    ApiToken.objects.filter(user=alice).update(reauthenticated_at=timezone.now())
+    ok = post(client, "/api/v1/fx/transfers", {"quote": quote["id"], "to": "bobx"})
+    assert ok.status_code == 201, ok.data

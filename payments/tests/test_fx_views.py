@@ -173,3 +173,19 @@ def test_pages_need_a_login():
     client = Client()
     for url in ("/fx/", "/fx/convert", "/fx/send"):
         assert client.get(url).status_code == 302
+
+
+def test_a_large_send_asks_to_confirm_it_is_you(people):
+    alice, _ = people
+    fund(alice, 100_000, "EUR")
+    User.objects.filter(pk=alice.pk).update(verification_tier="verified")
+    client = browser_for(alice)  # a session without a recent re-authentication
+    form = {"to": "bobv", "currency": "EUR", "amount": "300.00", "note": ""}
+    preview = client.post("/fx/send", form).content.decode()
+    body = form | {
+        "quote": hidden(preview, "quote"),
+        "idempotency_key": hidden(preview, "idempotency_key"),
+    }
+    html = client.post("/fx/send/confirm", body).content.decode()
+    assert "confirm it is you" in html and "/accounts/reauthenticate/" in html
+    assert not Entry.objects.filter(code="fx_transfer").exists()
