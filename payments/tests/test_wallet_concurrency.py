@@ -23,6 +23,18 @@ def _throttles(monkeypatch):
     generous_throttles(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def _no_background_tasks(monkeypatch):
+    """These tests commit for real, so on-commit tasks would reach a Celery worker that
+    another test module may have started, and race this test's table truncation. Receipts
+    and webhook deliveries are tested elsewhere; here they are not sent."""
+    from payments.processors.sandbox import engine
+    from payments.wallets import transfers
+
+    monkeypatch.setattr(engine, "schedule_delivery", lambda *args, **kwargs: None)
+    monkeypatch.setattr(transfers, "receipts_send", lambda specs: None)
+
+
 # The PostgreSQL server is shared (100 connections): at most this many threads, each with
 # its own connection, start together; more submissions than threads queue behind them.
 MAX_THREADS = 20

@@ -91,15 +91,39 @@ def limits_check_amount(*, tier: str, amount: int) -> None:
         )
 
 
-_RESERVE_SQL = """
+# The reservation as one UPDATE (named parameters: week, amount, minute_ago, now, user).
+# ``transfers`` runs it inside the same statement as the transfer's INSERT.
+RESERVE_UPDATE_SQL = """
 UPDATE payments_sendlimit SET
     week_used = CASE WHEN week_start = %(week)s THEN week_used ELSE 0 END + %(amount)s,
     week_start = %(week)s,
     minute_count = CASE WHEN minute_start > %(minute_ago)s THEN minute_count ELSE 0 END + 1,
     minute_start = CASE WHEN minute_start > %(minute_ago)s THEN minute_start ELSE %(now)s END
 WHERE user_id = %(user)s
-RETURNING week_used, minute_count
 """
+_RESERVE_SQL = RESERVE_UPDATE_SQL + " RETURNING week_used, minute_count"
+
+
+def reserve_params(*, user_id: int, amount: int) -> dict:
+    now = timezone.now()
+    return {
+        "week": _week_start(now),
+        "amount": amount,
+        "minute_ago": now - dt.timedelta(minutes=1),
+        "now": now,
+        "user": user_id,
+    }
+
+
+def limits_row_create(*, user_id: int) -> None:
+    """Make sure the user's ``SendLimit`` row exists (first payment ever)."""
+    now = timezone.now()
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO payments_sendlimit (user_id, week_start, week_used, minute_start,"
+            " minute_count) VALUES (%s, %s, 0, %s, 0) ON CONFLICT (user_id) DO NOTHING",
+            [user_id, _week_start(now), now],
+        )
 
 
 def limits_reserve(*, user_id: int, tier: str, amount: int) -> None:
@@ -110,26 +134,20 @@ def limits_reserve(*, user_id: int, tier: str, amount: int) -> None:
     ``VelocityExceeded``; the caller's transaction must then roll back (raising does that).
     """
     assert connection.in_atomic_block, "limits_reserve runs inside the caller's transaction"
-    now = timezone.now()
-    params = {
-        "week": _week_start(now),
-        "amount": amount,
-        "minute_ago": now - dt.timedelta(minutes=1),
-        "now": now,
-        "user": user_id,
-    }
+    params = reserve_params(user_id=user_id, amount=amount)
     with connection.cursor() as cur:
         cur.execute(_RESERVE_SQL, params)
         row = cur.fetchone()
         if row is None:
-            cur.execute(
-                "INSERT INTO payments_sendlimit (user_id, week_start, week_used, minute_start,"
-                " minute_count) VALUES (%s, %s, 0, %s, 0) ON CONFLICT (user_id) DO NOTHING",
-                [user_id, params["week"], now],
-            )
+            limits_row_create(user_id=user_id)
             cur.execute(_RESERVE_SQL, params)
             row = cur.fetchone()
-    week_used, minute_count = row
+    limits_check_reserved(tier=tier, amount=amount, week_used=row[0], minute_count=row[1])
+
+
+def limits_check_reserved(*, tier: str, amount: int, week_used: int, minute_count: int) -> None:
+    """Raise if a reservation just made (``week_used`` and ``minute_count`` include it) is
+    over the limits; the caller's transaction must then roll back."""
     limits = tier_limits(tier)
     if minute_count > settings.WALLET_TRANSFERS_PER_MINUTE:
         raise VelocityExceeded(

@@ -24,11 +24,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.selectors import UserNotFound, is_blocked, user_get_by_handle
+from accounts.handles import handle_key
+from accounts.models import Block, User
+from accounts.selectors import is_blocked
+from core.exceptions import DomainError
 from core.money import CurrencyMismatch, Money, currency_require_supported
 from ledger import services as ledger
 from ledger.errors import InsufficientFunds
@@ -43,10 +46,14 @@ from payments.wallets.errors import (
     TransferNotFound,
 )
 from payments.wallets.limits import (
+    RESERVE_UPDATE_SQL,
     limit_amount,
     limits_check_amount,
+    limits_check_reserved,
     limits_release,
     limits_reserve,
+    limits_row_create,
+    reserve_params,
 )
 from payments.wallets.receipts import ReceiptSpec, receipts_send
 from payments.wallets.text import note_clean
@@ -57,17 +64,28 @@ LEDGER_CODE = "transfer"
 def recipient_resolve(*, sender: User, to: str | User) -> User:
     """The person ``sender`` may pay. Raises ``AccountsMustBeDifferent`` or
     ``RecipientNotFound`` (unknown, deactivated, or blocked in either direction: one
-    answer for all three)."""
+    answer for all three). One query: the person and the block check together."""
     if isinstance(to, User):
-        recipient = to
-    else:
-        try:
-            recipient = user_get_by_handle(handle=to)
-        except UserNotFound as exc:
-            raise RecipientNotFound() from exc
-    if recipient.pk == sender.pk:
+        if to.pk == sender.pk:
+            raise AccountsMustBeDifferent()
+        if not to.is_active or is_blocked(sender.pk, to.pk):
+            raise RecipientNotFound()
+        return to
+    if not isinstance(to, str) or "\x00" in to or not 1 <= len(to) <= 64:
+        raise RecipientNotFound()
+    key = handle_key(to.strip().removeprefix("@"))
+    if key == sender.handle_key:
         raise AccountsMustBeDifferent()
-    if not recipient.is_active or is_blocked(sender.pk, recipient.pk):
+    blocked = Block.objects.filter(
+        Q(blocker_id=sender.pk, blocked_id=OuterRef("pk"))
+        | Q(blocker_id=OuterRef("pk"), blocked_id=sender.pk)
+    )
+    recipient = (
+        User.objects.filter(handle_key=key, is_active=True)
+        .annotate(blocked=Exists(blocked))
+        .first()
+    )
+    if recipient is None or recipient.blocked:
         raise RecipientNotFound()
     return recipient
 
@@ -104,29 +122,100 @@ def transfer_create(
     counted = limit_amount(money)
     limits_check_amount(tier=sender.verification_tier, amount=counted)
 
-    try:
-        with transaction.atomic(durable=True):
-            transfer = Transfer.objects.create(
+    transfer = _transfer_insert(
+        sender=sender,
+        recipient=recipient,
+        money=money,
+        counted=counted,
+        note=note,
+        visibility=visibility,
+        client_key=client_key,
+    )
+    if transfer.status == Transfer.Status.COMPLETED:
+        return transfer
+    return transfer_finish(transfer=transfer)
+
+
+# Built once from constants; only placeholders carry values.
+_INSERT_AND_RESERVE_SQL = f"""
+WITH t AS (
+    INSERT INTO payments_transfer (sender_id, recipient_id, amount, currency, limit_amount,
+                                   note, visibility, status, failure_code, client_key,
+                                   created_at)
+    VALUES (%(user)s, %(recipient)s, %(money)s, %(currency)s, %(amount)s, %(note)s,
+            %(visibility)s, 'pending', '', %(client_key)s, %(now)s)
+    ON CONFLICT (sender_id, client_key) DO NOTHING
+    RETURNING id, created_at
+), l AS (
+    {RESERVE_UPDATE_SQL} AND EXISTS (SELECT 1 FROM t)
+    RETURNING week_used, minute_count
+)
+SELECT t.id, t.created_at, l.week_used, l.minute_count FROM t LEFT JOIN l ON true
+"""  # noqa: S608
+
+
+def _transfer_insert(
+    *,
+    sender: User,
+    recipient: User,
+    money: Money,
+    counted: int,
+    note: str,
+    visibility: str,
+    client_key: str,
+) -> Transfer:
+    """Transaction 1: the ``pending`` row and the limit reservation, in one statement (the
+    UPDATE of the ``SendLimit`` row takes its lock; see ``limits``). Returns the existing
+    row when ``client_key`` was used before by this sender."""
+    params = reserve_params(user_id=sender.pk, amount=counted)
+    params.update(
+        recipient=recipient.pk,
+        money=money.amount,
+        currency=money.currency,
+        note=note,
+        visibility=visibility,
+        client_key=client_key,
+    )
+    with transaction.atomic(durable=True), connection.cursor() as cur:
+        cur.execute(_INSERT_AND_RESERVE_SQL, params)
+        row = cur.fetchone()
+        if row is not None and row[2] is None:  # the first payment ever: no limits row yet
+            limits_row_create(user_id=sender.pk)
+            limits_reserve(user_id=sender.pk, tier=sender.verification_tier, amount=counted)
+        elif row is not None:
+            limits_check_reserved(
+                tier=sender.verification_tier, amount=counted, week_used=row[2], minute_count=row[3]
+            )
+    if row is None:
+        existing = (
+            Transfer.objects.select_related("sender", "recipient")
+            .filter(sender=sender, client_key=client_key)
+            .first()
+        )
+        if existing is None:  # deleted (refused) between the two statements: try again
+            return _transfer_insert(
                 sender=sender,
                 recipient=recipient,
-                amount=money.amount,
-                currency=money.currency,
-                limit_amount=counted,
+                money=money,
+                counted=counted,
                 note=note,
                 visibility=visibility,
                 client_key=client_key,
             )
-            limits_reserve(user_id=sender.pk, tier=sender.verification_tier, amount=counted)
-    except IntegrityError:
-        existing = Transfer.objects.filter(sender=sender, client_key=client_key).first()
-        if existing is None:
-            raise
-        if existing.status == Transfer.Status.COMPLETED:
-            return existing
-        transfer = existing
-    transfer.sender = sender
-    transfer.recipient = recipient
-    return transfer_finish(transfer=transfer)
+        return existing
+    return Transfer(
+        pk=row[0],
+        sender=sender,
+        recipient=recipient,
+        amount=money.amount,
+        currency=money.currency,
+        limit_amount=counted,
+        note=note,
+        visibility=visibility,
+        status=Transfer.Status.PENDING,
+        client_key=client_key,
+        created_at=row[1],
+    )
 
 
 def transfer_finish(*, transfer: Transfer) -> Transfer:
@@ -147,9 +236,12 @@ def transfer_finish(*, transfer: Transfer) -> Transfer:
         _transfer_abandon(transfer)
         _raise_if_no_wallet(transfer.sender_id, money.currency, exc)
         raise
-    except Exception:
+    except DomainError:
+        # The ledger refused it: nothing was booked, so the row and reservation go.
         _transfer_abandon(transfer)
         raise
+    # Anything else (a lost connection) may have happened after the ledger's commit: the
+    # row stays pending, and a retry or the redrive finishes it with the same ledger key.
     with transaction.atomic(durable=True):
         updated = Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
             status=Transfer.Status.COMPLETED, entry_id=entry.pk

@@ -10,6 +10,7 @@ the first result. Amounts are typed in major units ("12.50") and parsed by ``Mon
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,20 +20,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.reauth import is_recently_authenticated
 from accounts.selectors import user_search
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
-from core.money import Money, supported_currencies
+from core.money import Money, currency_require_supported, supported_currencies
 from payments.models.wallet import Visibility
 from payments.wallets import requests as money_requests
 from payments.wallets import selectors, topups, transfers
-from payments.wallets.limits import limits_summary
+from payments.wallets.errors import AmountNotPositive
+from payments.wallets.limits import limit_amount, limits_summary
 
 STATEMENT_CSV_MAX_LINES = 10_000
 
 
 def _money(request) -> Money:
-    return Money.parse(request.POST.get("amount", "").strip(), request.POST.get("currency", ""))
+    money = Money.parse(request.POST.get("amount", "").strip(), request.POST.get("currency", ""))
+    currency_require_supported(money.currency)
+    if not money.is_positive:
+        raise AmountNotPositive()
+    return money
 
 
 def _common(request) -> dict:
@@ -228,17 +235,28 @@ def send(request):
 @idempotent_form("wallet.send")
 def send_confirm(request):
     try:
+        money = _money(request)
+        if limit_amount(money) > settings.WALLET_REAUTH_ABOVE and not is_recently_authenticated(
+            request
+        ):
+            # Large payments need a fresh proof of identity; then the person sends the
+            # form again (a new key: this one is spent on the redirect).
+            messages.info(request, "Confirm it is you, then send the payment again.")
+            back = (
+                reverse("payments:wallet-send")
+                + "?"
+                + urlencode({"to": request.POST.get("to", "")})
+            )
+            return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": back}))
         transfer = transfers.transfer_create(
             sender=request.user,
             to=request.POST.get("to", ""),
-            money=_money(request),
+            money=money,
             note=request.POST.get("note", ""),
             visibility=request.POST.get("visibility") or None,
             client_key=f"form:{request.POST['idempotency_key']}",
         )
     except DomainError as exc:
-        if exc.code == "reauthentication_required":
-            raise
         return render(
             request,
             "payments/wallet/send.html",

@@ -1,0 +1,364 @@
+"""P2P transfer benchmark over HTTP: transfers/s and latency beside ``GET /me`` in one run.
+
+    python bench/transfers.py [--seconds 15] [--clients 16] [--workers 4] [--users 1000]
+
+What it does:
+
+1. Uses its own database, ``sp_bench_transfers`` on the server named by ``DATABASE_URL``
+   (created and migrated when missing; every run adds fresh people, so runs never collide).
+2. Creates ``--users`` people (verified tier) with a Bearer token each and funds every
+   wallet with 1,000.00 USD through the ledger service (a card top-up's credit entry).
+3. Starts gunicorn (sync workers, ``--no-control-socket``, persistent database connections)
+   on a free local port with ``DEBUG`` off and the velocity/throttle limits opened wide (this
+   measures the money path, not the rate limiter's refusals; the limiter still runs).
+4. Loads it with ``--clients`` concurrent keep-alive HTTP clients (threads):
+   ``GET /api/v1/me`` and ``POST /api/v1/transfers`` of 0.01 USD between random pairs
+   (each with a fresh ``Idempotency-Key``), ``--seconds`` each in total, in ``--rounds``
+   alternating slices so both see the same background load. Prints requests/s, p50, p99
+   and the gunicorn workers' CPU milliseconds per request of each, and the ratios.
+5. Stops gunicorn and runs ``manage.py ledger_verify`` on the bench database.
+
+The load generator runs on the same 2-core machine as the server and PostgreSQL, so it
+takes CPU from them; the ratio of the two endpoints in one run is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "sp_bench_transfers"
+FUNDS = 100_000  # 1,000.00 USD per person
+
+
+def _bench_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socialpay")
+    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DB}"))
+
+
+def ensure_database() -> None:
+    import psycopg2
+
+    parts = urlsplit(_bench_url())
+    conn = psycopg2.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password, dbname="postgres",
+    )  # fmt: skip
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    conn.close()
+
+
+def _server_env(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=_bench_url(),
+        SOCIALPAY_PROFILE="development",
+        DEBUG="false",
+        LOG_LEVEL="WARNING",
+        DB_CONN_MAX_AGE="600",
+        WALLET_TRANSFERS_PER_MINUTE="1000000",
+        WALLET_VERIFIED_WEEKLY_SEND=str(10**12),
+        THROTTLE_USER="100000000/min",
+        THROTTLE_MONEY="100000000/min",
+        CELERY_QUEUE=f"bench-{uuid.uuid4().hex[:8]}",  # receipts queue up here, purged after
+    )
+    return env
+
+
+def setup(users: int) -> tuple[list[str], list[str], str]:
+    """People, tokens and funded wallets; returns (handles, tokens, celery queue name)."""
+    os.environ["DATABASE_URL"] = _bench_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from core.money import Money
+    from ledger import chart
+    from ledger.services import credit, debit, entry_post
+
+    call_command("migrate", verbosity=0)
+    run = uuid.uuid4().hex[:6]
+    handles, tokens = [], []
+    started = time.perf_counter()
+    from django.utils import timezone
+
+    from accounts.handles import handle_key, handle_skeleton
+    from accounts.models import ApiToken
+
+    rows = []
+    for i in range(users):
+        row = User(
+            handle=f"b{run}_{i}",
+            email=f"b{run}_{i}@bench.invalid",
+            verification_tier="verified",
+        )
+        row.handle_key = handle_key(row.handle)
+        row.handle_skeleton = handle_skeleton(row.handle_key)
+        row.set_unusable_password()
+        rows.append(row)
+    User.objects.bulk_create(rows, batch_size=500)
+    now = timezone.now()
+    secrets = [ApiToken.new_secret() for _ in range(users)]
+    created = list(User.objects.filter(handle__startswith=f"b{run}_").order_by("id"))
+    ApiToken.objects.bulk_create(
+        [
+            ApiToken(
+                user=user,
+                digest=ApiToken.digest_of(secret),
+                prefix=secret[:8],
+                name="bench",
+                created_at=now,
+                reauthenticated_at=now,
+            )
+            for user, secret in zip(created, secrets, strict=True)
+        ],
+        batch_size=500,
+    )
+    for user, secret in zip(created, secrets, strict=True):
+        money = Money(FUNDS, "USD")
+        entry_post(
+            code="topup",
+            idempotency_key=f"bench:{run}:{user.pk}",
+            postings=[
+                debit(chart.processor_clearing_key("sandbox", "USD"), money),
+                credit(chart.wallet_key(user.pk, "USD"), money),
+            ],
+            reference=f"bench:{run}",
+        )
+        handles.append(user.handle)
+        tokens.append(secret)
+    print(f"setup: {users} funded people with tokens in {time.perf_counter() - started:.1f} s")
+    from django.db import connections
+
+    connections.close_all()
+    return handles, tokens, run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "socialpay.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--no-control-socket",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/me")  # 401 without a token: the app is up
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def load(port: int, seconds: float, clients: int, make_request) -> dict:
+    """Run ``clients`` keep-alive clients for ``seconds``; latencies of 2xx answers."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[dict[int, int]] = [{} for _ in range(clients)]
+    stop = time.monotonic() + seconds
+    barrier = threading.Barrier(clients)
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        barrier.wait()
+        while time.monotonic() < stop:
+            method, path, body, headers = make_request(rng)
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                errors[n][0] = errors[n].get(0, 0) + 1
+                continue
+            elapsed = time.perf_counter() - t0
+            if 200 <= response.status < 300:
+                latencies[n].append(elapsed)
+            else:
+                errors[n][response.status] = errors[n].get(response.status, 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - began
+    ok = sorted(x for part in latencies for x in part)
+    failed: dict[int, int] = {}
+    for part in errors:
+        for status, count in part.items():
+            failed[status] = failed.get(status, 0) + count
+    return {"ok": len(ok), "wall": wall, "latencies": ok, "errors": failed}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15, help="per endpoint, in total")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per endpoint")
+    args = parser.parse_args()
+
+    ensure_database()
+    port = free_port()
+    env = _server_env(port)
+    handles, tokens, _ = setup(args.users)
+    proc = start_server(port, args.workers, env)
+    try:
+        people = list(zip(handles, tokens, strict=True))
+
+        def me(rng):
+            _, token = rng.choice(people)
+            return "GET", "/api/v1/me", None, {"Authorization": f"Bearer {token}"}
+
+        def transfer(rng):
+            i, j = rng.sample(range(len(people)), 2)
+            body = json.dumps({"to": people[j][0], "amount": 1, "currency": "USD"})
+            return (
+                "POST",
+                "/api/v1/transfers",
+                body,
+                {
+                    "Authorization": f"Bearer {people[i][1]}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
+
+        load(port, 2, args.clients, me)  # warm up every worker's connection and imports
+        load(port, 2, args.clients, transfer)
+        # Alternate short slices of the two endpoints so that both see the same background
+        # load (the machine is shared); CPU time of the gunicorn workers is read around
+        # each slice, which is steadier than requests per second.
+        slices: dict[str, list[dict]] = {"GET /me": [], "POST /transfers": []}
+        per_slice = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            for name, make in (("GET /me", me), ("POST /transfers", transfer)):
+                cpu_before = _workers_cpu(proc.pid)
+                result = load(port, per_slice, args.clients, make)
+                result["cpu_s"] = _workers_cpu(proc.pid) - cpu_before
+                slices[name].append(result)
+        results = {name: _combine(parts) for name, parts in slices.items()}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    print(
+        f"gunicorn: {args.workers} sync workers, {args.clients} concurrent clients, "
+        f"{args.seconds:.0f} s per endpoint, {args.users} people"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:16} {r['rate']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
+            f"p99 {r['p99_ms']:6.1f} ms   app CPU {r['cpu_ms']:5.2f} ms/req   ok {r['ok']}   "
+            f"errors {r['errors'] or 'none'}"
+        )
+    ratio = results["POST /transfers"]["rate"] / results["GET /me"]["rate"]
+    print(f"transfers / me throughput ratio: {ratio:.2f} (target >= 0.50)")
+    cpu_ratio = results["GET /me"]["cpu_ms"] / results["POST /transfers"]["cpu_ms"]
+    print(f"me / transfers app-CPU-per-request ratio: {cpu_ratio:.2f}")
+
+    _purge_queue(env)
+    verify = subprocess.run(
+        [sys.executable, "manage.py", "ledger_verify"], cwd=ROOT, env=env, check=False
+    )
+    return verify.returncode
+
+
+def _workers_cpu(master: int) -> float:
+    """User + system CPU seconds of gunicorn's workers (children of ``master``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _combine(parts: list[dict]) -> dict:
+    ok = sum(p["ok"] for p in parts)
+    latencies = sorted(x for p in parts for x in p["latencies"])
+    errors: dict[int, int] = {}
+    for p in parts:
+        for status, count in p["errors"].items():
+            errors[status] = errors.get(status, 0) + count
+    wall = sum(p["wall"] for p in parts)
+    cpu = sum(p["cpu_s"] for p in parts)
+    return {
+        "ok": ok,
+        "rate": ok / wall,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+        if latencies
+        else float("nan"),
+        "cpu_ms": cpu / ok * 1000 if ok else float("nan"),
+        "errors": errors,
+    }
+
+
+def _purge_queue(env: dict[str, str]) -> None:
+    """Receipts of the run were queued for a worker that does not exist: drop them."""
+    import redis
+
+    client = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    client.delete(env["CELERY_QUEUE"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
