@@ -3,6 +3,7 @@
 from django.urls import path
 
 from payments.creators import api as creators_api
+from payments.fx import api as fx_api
 from payments.wallets import api as wallet_api
 
 urlpatterns: list = [
@@ -30,6 +31,13 @@ urlpatterns: list = [
     path("requests/<int:request_id>/cancel", wallet_api.RequestCancelApi.as_view()),
     path("verification", wallet_api.VerificationApi.as_view(), name="verification"),
     path("payments/feed", wallet_api.FeedApi.as_view(), name="payments-feed"),
+    # money across borders
+    path("fx/rates", fx_api.RatesApi.as_view(), name="api-fx-rates"),
+    path("fx/quotes", fx_api.QuoteCreateApi.as_view(), name="api-fx-quotes"),
+    path("fx/quotes/<str:quote_id>", fx_api.QuoteDetailApi.as_view(), name="api-fx-quote"),
+    path("fx/conversions", fx_api.ConversionCreateApi.as_view(), name="api-fx-conversions"),
+    path("fx/transfers", fx_api.TransferCreateApi.as_view(), name="api-fx-transfers"),
+    path("fx/home-currency", fx_api.HomeCurrencyApi.as_view(), name="api-fx-home-currency"),
 ]
 
 # Creators: tips, unlocks, products, orders, memberships, dashboard.

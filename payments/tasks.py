@@ -43,3 +43,6 @@ def wallet_transfers_redrive_task() -> int:
 
 # Creator tasks live in their own package; importing them here registers them.
 from payments.creators import tasks as _creators_tasks  # noqa: E402, F401
+
+# Celery's autodiscovery looks at payments.tasks only; FX tasks live with their area.
+from payments.fx import tasks as fx_tasks  # noqa: E402, F401

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from payments.creators import views as creators
+from payments.fx import views as fx_views
 from payments.wallets import views as wallet_views
 
 app_name = "payments"
@@ -30,6 +31,14 @@ urlpatterns: list = [
         name="wallet-request-action",
     ),
     path("wallet/feed", wallet_views.feed, name="wallet-feed"),
+    # money across borders
+    path("fx/", fx_views.fx_overview, name="fx-overview"),
+    path("fx/convert", fx_views.fx_convert, name="fx-convert"),
+    path("fx/convert/confirm", fx_views.fx_convert_confirm, name="fx-convert-confirm"),
+    path("fx/send", fx_views.fx_send, name="fx-send"),
+    path("fx/send/confirm", fx_views.fx_send_confirm, name="fx-send-confirm"),
+    path("fx/quote-panel/<str:kind>", fx_views.fx_quote_panel, name="fx-quote-panel"),
+    path("fx/receipts/<uuid:quote_id>", fx_views.fx_receipt, name="fx-receipt"),
 ]
 
 # Creators: tip, unlock, buy, orders, memberships, dashboard.

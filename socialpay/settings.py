@@ -517,3 +517,19 @@ PAYMENTS_WEBHOOK_HANDLER_MODULES = [
     *PAYMENTS_WEBHOOK_HANDLER_MODULES,
     "payments.creators.webhook_handlers",
 ]
+
+# --- Money across borders (FX) --------------------------------------------------------------
+# Our fee on every conversion, in basis points of the mid-market value (50 = 0.5%).
+FX_FEE_BPS = env.int("FX_FEE_BPS", default=50)
+# How long a quote can be executed after it was given.
+FX_QUOTE_TTL_SECONDS = env.int("FX_QUOTE_TTL_SECONDS", default=30)
+# A stored rate older than this (per source) is refused with rate_stale, never quoted from.
+# The ECB publishes once per working day, so its age allows for weekends and holidays.
+FX_RATE_MAX_AGE_SECONDS = {
+    "sandbox": env.int("FX_SANDBOX_MAX_AGE_SECONDS", default=300),
+    "ecb": env.int("FX_ECB_MAX_AGE_SECONDS", default=4 * 24 * 3600),
+}
+CELERY_BEAT_SCHEDULE["payments-fx-rates-refresh"] = {
+    "task": "payments.fx_rates_refresh",
+    "schedule": timedelta(seconds=env.int("FX_RATES_REFRESH_SECONDS", default=60)),
+}

@@ -13,6 +13,7 @@ from payments.models.creators import (
     Tip,
     Unlock,
 )
+from payments.models.fx import FxQuote, FxRateSnapshot
 from payments.models.wallet import (
     MoneyRequest,
     Receipt,
@@ -24,6 +25,8 @@ from payments.models.wallet import (
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
 __all__ = [
+    "FxQuote",
+    "FxRateSnapshot",
     "Membership",
     "MembershipCharge",
     "MembershipTier",

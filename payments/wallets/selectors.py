@@ -18,6 +18,7 @@ from accounts.models import Block, Follow, User
 from core.money import Money, currency_require_supported
 from ledger import selectors as ledger_selectors
 from ledger.errors import AccountNotFound
+from payments.fx.selectors import fx_statement_descriptions
 from payments.models import MoneyRequest, TopUp, Transfer
 from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import RequestNotFound, TopUpNotFound
@@ -109,6 +110,14 @@ def wallet_statement(
         if kind in refs and ident.isdigit():
             refs[kind].add(int(ident))
     transfers = Transfer.objects.select_related("sender", "recipient").in_bulk(refs["transfer"])
+    fx_lines = fx_statement_descriptions(
+        user=user,
+        quote_ids=[
+            r.partition(":")[2]
+            for r in {ln.reference for ln in page.lines}
+            if r.startswith("fx_quote:")
+        ],
+    )
     lines = []
     for line in page.lines:
         kind, _, ident = line.reference.partition(":")
@@ -123,6 +132,8 @@ def wallet_statement(
                 description += f" · {t.note}"
         elif kind == "topup":
             description = "Top-up by card"
+        elif kind == "fx_quote" and ident in fx_lines:
+            description, counterparty = fx_lines[ident]
         lines.append(
             StatementLine(
                 entry_id=line.entry_id,

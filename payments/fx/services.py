@@ -1,0 +1,470 @@
+"""FX writes: storing rates, pricing quotes, executing them as conversions or cross-border
+transfers, and choosing one's home currency.
+
+Executing a quote books ONE ledger entry through the per-currency FX position accounts
+(rounding rule and worked example in ``payments.fx.quotes``)::
+
+    D wallet:user:{payer}:SRC      source_amount
+    C platform:fx:SRC              source_amount
+    D platform:fx:TGT              target_amount + fee_amount
+    C wallet:user:{recipient}:TGT  target_amount     (the payer's own wallet for a conversion)
+    C platform:fees:TGT            fee_amount        (omitted when the fee is zero)
+
+Exactly once: the entry's idempotency key is ``fx:quote:<quote id>`` and the ledger's
+unique key makes a second entry for one quote impossible. The ledger service is itself a
+durable transaction, so the quote row is marked afterwards with a conditional UPDATE
+(``entry IS NULL``): of several concurrent executions exactly one marks it and succeeds,
+the others answer ``quote_used``. If a process dies between the entry and the mark, the
+entry's existence already counts as "used", and a retry completes the mark instead of
+refusing an expired quote whose money did move.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.exceptions import Conflict, DomainError, ValidationFailed
+from core.money import InvalidAmount, Money, currency_require_supported
+from ledger import chart
+from ledger.errors import IdempotencyKeyReused
+from ledger.models import Entry
+from ledger.services import credit, debit, entry_post
+from payments.fx import selectors
+from payments.fx.quotes import Pricing, price_for_target, price_from_source, ratio
+from payments.fx.sources import RateUnavailable, get_rate_source
+from payments.models.fx import FxQuote, FxRateSnapshot
+from payments.wallets.errors import AccountFrozen
+from payments.wallets.limits import (
+    limit_amount,
+    limits_check_amount,
+    limits_release,
+    limits_reserve,
+)
+from payments.wallets.receipts import ReceiptSpec, receipts_send
+from payments.wallets.text import note_clean
+from payments.wallets.transfers import recipient_resolve
+
+
+class QuoteExpired(Conflict):
+    code = "quote_expired"
+    default_message = "This quote has expired. Ask for a new one."
+
+
+class QuoteUsed(Conflict):
+    code = "quote_used"
+    default_message = "This quote was already used."
+
+
+class SameCurrency(ValidationFailed):
+    code = "same_currency"
+    status = 422
+    default_message = "Source and target currency must differ (same currency: a transfer)."
+
+
+class AmountSideInvalid(ValidationFailed):
+    code = "amount_side_invalid"
+    default_message = "Give exactly one of source_amount and target_amount."
+
+
+class RecipientCurrencyMismatch(DomainError):
+    code = "recipient_currency_mismatch"
+    status = 422
+    default_message = "The recipient receives in another currency: ask for a quote in it."
+
+
+# --- rates ----------------------------------------------------------------------------------
+def fx_rates_refresh(*, now: datetime | None = None) -> FxRateSnapshot:
+    """Fetch the configured source's table and store it (one row per source and ``as_of``).
+
+    The fetch (network for the ECB) happens outside any transaction. Raises the source's
+    ``RateUnavailable`` / ``RateFeedInvalid``.
+    """
+    now = now or timezone.now()
+    table = get_rate_source().fetch(now=now)
+    snapshot, _ = FxRateSnapshot.objects.get_or_create(
+        source=table.source,
+        as_of=table.as_of,
+        defaults={
+            "base": table.base,
+            "rates": {code: str(rate) for code, rate in sorted(table.rates.items())},
+            "fetched_at": now,
+        },
+    )
+    return snapshot
+
+
+# --- quotes ---------------------------------------------------------------------------------
+def fx_fee_bps() -> int:
+    return int(settings.FX_FEE_BPS)
+
+
+def fx_quote_price(
+    *,
+    source_currency: str,
+    target_currency: str | None,
+    source_amount: int | None,
+    target_amount: int | None,
+    now: datetime,
+) -> tuple[Pricing, FxRateSnapshot]:
+    """Validate a pricing request, then price it from the current snapshot (no writes).
+    Bad input is reported before a stale rate: a 4xx never hides behind a 503."""
+    source_currency = currency_require_supported(source_currency)
+    target_currency = currency_require_supported(target_currency)
+    if source_currency == target_currency:
+        raise SameCurrency(details={"currency": source_currency})
+    if (source_amount is None) == (target_amount is None):
+        raise AmountSideInvalid()
+    if source_amount is not None:
+        source = Money.from_minor(source_amount, source_currency)
+        if source.amount <= 0:
+            raise InvalidAmount(details={"reason": "not_positive"})
+    else:
+        target = Money.from_minor(target_amount, target_currency)
+        if target.amount <= 0:
+            raise InvalidAmount(details={"reason": "not_positive"})
+    snapshot = selectors.rate_snapshot_current(now=now)
+    mid = selectors.snapshot_table(snapshot).mid(source_currency, target_currency)
+    if source_amount is not None:
+        pricing = price_from_source(
+            source=source, target_currency=target_currency, mid_rate=mid, fee_bps=fx_fee_bps()
+        )
+    else:
+        pricing = price_for_target(
+            target=target, source_currency=source_currency, mid_rate=mid, fee_bps=fx_fee_bps()
+        )
+    return pricing, snapshot
+
+
+def fx_quote_create(
+    *,
+    user: User,
+    source_currency: str,
+    target_currency: str | None,
+    source_amount: int | None = None,
+    target_amount: int | None = None,
+    to: str | None = None,
+    now: datetime | None = None,
+) -> FxQuote:
+    """Price and store a quote for ``user``, valid ``FX_QUOTE_TTL_SECONDS``.
+
+    With ``to`` (a recipient's handle) the target currency is the recipient's home currency
+    (``target_currency`` may then be omitted, or must equal it).
+
+    Raises ``invalid_currency``/``unsupported_currency``, ``same_currency``,
+    ``amount_side_invalid``, ``invalid_amount``, ``amount_too_small``, ``amount_too_large``,
+    ``rate_stale``/``rate_unavailable`` (503). Moves no money.
+    """
+    now = now or timezone.now()
+    if to is not None:
+        recipient = fx_recipient_resolve(sender=user, handle=to)
+        if target_currency is None:
+            target_currency = recipient.home_currency
+        elif target_currency != recipient.home_currency:
+            raise RecipientCurrencyMismatch(details={"currency": recipient.home_currency})
+    pricing, snapshot = fx_quote_price(
+        source_currency=source_currency,
+        target_currency=target_currency,
+        source_amount=source_amount,
+        target_amount=target_amount,
+        now=now,
+    )
+    return FxQuote.objects.create(
+        user=user,
+        source_currency=pricing.source.currency,
+        target_currency=pricing.target.currency,
+        source_amount=pricing.source.amount,
+        target_amount=pricing.target.amount,
+        fee_amount=pricing.fee.amount,
+        fee_bps=pricing.fee_bps,
+        fixed_side=FxQuote.FixedSide.SOURCE
+        if source_amount is not None
+        else FxQuote.FixedSide.TARGET,
+        mid_rate=pricing.mid_rate,
+        snapshot=snapshot,
+        created_at=now,
+        expires_at=now + timedelta(seconds=int(settings.FX_QUOTE_TTL_SECONDS)),
+    )
+
+
+def quote_pricing(quote: FxQuote) -> Pricing:
+    return Pricing(
+        source=Money(quote.source_amount, quote.source_currency),
+        target=Money(quote.target_amount, quote.target_currency),
+        fee=Money(quote.fee_amount, quote.target_currency),
+        mid_rate=Decimal(quote.mid_rate),
+        fee_bps=quote.fee_bps,
+    )
+
+
+# --- execution ------------------------------------------------------------------------------
+def fx_recipient_resolve(*, sender: User, handle: str) -> User:
+    """The person ``handle`` names, if ``sender`` may pay them - the wallet's rule: unknown,
+    deactivated and blocked (either way) all raise the same ``RecipientNotFound`` (404);
+    oneself raises ``AccountsMustBeDifferent`` (422)."""
+    return recipient_resolve(sender=sender, to=handle)
+
+
+def fx_limit_amount(quote: FxQuote) -> int:
+    """The quote's source amount in the limits currency, converted at the quote's own rates
+    (the snapshot it was priced from) and rounded up, so that sending abroad counts against
+    the same weekly and per-payment limits as any other payment."""
+    limits_currency = settings.WALLET_LIMITS_CURRENCY
+    source = Money(quote.source_amount, quote.source_currency)
+    if source.currency == limits_currency:
+        return source.amount
+    try:
+        mid = selectors.snapshot_table(quote.snapshot).mid(source.currency, limits_currency)
+    except RateUnavailable:  # a source without that currency: the wallet's fixed rates
+        return limit_amount(source)
+    num, den = ratio(source.currency, limits_currency, mid)
+    return -((-source.amount * num) // den)
+
+
+def _postings(quote: FxQuote, payer_id: int, receiver_id: int) -> list:
+    pricing = quote_pricing(quote)
+    legs = [
+        debit(chart.wallet_key(payer_id, quote.source_currency), pricing.source),
+        credit(chart.fx_key(quote.source_currency), pricing.source),
+        debit(chart.fx_key(quote.target_currency), pricing.value),
+        credit(chart.wallet_key(receiver_id, quote.target_currency), pricing.target),
+    ]
+    if pricing.fee.amount:
+        legs.append(credit(chart.fees_key(quote.target_currency), pricing.fee))
+    return legs
+
+
+def _ensure_executable(quote: FxQuote, now: datetime) -> None:
+    """Refuse a used or expired quote. An entry booked for it whose mark was lost (a crash
+    between the two) counts as used-but-unmarked: the caller completes the mark."""
+    if quote.entry_id is not None:
+        raise QuoteUsed()
+    if Entry.objects.filter(idempotency_key=quote.ledger_key).exists():
+        return
+    if now >= quote.expires_at:
+        raise QuoteExpired(details={"expired_at": quote.expires_at.isoformat()})
+
+
+def _sender_fresh(user: User) -> User:
+    """Re-read the payer: a freeze or a tier change by staff applies at once, whatever the
+    request's cached user says. Raises ``AccountFrozen`` (403)."""
+    fresh = User.objects.only("id", "handle", "is_frozen", "verification_tier").get(pk=user.pk)
+    if fresh.is_frozen:
+        raise AccountFrozen()
+    return fresh
+
+
+def _execute(
+    *,
+    quote: FxQuote,
+    kind: str,
+    payer: User,
+    receiver: User,
+    note: str,
+    now: datetime,
+) -> FxQuote:
+    """Reserve the send limit (transfers), book the entry, mark the quote; on any failure
+    after the reservation, release it. Locks: the payer's ``SendLimit`` row (its own short
+    transaction), the payer's wallet (inside the ledger service)."""
+    code = "fx_conversion" if kind == FxQuote.Kind.CONVERSION else "fx_transfer"
+    pricing = quote_pricing(quote)
+    metadata = {
+        "quote": str(quote.pk),
+        "kind": kind,
+        "payer": quote.user_id,
+        "receiver": receiver.pk,
+        "mid_rate": str(quote.mid_rate),
+        "our_rate": str(pricing.our_rate),
+        "fee_bps": quote.fee_bps,
+        "rate_source": quote.snapshot.source,
+        "rate_as_of": quote.snapshot.as_of.isoformat(),
+        "source": pricing.source.as_dict(),
+        "target": pricing.target.as_dict(),
+        "fee": pricing.fee.as_dict(),
+    }
+    counted = None
+    if kind == FxQuote.Kind.TRANSFER:
+        counted = fx_limit_amount(quote)
+        limits_check_amount(tier=payer.verification_tier, amount=counted)
+        with transaction.atomic(durable=True):
+            limits_reserve(user_id=payer.pk, tier=payer.verification_tier, amount=counted)
+    reserved_at = timezone.now()
+    try:
+        try:
+            entry = entry_post(
+                code=code,
+                idempotency_key=quote.ledger_key,
+                postings=_postings(quote, quote.user_id, receiver.pk),
+                reference=f"fx_quote:{quote.pk}",
+                metadata=metadata,
+            )
+        except IdempotencyKeyReused as exc:
+            # The quote was executed as something else (another recipient, a conversion).
+            raise QuoteUsed() from exc
+        marked = FxQuote.objects.filter(pk=quote.pk, entry__isnull=True).update(
+            entry=entry,
+            executed_at=now,
+            kind=kind,
+            recipient=receiver if kind == FxQuote.Kind.TRANSFER else None,
+            note=note,
+        )
+        if not marked:
+            raise QuoteUsed()
+    except Exception:
+        if counted is not None:
+            with transaction.atomic(durable=True):
+                limits_release(user_id=payer.pk, amount=counted, reserved_at=reserved_at)
+        raise
+    quote.refresh_from_db()
+    _receipts(quote=quote, entry=entry)
+    return quote
+
+
+def _receipts(*, quote: FxQuote, entry: Entry) -> None:
+    """Both sides of a transfer, and the payer of a conversion, get a receipt (notification
+    and e-mail, delivered once per key by a Celery task) with what was paid, what arrived
+    and the rate used."""
+    p = quote_pricing(quote)
+    rate = f"{quote.mid_rate.normalize():f}"
+    deal = f"{p.source} to {p.target} at a mid rate of {rate}, fee {p.fee}"
+    data = {
+        "amount": p.target.as_dict(),
+        "source_amount": p.source.as_dict(),
+        "mid_rate": str(quote.mid_rate),
+        "fee": p.fee.as_dict(),
+        "quote": str(quote.pk),
+    }
+    payer = quote.user
+    if quote.kind == FxQuote.Kind.CONVERSION:
+        text = f"You converted {deal}."
+        specs = [
+            ReceiptSpec(
+                key=f"fx:{quote.pk}:payer",
+                kind="fx_converted",
+                recipient_id=payer.pk,
+                target_type="ledger_entry",
+                target_id=entry.pk,
+                data=data | {"text": text},
+                subject=f"You converted {p.source} to {p.target}",
+                body=text,
+            )
+        ]
+    else:
+        recipient = quote.recipient
+        sent = f"received {p.target} from you ({deal})"
+        received = f"sent you {p.target} ({p.source} at a mid rate of {rate}, fee {p.fee})"
+        specs = [
+            ReceiptSpec(
+                key=f"fx:{quote.pk}:payer",
+                kind="fx_sent",
+                recipient_id=payer.pk,
+                actor_id=recipient.pk,
+                target_type="ledger_entry",
+                target_id=entry.pk,
+                data=data | {"text": sent},
+                subject=f"You sent @{recipient.handle} {p.target}",
+                body=f"@{recipient.handle} {sent}.",
+            ),
+            ReceiptSpec(
+                key=f"fx:{quote.pk}:recipient",
+                kind="fx_received",
+                recipient_id=recipient.pk,
+                actor_id=payer.pk,
+                target_type="ledger_entry",
+                target_id=entry.pk,
+                data=data | {"text": received},
+                subject=f"@{payer.handle} sent you {p.target}",
+                body=f"@{payer.handle} {received}.",
+            ),
+        ]
+    receipts_send(specs)
+
+
+def fx_conversion_execute(*, user: User, quote_id, now: datetime | None = None) -> FxQuote:
+    """Convert between ``user``'s own wallets at the quote.
+
+    Raises ``not_found`` (404: missing or another person's quote), ``quote_used`` /
+    ``quote_expired`` (409), ``account_frozen`` (403), ``insufficient_funds`` (422).
+    Locks: the payer's wallet (inside the ledger service).
+    """
+    now = now or timezone.now()
+    quote = selectors.quote_get(user=user, quote_id=quote_id)
+    _ensure_executable(quote, now)
+    payer = _sender_fresh(user)
+    return _execute(
+        quote=quote, kind=FxQuote.Kind.CONVERSION, payer=payer, receiver=payer, note="", now=now
+    )
+
+
+def fx_transfer_execute(
+    *,
+    user: User,
+    quote_id,
+    to: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> FxQuote:
+    """Send money abroad: ``user`` pays the quote's source amount, ``to`` receives the target
+    amount in their home currency.
+
+    Raises as ``fx_conversion_execute``, plus ``not_found`` for an unknown, deactivated or
+    blocked recipient (``recipient_not_found``, indistinguishable),
+    ``accounts_must_be_different`` (paying oneself), ``recipient_currency_mismatch`` (the
+    quote's target is not the recipient's home currency), ``invalid_note``, and the wallet's
+    ``limit_exceeded`` (422) / velocity (429) - limits counted at the quote's rates.
+    """
+    now = now or timezone.now()
+    quote = selectors.quote_get(user=user, quote_id=quote_id)
+    note = note_clean(note)
+    recipient = fx_recipient_resolve(sender=user, handle=to)
+    _ensure_executable(quote, now)
+    payer = _sender_fresh(user)
+    if recipient.home_currency != quote.target_currency:
+        raise RecipientCurrencyMismatch(details={"currency": recipient.home_currency})
+    return _execute(
+        quote=quote,
+        kind=FxQuote.Kind.TRANSFER,
+        payer=payer,
+        receiver=recipient,
+        note=note,
+        now=now,
+    )
+
+
+# --- home currency --------------------------------------------------------------------------
+def fx_home_currency_set(*, user: User, currency: str) -> User:
+    """Change the currency ``user`` receives cross-border payments in and sees totals in."""
+    currency = currency_require_supported(currency)
+    try:
+        User.objects.filter(pk=user.pk).update(home_currency=currency)
+    except IntegrityError as exc:  # the ISO-code CHECK; unreachable after the validation
+        raise ValidationFailed() from exc
+    user.home_currency = currency
+    return user
+
+
+def home_currency_suggest(*, accept_language: str) -> str | None:
+    """A supported currency for the browser's preferred locale (``en-GB`` → GBP), or None."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import get_territory_currencies
+
+    supported = set(settings.SUPPORTED_CURRENCIES)
+    for part in (accept_language or "").split(",")[:8]:
+        tag = part.split(";")[0].strip().replace("-", "_")
+        if not tag or len(tag) > 20:
+            continue
+        try:
+            locale = Locale.parse(tag)
+        except (ValueError, UnknownLocaleError):
+            continue
+        if not locale.territory:
+            continue
+        for code in get_territory_currencies(locale.territory, tender=True):
+            if code in supported:
+                return code
+    return None
