@@ -71,3 +71,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description="raw body (first 10 kB)")
     def body(self, obj):
         return bytes(obj.raw_body[:10240]).decode("utf-8", errors="replace")
+
+
+# Payouts, disputes and reconciliation register their own admin classes.
+from payments.payouts import admin as _payouts_admin  # noqa: E402, F401

@@ -4,6 +4,24 @@ Each area's module holds its models and its design docstring; this package only 
 them so that Django finds every model under the ``payments`` app label.
 """
 
+from payments.models.disputes import Dispute
+from payments.models.payouts import (
+    Payout,
+    PayoutAccount,
+    PayoutDestination,
+    PayoutEvent,
+)
+from payments.models.reconciliation import ReconciliationDifference, ReconciliationReport
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
-__all__ = ["WebhookDelivery", "WebhookEvent"]
+__all__ = [
+    "Dispute",
+    "Payout",
+    "PayoutAccount",
+    "PayoutDestination",
+    "PayoutEvent",
+    "ReconciliationDifference",
+    "ReconciliationReport",
+    "WebhookDelivery",
+    "WebhookEvent",
+]
