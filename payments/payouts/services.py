@@ -496,6 +496,7 @@ def payout_submit(*, payout_id: int, source: str = "task") -> SubmitOutcome:
         _transition(payout, PayoutStatus.SUBMITTING, source=source)
         payout.attempts += 1
         payout.next_attempt_at = None
+        payout.updated_at = timezone.now()  # the sweeper waits a full period from here
         payout.save()
         account = PayoutAccount.objects.get(user_id=payout.user_id)
     processor = get_processor(payout.processor)

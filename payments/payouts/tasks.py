@@ -18,7 +18,7 @@ def payout_submit_task(self, payout_id: int) -> str:
         # row is the truth and the service is idempotent, so simply run it again.
         if self.request.retries >= 10:
             raise  # the sweeper re-drives it later
-        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
     if outcome.retry_in is not None:
         # A transient processor error; the attempt cap lives in the service.
         raise self.retry(countdown=outcome.retry_in)
