@@ -453,7 +453,10 @@ PAYOUTS_CHAOS_PAUSE_SECONDS = env.float("PAYOUTS_CHAOS_PAUSE_SECONDS", default=0
 # or None, asked in order.
 PAYMENTS_DISPUTE_OWNER_RESOLVERS = env.list(
     "PAYMENTS_DISPUTE_OWNER_RESOLVERS",
-    default=["payments.payouts.disputes.owner_from_payment_metadata"],
+    default=[
+        "payments.payouts.disputes.owner_from_topup",
+        "payments.payouts.disputes.owner_from_payment_metadata",
+    ],
 )
 PAYMENTS_WEBHOOK_HANDLER_MODULES = [
     *PAYMENTS_WEBHOOK_HANDLER_MODULES,

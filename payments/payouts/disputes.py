@@ -15,8 +15,9 @@ transaction); reconciliation reports it.
 
 Who owns a disputed payment: the functions named in ``PAYMENTS_DISPUTE_OWNER_RESOLVERS``
 are asked in order with ``(processor, payment_id)``; the default reads the ``user_id`` the
-payment was created with (its metadata, echoed by the processor). A payment feature that
-stores its payments (top-ups, card purchases) adds a resolver that looks its table up.
+payment was created with (its metadata, echoed by the processor), after
+``owner_from_topup`` (the wallet's ``TopUp`` rows, by processor payment id). A payment
+feature that stores its payments (card purchases) adds a resolver that looks its table up.
 """
 
 from __future__ import annotations
@@ -50,6 +51,21 @@ log = structlog.get_logger(__name__)
 WITHDRAW_CODE = "dispute_withdrawal"
 CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "charge_refunded"})
 _WITHDRAW_TRIES = 3
+
+
+def owner_from_topup(processor: str, payment_id: str) -> int | None:
+    """The person whose card top-up this payment is (the wallet's ``TopUp`` rows)."""
+    from django.apps import apps
+
+    try:
+        topup_model = apps.get_model("payments", "TopUp")
+    except LookupError:  # the wallet feature is not installed
+        return None
+    return (
+        topup_model.objects.filter(processor=processor, payment_id=payment_id)
+        .values_list("user_id", flat=True)
+        .first()
+    )
 
 
 def owner_from_payment_metadata(processor: str, payment_id: str) -> int | None:

@@ -1,17 +1,21 @@
 """Reconciliation: our processor clearing account against the processor's balance
 transactions, per processor object.
 
-Both sides are reduced to a signed gross amount per ``(source, currency)``:
+Both sides are reduced to a signed *net* amount per ``(source, currency)`` — what the
+object changed in our balance at the processor:
 
-- the processor: ``BalanceTransaction.amount`` summed by ``source`` (a charge, a payout and
-  its ``payout_failure``, a dispute and its reinstatement …);
+- the processor: ``BalanceTransaction.net`` (amount minus the processor's fee) summed by
+  ``source`` (a charge, a payout and its ``payout_failure``, a dispute and its
+  reinstatement …);
 - our ledger: postings on ``platform:processor_clearing:{processor}:{CUR}`` (a debit is +,
   money arriving at the processor; a credit is -), attributed to the processor object the
-  entry's metadata names (``processor_object``; ``processor_payout_id`` and ``charge_id``
-  are read too). A reversal counts for the object of the entry it reverses.
+  entry's metadata names (``processor_object``, ``processor_payout_id``, ``charge_id``, or
+  ``payment`` — a payment id, which is translated to its charge id by asking the processor,
+  since balance transactions name charges). A reversal counts for the object of the entry
+  it reverses. Fees we booked (D processor_fees · C clearing, same metadata) are included,
+  so a fee the processor took and we never booked (a dispute fee) shows as a difference.
 
-Every source that is on one side only, or whose sums differ, is one difference. Processor
-fees are their own figures at the processor and are not compared here.
+Every source that is on one side only, or whose sums differ, is one difference.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from payments.processors.base import get_processor
 log = structlog.get_logger(__name__)
 
 MAX_PAGES = 1000  # 100 000 balance transactions per run, a limit on everything
-_SOURCE_KEYS = ("processor_object", "processor_payout_id", "charge_id")
+_SOURCE_KEYS = ("processor_object", "processor_payout_id", "charge_id", "payment")
+MAX_PAYMENT_LOOKUPS = 10_000
 Key = tuple[str, str]  # (source, currency)
 
 
@@ -43,7 +48,7 @@ def _processor_side(processor_name: str, start: datetime, end: datetime) -> dict
             created_gte=start, created_lt=end, starting_after=cursor, limit=100
         )
         for txn in page.items:
-            sums[(txn.source or txn.id, txn.currency.upper())] += txn.amount
+            sums[(txn.source or txn.id, txn.currency.upper())] += txn.net
         cursor = page.next_cursor
         if cursor is None:
             break
@@ -81,6 +86,31 @@ def _ledger_side(processor_name: str, start: datetime, end: datetime) -> dict[Ke
     return dict(sums)
 
 
+def _payment_ids_to_charges(
+    processor_name: str, theirs: dict[Key, int], ours: dict[Key, int]
+) -> dict[Key, int]:
+    """Re-key our sums named by a payment id (``pi_…``) to the payment's charge id, which
+    is what the processor's balance transactions name. Asks the processor once per
+    unmatched payment id, at most ``MAX_PAYMENT_LOOKUPS`` times."""
+    from payments.processors.base import ProcessorError
+
+    processor = get_processor(processor_name)
+    rekeyed: dict[Key, int] = defaultdict(int)
+    lookups = 0
+    for (source, currency), amount in ours.items():
+        key = (source, currency)
+        if key not in theirs and source.startswith("pi_") and lookups < MAX_PAYMENT_LOOKUPS:
+            lookups += 1
+            try:
+                charge_id = processor.retrieve_payment(source).charge_id
+            except ProcessorError:
+                charge_id = None
+            if charge_id:
+                key = (charge_id, currency)
+        rekeyed[key] += amount
+    return dict(rekeyed)
+
+
 def reconciliation_run(
     *, processor: str | None = None, start: datetime | None = None, end: datetime | None = None
 ) -> ReconciliationReport:
@@ -91,7 +121,7 @@ def reconciliation_run(
     if start is None:
         start = end - timedelta(days=1)
     theirs = _processor_side(processor, start, end)
-    ours = _ledger_side(processor, start, end)
+    ours = _payment_ids_to_charges(processor, theirs, _ledger_side(processor, start, end))
     differences = []
     for key in sorted(set(theirs) | set(ours)):
         source, currency = key

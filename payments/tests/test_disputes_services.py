@@ -207,3 +207,9 @@ def resolver_none(processor, payment_id):
 
 def resolver_fixed(processor, payment_id):
     return resolver_fixed.user_id
+
+
+def test_topup_resolver_finds_nobody_for_an_unknown_payment():
+    # Without the wallet's TopUp table installed, or with no such row, it answers None
+    # and the next resolver is asked.
+    assert disputes.owner_from_topup("sandbox", "pi_nothing") is None

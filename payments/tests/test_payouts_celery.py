@@ -196,3 +196,26 @@ def test_a_worker_killed_mid_submission_loses_and_duplicates_nothing(settings):
     assert PayoutEvent.objects.filter(to_status="paid", accepted=True).count() == count
     assert available(f"wallet:user:{creator.pk}:USD") == 0
     verify_ok()
+
+
+def test_a_dispute_withdraws_through_the_worker(celery_worker_process):
+    from payments.models.disputes import Dispute
+    from payments.processors.base import PaymentRequest
+    from payments.processors.sandbox.adapter import SandboxProcessor
+    from payments.tests.payouts_support import fund, make_user
+
+    fan = make_user()
+    fund(fan, 3000)
+    SandboxProcessor().create_payment(
+        PaymentRequest(
+            amount=3000,
+            currency="USD",
+            payment_method="pm_card_createDispute",
+            idempotency_key=f"topup:{uuid.uuid4().hex}",
+            metadata={"user_id": str(fan.pk)},
+        )
+    )
+    dispute = wait_for(lambda: Dispute.objects.filter(user=fan, funds="withdrawn").first())
+    assert (dispute.wallet_debited, dispute.shortfall) == (3000, 0)
+    assert available(f"wallet:user:{fan.pk}:USD") == 0
+    verify_ok()

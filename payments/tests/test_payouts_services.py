@@ -366,3 +366,22 @@ def test_weekly_schedule_pays_out_the_balance_once_a_week():
     payout = Payout.objects.get()
     assert (payout.user_id, payout.amount, payout.method) == (weekly.pk, 7000, "standard")
     assert available(WALLET.format(manual.pk)) == 5000
+
+
+def test_reordered_failure_before_paid_ends_failed_with_the_money_back():
+    creator = payee(15000, bank="000888888883")
+    payout = request(creator, 10000)
+    services.payout_submit(payout_id=payout.pk)
+    remote_id = Payout.objects.get(pk=payout.pk).processor_payout_id
+    settle(remote_id)
+    settle(remote_id)
+    # The failure overtakes the earlier "paid" event.
+    deliver_events(remote_id, "payout.failed")
+    deliver_events(remote_id, "payout.paid")
+
+    payout.refresh_from_db()
+    assert payout.status == payout.ledger_status == PayoutStatus.FAILED
+    assert payout.events.filter(accepted=False, to_status="paid").exists()
+    assert available(WALLET.format(creator.pk)) == 15000
+    assert posted(TRANSIT) == 0 and posted(CLEARING) == 15000
+    verify_ok()
