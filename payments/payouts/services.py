@@ -131,6 +131,22 @@ def _payout_account_ensure(*, user: User, processor: Processor) -> PayoutAccount
     return account
 
 
+def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> str:
+    """The processor's hosted onboarding page for the person's connected account (Stripe
+    Connect collects identity and bank details there; the sandbox sends them straight back
+    to ``return_url``). Creates the connected account on first use. Raises
+    ``PayoutDestinationUnavailable`` when the processor cannot be reached."""
+    processor = get_processor()
+    try:
+        account = _payout_account_ensure(user=user, processor=processor)
+        link = processor.create_onboarding_link(
+            account.account_id, refresh_url=refresh_url, return_url=return_url
+        )
+    except TransientProcessorError as exc:
+        raise PayoutDestinationUnavailable() from exc
+    return link.url
+
+
 def payout_destination_add(
     *,
     user: User,
@@ -712,6 +728,7 @@ __all__ = [
     "payout_apply_remote",
     "payout_destination_add",
     "payout_ledger_sync",
+    "payout_onboarding_link",
     "payout_quote",
     "payout_refresh",
     "payout_request",

@@ -116,3 +116,17 @@ def payout_bank_account(request):
             messages.success(request, "Bank account saved. Payouts resume after the hold.")
             return redirect("payments:payout-settings")
     return render(request, "payments/payouts/bank_account.html", {"form": form})
+
+
+@login_required
+@reauthentication_required
+@require_POST
+def payout_onboarding(request):
+    """Send the person to the processor's onboarding (identity and bank, Stripe Connect)."""
+    back = request.build_absolute_uri("/payouts/settings")
+    try:
+        url = services.payout_onboarding_link(user=request.user, refresh_url=back, return_url=back)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("payments:payout-settings")
+    return redirect(url)

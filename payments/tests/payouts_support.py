@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from accounts.models import User
+from accounts.services import user_signup
 from core.money import Money
 from ledger import chart
 from ledger.errors import AccountNotFound
@@ -22,10 +23,9 @@ PASSWORD = "correct horse battery staple"
 
 def make_user(handle: str | None = None, *, verified: bool = True) -> User:
     handle = handle or f"u{uuid.uuid4().hex[:10]}"
-    user = User.objects.create_user(
-        handle=handle, email=f"{handle}@example.com", password="pw-123456789"
-    )
+    user = user_signup(handle=handle, email=f"{handle}@example.com", password=PASSWORD)
     if verified:
+        # Verification (KYC) is a staff decision; there is no service for it on this branch.
         User.objects.filter(pk=user.pk).update(verification_tier="verified")
         user.refresh_from_db()
     return user

@@ -385,3 +385,16 @@ def test_reordered_failure_before_paid_ends_failed_with_the_money_back():
     assert available(WALLET.format(creator.pk)) == 15000
     assert posted(TRANSIT) == 0 and posted(CLEARING) == 15000
     verify_ok()
+
+
+def test_onboarding_link_creates_the_connected_account_once():
+    creator = make_user()
+    url = services.payout_onboarding_link(
+        user=creator, refresh_url="https://x.test/r", return_url="https://x.test/back"
+    )
+    assert url == "https://x.test/back"  # the sandbox has no hosted page
+    services.payout_onboarding_link(
+        user=creator, refresh_url="https://x.test/r", return_url="https://x.test/back"
+    )
+    assert sandbox_models.Account.objects.count() == 1
+    assert creator.payout_account.account_id == sandbox_models.Account.objects.get().id

@@ -71,7 +71,28 @@ def test_settings_and_bank_account_need_reauthentication():
     response = client.post("/payouts/settings/bank", {"account_number": "000123456789"})
     assert response.status_code == 302
     assert not user.payout_destinations.exists()
+    response = client.post("/payouts/settings/onboarding")
+    assert response.status_code == 302 and "reauthenticate" in response["Location"]
 
 
 def test_pages_need_login():
     assert Client().get("/payouts/").status_code == 302
+
+
+def test_after_reauthentication_the_bank_account_is_saved_and_payouts_wait(settings):
+    from django.urls import reverse
+
+    from payments.tests.payouts_support import PASSWORD
+
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 72
+    user = make_user()
+    client = signed_in(user)
+    reauth = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert reauth.status_code == 302
+    assert client.get("/payouts/settings/bank").status_code == 200
+    response = client.post("/payouts/settings/bank", {"account_number": "000123456789"})
+    assert response.status_code == 302 and response["Location"] == "/payouts/settings"
+    destination = user.payout_destinations.get(status="active")
+    assert destination.last4 == "6789"
+    page = client.get("/payouts/settings").content.decode()
+    assert "6789" in page and "Payouts allowed from" in page
