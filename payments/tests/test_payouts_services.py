@@ -398,3 +398,35 @@ def test_onboarding_link_creates_the_connected_account_once():
     )
     assert sandbox_models.Account.objects.count() == 1
     assert creator.payout_account.account_id == sandbox_models.Account.objects.get().id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_requests_for_the_whole_balance_one_wins():
+    import threading
+
+    from django.db import connection as conn
+
+    creator = payee(10000)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(key: str) -> None:
+        try:
+            barrier.wait()
+            request(creator, 10000, key=key)
+            outcomes.append("ok")
+        except InsufficientFunds:
+            outcomes.append("insufficient_funds")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=attempt, args=(f"race-key-{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["insufficient_funds", "ok"]
+    assert Payout.objects.count() == 1
+    assert available(WALLET.format(creator.pk)) == 0
+    verify_ok()
