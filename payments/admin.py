@@ -125,3 +125,7 @@ class TopUpAdmin(ReadOnlyAdmin):
 class MoneyRequestAdmin(ReadOnlyAdmin):
     list_display = ["id", "requester", "payer", "amount", "currency", "status", "created_at"]
     list_filter = ["status"]
+
+
+# Payouts, disputes and reconciliation register their own admin classes.
+from payments.payouts import admin as _payouts_admin  # noqa: E402, F401

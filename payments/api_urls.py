@@ -4,6 +4,7 @@ from django.urls import path
 
 from payments.creators import api as creators_api
 from payments.fx import api as fx_api
+from payments.payouts import api as payouts_api
 from payments.wallets import api as wallet_api
 
 urlpatterns: list = [
@@ -67,4 +68,16 @@ urlpatterns += [
         name="api-membership-cancel",
     ),
     path("creator/dashboard", creators_api.DashboardApi.as_view(), name="api-creator-dashboard"),
+]
+
+# Payouts: destinations, requests, history.
+urlpatterns += [
+    path("payouts", payouts_api.PayoutListCreateApi.as_view(), name="payouts"),
+    path("payouts/quote", payouts_api.PayoutQuoteApi.as_view(), name="payouts-quote"),
+    path(
+        "payouts/destination",
+        payouts_api.PayoutDestinationApi.as_view(),
+        name="payouts-destination",
+    ),
+    path("payouts/<str:payout_id>", payouts_api.PayoutDetailApi.as_view(), name="payout-detail"),
 ]

@@ -2,6 +2,7 @@ from django.urls import path
 
 from payments.creators import views as creators
 from payments.fx import views as fx_views
+from payments.payouts import views as payout_views
 from payments.wallets import views as wallet_views
 
 app_name = "payments"
@@ -57,4 +58,13 @@ urlpatterns += [
     path("memberships/join/<int:tier_id>", creators.join_page, name="join"),
     path("creator/dashboard", creators.dashboard_page, name="dashboard"),
     path("creator/dashboard/data", creators.dashboard_data, name="dashboard-data"),
+]
+
+# Payouts: destinations, requests, history.
+urlpatterns += [
+    path("payouts/", payout_views.payouts_page, name="payouts"),
+    path("payouts/confirm", payout_views.payout_confirm, name="payout-confirm"),
+    path("payouts/settings", payout_views.payout_settings, name="payout-settings"),
+    path("payouts/settings/bank", payout_views.payout_bank_account, name="payout-bank"),
+    path("payouts/settings/onboarding", payout_views.payout_onboarding, name="payout-onboarding"),
 ]

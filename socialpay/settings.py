@@ -533,3 +533,53 @@ CELERY_BEAT_SCHEDULE["payments-fx-rates-refresh"] = {
     "task": "payments.fx_rates_refresh",
     "schedule": timedelta(seconds=env.int("FX_RATES_REFRESH_SECONDS", default=60)),
 }
+
+# --- Payouts, disputes and reconciliation ---------------------------------------------------
+# A new or changed payout destination blocks payouts for this long (account-takeover defence).
+PAYOUT_DESTINATION_HOLD_HOURS = env.int("PAYOUT_DESTINATION_HOLD_HOURS", default=72)
+# Instant payouts cost a fee: basis points of the amount, rounded up, at least the minimum
+# (minor units of the payout's currency). Standard payouts are free.
+PAYOUT_INSTANT_FEE_BPS = env.int("PAYOUT_INSTANT_FEE_BPS", default=150)
+PAYOUT_INSTANT_FEE_MIN = env.int("PAYOUT_INSTANT_FEE_MIN", default=50)
+PAYOUT_STANDARD_ARRIVAL_DAYS = env.int("PAYOUT_STANDARD_ARRIVAL_DAYS", default=2)
+# Transient processor errors are retried with exponential backoff, then left to the sweeper.
+PAYOUT_SUBMIT_MAX_ATTEMPTS = env.int("PAYOUT_SUBMIT_MAX_ATTEMPTS", default=8)
+PAYOUT_RETRY_BASE_SECONDS = env.int("PAYOUT_RETRY_BASE_SECONDS", default=5)
+# The sweeper re-drives payouts untouched for this long in requested/submitting, asks the
+# processor about payouts pending for PAYOUT_PENDING_CHECK_SECONDS, and voids payout holds
+# whose request died before its payout row was written.
+PAYOUT_STUCK_AFTER_SECONDS = env.int("PAYOUT_STUCK_AFTER_SECONDS", default=120)
+PAYOUT_PENDING_CHECK_SECONDS = env.int("PAYOUT_PENDING_CHECK_SECONDS", default=6 * 3600)
+PAYOUT_ORPHAN_HOLD_SECONDS = env.int("PAYOUT_ORPHAN_HOLD_SECONDS", default=600)
+PAYOUT_SWEEP_BATCH = env.int("PAYOUT_SWEEP_BATCH", default=500)
+# Queue for payout submission tasks (empty: the default queue).
+PAYOUTS_QUEUE = env.str("PAYOUTS_QUEUE", default="")
+# Fault injection for chaos tests only: seconds to pause after the processor accepted a
+# payout and before we record it (the window in which a killed worker hurts most).
+PAYOUTS_CHAOS_PAUSE_SECONDS = env.float("PAYOUTS_CHAOS_PAUSE_SECONDS", default=0.0)
+# Who owns a disputed payment: dotted paths of functions (processor, payment_id) -> user id
+# or None, asked in order.
+PAYMENTS_DISPUTE_OWNER_RESOLVERS = env.list(
+    "PAYMENTS_DISPUTE_OWNER_RESOLVERS",
+    default=[
+        "payments.payouts.disputes.owner_from_topup",
+        "payments.payouts.disputes.owner_from_payment_metadata",
+    ],
+)
+PAYMENTS_WEBHOOK_HANDLER_MODULES = [
+    *PAYMENTS_WEBHOOK_HANDLER_MODULES,
+    "payments.payouts.webhook_handlers",
+]
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "payments.payouts.tasks"]
+CELERY_BEAT_SCHEDULE["payouts-sweep"] = {
+    "task": "payouts.sweep",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["payouts-weekly"] = {
+    "task": "payouts.scheduled",
+    "schedule": crontab(day_of_week="mon", hour=6, minute=0),
+}
+CELERY_BEAT_SCHEDULE["payouts-reconcile-nightly"] = {
+    "task": "payouts.reconcile",
+    "schedule": crontab(hour=3, minute=15),
+}

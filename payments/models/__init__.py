@@ -13,7 +13,15 @@ from payments.models.creators import (
     Tip,
     Unlock,
 )
+from payments.models.disputes import Dispute
 from payments.models.fx import FxQuote, FxRateSnapshot
+from payments.models.payouts import (
+    Payout,
+    PayoutAccount,
+    PayoutDestination,
+    PayoutEvent,
+)
+from payments.models.reconciliation import ReconciliationDifference, ReconciliationReport
 from payments.models.wallet import (
     MoneyRequest,
     Receipt,
@@ -25,6 +33,7 @@ from payments.models.wallet import (
 from payments.models.webhooks import WebhookDelivery, WebhookEvent
 
 __all__ = [
+    "Dispute",
     "FxQuote",
     "FxRateSnapshot",
     "Membership",
@@ -33,7 +42,13 @@ __all__ = [
     "MoneyRequest",
     "Order",
     "OrderRefund",
+    "Payout",
+    "PayoutAccount",
+    "PayoutDestination",
+    "PayoutEvent",
     "Receipt",
+    "ReconciliationDifference",
+    "ReconciliationReport",
     "SendLimit",
     "Tip",
     "TopUp",

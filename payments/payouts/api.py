@@ -1,0 +1,234 @@
+"""Payouts API (``/api/v1/payouts``): one class per operation; each parses, calls one
+service or selector, and renders."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_inputs import StrictSerializer, parse
+from accounts.reauth import require_recent_authentication
+from core.api.pagination import CursorPagination
+from core.idempotency import idempotent_api
+from core.money import InvalidAmount, Money
+from payments.models.payouts import Payout, PayoutDestination
+from payments.payouts import selectors, services
+
+
+class RawJsonField(serializers.Field):
+    """The parsed JSON value as it came: ``Money.from_minor`` decides what an amount is
+    (no float, no string, no bool) and gives the stable error codes."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class RawAmountField(RawJsonField):
+    pass
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class RawCurrencyField(RawJsonField):
+    pass
+
+
+class PayoutInput(StrictSerializer):
+    amount = RawAmountField(help_text="Integer minor units (1050 is 10.50 USD).")
+    currency = RawCurrencyField(help_text="Uppercase ISO 4217 code.")
+    method = serializers.ChoiceField(choices=["standard", "instant"], required=False)
+
+
+def _money(data: dict) -> Money:
+    money = Money.from_minor(data["amount"], data["currency"])
+    if money.amount <= 0:
+        raise InvalidAmount(details={"reason": "not_positive"})
+    return money
+
+
+def payout_payload(payout: Payout) -> dict:
+    return {
+        "id": payout.pk,
+        "status": payout.status,
+        "amount": payout.amount,
+        "fee": payout.fee,
+        "total": payout.amount + payout.fee,
+        "currency": payout.currency,
+        "method": payout.method,
+        "arrival_date": payout.arrival_date.isoformat() if payout.arrival_date else None,
+        "failure_code": payout.failure_code or None,
+        "failure_message": payout.failure_message or None,
+        "destination": {"last4": payout.destination.last4},
+        "created_at": payout.created_at.isoformat(),
+    }
+
+
+PAYOUT_OUTPUT = inline_serializer(
+    "Payout",
+    {
+        "id": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "amount": serializers.IntegerField(),
+        "fee": serializers.IntegerField(),
+        "total": serializers.IntegerField(),
+        "currency": serializers.CharField(),
+        "method": serializers.CharField(),
+        "arrival_date": serializers.DateField(allow_null=True),
+        "failure_code": serializers.CharField(allow_null=True),
+        "failure_message": serializers.CharField(allow_null=True),
+    },
+)
+
+
+class PayoutListCreateApi(APIView):
+    @extend_schema(
+        operation_id="payouts_create",
+        request=PayoutInput,
+        responses={202: PAYOUT_OUTPUT},
+        parameters=[OpenApiParameter("Idempotency-Key", str, location="header", required=True)],
+        summary="Request a payout to the active bank account (settled asynchronously)",
+    )
+    @idempotent_api("payouts.create")
+    def post(self, request):
+        data = parse(PayoutInput, request.data)
+        payout = services.payout_request(
+            user=request.user,
+            amount=_money(data),
+            method=data.get("method", "standard"),
+            request_key=request.idempotency_key,
+        )
+        return Response(payout_payload(payout), status=202)
+
+    @extend_schema(operation_id="payouts_list", responses={200: PAYOUT_OUTPUT})
+    def get(self, request):
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.payouts_of(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response([payout_payload(p) for p in page])
+
+
+class PayoutDetailApi(APIView):
+    @extend_schema(operation_id="payouts_read", responses={200: PAYOUT_OUTPUT})
+    def get(self, request, payout_id: str):
+        payout = selectors.payout_get_for_owner(user=request.user, payout_id=payout_id)
+        return Response(payout_payload(payout))
+
+
+class PayoutQuoteInput(PayoutInput):
+    pass
+
+
+QUOTE_OUTPUT = inline_serializer(
+    "PayoutQuote",
+    {
+        "amount": serializers.IntegerField(),
+        "fee": serializers.IntegerField(),
+        "total": serializers.IntegerField(),
+        "currency": serializers.CharField(),
+        "method": serializers.CharField(),
+        "arrival_estimate": serializers.DateField(),
+    },
+)
+DESTINATION_OUTPUT = inline_serializer(
+    "PayoutDestinationOutput",
+    {
+        "destination": inline_serializer(
+            "PayoutDestination",
+            {
+                "id": serializers.IntegerField(),
+                "last4": serializers.CharField(),
+                "currency": serializers.CharField(),
+                "schedule": serializers.CharField(),
+                "payouts_allowed_at": serializers.DateTimeField(),
+            },
+            allow_null=True,
+        )
+    },
+)
+
+
+class PayoutQuoteApi(APIView):
+    @extend_schema(
+        operation_id="payouts_quote", request=PayoutQuoteInput, responses={200: QUOTE_OUTPUT}
+    )
+    def post(self, request):
+        """The fee and arrival estimate of a payout, before requesting it (moves nothing)."""
+        data = parse(PayoutQuoteInput, request.data)
+        quote = services.payout_quote(amount=_money(data), method=data.get("method", "standard"))
+        return Response(
+            {
+                "amount": quote.amount.amount,
+                "fee": quote.fee.amount,
+                "total": quote.total.amount,
+                "currency": quote.amount.currency,
+                "method": quote.method,
+                "arrival_estimate": quote.arrival_estimate.isoformat(),
+            }
+        )
+
+
+class DestinationInput(StrictSerializer):
+    account_number = serializers.CharField(required=False, max_length=17, allow_blank=True)
+    routing_number = serializers.CharField(required=False, max_length=9, allow_blank=True)
+    token = serializers.CharField(required=False, max_length=100, allow_blank=True)
+    account_holder_name = serializers.CharField(required=False, max_length=100, allow_blank=True)
+    schedule = serializers.ChoiceField(choices=["manual", "weekly"], required=False)
+
+
+def destination_payload(destination: PayoutDestination | None) -> dict | None:
+    if destination is None:
+        return None
+    return {
+        "id": destination.pk,
+        "last4": destination.last4,
+        "currency": destination.currency,
+        "schedule": destination.schedule,
+        "payouts_allowed_at": destination.payouts_allowed_at.isoformat(),
+    }
+
+
+class PayoutDestinationApi(APIView):
+    @extend_schema(operation_id="payout_destination_read", responses={200: DESTINATION_OUTPUT})
+    def get(self, request):
+        return Response(
+            {
+                "destination": destination_payload(
+                    selectors.payout_destination_active(user=request.user)
+                )
+            }
+        )
+
+    @extend_schema(
+        operation_id="payout_destination_set",
+        request=DestinationInput,
+        responses={201: DESTINATION_OUTPUT},
+    )
+    def put(self, request):
+        """Attach a bank account (re-authentication required; starts the payout hold)."""
+        require_recent_authentication(request)
+        data = parse(DestinationInput, request.data)
+        destination = services.payout_destination_add(
+            user=request.user,
+            account_number=data.get("account_number", ""),
+            routing_number=data.get("routing_number", ""),
+            token=data.get("token", ""),
+            account_holder_name=data.get("account_holder_name", ""),
+            schedule=data.get("schedule", "manual"),
+        )
+        return Response({"destination": destination_payload(destination)}, status=201)

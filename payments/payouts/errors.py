@@ -1,0 +1,56 @@
+"""Stable error codes of payouts (``core.exceptions.DomainError`` subclasses)."""
+
+from __future__ import annotations
+
+from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+
+
+class PayoutNotFound(NotFound):
+    code = "payout_not_found"
+    default_message = "No such payout."
+
+
+class VerificationRequired(PermissionDenied):
+    code = "verification_required"
+    default_message = "Only verified accounts can be paid out."
+
+
+class AccountFrozen(PermissionDenied):
+    code = "account_frozen"
+    default_message = "This account is frozen: payouts are suspended."
+
+
+class NoPayoutDestination(Conflict):
+    code = "no_payout_destination"
+    default_message = "Add a bank account before requesting a payout."
+
+
+class PayoutDestinationOnHold(Conflict):
+    code = "payout_destination_on_hold"
+    default_message = "Your bank account was changed recently; payouts resume after the hold."
+
+
+class InvalidPayoutMethod(ValidationFailed):
+    code = "invalid_payout_method"
+    default_message = "The method is standard or instant."
+
+
+class InvalidBankAccount(ValidationFailed):
+    code = "invalid_bank_account"
+    default_message = "That bank account could not be attached."
+
+
+class PayoutDestinationUnavailable(DomainError):
+    code = "processor_unavailable"
+    status = 503
+    default_message = "The payment processor is unavailable; try again shortly."
+
+
+class IllegalPayoutTransition(Conflict):
+    code = "illegal_payout_transition"
+    default_message = "A payout cannot change to that status from its current one."
+
+
+class PayoutRequestExpired(Conflict):
+    code = "payout_request_expired"
+    default_message = "This payout request expired; send it again with a new key."

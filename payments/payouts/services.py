@@ -1,0 +1,741 @@
+"""Payout services: destinations, requests, submission, status changes and their postings.
+
+The shape of every processor call (after Liberapay): record the intent and commit; call the
+processor with a key built from our row id (``payout:{id}``); record the answer in a new
+transaction. No transaction is ever open across a processor call, and the ledger services
+are durable transactions of their own, so every ledger effect is *derived from the payout's
+status* by ``payout_ledger_sync`` with idempotency keys from the payout id: running it any
+number of times, after a crash anywhere, books each effect exactly once.
+
+Postings (``P`` = processor, ``A`` = amount, ``F`` = instant fee, 0 for standard):
+
+=====================  =====================================================================
+request                hold: D wallet:user A+F · C payouts_in_transit A · C fees F
+paid                   post the hold (the entry above), then
+                       D payouts_in_transit A · C processor_clearing:P A  (code payout_settle)
+failed (before paid)   void the hold: the wallet is spendable again, no fee is kept
+paid, then failed      reverse both entries, once each:
+                       D processor_clearing:P A · C payouts_in_transit A
+                       D payouts_in_transit A · D fees F · C wallet:user A+F
+=====================  =====================================================================
+
+A bank that returns an instant payout gets its fee refunded too: the service was not
+delivered.
+
+Locks: ``Payout`` rows are locked (``SELECT … FOR UPDATE``) for every status change; ledger
+services take their own locks (hold row, then wallet), never while we hold a payout lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.money import Money, currency_require_supported
+from ledger import chart
+from ledger.errors import EntryAlreadyReversed
+from ledger.models import Entry, Hold, HoldStatus
+from ledger.services import credit, debit, entry_post, entry_reverse, hold_create, hold_post
+from ledger.services import hold_void as ledger_hold_void
+from payments.models.payouts import (
+    TRANSITIONS,
+    Payout,
+    PayoutAccount,
+    PayoutDestination,
+    PayoutEvent,
+    PayoutMethod,
+    PayoutSchedule,
+    PayoutStatus,
+)
+from payments.payouts.errors import (
+    AccountFrozen,
+    IllegalPayoutTransition,
+    InvalidBankAccount,
+    InvalidPayoutMethod,
+    NoPayoutDestination,
+    PayoutDestinationOnHold,
+    PayoutDestinationUnavailable,
+    PayoutRequestExpired,
+    VerificationRequired,
+)
+from payments.processors.base import (
+    BankAccountRequest,
+    ConnectedAccountRequest,
+    PayoutRequest,
+    PermanentProcessorError,
+    Processor,
+    TransientProcessorError,
+    get_processor,
+)
+from payments.processors.base import PayoutStatus as RemoteStatus
+
+log = structlog.get_logger(__name__)
+
+PAYOUT_CODE = "payout"
+SETTLE_CODE = "payout_settle"
+
+
+# --- quotes ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PayoutQuote:
+    """What a payout costs and when it should arrive: shown before the person confirms."""
+
+    amount: Money
+    fee: Money
+    total: Money  # what leaves the wallet
+    method: str
+    arrival_estimate: date
+
+
+def payout_quote(*, amount: Money, method: str) -> PayoutQuote:
+    """Raises ``InvalidPayoutMethod``; ``amount`` must already be a positive ``Money``."""
+    if method not in PayoutMethod.values:
+        raise InvalidPayoutMethod(details={"method": str(method)[:20]})
+    if method == PayoutMethod.INSTANT:
+        # Round up: a fee of 1.5 % on 1 cent is 1 cent, never 0.
+        bps_fee = -(-amount.amount * settings.PAYOUT_INSTANT_FEE_BPS // 10_000)
+        fee = Money(max(bps_fee, settings.PAYOUT_INSTANT_FEE_MIN), amount.currency)
+        arrival = timezone.now().date()
+    else:
+        fee = Money(0, amount.currency)
+        arrival = timezone.now().date() + timedelta(days=settings.PAYOUT_STANDARD_ARRIVAL_DAYS)
+    return PayoutQuote(
+        amount=amount, fee=fee, total=amount + fee, method=method, arrival_estimate=arrival
+    )
+
+
+# --- destinations ----------------------------------------------------------------------------
+def _payout_account_ensure(*, user: User, processor: Processor) -> PayoutAccount:
+    """The person's connected account, created at the processor once (key from the user id)."""
+    existing = PayoutAccount.objects.filter(user=user).first()
+    if existing is not None:
+        return existing
+    remote = processor.create_connected_account(
+        ConnectedAccountRequest(
+            idempotency_key=f"payout-account:user:{user.pk}",
+            email=user.email,
+            metadata={"user_id": str(user.pk)},
+        )
+    )
+    account, _ = PayoutAccount.objects.get_or_create(
+        user=user, defaults={"processor": processor.name, "account_id": remote.id}
+    )
+    return account
+
+
+def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> str:
+    """The processor's hosted onboarding page for the person's connected account (Stripe
+    Connect collects identity and bank details there; the sandbox sends them straight back
+    to ``return_url``). Creates the connected account on first use. Raises
+    ``PayoutDestinationUnavailable`` when the processor cannot be reached."""
+    processor = get_processor()
+    try:
+        account = _payout_account_ensure(user=user, processor=processor)
+        link = processor.create_onboarding_link(
+            account.account_id, refresh_url=refresh_url, return_url=return_url
+        )
+    except TransientProcessorError as exc:
+        raise PayoutDestinationUnavailable() from exc
+    return link.url
+
+
+def payout_destination_add(
+    *,
+    user: User,
+    account_number: str = "",
+    routing_number: str = "",
+    token: str = "",
+    account_holder_name: str = "",
+    schedule: str = PayoutSchedule.MANUAL,
+) -> PayoutDestination:
+    """Attach a bank account through the processor and make it the active destination.
+
+    The caller has checked re-authentication. Starts the payout hold
+    (``PAYOUT_DESTINATION_HOLD_HOURS``). Raises ``InvalidBankAccount`` (nothing active
+    changes) or ``PayoutDestinationUnavailable`` (retry later).
+    """
+    if bool(account_number) == bool(token):
+        raise InvalidBankAccount("Give a bank account number or a bank token.")
+    if account_number and not (account_number.isascii() and account_number.isdigit()):
+        raise InvalidBankAccount("The account number is digits only.")
+    if account_number and not 4 <= len(account_number) <= 17:
+        raise InvalidBankAccount("The account number has 4 to 17 digits.")
+    if routing_number and not (
+        routing_number.isascii() and routing_number.isdigit() and len(routing_number) == 9
+    ):
+        raise InvalidBankAccount("The routing number has 9 digits.")
+    if schedule not in PayoutSchedule.values:
+        raise InvalidBankAccount("Unknown payout schedule.", details={"field": "schedule"})
+    processor = get_processor()
+    # Intent first: the row id becomes the processor's idempotency key.
+    with transaction.atomic(durable=True):
+        destination = PayoutDestination.objects.create(
+            user=user,
+            processor=processor.name,
+            last4=(account_number or "")[-4:],
+            schedule=schedule,
+        )
+    try:
+        account = _payout_account_ensure(user=user, processor=processor)
+        bank = processor.attach_bank_account(
+            BankAccountRequest(
+                account_id=account.account_id,
+                idempotency_key=f"payout-destination:{destination.pk}",
+                token=token or None,
+                account_number=account_number or None,
+                routing_number=routing_number or None,
+                account_holder_name=account_holder_name[:100],
+            )
+        )
+    except TransientProcessorError as exc:
+        PayoutDestination.objects.filter(pk=destination.pk).update(
+            status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
+        )
+        raise PayoutDestinationUnavailable() from exc
+    except PermanentProcessorError as exc:
+        PayoutDestination.objects.filter(pk=destination.pk).update(
+            status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
+        )
+        raise InvalidBankAccount(details={"processor_code": exc.code}) from exc
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        User.objects.select_for_update().get(pk=user.pk)  # one destination change at a time
+        PayoutDestination.objects.filter(user=user, status=PayoutDestination.Status.ACTIVE).update(
+            status=PayoutDestination.Status.REPLACED
+        )
+        destination.status = PayoutDestination.Status.ACTIVE
+        destination.bank_account_id = bank.id
+        destination.last4 = bank.last4
+        destination.currency = bank.currency.upper()[:3]
+        destination.country = bank.country[:2]
+        destination.payouts_allowed_at = now + timedelta(
+            hours=settings.PAYOUT_DESTINATION_HOLD_HOURS
+        )
+        destination.save()
+    log.info("payout.destination_added", user_id=user.pk, destination_id=destination.pk)
+    return destination
+
+
+def payout_schedule_set(*, user: User, schedule: str) -> PayoutDestination:
+    if schedule not in PayoutSchedule.values:
+        raise InvalidBankAccount("Unknown payout schedule.", details={"field": "schedule"})
+    with transaction.atomic(durable=True):
+        destination = (
+            PayoutDestination.objects.select_for_update()
+            .filter(user=user, status=PayoutDestination.Status.ACTIVE)
+            .first()
+        )
+        if destination is None:
+            raise NoPayoutDestination()
+        destination.schedule = schedule
+        destination.save(update_fields=["schedule"])
+    return destination
+
+
+# --- requests --------------------------------------------------------------------------------
+def _check_payable(user: User) -> PayoutDestination:
+    if user.verification_tier != User.VerificationTier.VERIFIED:
+        raise VerificationRequired()
+    if user.is_frozen:
+        raise AccountFrozen()
+    destination = PayoutDestination.objects.filter(
+        user=user, status=PayoutDestination.Status.ACTIVE
+    ).first()
+    if destination is None:
+        raise NoPayoutDestination()
+    if destination.payouts_allowed_at > timezone.now():
+        raise PayoutDestinationOnHold(
+            details={"payouts_allowed_at": destination.payouts_allowed_at.isoformat()}
+        )
+    return destination
+
+
+def _request_hold_key(user_id: int, request_key: str) -> str:
+    digest = hashlib.sha256(request_key.encode()).hexdigest()[:40]
+    return f"payout-request:{user_id}:{digest}"
+
+
+def payout_request(*, user: User, amount: Money, method: str, request_key: str) -> Payout:
+    """Reserve ``amount`` (plus the instant fee) in the wallet and queue the payout.
+
+    ``request_key`` is the client's idempotency key: the same key returns the same payout
+    (even after a crash between the two steps below). Raises ``VerificationRequired``,
+    ``AccountFrozen``, ``NoPayoutDestination``, ``PayoutDestinationOnHold``,
+    ``InvalidPayoutMethod``, ledger ``InsufficientFunds`` / ``IdempotencyKeyReused``,
+    ``PayoutRequestExpired``.
+
+    Two steps, because the ledger's hold is a durable transaction of its own: (1) the hold,
+    keyed by the request key (a concurrent request for the same money loses on the wallet
+    lock); (2) the payout row, which owns the hold. A request that dies between them leaves
+    a hold without payout; the sweeper voids it after ``PAYOUT_ORPHAN_HOLD_SECONDS``.
+    """
+    currency_require_supported(amount.currency)
+    destination = _check_payable(user)
+    quote = payout_quote(amount=amount, method=method)
+    currency = amount.currency
+    postings = [
+        debit(chart.wallet_key(user.pk, currency), quote.total),
+        credit(chart.payouts_in_transit_key(currency), quote.amount),
+    ]
+    if quote.fee.amount:
+        postings.append(credit(chart.fees_key(currency), quote.fee))
+    hold_key = _request_hold_key(user.pk, request_key)
+    hold = hold_create(
+        code=PAYOUT_CODE,
+        idempotency_key=hold_key,
+        postings=postings,
+        reference=f"payout-request:{user.pk}",
+        metadata={"method": method},
+    )
+    with transaction.atomic(durable=True):
+        locked = Hold.objects.select_for_update().get(pk=hold.pk)
+        existing = Payout.objects.filter(hold_id=hold.pk).first()
+        if existing is not None:
+            return existing
+        if locked.status != HoldStatus.PENDING:
+            raise PayoutRequestExpired()
+        payout = Payout.objects.create(
+            user=user,
+            destination=destination,
+            hold=locked,
+            amount=quote.amount.amount,
+            fee=quote.fee.amount,
+            currency=currency,
+            method=method,
+            processor=destination.processor,
+            arrival_date=quote.arrival_estimate,
+        )
+        PayoutEvent.objects.create(
+            payout=payout, from_status="", to_status=PayoutStatus.REQUESTED, source="api"
+        )
+        payout_id = payout.pk
+        transaction.on_commit(lambda: payout_submit_enqueue(payout_id=payout_id))
+    log.info("payout.requested", payout_id=payout.pk, amount=payout.amount, currency=currency)
+    return payout
+
+
+def payout_submit_enqueue(*, payout_id: int, countdown: float = 0) -> None:
+    from payments.payouts.tasks import payout_submit_task
+
+    options: dict = {"countdown": countdown}
+    if settings.PAYOUTS_QUEUE:
+        options["queue"] = settings.PAYOUTS_QUEUE
+    payout_submit_task.apply_async((payout_id,), **options)
+
+
+# --- status changes --------------------------------------------------------------------------
+def _transition(payout: Payout, to_status: str, *, source: str, detail: dict | None = None) -> bool:
+    """Change the status of a LOCKED payout and log it. Returns False for a repeat of the
+    current status; raises ``IllegalPayoutTransition`` (after logging the refusal) otherwise.
+    The caller holds the row lock inside its own transaction."""
+    if payout.status == to_status:
+        return False
+    if to_status not in TRANSITIONS[payout.status]:
+        log.warning(
+            "payout.illegal_transition",
+            payout_id=payout.pk,
+            from_status=payout.status,
+            to_status=to_status,
+            source=source,
+        )
+        raise IllegalPayoutTransition(
+            details={"payout": payout.pk, "from": payout.status, "to": to_status}
+        )
+    PayoutEvent.objects.create(
+        payout=payout,
+        from_status=payout.status,
+        to_status=to_status,
+        source=source,
+        detail=detail or {},
+    )
+    payout.status = to_status
+    payout.updated_at = timezone.now()
+    return True
+
+
+def _log_refusal(payout_id: int, from_status: str, to_status: str, source: str, detail: dict):
+    """Refused transitions are kept too (append-only), in their own small transaction."""
+    PayoutEvent.objects.create(
+        payout_id=payout_id,
+        from_status=from_status,
+        to_status=to_status,
+        accepted=False,
+        source=source,
+        detail=detail,
+    )
+
+
+def payout_transition(
+    *, payout_id: int, to_status: str, source: str, detail: dict | None = None, **fields
+) -> Payout:
+    """Move a payout to ``to_status`` (and set ``fields``), then book its ledger effects.
+
+    Raises ``IllegalPayoutTransition`` (the refusal is logged as an event). A repeat of
+    the current status changes nothing. Locks: the payout row.
+    """
+    with transaction.atomic(durable=True):
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        from_status = payout.status
+        try:
+            changed = _transition(payout, to_status, source=source, detail=detail)
+        except IllegalPayoutTransition:
+            _log_refusal(payout_id, from_status, to_status, source, detail or {})
+            refused = True
+        else:
+            refused = False
+            for name, value in fields.items():
+                if value is not None and not getattr(payout, name):
+                    setattr(payout, name, value)
+            payout.save()
+            if changed:
+                transaction.on_commit(lambda: _notify(payout_id))
+    if refused:
+        raise IllegalPayoutTransition(
+            details={"payout": payout_id, "from": from_status, "to": to_status}
+        )
+    payout_ledger_sync(payout_id=payout_id)
+    return Payout.objects.get(pk=payout_id)
+
+
+_NOTE_TEXT = {
+    PayoutStatus.PAID: "Your payout of {amount} was paid.",
+    PayoutStatus.FAILED: "Your payout of {amount} failed: {reason} "
+    "The money is back in your wallet.",
+    PayoutStatus.REVERSED: "Your bank returned your payout of {amount}: {reason} "
+    "The money is back in your wallet.",
+}
+
+
+def _notify(payout_id: int) -> None:
+    from accounts.services import notification_create
+
+    payout = Payout.objects.select_related("user").get(pk=payout_id)
+    if payout.status not in {PayoutStatus.PAID, PayoutStatus.FAILED, PayoutStatus.REVERSED}:
+        return
+    notification_create(
+        recipient=payout.user,
+        kind=f"payout_{payout.status}",
+        target_type="payout",
+        target_id=payout.pk,
+        data={
+            "amount": payout.amount,
+            "currency": payout.currency,
+            "failure_message": payout.failure_message,
+            "text": _NOTE_TEXT[payout.status].format(
+                amount=Money(payout.amount, payout.currency).format(),
+                reason=payout.failure_message or "no reason given",
+            ),
+        },
+    )
+
+
+# --- the ledger, derived from the status -----------------------------------------------------
+def payout_ledger_sync(*, payout_id: int) -> Payout:
+    """Book whatever the payout's status implies and is not booked yet. Idempotent.
+
+    Locks: nothing of ours across ledger calls; the final update re-checks the status.
+    """
+    payout = Payout.objects.select_related("hold").get(pk=payout_id)
+    status = payout.status
+    if status == payout.ledger_status:
+        return payout
+    if status == PayoutStatus.FAILED:
+        ledger_hold_void(hold=payout.hold_id)
+    elif status in {PayoutStatus.PAID, PayoutStatus.REVERSED}:
+        paid_entry, settle_entry = _book_paid(payout)
+        if status == PayoutStatus.REVERSED:
+            _reverse_once(settle_entry, f"payout:{payout.pk}:unsettle")
+            _reverse_once(paid_entry, f"payout:{payout.pk}:unpay")
+    Payout.objects.filter(pk=payout.pk, status=status).update(ledger_status=status)
+    payout.ledger_status = status
+    return payout
+
+
+def _reverse_once(entry: Entry, key: str) -> Entry:
+    try:
+        return entry_reverse(entry=entry, idempotency_key=key)
+    except EntryAlreadyReversed:
+        # A concurrent sync won the race; it used the same key, or something is very wrong.
+        return Entry.objects.get(reverses_id=entry.pk, idempotency_key=key)
+
+
+def _book_paid(payout: Payout) -> tuple[Entry, Entry]:
+    paid_entry = hold_post(hold=payout.hold_id, idempotency_key=f"payout:{payout.pk}:paid")
+    money = Money(payout.amount, payout.currency)
+    settle_entry = entry_post(
+        code=SETTLE_CODE,
+        idempotency_key=f"payout:{payout.pk}:settle",
+        reference=f"payout:{payout.pk}",
+        postings=[
+            debit(chart.payouts_in_transit_key(payout.currency), money),
+            credit(chart.processor_clearing_key(payout.processor, payout.currency), money),
+        ],
+        metadata={"processor_payout_id": payout.processor_payout_id or ""},
+    )
+    return paid_entry, settle_entry
+
+
+# --- submission ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SubmitOutcome:
+    status: str
+    retry_in: float | None = None
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(settings.PAYOUT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 3600))
+
+
+def payout_submit(*, payout_id: int, source: str = "task") -> SubmitOutcome:
+    """Send the payout to the processor with the key ``payout:{id}``; safe to run any
+    number of times, concurrently or after a crash at any line: the processor returns the
+    payout it already has for that key, and the status moves forward only.
+
+    Locks: the payout row (twice, in two short transactions, never across the call).
+    """
+    with transaction.atomic(durable=True):
+        payout = (
+            Payout.objects.select_for_update()
+            .select_related("destination", "user")
+            .get(pk=payout_id)
+        )
+        if payout.status not in {PayoutStatus.REQUESTED, PayoutStatus.SUBMITTING}:
+            return SubmitOutcome(status=payout.status)
+        _transition(payout, PayoutStatus.SUBMITTING, source=source)
+        payout.attempts += 1
+        payout.next_attempt_at = None
+        payout.updated_at = timezone.now()  # the sweeper waits a full period from here
+        payout.save()
+        account = PayoutAccount.objects.get(user_id=payout.user_id)
+    processor = get_processor(payout.processor)
+    request = PayoutRequest(
+        amount=payout.amount,
+        currency=payout.currency,
+        destination=account.account_id,
+        idempotency_key=payout.processor_key,
+        method=payout.method,
+        description=f"SocialPay payout {payout.pk}",
+        metadata={"payout_id": str(payout.pk)},
+    )
+    try:
+        remote = processor.create_payout(request)
+    except TransientProcessorError as exc:
+        return _submit_transient(payout_id, exc)
+    except PermanentProcessorError as exc:
+        payout = _apply_or_ignore(
+            payout_id,
+            PayoutStatus.FAILED,
+            source=source,
+            detail={"code": exc.code},
+            failure_code=exc.code[:64],
+            failure_message=exc.message[:500],
+        )
+        return SubmitOutcome(status=payout.status)
+    if settings.PAYOUTS_CHAOS_PAUSE_SECONDS:
+        time.sleep(settings.PAYOUTS_CHAOS_PAUSE_SECONDS)
+    payout = payout_apply_remote(payout_id=payout_id, remote=remote, source=source)
+    return SubmitOutcome(status=payout.status)
+
+
+def _submit_transient(payout_id: int, exc: TransientProcessorError) -> SubmitOutcome:
+    with transaction.atomic(durable=True):
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        payout.last_error = f"{exc.code}: {exc.message}"[:500]
+        retry_in = _backoff(payout.attempts)
+        payout.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+        payout.updated_at = timezone.now()
+        payout.save()
+    log.warning("payout.submit_transient", payout_id=payout_id, code=exc.code)
+    if payout.attempts >= settings.PAYOUT_SUBMIT_MAX_ATTEMPTS:
+        # Never failed on our side: the processor may have it. The sweeper keeps asking.
+        return SubmitOutcome(status=payout.status)
+    return SubmitOutcome(status=payout.status, retry_in=retry_in)
+
+
+_REMOTE_TO_OURS = {
+    RemoteStatus.PENDING: PayoutStatus.PENDING,
+    RemoteStatus.IN_TRANSIT: PayoutStatus.PENDING,
+    RemoteStatus.PAID: PayoutStatus.PAID,
+    RemoteStatus.FAILED: PayoutStatus.FAILED,
+    RemoteStatus.CANCELED: PayoutStatus.FAILED,
+}
+
+
+def _apply_or_ignore(payout_id: int, to_status: str, *, source: str, **kwargs) -> Payout:
+    try:
+        return payout_transition(payout_id=payout_id, to_status=to_status, source=source, **kwargs)
+    except IllegalPayoutTransition:
+        # A late or reordered message (payout.paid after we saw it fail): logged, no effect.
+        return Payout.objects.get(pk=payout_id)
+
+
+def payout_apply_remote(*, payout_id: int, remote, source: str) -> Payout:
+    """Bring our payout in line with the processor's view of it (``remote``: a
+    ``payments.processors.Payout``). A failure after ``paid`` is a reversal. Idempotent."""
+    target = _REMOTE_TO_OURS[RemoteStatus(remote.status)]
+    current = Payout.objects.only("status").get(pk=payout_id).status
+    if target == PayoutStatus.FAILED and current in {PayoutStatus.PAID, PayoutStatus.REVERSED}:
+        target = PayoutStatus.REVERSED  # the bank returned a paid payout
+    elif target == PayoutStatus.PENDING and current not in {
+        PayoutStatus.REQUESTED,
+        PayoutStatus.SUBMITTING,
+    }:
+        target = current  # "still pending" says nothing new to a payout past that point
+    return _apply_or_ignore(
+        payout_id,
+        target,
+        source=source,
+        detail={"remote_status": str(remote.status), "remote_id": remote.id},
+        processor_payout_id=remote.id,
+        failure_code=(remote.failure_code or "")[:64] or None,
+        failure_message=(remote.failure_message or "")[:500] or None,
+    )
+
+
+# --- scheduled payouts ------------------------------------------------------------------------
+def payouts_scheduled_run(*, today: date | None = None) -> int:
+    """Pay out the whole available balance of everyone on the weekly schedule (beat, on
+    Mondays). The request key names the ISO week, so a second run in the same week pays
+    nothing twice. Returns how many payouts were requested."""
+    from core.exceptions import DomainError
+    from ledger.errors import AccountNotFound
+    from ledger.selectors import balance_of
+
+    today = today or timezone.now().date()
+    year, week, _ = today.isocalendar()
+    requested = 0
+    destinations = PayoutDestination.objects.filter(
+        status=PayoutDestination.Status.ACTIVE, schedule=PayoutSchedule.WEEKLY
+    ).select_related("user")
+    for destination in destinations.iterator(chunk_size=500):
+        user = destination.user
+        try:
+            balance = balance_of(account=chart.wallet_key(user.pk, destination.currency))
+        except AccountNotFound:
+            continue
+        if balance.available.amount <= 0:
+            continue
+        try:
+            payout_request(
+                user=user,
+                amount=balance.available,
+                method=PayoutMethod.STANDARD,
+                request_key=f"scheduled:{year}-W{week:02d}:{destination.currency}",
+            )
+        except DomainError as exc:
+            log.info("payout.scheduled_skipped", user_id=user.pk, code=exc.code)
+            continue
+        requested += 1
+    return requested
+
+
+# --- the sweeper -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    resubmitted: int = 0
+    checked: int = 0
+    ledger_synced: int = 0
+    orphan_holds_voided: int = 0
+
+
+def payouts_sweep(*, now=None) -> SweepReport:
+    """Re-drive every payout stuck in a non-final state (no lost work):
+
+    - ``requested``/``submitting`` untouched for ``PAYOUT_STUCK_AFTER_SECONDS`` (a lost or
+      killed task): submitted again with the same key, here and now;
+    - ``pending`` for ``PAYOUT_PENDING_CHECK_SECONDS`` (a lost webhook): the processor is
+      asked (``retrieve_payout``) and its answer applied;
+    - a status whose ledger effects are missing (a crash between the two): booked;
+    - a payout hold whose payout row was never written: voided.
+    """
+    now = now or timezone.now()
+    batch = settings.PAYOUT_SWEEP_BATCH
+    stuck_before = now - timedelta(seconds=settings.PAYOUT_STUCK_AFTER_SECONDS)
+    resubmitted = checked = synced = voided = 0
+    stuck = list(
+        Payout.objects.filter(
+            status__in=[PayoutStatus.REQUESTED, PayoutStatus.SUBMITTING],
+            updated_at__lt=stuck_before,
+        )
+        .exclude(next_attempt_at__gt=now)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for payout_id in stuck:
+        payout_submit(payout_id=payout_id, source="sweeper")
+        resubmitted += 1
+    pending_before = now - timedelta(seconds=settings.PAYOUT_PENDING_CHECK_SECONDS)
+    pending = Payout.objects.filter(
+        status=PayoutStatus.PENDING, updated_at__lt=pending_before
+    ).order_by("updated_at")[:batch]
+    for payout in pending:
+        payout_refresh(payout_id=payout.pk, source="sweeper")
+        checked += 1
+    from django.db.models import F
+
+    unsynced = Payout.objects.exclude(ledger_status=F("status")).values_list("pk", flat=True)[
+        :batch
+    ]
+    for payout_id in unsynced:
+        payout_ledger_sync(payout_id=payout_id)
+        synced += 1
+    orphan_before = now - timedelta(seconds=settings.PAYOUT_ORPHAN_HOLD_SECONDS)
+    orphans = Hold.objects.filter(
+        code=PAYOUT_CODE,
+        status=HoldStatus.PENDING,
+        created_at__lt=orphan_before,
+        payout__isnull=True,
+    ).values_list("pk", flat=True)[:batch]
+    for hold_id in orphans:
+        ledger_hold_void(hold=hold_id)
+        voided += 1
+    report = SweepReport(resubmitted, checked, synced, voided)
+    if any((resubmitted, checked, synced, voided)):
+        log.info("payout.sweep", **asdict(report))
+    return report
+
+
+def payout_refresh(*, payout_id: int, source: str = "sweeper") -> Payout:
+    """Ask the processor about a payout it has and apply the answer."""
+    payout = Payout.objects.select_related("user").get(pk=payout_id)
+    if not payout.processor_payout_id:
+        return payout
+    account = PayoutAccount.objects.get(user_id=payout.user_id)
+    try:
+        remote = get_processor(payout.processor).retrieve_payout(
+            payout.processor_payout_id, destination=account.account_id
+        )
+    except TransientProcessorError:
+        return payout
+    with transaction.atomic(durable=True):
+        # Touch it so the next sweep waits again instead of asking at once.
+        Payout.objects.filter(pk=payout_id, status=payout.status).update(updated_at=timezone.now())
+    return payout_apply_remote(payout_id=payout_id, remote=remote, source=source)
+
+
+__all__ = [
+    "PayoutQuote",
+    "SubmitOutcome",
+    "SweepReport",
+    "payout_apply_remote",
+    "payout_destination_add",
+    "payout_ledger_sync",
+    "payout_onboarding_link",
+    "payout_quote",
+    "payout_refresh",
+    "payout_request",
+    "payout_schedule_set",
+    "payout_submit",
+    "payout_submit_enqueue",
+    "payout_transition",
+    "payouts_scheduled_run",
+    "payouts_sweep",
+]
