@@ -263,7 +263,11 @@ class MeAvatarApi(APIView):
         unknown = sorted(set(request.data) - {"avatar"})
         if unknown:
             raise UnknownField(details={"fields": unknown})
-        services.user_set_avatar(user=request.user, upload=request.data.get("avatar"))
+        upload = request.data.get("avatar")
+        # A text field named "avatar" is not a file: refuse it like any unreadable image.
+        if not hasattr(upload, "read"):
+            upload = None
+        services.user_set_avatar(user=request.user, upload=upload)
         return Response(_me_payload(request.user))
 
 

@@ -256,6 +256,10 @@ def test_avatar_upload_api(make_user, client_for, settings, tmp_path):
     assert response.status_code == 400 and _code(response) == "avatar_invalid"
     response = client.put("/api/v1/me/avatar", {"is_staff": "1"}, format="multipart")
     assert _code(response) == "unknown_field"
+    # Found by schemathesis: a text field named "avatar" (not a file) used to answer 500.
+    for value in ("", "not a file"):
+        response = client.put("/api/v1/me/avatar", {"avatar": value}, format="multipart")
+        assert response.status_code == 400 and _code(response) == "avatar_invalid"
 
 
 def test_suspended_people_disappear(make_user, client_for):

@@ -232,7 +232,7 @@ class RatesApi(APIView):
         summary="The current mid-market rates (503 rate_stale when too old to use)",
     )
     def get(self, request):
-        snapshot = selectors.rate_snapshot_current()
+        snapshot = services.fx_rates_current()
         return Response(
             {
                 "source": snapshot.source,

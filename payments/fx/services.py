@@ -99,6 +99,23 @@ def fx_rates_refresh(*, now: datetime | None = None) -> FxRateSnapshot:
     return snapshot
 
 
+def fx_rates_current(*, now: datetime | None = None) -> FxRateSnapshot:
+    """The current snapshot; on a fresh install of the local sandbox source, fetched now.
+
+    The sandbox is computed locally, so a new install answers quotes before beat's first
+    refresh. A stale table is still refused (``rate_stale``): it means the refresh stopped,
+    which someone must notice. A networked source (the ECB) is never fetched inside a
+    request.
+    """
+    try:
+        return selectors.rate_snapshot_current(now=now)
+    except RateUnavailable:
+        if get_rate_source().name != "sandbox" or FxRateSnapshot.objects.exists():
+            raise
+    fx_rates_refresh(now=now)
+    return selectors.rate_snapshot_current(now=now)
+
+
 # --- quotes ---------------------------------------------------------------------------------
 def fx_fee_bps() -> int:
     return int(settings.FX_FEE_BPS)
@@ -128,7 +145,7 @@ def fx_quote_price(
         target = Money.from_minor(target_amount, target_currency)
         if target.amount <= 0:
             raise InvalidAmount(details={"reason": "not_positive"})
-    snapshot = selectors.rate_snapshot_current(now=now)
+    snapshot = fx_rates_current(now=now)
     mid = selectors.snapshot_table(snapshot).mid(source_currency, target_currency)
     if source_amount is not None:
         pricing = price_from_source(

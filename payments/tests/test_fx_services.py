@@ -443,3 +443,23 @@ def test_property_random_conversions_and_transfers_conserve_money(ops):
         for currency in CURRENCIES:
             assert available(person, currency) >= 0
     verify()
+
+
+def test_a_fresh_install_quotes_from_the_sandbox_before_the_first_refresh():
+    assert not FxRateSnapshot.objects.exists()
+    quote = services.fx_quote_create(
+        user=make_person(home_currency="EUR"),
+        source_currency="EUR",
+        target_currency="USD",
+        source_amount=1000,
+    )
+    assert quote.target_amount > 0
+    assert FxRateSnapshot.objects.filter(source="sandbox").count() == 1
+
+
+def test_a_networked_source_is_never_fetched_inside_a_request(settings):
+    settings.FX_RATE_SOURCE = "ecb"
+    settings.FX_ECB_URL = "http://127.0.0.1:1/unreachable.xml"
+    with pytest.raises(RateUnavailable):
+        services.fx_rates_current()
+    assert not FxRateSnapshot.objects.exists()
