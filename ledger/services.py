@@ -774,9 +774,11 @@ def _hold_create(
 
 def _hold_lock(hold: Hold | int) -> Hold:
     hold_id = hold if isinstance(hold, int) else hold.pk
-    return (
-        Hold.objects.select_for_update(of=("self",)).select_related("posted_entry").get(pk=hold_id)
-    )
+    # No select_related here: when the lock wait ends because another transaction posted
+    # this hold, PostgreSQL re-reads the locked hold row but keeps the joined entry row of
+    # the old snapshot (NULL), so posted_entry would be missing. The entry is read by its
+    # own statement after the lock, which sees what the other transaction committed.
+    return Hold.objects.select_for_update().get(pk=hold_id)
 
 
 def _hold_legs(hold: Hold) -> tuple[tuple[Leg, ...], dict[str, _AccountRef]]:

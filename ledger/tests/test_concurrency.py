@@ -166,3 +166,55 @@ def test_two_hundred_concurrent_credits_lose_nothing_while_folding_and_spending(
     balance_deltas_fold()
     assert balance_of(account=wallet(1)).posted == usd(expected)
     assert_consistent()
+
+
+def test_a_hold_posted_while_another_caller_waits_on_its_lock_returns_the_same_entry():
+    """Two workers post one hold with the same key; the second waits on the hold's row lock
+    while the first commits. The second must get the first's entry (a regression test: a
+    joined read under the lock used to see no posted entry after the wait)."""
+    from django.db import transaction
+
+    from ledger.services import hold_create, hold_post
+
+    top_up(701, 1000)
+    hold = hold_create(
+        code="payout",
+        idempotency_key=new_key(),
+        postings=[
+            debit(wallet(701), usd(400)),
+            credit(chart.payouts_in_transit_key("USD"), usd(400)),
+        ],
+    )
+    key = new_key()
+    first_posted = threading.Event()
+    release_first = threading.Event()
+
+    def first():
+        _connect()
+        try:
+            with transaction.atomic():
+                entry = hold_post(hold=hold.pk, idempotency_key=key)
+                first_posted.set()
+                release_first.wait(timeout=30)  # keep the hold row locked a while
+            return entry.pk
+        finally:
+            connection.close()
+
+    def second():
+        _connect()
+        try:
+            assert first_posted.wait(timeout=30)
+            return hold_post(hold=hold.pk, idempotency_key=key).pk
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        a = pool.submit(first)
+        b = pool.submit(second)
+        time.sleep(0.5)  # let the second caller block on the lock
+        release_first.set()
+        first_entry, second_entry = a.result(timeout=60), b.result(timeout=60)
+
+    assert first_entry == second_entry
+    assert Entry.objects.filter(idempotency_key=key).count() == 1
+    assert_consistent()
