@@ -197,6 +197,8 @@ def test_newcomer_pays_a_creator_who_ships_and_gets_paid_out(
     shot(page, "order")
     page.goto(f"{url}/wallet")
     expect(page.get_by_text("$27.00").first).to_be_visible()  # 50 - 5 - 3 - 15
+    expect(page.get_by_role("cell", name="Paid post unlock")).to_be_visible()
+    expect(page.get_by_role("cell", name="Order paid into escrow")).to_be_visible()
     shot(page, "wallet-after")
 
     # The creator: the dashboard shows the tip, the unlock and the sale.
