@@ -121,7 +121,7 @@ def wallet_statement(
     lines = []
     for line in page.lines:
         kind, _, ident = line.reference.partition(":")
-        description, counterparty = line.code.replace("_", " ").capitalize(), None
+        description, counterparty = _code_description(line.code), None
         if kind == "transfer" and ident.isdigit() and int(ident) in transfers:
             t = transfers[int(ident)]
             incoming = t.recipient_id == user.pk
@@ -146,6 +146,23 @@ def wallet_statement(
             )
         )
     return Statement(currency=currency, lines=lines, next_cursor=page.next_cursor)
+
+
+# Statement words for ledger codes that carry no row to describe them further.
+_CODE_DESCRIPTIONS = {
+    "creator.tip": "Tip",
+    "creator.tip.card": "Tip by card",
+    "creator.unlock": "Paid post unlock",
+    "creator.order.pay": "Order paid into escrow",
+    "creator.order.release": "Sale released from escrow",
+    "creator.order.refund": "Order refund",
+    "creator.membership": "Membership",
+    "payout": "Payout to your bank",
+}
+
+
+def _code_description(code: str) -> str:
+    return _CODE_DESCRIPTIONS.get(code) or code.replace("_", " ").replace(".", " ").capitalize()
 
 
 # --- top-ups and requests -------------------------------------------------------------------
