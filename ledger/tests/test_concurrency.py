@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 
 from core.exceptions import DomainError
 from core.money import Money
@@ -165,4 +165,58 @@ def test_two_hundred_concurrent_credits_lose_nothing_while_folding_and_spending(
     assert Entry.objects.filter(code="topup").count() == 201
     balance_deltas_fold()
     assert balance_of(account=wallet(1)).posted == usd(expected)
+    assert_consistent()
+
+
+def test_posting_a_hold_that_another_transaction_is_posting_returns_its_entry():
+    """The second caller waits on the hold's row lock; when it gets it the hold is already
+    posted by the first, whose entry the second must return (same key), not crash on."""
+    from ledger.services import _hold_post, hold_create, hold_post
+
+    top_up(7101, 1000)
+    hold = hold_create(
+        code="payout",
+        idempotency_key=new_key(),
+        postings=[
+            debit(wallet(7101), usd(400)),
+            credit(chart.payouts_in_transit_key("USD"), usd(400)),
+        ],
+        reference="payout:7101",
+    )
+    key = new_key("paid")
+    first_holds_the_lock = threading.Event()
+    results: dict[str, object] = {}
+
+    def first():
+        try:
+            _connect()
+            with transaction.atomic():
+                results["first"] = _hold_post(hold=hold.pk, idempotency_key=key)
+                first_holds_the_lock.set()
+                time.sleep(0.5)  # the second caller is now waiting on the row lock
+        except Exception as exc:  # asserted below
+            results["first"] = exc
+        finally:
+            first_holds_the_lock.set()
+            connection.close()
+
+    def second():
+        try:
+            _connect()
+            first_holds_the_lock.wait(timeout=30)
+            results["second"] = hold_post(hold=hold.pk, idempotency_key=key)
+        except Exception as exc:  # asserted below
+            results["second"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(results["first"], Entry), results
+    assert isinstance(results["second"], Entry), results
+    assert results["first"].pk == results["second"].pk
+    assert balance_of(account=wallet(7101)).available.amount == 600
     assert_consistent()
