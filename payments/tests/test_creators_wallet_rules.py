@@ -333,3 +333,23 @@ def test_partial_refund_then_release_keeps_the_stock_sold():
     services.order_refund(seller=seller, order_id=order.pk, amount=Money(500, "USD"))
     services.order_confirm(buyer=buyer, order_id=order.pk)
     assert Product.objects.get(pk=product.pk).stock == 4
+
+
+@pytest.mark.django_db
+def test_the_tip_page_shows_the_limit_and_freeze_refusals_without_paying():
+    from django.test import Client
+
+    fan, creator = make_user(), make_user()
+    fund(fan, 100_000)
+    client = Client()
+    client.force_login(fan)
+    body = {"idempotency_key": key(), "custom": "250.01", "currency": "USD", "step": "confirm"}
+    page = client.post(f"/tip/{creator.handle}", body)
+    assert page.status_code == 200
+    assert "per-payment limit" in page.content.decode()
+    freeze(fan)
+    body = {"idempotency_key": key(), "custom": "1.00", "currency": "USD", "step": "confirm"}
+    page = client.post(f"/tip/{creator.handle}", body)
+    assert page.status_code == 200
+    assert "This account is frozen and cannot send money." in page.content.decode()
+    assert not Tip.objects.exists() and available(fan) == 100_000 and week_used(fan) == 0
