@@ -1,10 +1,12 @@
-"""allauth adapter: sign-up through the web uses the same handle rules as the API."""
+"""allauth adapter: sign-up through the web uses the same handle rules as the API, and the
+same home currency suggestion from the browser's Accept-Language."""
 
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 
+from accounts.home_currency import home_currency_suggest
 from accounts.services import handle_check
 from core.exceptions import DomainError
 
@@ -16,3 +18,7 @@ class AccountAdapter(DefaultAccountAdapter):
         except DomainError as exc:
             # The stable code travels on the form error, as in the API.
             raise forms.ValidationError(exc.message, code=exc.code) from None
+
+    def save_user(self, request, user, form, commit=True):
+        user.home_currency = home_currency_suggest(request.headers.get("Accept-Language", ""))
+        return super().save_user(request, user, form, commit=commit)

@@ -117,6 +117,7 @@ class SignupApi(AuthThrottled, APIView):
             email=data["email"],
             password=data["password"],
             display_name=data.get("display_name", ""),
+            accept_language=request.headers.get("Accept-Language", ""),
         )
         # allauth builds the confirmation link from the request (host and scheme), so the
         # mail is sent here, after the account exists, rather than inside the service.

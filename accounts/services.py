@@ -27,6 +27,7 @@ from accounts.handles import (
     handle_normalize,
     handle_skeleton,
 )
+from accounts.home_currency import home_currency_suggest
 from accounts.models import (
     BIO_MAX_LENGTH,
     AccountAuditEvent,
@@ -159,8 +160,16 @@ def email_check(*, email: str, exclude_user_id: int | None = None) -> str:
     return email
 
 
-def user_signup(*, handle: str, email: str, password: str, display_name: str = "") -> User:
-    """Create a person with an unverified primary e-mail address.
+def user_signup(
+    *,
+    handle: str,
+    email: str,
+    password: str,
+    display_name: str = "",
+    accept_language: str = "",
+) -> User:
+    """Create a person with an unverified primary e-mail address. Their home currency is
+    suggested from the browser's ``accept_language`` (``accounts.home_currency``).
 
     Raises the handle errors, ``EmailInvalid``/``EmailTaken``, ``PasswordInvalid``.
     """
@@ -176,7 +185,12 @@ def user_signup(*, handle: str, email: str, password: str, display_name: str = "
     )
     if not isinstance(password, str) or "\x00" in password or len(password) > 1024:
         raise PasswordInvalid()
-    candidate = User(handle=handle, email=email, display_name=display_name)
+    candidate = User(
+        handle=handle,
+        email=email,
+        display_name=display_name,
+        home_currency=home_currency_suggest(accept_language),
+    )
     try:
         password_validation.validate_password(password, user=candidate)
     except DjangoValidationError as exc:

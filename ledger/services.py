@@ -815,8 +815,12 @@ def hold_post(*, hold: Hold | int, idempotency_key: str) -> Entry:
 def _hold_post(*, hold: Hold | int, idempotency_key: str) -> Entry:
     locked = _hold_lock(hold)
     if locked.status == HoldStatus.POSTED:
-        if locked.posted_entry.idempotency_key == idempotency_key:
-            return locked.posted_entry
+        # Read the entry by id, not through the join: when this call waited on the row
+        # lock of a concurrent post, PostgreSQL re-reads the locked hold row but keeps the
+        # joined entry row of its older snapshot (none), so ``posted_entry`` can be None.
+        posted = Entry.objects.get(pk=locked.posted_entry_id)
+        if posted.idempotency_key == idempotency_key:
+            return posted
         raise HoldAlreadyResolved(details={"hold": locked.pk, "status": locked.status})
     if locked.status != HoldStatus.PENDING:
         raise HoldAlreadyResolved(details={"hold": locked.pk, "status": locked.status})

@@ -127,5 +127,6 @@ class MoneyRequestAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
 
 
-# Payouts, disputes and reconciliation register their own admin classes.
+# FX, payouts, disputes and reconciliation register their own admin classes.
+from payments.fx import admin as _fx_admin  # noqa: E402, F401
 from payments.payouts import admin as _payouts_admin  # noqa: E402, F401

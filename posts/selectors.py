@@ -25,7 +25,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import Follow, Mute, User
-from payments.creators.selectors import locked_access_q
+from payments.creators.selectors import shown_locked_access_q
 from posts.models import Like as PostLike
 from posts.models import Post
 from posts.services import PostNotFound
@@ -65,9 +65,10 @@ def _with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post
     # Flags refer to the original when the row is a repost.
     original = Coalesce(OuterRef("repost_of_id"), OuterRef("id"))
     return qs.annotate(
-        # Paid / members-only content (payments.creators): author, unlockers, members.
+        # Paid / members-only content (payments.creators): author, unlockers, members;
+        # for a repost, of its original (the post the row shows).
         viewer_reads_locked=ExpressionWrapper(
-            locked_access_q(viewer=viewer), output_field=BooleanField()
+            shown_locked_access_q(viewer=viewer), output_field=BooleanField()
         ),
         viewer_liked=Exists(PostLike.objects.filter(user_id=viewer.pk, post_id=original)),
         viewer_reposted=Exists(

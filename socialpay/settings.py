@@ -354,7 +354,17 @@ if PAYMENTS_PROCESSOR not in {"sandbox", "stripe"}:
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
-SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_local_only")
+SANDBOX_DEFAULT_WEBHOOK_SECRET = "whsec_sandbox_local_only"
+SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default=SANDBOX_DEFAULT_WEBHOOK_SECRET)
+# The sandbox credits wallets from webhooks signed with this secret; the default is public
+# (it is in this file), so a production server using it would accept forged top-ups.
+if PRODUCTION and PAYMENTS_PROCESSOR == "sandbox" and (
+    SANDBOX_WEBHOOK_SECRET == SANDBOX_DEFAULT_WEBHOOK_SECRET
+):
+    raise ValueError(
+        "PAYMENTS_PROCESSOR=sandbox in production needs its own SANDBOX_WEBHOOK_SECRET "
+        "(the default one is public); set it, or use PAYMENTS_PROCESSOR=stripe"
+    )
 
 # Currencies the platform holds balances in. Exponents come from one table (core.money).
 SUPPORTED_CURRENCIES = env.list(

@@ -106,6 +106,40 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+def _production(**env: str) -> subprocess.CompletedProcess:
+    base = {
+        "SOCIALPAY_PROFILE": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "pay.example.com",
+        "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
+        "DEBUG": "false",
+    }
+    return _run(PRINT_SETTINGS, **{**base, **env})
+
+
+def test_production_refuses_the_sandbox_with_its_public_webhook_secret(monkeypatch):
+    monkeypatch.delenv("SANDBOX_WEBHOOK_SECRET", raising=False)
+    for env in ({}, {"PAYMENTS_PROCESSOR": "sandbox"}):
+        result = _production(**env)
+        assert result.returncode != 0
+        assert "needs its own SANDBOX_WEBHOOK_SECRET" in result.stderr
+    result = _production(
+        PAYMENTS_PROCESSOR="sandbox", SANDBOX_WEBHOOK_SECRET="whsec_sandbox_local_only"
+    )
+    assert result.returncode != 0 and "SANDBOX_WEBHOOK_SECRET" in result.stderr
+
+
+def test_production_starts_with_the_sandbox_and_its_own_secret_or_with_stripe(monkeypatch):
+    monkeypatch.delenv("SANDBOX_WEBHOOK_SECRET", raising=False)
+    own = _production(PAYMENTS_PROCESSOR="sandbox", SANDBOX_WEBHOOK_SECRET=secrets.token_hex(16))
+    assert own.returncode == 0, own.stderr
+    assert json.loads(own.stdout.strip().splitlines()[-1])["processor"] == "sandbox"
+    stripe = _production(PAYMENTS_PROCESSOR="stripe")
+    assert stripe.returncode == 0, stripe.stderr
+    # Outside production the development default stays usable.
+    assert _settings()["processor"] == "sandbox"
+
+
 def test_production_profile_passes_check_deploy_without_warnings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -118,6 +152,8 @@ def test_production_profile_passes_check_deploy_without_warnings():
             "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
             "ALLOWED_HOSTS": "pay.example.com",
             "DEBUG": "false",
+            "PAYMENTS_PROCESSOR": "sandbox",
+            "SANDBOX_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         },
         capture_output=True,
         text=True,

@@ -32,10 +32,14 @@ RECENT_SALES = 20
 _LIVE = [Membership.Status.ACTIVE, Membership.Status.PAST_DUE]
 
 
-def locked_access_q(*, viewer: User | None, post_ref: str = "pk") -> Q:
+def locked_access_q(*, viewer: User | None, post_ref: str = "pk", prefix: str = "") -> Q:
     """A filter expression (for ``annotate``) saying whether ``viewer`` may read a post's
-    locked content: the author, a completed unlock, or a live membership of the post's
-    tier or a pricier tier of the same creator."""
+    locked content: the author, a completed unlock, or a live membership (active, or past
+    due within its grace period) of the post's tier or a pricier tier of the same creator.
+
+    ``prefix`` = ``"repost_of__"`` (with ``post_ref="repost_of_id"``) asks the question of
+    a repost's original, so a member reading a repost sees what they would see on the
+    original. Subqueries only: the number of queries of a list never changes."""
     if viewer is None or not viewer.is_authenticated:
         return Q(pk__in=[])
     ref = OuterRef(post_ref)
@@ -43,15 +47,24 @@ def locked_access_q(*, viewer: User | None, post_ref: str = "pk") -> Q:
     now = timezone.now()
     member = Membership.objects.filter(
         member_id=viewer.pk,
-        creator_id=OuterRef("author_id"),
-        tier__price_amount__gte=OuterRef("members_tier__price_amount"),
-        tier__price_currency=OuterRef("members_tier__price_currency"),
+        creator_id=OuterRef(f"{prefix}author_id"),
+        tier__price_amount__gte=OuterRef(f"{prefix}members_tier__price_amount"),
+        tier__price_currency=OuterRef(f"{prefix}members_tier__price_currency"),
     ).filter(Q(status=Membership.Status.ACTIVE) | Q(status="past_due", grace_until__gt=now))
     return (
-        Q(author_id=viewer.pk)
+        Q(**{f"{prefix}author_id": viewer.pk})
         | Q(Exists(unlocked))
-        | (Q(members_tier__isnull=False) & Q(Exists(member)))
+        | (Q(**{f"{prefix}members_tier__isnull": False}) & Q(Exists(member)))
     )
+
+
+def shown_locked_access_q(*, viewer: User | None) -> Q:
+    """``locked_access_q`` of the post a row shows: itself, or a repost's original."""
+    if viewer is None or not viewer.is_authenticated:
+        return Q(pk__in=[])
+    own = locked_access_q(viewer=viewer)
+    original = locked_access_q(viewer=viewer, post_ref="repost_of_id", prefix="repost_of__")
+    return (Q(repost_of__isnull=True) & own) | (Q(repost_of__isnull=False) & original)
 
 
 def post_locked_readable(*, post, viewer: User | None) -> bool:

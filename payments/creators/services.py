@@ -15,13 +15,25 @@ Postings (fee at the rate of ``settings.CREATOR_FEE_SCHEDULE``; see ``fees.py``)
 - tip / unlock / membership charge: D wallet:payer gross · C wallet:creator net · C fees fee
 - order paid: D wallet:buyer amount · C escrow amount
 - order released: D escrow (amount - refunded) · C wallet:seller net · C fees fee
-- order refund (before release): D escrow refund · C wallet:buyer refund
+- order refund (before release): D escrow refund · C wallet:buyer refund; a full refund
+  also puts the order's quantity back in stock (partial refunds do not)
 
 Locks: orders are locked (``SELECT … FOR UPDATE``) for ship / release / refund; stock is
 taken with a conditional UPDATE (``stock >= q``); memberships are locked for renewals. The
 ledger locks the paying wallet itself. No transaction is open across another.
 
 Notifications are rows written in the same transaction as the state change they report.
+
+Wallet send rules (the same as P2P transfers and cross-border sends): a frozen payer pays
+nothing (``account_frozen``, re-read from the database, so a freeze applies at once), and
+every payment from the wallet (tip, unlock, order, first membership charge) counts against
+the payer's weekly send limit and velocity limit. The limit is reserved with
+``payments.wallets.limits.limits_reserve`` inside step 1's transaction (one UPDATE of the
+payer's ``SendLimit`` row, which serialises that payer's concurrent payments), and given
+back in the same transaction that fails the row when the wallet cannot pay. A retry of
+the same request finds its row and reserves nothing again. Membership renewals are not
+counted (the member authorised them when joining; a limit must not silently end a
+membership), but a frozen member's renewal is not paid.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from accounts.models import User
@@ -55,6 +68,12 @@ from payments.models.creators import (
     Tip,
     Unlock,
     Visibility,
+)
+from payments.wallets.limits import (
+    limit_amount,
+    limits_check_amount,
+    limits_release,
+    limits_reserve,
 )
 from posts.models import (
     LOCKED_TEXT_MAX_LENGTH,
@@ -83,8 +102,39 @@ def amount_check(*, money: Money) -> Money:
 
 
 def _payer_check(payer: User) -> None:
-    if getattr(payer, "is_frozen", False):
+    """Re-read the payer: a freeze by staff applies at once, whatever the request's cached
+    user says. Raises ``AccountFrozen`` (403)."""
+    if User.objects.filter(pk=payer.pk, is_frozen=True).exists():
         raise errors.AccountFrozen()
+
+
+def _limits_take(*, payer_id: int, money: Money) -> None:
+    """Count a wallet payment against the payer's send limits. Runs inside the caller's
+    step-1 transaction: the per-payment maximum, then the weekly/velocity reservation
+    (row lock on ``SendLimit``). Raises ``LimitExceeded`` / ``VelocityExceeded``; the
+    caller's transaction then rolls back, so nothing is written."""
+    tier = User.objects.values_list("verification_tier", flat=True).get(pk=payer_id)
+    counted = limit_amount(money)
+    limits_check_amount(tier=tier, amount=counted)
+    limits_reserve(user_id=payer_id, tier=tier, amount=counted)
+
+
+def _limits_give_back(*, payer_id: int, money: Money, reserved_at: datetime) -> None:
+    """Release the reservation of a wallet payment that did not happen (inside the
+    transaction that fails its row, so it happens exactly once)."""
+    limits_release(user_id=payer_id, amount=limit_amount(money), reserved_at=reserved_at)
+
+
+def _fail_wallet_payment(model, row, *, payer_id: int, code: str) -> None:
+    """Step 3 when the wallet could not pay: fail the row from ``pending`` and give the
+    limit back, in one transaction (only the run that fails the row releases)."""
+    with transaction.atomic(durable=True):
+        if model.objects.filter(pk=row.pk, status=PayStatus.PENDING).update(
+            status=PayStatus.FAILED, failure_code=code
+        ):
+            _limits_give_back(
+                payer_id=payer_id, money=Money(row.amount, row.currency), reserved_at=row.created_at
+            )
 
 
 def _parties_check(*, payer: User, payee: User, not_found: type[Exception]) -> None:
@@ -185,6 +235,8 @@ def tip_send(
 
 @transaction.atomic(durable=True)
 def _tip_record(*, tipper, creator, post, quote: FeeQuote, **fields) -> Tip:
+    if fields.get("source", Tip.Source.WALLET) == Tip.Source.WALLET:
+        _limits_take(payer_id=tipper.pk, money=quote.gross)
     return Tip.objects.create(
         tipper=tipper,
         creator=creator,
@@ -225,9 +277,7 @@ def tip_settle(*, tip_id: int) -> Tip:
             metadata={"post": tip.post_id, "fee": quote.fee.amount},
         )
     except InsufficientFunds:
-        Tip.objects.filter(pk=tip.pk, status=PayStatus.PENDING).update(
-            status=PayStatus.FAILED, failure_code=InsufficientFunds.code
-        )
+        _fail_wallet_payment(Tip, tip, payer_id=tip.tipper_id, code=InsufficientFunds.code)
         return Tip.objects.get(pk=tip.pk)
     _tip_complete(tip=tip, entry=entry)
     _undo_if_failed(Tip, tip.pk, entry)
@@ -414,6 +464,7 @@ def unlock_purchase(*, buyer: User, post_id: int) -> tuple[Unlock, bool]:
 
 @transaction.atomic(durable=True)
 def _unlock_record(*, post: Post, buyer: User, quote: FeeQuote) -> Unlock:
+    _limits_take(payer_id=buyer.pk, money=quote.gross)
     return Unlock.objects.create(
         post=post,
         buyer=buyer,
@@ -442,9 +493,7 @@ def unlock_settle(*, unlock_id: int) -> Unlock:
             metadata={"post": unlock.post_id, "fee": quote.fee.amount},
         )
     except InsufficientFunds:
-        Unlock.objects.filter(pk=unlock.pk, status=PayStatus.PENDING).update(
-            status=PayStatus.FAILED, failure_code=InsufficientFunds.code
-        )
+        _fail_wallet_payment(Unlock, unlock, payer_id=unlock.buyer_id, code=InsufficientFunds.code)
         return Unlock.objects.get(pk=unlock.pk)
     _unlock_complete(unlock=unlock, entry=entry)
     _undo_if_failed(Unlock, unlock.pk, entry)
@@ -629,6 +678,9 @@ def _order_record(*, buyer, product: Product, quantity: int, address: str, key: 
     )
     if not taken:
         raise errors.OutOfStock()
+    _limits_take(
+        payer_id=buyer.pk, money=Money(product.price_amount * quantity, product.price_currency)
+    )
     return Order.objects.create(
         product=product,
         buyer=buyer,
@@ -681,6 +733,11 @@ def _order_fail(*, order: Order, code: str) -> None:
         status=Order.Status.FAILED, failure_code=code, finished_at=timezone.now()
     ):
         Product.objects.filter(pk=order.product_id).update(stock=F("stock") + order.quantity)
+        _limits_give_back(
+            payer_id=order.buyer_id,
+            money=Money(order.amount, order.currency),
+            reserved_at=order.created_at,
+        )
 
 
 @transaction.atomic(durable=True)
@@ -836,6 +893,14 @@ def _order_refund_record(*, order_id: int, amount: Money | None, reason: str) ->
         order.status = Order.Status.REFUNDED
         order.finished_at = timezone.now()
         fields += ["status", "finished_at"]
+        # A full refund undoes the sale, so its items go back on sale: one UPDATE adding
+        # the quantity to the current stock (never a read-modify-write of a stale value;
+        # concurrent buyers' ``stock >= q`` UPDATEs queue behind its row lock). It runs
+        # once: only the refund that moves the locked order to ``refunded`` gets here.
+        # Partial refunds keep the stock as it is (the buyer keeps the item).
+        Product.objects.filter(pk=order.product_id).update(
+            stock=Least(F("stock") + order.quantity, PRODUCT_STOCK_MAX)
+        )
     order.save(update_fields=fields)
     return OrderRefund.objects.create(
         order=order, amount=refund_money.amount, currency=order.currency, reason=reason
@@ -952,6 +1017,7 @@ def membership_subscribe(*, member: User, tier_id: int) -> Membership:
 @transaction.atomic(durable=True)
 def _membership_record(*, member: User, tier: MembershipTier) -> MembershipCharge:
     now = timezone.now()
+    _limits_take(payer_id=member.pk, money=Money(tier.price_amount, tier.price_currency))
     membership = Membership.objects.create(
         tier=tier,
         member=member,
@@ -979,6 +1045,11 @@ def membership_charge_settle(*, charge_id: int, now: datetime | None = None) -> 
     if charge.status != PayStatus.PENDING:
         return charge
     membership = charge.membership
+    if User.objects.filter(pk=membership.member_id, is_frozen=True).exists():
+        # A frozen account pays nothing: the charge is treated as unpaid (a renewal goes
+        # past due, then expires; a first charge fails the membership).
+        _membership_charge_unpaid(charge=charge, now=now or timezone.now())
+        return MembershipCharge.objects.get(pk=charge.pk)
     quote = fee_quote(kind="membership", gross=Money(charge.amount, charge.currency))
     try:
         entry = entry_post(
@@ -1004,9 +1075,14 @@ def membership_charge_settle(*, charge_id: int, now: datetime | None = None) -> 
 def _membership_charge_unpaid(*, charge: MembershipCharge, now: datetime) -> None:
     membership = Membership.objects.select_for_update().get(pk=charge.membership_id)
     if membership.status == Membership.Status.PENDING:
-        MembershipCharge.objects.filter(pk=charge.pk, status=PayStatus.PENDING).update(
+        if MembershipCharge.objects.filter(pk=charge.pk, status=PayStatus.PENDING).update(
             status=PayStatus.FAILED
-        )
+        ):
+            _limits_give_back(
+                payer_id=membership.member_id,
+                money=Money(charge.amount, charge.currency),
+                reserved_at=charge.created_at,
+            )
         membership.status = Membership.Status.FAILED
         membership.save(update_fields=["status"])
         return

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.home_currency import home_currency_match
 from accounts.models import User
 from core.exceptions import Conflict, DomainError, ValidationFailed
 from core.money import InvalidAmount, Money, currency_require_supported
@@ -466,22 +467,6 @@ def fx_home_currency_set(*, user: User, currency: str) -> User:
 
 
 def home_currency_suggest(*, accept_language: str) -> str | None:
-    """A supported currency for the browser's preferred locale (``en-GB`` → GBP), or None."""
-    from babel import Locale, UnknownLocaleError
-    from babel.numbers import get_territory_currencies
-
-    supported = set(settings.SUPPORTED_CURRENCIES)
-    for part in (accept_language or "").split(",")[:8]:
-        tag = part.split(";")[0].strip().replace("-", "_")
-        if not tag or len(tag) > 20:
-            continue
-        try:
-            locale = Locale.parse(tag)
-        except (ValueError, UnknownLocaleError):
-            continue
-        if not locale.territory:
-            continue
-        for code in get_territory_currencies(locale.territory, tender=True):
-            if code in supported:
-                return code
-    return None
+    """A supported currency for the browser's preferred locale (``en-GB`` → GBP), or None.
+    The same rule as the one applied at sign-up (``accounts.home_currency``)."""
+    return home_currency_match(accept_language)
