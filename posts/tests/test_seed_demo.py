@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from accounts.models import Follow, Notification, User
+from accounts.models import Follow, User
 from core.money import Money
 from ledger.models import Entry
 from ledger.selectors import balance_of
@@ -26,11 +26,12 @@ from posts.models import Like, Post, Product
 # The money services commit on their own (durable transactions).
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Notifications are left out: money receipts become notifications in a Celery task after
+# commit, so their number depends on when a worker gets to them, not on the seed.
 MODELS = (
     Post,
     Follow,
     Like,
-    Notification,
     TopUp,
     Transfer,
     MoneyRequest,
