@@ -248,6 +248,36 @@ def _tip_record(*, tipper, creator, post, quote: FeeQuote, **fields) -> Tip:
     )
 
 
+def _wallet_payment_settle(
+    model, row, *, kind: str, payer_id: int, payee_id: int, metadata: dict, complete
+) -> object:
+    """Steps 2 and 3 of a wallet payment split between creator and fee (tips, unlocks).
+
+    Books the entry keyed by the row id (so a rerun finds the same entry), marks the row
+    failed and gives its limit back when the wallet cannot pay, otherwise completes it and
+    reverses the entry if the row was failed meanwhile by the sweeper.
+    """
+    quote = fee_quote(kind=kind, gross=Money(row.amount, row.currency))
+    try:
+        entry = entry_post(
+            code=f"creator.{kind}",
+            idempotency_key=f"creators:{kind}:{row.pk}",
+            postings=_split_postings(
+                payer_key=chart.wallet_key(payer_id, row.currency),
+                payee_key=chart.wallet_key(payee_id, row.currency),
+                quote=quote,
+            ),
+            reference=f"{kind}:{row.pk}",
+            metadata={**metadata, "fee": quote.fee.amount},
+        )
+    except InsufficientFunds:
+        _fail_wallet_payment(model, row, payer_id=payer_id, code=InsufficientFunds.code)
+        return model.objects.get(pk=row.pk)
+    complete(entry)
+    _undo_if_failed(model, row.pk, entry)
+    return model.objects.get(pk=row.pk)
+
+
 def _paid_or_raise(row):
     if row.status == PayStatus.FAILED:
         if row.failure_code == InsufficientFunds.code:
@@ -263,25 +293,15 @@ def tip_settle(*, tip_id: int) -> Tip:
     tip = Tip.objects.get(pk=tip_id)
     if tip.status != PayStatus.PENDING or tip.source != Tip.Source.WALLET:
         return tip
-    quote = fee_quote(kind="tip", gross=Money(tip.amount, tip.currency))
-    try:
-        entry = entry_post(
-            code="creator.tip",
-            idempotency_key=f"creators:tip:{tip.pk}",
-            postings=_split_postings(
-                payer_key=chart.wallet_key(tip.tipper_id, tip.currency),
-                payee_key=chart.wallet_key(tip.creator_id, tip.currency),
-                quote=quote,
-            ),
-            reference=f"tip:{tip.pk}",
-            metadata={"post": tip.post_id, "fee": quote.fee.amount},
-        )
-    except InsufficientFunds:
-        _fail_wallet_payment(Tip, tip, payer_id=tip.tipper_id, code=InsufficientFunds.code)
-        return Tip.objects.get(pk=tip.pk)
-    _tip_complete(tip=tip, entry=entry)
-    _undo_if_failed(Tip, tip.pk, entry)
-    return Tip.objects.get(pk=tip.pk)
+    return _wallet_payment_settle(
+        Tip,
+        tip,
+        kind="tip",
+        payer_id=tip.tipper_id,
+        payee_id=tip.creator_id,
+        metadata={"post": tip.post_id},
+        complete=lambda entry: _tip_complete(tip=tip, entry=entry),
+    )
 
 
 @transaction.atomic(durable=True)
@@ -479,25 +499,15 @@ def unlock_settle(*, unlock_id: int) -> Unlock:
     unlock = Unlock.objects.get(pk=unlock_id)
     if unlock.status != PayStatus.PENDING:
         return unlock
-    quote = fee_quote(kind="unlock", gross=Money(unlock.amount, unlock.currency))
-    try:
-        entry = entry_post(
-            code="creator.unlock",
-            idempotency_key=f"creators:unlock:{unlock.pk}",
-            postings=_split_postings(
-                payer_key=chart.wallet_key(unlock.buyer_id, unlock.currency),
-                payee_key=chart.wallet_key(unlock.creator_id, unlock.currency),
-                quote=quote,
-            ),
-            reference=f"unlock:{unlock.pk}",
-            metadata={"post": unlock.post_id, "fee": quote.fee.amount},
-        )
-    except InsufficientFunds:
-        _fail_wallet_payment(Unlock, unlock, payer_id=unlock.buyer_id, code=InsufficientFunds.code)
-        return Unlock.objects.get(pk=unlock.pk)
-    _unlock_complete(unlock=unlock, entry=entry)
-    _undo_if_failed(Unlock, unlock.pk, entry)
-    return Unlock.objects.get(pk=unlock.pk)
+    return _wallet_payment_settle(
+        Unlock,
+        unlock,
+        kind="unlock",
+        payer_id=unlock.buyer_id,
+        payee_id=unlock.creator_id,
+        metadata={"post": unlock.post_id},
+        complete=lambda entry: _unlock_complete(unlock=unlock, entry=entry),
+    )
 
 
 @transaction.atomic(durable=True)
