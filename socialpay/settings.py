@@ -477,8 +477,8 @@ WALLET_TEST_CARDS = [
     ("pm_card_chargeDeclinedInsufficientFunds", "Declined: insufficient funds"),
     ("pm_card_chargeDeclinedExpiredCard", "Declined: expired card"),
 ]
-# Transfers stuck in "pending" (a crash between the limit reservation and the ledger) for
-# longer than this are finished or released by Celery beat.
+# Transfers now commit in one transaction; rows left "pending" by the older two-step flow
+# (or by transfer_finish) for longer than this are finished or released by Celery beat.
 WALLET_PENDING_TRANSFER_SECONDS = env.int("WALLET_PENDING_TRANSFER_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE["wallet-transfers-redrive"] = {
     "task": "payments.wallet_transfers_redrive",
