@@ -23,7 +23,6 @@ class SignupForm(AllauthSignupForm):
             {"autocapitalize": "none", "spellcheck": "false", "maxlength": HANDLE_MAX_LENGTH}
         )
 
-
     def try_save(self, request):
         """Two people sending the same free handle at the same moment both pass validation;
         the database's unique constraint refuses the second. Show that as the form error it
