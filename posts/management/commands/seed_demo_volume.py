@@ -100,9 +100,10 @@ class _World:
             Post.objects.filter(author=carol, reply_to__isnull=True).order_by("id").first()
         )
         self.tier = MembershipTier.objects.filter(creator=carol, is_active=True).first()
-        self.shop = Product.objects.filter(
-            seller=carol, kind=Product.Kind.PHYSICAL, is_active=True
-        ).first() or self._shop()
+        self.shop = (
+            Product.objects.filter(seller=carol, kind=Product.Kind.PHYSICAL, is_active=True).first()
+            or self._shop()
+        )
 
     def _shop(self) -> Product:
         post = post_create(author=self.carol, text=f"{SHOP_POST_TEXT} Framed, shipped to you.")
