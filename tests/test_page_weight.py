@@ -4,8 +4,8 @@ A page is requested as a signed-in demo person in a demo world grown with
 ``seed_demo_volume`` (so lists are full-ish), as a browser asks for it
 (``Accept-Encoding: gzip``). Its assets are the ``<link rel="stylesheet">`` and
 ``<script src>`` it names, plus data its scripts fetch on load (a ``data-url``, an htmx
-``hx-get`` triggered on ``load``). The thread on the post page is filled to the most
-replies it shows, the heaviest page of all.
+``hx-get`` triggered on ``load``). The thread on the post page and the hashtag search are
+filled to the most posts they show.
 
 Pages are gzipped by Django's ``GZipMiddleware`` (the document's bytes are what it sends).
 
@@ -34,7 +34,7 @@ from whitenoise.compress import Compressor
 from accounts.models import User
 from payments.fx.services import fx_rates_refresh
 from posts.models import Post
-from posts.selectors import THREAD_MAX_POSTS
+from posts.selectors import HASHTAG_SEARCH_MAX
 from posts.services import post_create
 
 pytestmark = pytest.mark.django_db
@@ -113,11 +113,11 @@ def _post_ids() -> dict[str, int]:
 
 
 def _fill_the_thread() -> None:
-    """The heaviest page there is: a thread as long as the post page shows, every reply
-    tagged so that the hashtag search is full as well."""
+    """Full pages: a thread with more replies than the post page shows, every reply tagged
+    so that the hashtag search shows as many posts as it ever does."""
     alice = User.objects.get(handle="alice")
     root = _post_ids()["alice_first"]
-    for i in range(THREAD_MAX_POSTS - Post.objects.filter(thread_root_id=root).count()):
+    for i in range(HASHTAG_SEARCH_MAX):
         post_create(
             author=alice, text=f"Crumb shot number {i}, still warm. #bread", reply_to_id=root
         )
