@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import NotFound
 from core.money import Money
@@ -20,7 +21,7 @@ from payments.models.fx import FxQuote, FxRateSnapshot
 
 class QuoteNotFound(NotFound):
     code = "not_found"
-    default_message = "No such quote."
+    default_message = _("No such quote.")
 
 
 def rate_max_age(source: str) -> timedelta:

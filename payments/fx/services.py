@@ -27,6 +27,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.home_currency import home_currency_match
 from accounts.models import User
@@ -54,29 +55,29 @@ from payments.wallets.transfers import recipient_resolve
 
 class QuoteExpired(Conflict):
     code = "quote_expired"
-    default_message = "This quote has expired. Ask for a new one."
+    default_message = _("This quote has expired. Ask for a new one.")
 
 
 class QuoteUsed(Conflict):
     code = "quote_used"
-    default_message = "This quote was already used."
+    default_message = _("This quote was already used.")
 
 
 class SameCurrency(ValidationFailed):
     code = "same_currency"
     status = 422
-    default_message = "Source and target currency must differ (same currency: a transfer)."
+    default_message = _("Source and target currency must differ (same currency: a transfer).")
 
 
 class AmountSideInvalid(ValidationFailed):
     code = "amount_side_invalid"
-    default_message = "Give exactly one of source_amount and target_amount."
+    default_message = _("Give exactly one of source_amount and target_amount.")
 
 
 class RecipientCurrencyMismatch(DomainError):
     code = "recipient_currency_mismatch"
     status = 422
-    default_message = "The recipient receives in another currency: ask for a quote in it."
+    default_message = _("The recipient receives in another currency: ask for a quote in it.")
 
 
 # --- rates ----------------------------------------------------------------------------------

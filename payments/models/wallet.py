@@ -38,6 +38,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 NOTE_MAX_LENGTH = 140
 
@@ -47,9 +48,9 @@ def _currency_check(name: str) -> models.CheckConstraint:
 
 
 class Visibility(models.TextChoices):
-    PRIVATE = "private", "Only the two of us"
-    FOLLOWERS = "followers", "Followers"
-    PUBLIC = "public", "Everyone"
+    PRIVATE = "private", _("Only the two of us")
+    FOLLOWERS = "followers", _("Followers")
+    PUBLIC = "public", _("Everyone")
 
 
 class TopUp(models.Model):

@@ -37,6 +37,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.money import Money, currency_require_supported
@@ -163,17 +164,17 @@ def payout_destination_add(
     changes) or ``PayoutDestinationUnavailable`` (retry later).
     """
     if bool(account_number) == bool(token):
-        raise InvalidBankAccount("Give a bank account number or a bank token.")
+        raise InvalidBankAccount(_("Give a bank account number or a bank token."))
     if account_number and not (account_number.isascii() and account_number.isdigit()):
-        raise InvalidBankAccount("The account number is digits only.")
+        raise InvalidBankAccount(_("The account number is digits only."))
     if account_number and not 4 <= len(account_number) <= 17:
-        raise InvalidBankAccount("The account number has 4 to 17 digits.")
+        raise InvalidBankAccount(_("The account number has 4 to 17 digits."))
     if routing_number and not (
         routing_number.isascii() and routing_number.isdigit() and len(routing_number) == 9
     ):
-        raise InvalidBankAccount("The routing number has 9 digits.")
+        raise InvalidBankAccount(_("The routing number has 9 digits."))
     if schedule not in PayoutSchedule.values:
-        raise InvalidBankAccount("Unknown payout schedule.", details={"field": "schedule"})
+        raise InvalidBankAccount(_("Unknown payout schedule."), details={"field": "schedule"})
     processor = get_processor()
     # Intent first: the row id becomes the processor's idempotency key.
     with transaction.atomic(durable=True):
@@ -226,7 +227,7 @@ def payout_destination_add(
 
 def payout_schedule_set(*, user: User, schedule: str) -> PayoutDestination:
     if schedule not in PayoutSchedule.values:
-        raise InvalidBankAccount("Unknown payout schedule.", details={"field": "schedule"})
+        raise InvalidBankAccount(_("Unknown payout schedule."), details={"field": "schedule"})
     with transaction.atomic(durable=True):
         destination = (
             PayoutDestination.objects.select_for_update()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.money import Money, currency_require_supported
@@ -40,7 +41,9 @@ def request_create(
         requester=requester, payer=payer_user, status=MoneyRequest.Status.OPEN
     ).count()
     if open_count >= OPEN_PER_PAIR_MAX:
-        raise InvalidState("Too many open requests to this person.", details={"open": open_count})
+        raise InvalidState(
+            _("Too many open requests to this person."), details={"open": open_count}
+        )
     try:
         with transaction.atomic(durable=True):
             req = MoneyRequest.objects.create(

@@ -21,6 +21,7 @@ import re
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.money import Money, currency_require_supported
@@ -66,11 +67,11 @@ def topup_create(*, user: User, money: Money, payment_method: str, client_key: s
     if not isinstance(payment_method, str) or not _PAYMENT_METHOD.fullmatch(payment_method):
         raise InvalidPaymentMethod()
     if user.is_frozen:
-        raise AccountFrozen("Your account is frozen: it cannot add money. Contact support.")
+        raise AccountFrozen(_("Your account is frozen: it cannot add money. Contact support."))
     currency_require_supported(money.currency)
     if limit_amount(money) > settings.WALLET_TOPUP_MAX:
         raise LimitExceeded(
-            "This top-up is over the largest amount allowed at once.",
+            _("This top-up is over the largest amount allowed at once."),
             details={
                 "limit": "topup_max",
                 "max": {"amount": settings.WALLET_TOPUP_MAX, "currency": "USD"},

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
 from accounts.models import Block, User
@@ -279,7 +280,7 @@ def _raise_if_no_wallet(user_id: int, currency: str, exc: Exception) -> None:
     used = {c for c, has_postings in rows if has_postings}
     if currency not in used and used:
         raise CurrencyMismatch(
-            f"You have no {currency} in your wallet.",
+            _("You have no %(currency)s in your wallet.") % {"currency": currency},
             details={"currency": currency, "wallets": sorted(used)},
         ) from exc
 

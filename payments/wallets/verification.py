@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountAuditEvent, User
 from core.exceptions import ValidationFailed
@@ -24,9 +25,9 @@ def verification_request_create(
     legal_name = (legal_name or "").strip()
     country = (country or "").strip().upper()
     if not 2 <= len(legal_name) <= 120 or any(ord(c) < 32 for c in legal_name):
-        raise ValidationFailed("Give your legal name (2 to 120 characters).")
+        raise ValidationFailed(_("Give your legal name (2 to 120 characters)."))
     if len(country) != 2 or not country.isascii() or not country.isalpha():
-        raise ValidationFailed("Give a two-letter country code (ISO 3166).")
+        raise ValidationFailed(_("Give a two-letter country code (ISO 3166)."))
     try:
         with transaction.atomic():
             return VerificationRequest.objects.create(
