@@ -39,6 +39,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money, currency_require_supported
 from ledger import chart
@@ -407,11 +408,13 @@ def payout_transition(
 
 
 _NOTE_TEXT = {
-    PayoutStatus.PAID: "Your payout of {amount} was paid.",
-    PayoutStatus.FAILED: "Your payout of {amount} failed: {reason} "
-    "The money is back in your wallet.",
-    PayoutStatus.REVERSED: "Your bank returned your payout of {amount}: {reason} "
-    "The money is back in your wallet.",
+    PayoutStatus.PAID: _("Your payout of %(amount)s was paid."),
+    PayoutStatus.FAILED: _(
+        "Your payout of %(amount)s failed: %(reason)s The money is back in your wallet."
+    ),
+    PayoutStatus.REVERSED: _(
+        "Your bank returned your payout of %(amount)s: %(reason)s The money is back in your wallet."
+    ),
 }
 
 
@@ -421,6 +424,11 @@ def _notify(payout_id: int) -> None:
     payout = Payout.objects.select_related("user").get(pk=payout_id)
     if payout.status not in {PayoutStatus.PAID, PayoutStatus.FAILED, PayoutStatus.REVERSED}:
         return
+    with in_language_of(payout.user):
+        text = _NOTE_TEXT[payout.status] % {
+            "amount": Money(payout.amount, payout.currency).format(),
+            "reason": payout.failure_message or _("no reason given"),
+        }
     notification_create(
         recipient=payout.user,
         kind=f"payout_{payout.status}",
@@ -430,10 +438,7 @@ def _notify(payout_id: int) -> None:
             "amount": payout.amount,
             "currency": payout.currency,
             "failure_message": payout.failure_message,
-            "text": _NOTE_TEXT[payout.status].format(
-                amount=Money(payout.amount, payout.currency).format(),
-                reason=payout.failure_message or "no reason given",
-            ),
+            "text": text,
         },
     )
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
+from accounts.language import in_language_of
 from accounts.models import Block, User
 from accounts.selectors import is_blocked
 from core.exceptions import DomainError
@@ -290,6 +291,17 @@ def _receipts(transfer: Transfer) -> None:
     sender, recipient = transfer.sender, transfer.recipient
     data = {"amount": money.as_dict(), "note": transfer.note}
     note = f" · {transfer.note}" if transfer.note else ""
+    # Each side reads its receipt in its own language, money formatted for it.
+    with in_language_of(sender):
+        params = {"handle": recipient.handle, "amount": money.format(), "note": note}
+        sent_subject = _("You paid @%(handle)s %(amount)s") % params
+        sent_body = _("You paid @%(handle)s %(amount)s%(note)s.") % params
+        sent_body += "\n" + _("Transfer #%(id)d.") % {"id": transfer.pk}
+    with in_language_of(recipient):
+        params = {"handle": sender.handle, "amount": money.format(), "note": note}
+        received_subject = _("@%(handle)s paid you %(amount)s") % params
+        received_body = _("@%(handle)s paid you %(amount)s%(note)s.") % params
+        received_body += "\n" + _("Transfer #%(id)d.") % {"id": transfer.pk}
     receipts_send(
         [
             ReceiptSpec(
@@ -300,8 +312,8 @@ def _receipts(transfer: Transfer) -> None:
                 target_type="transfer",
                 target_id=transfer.pk,
                 data=data,
-                subject=f"You paid @{recipient.handle} {money}",
-                body=f"You paid @{recipient.handle} {money}{note}.\nTransfer #{transfer.pk}.",
+                subject=sent_subject,
+                body=sent_body,
             ),
             ReceiptSpec(
                 key=f"transfer:{transfer.pk}:recipient",
@@ -311,8 +323,8 @@ def _receipts(transfer: Transfer) -> None:
                 target_type="transfer",
                 target_id=transfer.pk,
                 data=data,
-                subject=f"@{sender.handle} paid you {money}",
-                body=f"@{sender.handle} paid you {money}{note}.\nTransfer #{transfer.pk}.",
+                subject=received_subject,
+                body=received_body,
             ),
         ]
     )
