@@ -69,4 +69,4 @@ def test_a_conversion_sends_its_payer_a_receipt():
     services.fx_conversion_execute(user=carol, quote_id=quote.pk)
     (note,) = wait_for(Notification.objects.filter(recipient=carol, kind="fx_converted"), 1)
     assert note.data["amount"] == {"amount": 14970, "currency": "JPY"}
-    assert "100.00 USD to 14970 JPY" in note.data["text"]
+    assert "$100.00 to ¥14,970" in note.data["text"]
