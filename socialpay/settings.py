@@ -288,8 +288,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
@@ -488,6 +488,15 @@ WALLET_PENDING_TRANSFER_SECONDS = env.int("WALLET_PENDING_TRANSFER_SECONDS", def
 CELERY_BEAT_SCHEDULE["wallet-transfers-redrive"] = {
     "task": "payments.wallet_transfers_redrive",
     "schedule": timedelta(minutes=1),
+}
+# Receipts wait in an outbox written with the payment (payments.wallets.receipts). A web
+# process wakes the worker at most once per this many seconds; beat drains every second,
+# which bounds the wait of a receipt whose wake-up was folded into an earlier one.
+# 0 wakes the worker after every payment (the test suite, which runs no beat).
+RECEIPTS_KICK_SECONDS = env.float("RECEIPTS_KICK_SECONDS", default=0 if PROFILE == "test" else 0.25)
+CELERY_BEAT_SCHEDULE["receipts-outbox-drain"] = {
+    "task": "payments.receipts_outbox_drain",
+    "schedule": timedelta(seconds=1),
 }
 
 # --- Creators (tips, paid posts, orders with escrow, memberships) -------------------------
