@@ -4,7 +4,7 @@ PYTHON := $(shell scripts/find-python)
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 
-.PHONY: run test lint bench-ledger bench-timeline bench-transfers bench-pages clean
+.PHONY: run test lint messages bench-ledger bench-timeline bench-transfers bench-pages clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -23,6 +23,14 @@ test: $(VENV)/.synced
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
+
+# Translations (needs GNU gettext: apt-get install gettext). Collects every marked string
+# into locale/<lang>/LC_MESSAGES/django.po, then compiles django.mo; commit both.
+MESSAGES_IGNORE := -i '.venv/*' -i '.data/*' -i 'static/*' -i 'staticfiles/*' \
+	-i '*/tests/*' -i 'tests/*' -i 'bench/*' -i 'scripts/*'
+messages: $(VENV)/.synced
+	$(VENV)/bin/python manage.py makemessages -l de --add-location file $(MESSAGES_IGNORE)
+	$(VENV)/bin/python manage.py compilemessages -l de -i .venv -i .data
 
 bench-ledger: $(VENV)/.synced
 	$(VENV)/bin/python bench/ledger.py $(BENCH_ARGS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from allauth.account.models import EmailAddress
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -46,31 +47,31 @@ ERROR = inline_serializer(
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
     status = 400
-    default_message = "The login or the password is wrong."
+    default_message = _("The login or the password is wrong.")
 
 
 class MfaRequired(DomainError):
     code = "mfa_required"
     status = 400
-    default_message = "This account uses two-factor login: send the current code as `code`."
+    default_message = _("This account uses two-factor login: send the current code as `code`.")
 
 
 class MfaInvalid(DomainError):
     code = "mfa_invalid"
     status = 400
-    default_message = "The two-factor code is wrong or was used already."
+    default_message = _("The two-factor code is wrong or was used already.")
 
 
 class LockedOut(DomainError):
     code = "locked_out"
     status = 429
-    default_message = "Too many failed logins. Try again later."
+    default_message = _("Too many failed logins. Try again later.")
 
 
 class NotTokenAuthenticated(DomainError):
     code = "token_required"
     status = 400
-    default_message = "This endpoint revokes the Bearer token the request was made with."
+    default_message = _("This endpoint revokes the Bearer token the request was made with.")
 
 
 class AuthThrottled:
@@ -211,7 +212,7 @@ class ReauthenticateApi(AuthThrottled, APIView):
     )
     def post(self, request):
         if not isinstance(request.auth, ApiToken):
-            raise NotTokenAuthenticated("Re-authenticate a session through the web page.")
+            raise NotTokenAuthenticated(_("Re-authenticate a session through the web page."))
         data = parse(ReauthenticateInput, request.data)
         user = _check_password_and_second_factor(
             request, login=request.user.handle, password=data["password"], code=data.get("code")
@@ -229,6 +230,13 @@ class MeUpdateInput(StrictSerializer):
     display_name = TextField(max_length=200, required=False, allow_blank=True)
     bio = TextField(max_length=2000, required=False, allow_blank=True)
     link = TextField(max_length=2000, required=False, allow_blank=True)
+    language = TextField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        help_text="Interface, receipt and notification language: 'en', 'de', or '' to "
+        "follow Accept-Language.",
+    )
 
 
 class MeApi(APIView):

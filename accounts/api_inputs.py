@@ -7,6 +7,7 @@ cannot set it, and a typo (``dispaly_name``) does not silently do nothing.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.exceptions import ValidationFailed
@@ -14,12 +15,12 @@ from core.exceptions import ValidationFailed
 
 class UnknownField(ValidationFailed):
     code = "unknown_field"
-    default_message = "The request contains fields this endpoint does not accept."
+    default_message = _("The request contains fields this endpoint does not accept.")
 
 
 class PayloadNotObject(ValidationFailed):
     code = "validation_error"
-    default_message = "The request body must be a JSON object."
+    default_message = _("The request body must be a JSON object.")
 
 
 class StrictSerializer(serializers.Serializer):

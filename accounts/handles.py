@@ -26,6 +26,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import Conflict, ValidationFailed
 
 HANDLE_MIN_LENGTH = 3
@@ -103,39 +106,43 @@ class HandleError(ValidationFailed):
     """A handle that breaks a rule; ``code`` says which."""
 
     code = "handle_invalid"
-    default_message = "Handles use a-z, 0-9 and _ only."
+    default_message = _("Handles use a-z, 0-9 and _ only.")
 
 
 class HandleInvalid(HandleError):
     code = "handle_invalid"
-    default_message = "Handles use a-z, 0-9 and _ only."
+    default_message = _("Handles use a-z, 0-9 and _ only.")
 
 
 class HandleTooShort(HandleError):
     code = "handle_too_short"
-    default_message = f"Handles are at least {HANDLE_MIN_LENGTH} characters long."
+    default_message = format_lazy(
+        _("Handles are at least {count} characters long."), count=HANDLE_MIN_LENGTH
+    )
 
 
 class HandleTooLong(HandleError):
     code = "handle_too_long"
-    default_message = f"Handles are at most {HANDLE_MAX_LENGTH} characters long."
+    default_message = format_lazy(
+        _("Handles are at most {count} characters long."), count=HANDLE_MAX_LENGTH
+    )
 
 
 class HandleReserved(HandleError):
     code = "handle_reserved"
-    default_message = "That handle is reserved."
+    default_message = _("That handle is reserved.")
 
 
 class HandleTaken(Conflict):
     code = "handle_taken"
     status = 400
-    default_message = "That handle is taken."
+    default_message = _("That handle is taken.")
 
 
 class HandleConfusable(Conflict):
     code = "handle_confusable"
     status = 400
-    default_message = "That handle looks too much like an existing one."
+    default_message = _("That handle looks too much like an existing one.")
 
 
 def handle_key(handle: str) -> str:

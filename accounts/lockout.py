@@ -8,6 +8,8 @@ must count against the same person, in canonical form, or an attacker could try
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from accounts.handles import handle_key
 
 
@@ -35,6 +37,6 @@ def lockout_response(request, original_response=None, credentials=None):
     status = 429
     if request.path.startswith("/api/"):
         return JsonResponse(
-            error_body("locked_out", "Too many failed logins. Try again later."), status=status
+            error_body("locked_out", _("Too many failed logins. Try again later.")), status=status
         )
     return render(request, "account/lockout.html", status=status)

@@ -25,6 +25,7 @@ from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserM
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import HANDLE_MAX_LENGTH, handle_key, handle_skeleton
 
@@ -78,13 +79,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     # Money-side profile: identity tier (limits), freeze, home currency, payment privacy.
     class VerificationTier(models.TextChoices):
-        UNVERIFIED = "unverified", "Unverified"
-        VERIFIED = "verified", "Verified"
+        UNVERIFIED = "unverified", _("Unverified")
+        VERIFIED = "verified", _("Verified")
 
     class PaymentVisibility(models.TextChoices):
-        PRIVATE = "private", "Only the two of us"
-        FOLLOWERS = "followers", "Followers"
-        PUBLIC = "public", "Everyone"
+        PRIVATE = "private", _("Only the two of us")
+        FOLLOWERS = "followers", _("Followers")
+        PUBLIC = "public", _("Everyone")
 
     verification_tier = models.CharField(
         max_length=12, choices=VerificationTier.choices, default=VerificationTier.UNVERIFIED
@@ -97,6 +98,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     payment_visibility_default = models.CharField(
         max_length=10, choices=PaymentVisibility.choices, default=PaymentVisibility.PRIVATE
     )
+    # The interface language the person chose; '' follows the browser (Accept-Language).
+    # Receipts and notifications are written in it too (accounts.language).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     objects = SocialPayUserManager()
 

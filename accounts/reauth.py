@@ -39,6 +39,7 @@ from allauth.account.decorators import reauthentication_required as _allauth_rea
 from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from accounts.models import ApiToken
@@ -47,7 +48,7 @@ from core.exceptions import PermissionDenied
 
 class ReauthenticationRequired(PermissionDenied):
     code = "reauthentication_required"
-    default_message = (
+    default_message = _(
         "Confirm it is you: re-authenticate (POST /api/v1/auth/reauthenticate) and retry."
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
 from accounts.models import Block, Follow, Mute, Notification, User
@@ -19,7 +20,7 @@ SEARCH_MAX_RESULTS = 50
 
 class UserNotFound(NotFound):
     code = "not_found"
-    default_message = "No such person."
+    default_message = _("No such person.")
 
 
 def is_blocked(a_id: int, b_id: int) -> bool:

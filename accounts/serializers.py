@@ -46,7 +46,13 @@ class MeSerializer(UserPublicSerializer):
     mfa_enabled = serializers.BooleanField()
 
     class Meta(UserPublicSerializer.Meta):
-        fields = [*UserPublicSerializer.Meta.fields, "email", "email_verified", "mfa_enabled"]
+        fields = [
+            *UserPublicSerializer.Meta.fields,
+            "email",
+            "email_verified",
+            "mfa_enabled",
+            "language",
+        ]
         read_only_fields = fields
 
 

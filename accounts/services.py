@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from accounts.handles import (
@@ -28,6 +29,7 @@ from accounts.handles import (
     handle_skeleton,
 )
 from accounts.home_currency import home_currency_suggest
+from accounts.language import language_clean
 from accounts.models import (
     BIO_MAX_LENGTH,
     AccountAuditEvent,
@@ -50,49 +52,49 @@ AVATAR_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 
 class EmailInvalid(ValidationFailed):
     code = "email_invalid"
-    default_message = "Enter a valid e-mail address."
+    default_message = _("Enter a valid e-mail address.")
 
 
 class EmailTaken(Conflict):
     code = "email_taken"
     status = 400
-    default_message = "An account with this e-mail address exists already."
+    default_message = _("An account with this e-mail address exists already.")
 
 
 class PasswordInvalid(ValidationFailed):
     code = "password_invalid"
-    default_message = "Choose a stronger password."
+    default_message = _("Choose a stronger password.")
 
 
 class TextInvalid(ValidationFailed):
     code = "text_invalid"
-    default_message = "Text contains characters that are not allowed."
+    default_message = _("Text contains characters that are not allowed.")
 
 
 class TextTooLong(ValidationFailed):
     code = "text_too_long"
-    default_message = "Text is too long."
+    default_message = _("Text is too long.")
 
 
 class AvatarInvalid(ValidationFailed):
     code = "avatar_invalid"
-    default_message = "Upload a PNG, JPEG, WebP or GIF image of at most 2 MB."
+    default_message = _("Upload a PNG, JPEG, WebP or GIF image of at most 2 MB.")
 
 
 class LinkInvalid(ValidationFailed):
     code = "link_invalid"
-    default_message = "Enter an http or https address."
+    default_message = _("Enter an http or https address.")
 
 
 class CannotTargetSelf(DomainError):
     code = "cannot_target_self"
     status = 400
-    default_message = "You cannot do that to yourself."
+    default_message = _("You cannot do that to yourself.")
 
 
 class Blocked(PermissionDenied):
     code = "blocked"
-    default_message = "You cannot interact with this person."
+    default_message = _("You cannot interact with this person.")
 
 
 # --- text hygiene shared with posts -----------------------------------------------------
@@ -111,7 +113,8 @@ def text_clean(*, value: str, max_length: int, field: str, allow_newlines: bool 
         raise TextInvalid(details={"field": field})
     if len(value) > max_length:
         raise TextTooLong(
-            f"{field} is at most {max_length} characters.",
+            _("%(field)s is at most %(max_length)d characters.")
+            % {"field": field, "max_length": max_length},
             details={"field": field, "max_length": max_length},
         )
     return value
@@ -218,11 +221,12 @@ def _raise_unique_violation(exc: IntegrityError) -> None:
 
 # --- profile ------------------------------------------------------------------------------
 
-PROFILE_FIELDS = ("display_name", "bio", "link")
+PROFILE_FIELDS = ("display_name", "bio", "link", "language")
 
 
 def user_update_profile(*, user: User, **changes: Any) -> User:
-    """Change the public profile (``display_name``, ``bio``, ``link``). Unknown names raise."""
+    """Change the public profile (``display_name``, ``bio``, ``link``) and the interface
+    ``language`` ('' follows the browser). Unknown names raise."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationFailed(details={"unknown_fields": sorted(unknown)})
@@ -237,6 +241,8 @@ def user_update_profile(*, user: User, **changes: Any) -> User:
         user.bio = text_clean(value=changes["bio"], max_length=BIO_MAX_LENGTH, field="bio")
     if "link" in changes:
         user.link = link_clean(link=changes["link"])
+    if "language" in changes:
+        user.language = language_clean(language=changes["language"])
     user.save(update_fields=[f for f in PROFILE_FIELDS if f in changes])
     return user
 

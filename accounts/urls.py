@@ -11,6 +11,7 @@ urlpatterns = [
     path("@<str:handle>/mute", views.mute, name="mute"),
     path("notifications", views.notifications, name="notifications"),
     path("settings", views.settings_profile, name="settings"),
+    path("settings/language", views.language_set, name="language"),
 ]
 # Avatars in development (static() is empty unless DEBUG); a proxy serves them in production.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

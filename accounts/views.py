@@ -6,10 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from accounts import selectors, services
 from accounts.forms import ProfileForm
+from accounts.language import language_codes
 from core.exceptions import DomainError, NotFound
 
 
@@ -20,7 +24,7 @@ def _other(handle: str):
         raise Http404 from None
 
 
-def _edge(request, handle: str, create, delete, done: str):
+def _edge(request, handle: str, create, delete, done: str, undone: str):
     other = _other(handle)
     undo = request.POST.get("undo") == "1"
     try:
@@ -28,7 +32,7 @@ def _edge(request, handle: str, create, delete, done: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{'Un' if undo else ''}{done} @{other.handle}.".capitalize())
+        messages.success(request, (undone if undo else done) % {"handle": other.handle})
     if request.htmx:
         return render(
             request,
@@ -50,7 +54,8 @@ def follow(request, handle: str):
         handle,
         lambda me, o: services.follow_create(follower=me, followee=o),
         lambda me, o: services.follow_delete(follower=me, followee=o),
-        "followed",
+        _("Followed @%(handle)s."),
+        _("Unfollowed @%(handle)s."),
     )
 
 
@@ -62,7 +67,8 @@ def block(request, handle: str):
         handle,
         lambda me, o: services.block_create(blocker=me, blocked=o),
         lambda me, o: services.block_delete(blocker=me, blocked=o),
-        "blocked",
+        _("Blocked @%(handle)s."),
+        _("Unblocked @%(handle)s."),
     )
 
 
@@ -74,7 +80,8 @@ def mute(request, handle: str):
         handle,
         lambda me, o: services.mute_create(muter=me, muted=o),
         lambda me, o: services.mute_delete(muter=me, muted=o),
-        "muted",
+        _("Muted @%(handle)s."),
+        _("Unmuted @%(handle)s."),
     )
 
 
@@ -100,16 +107,36 @@ def settings_profile(request):
                     display_name=data["display_name"],
                     bio=data["bio"],
                     link=data["link"],
+                    language=data["language"],
                 )
                 if data.get("avatar"):
                     services.user_set_avatar(user=user, upload=data["avatar"])
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, "Profile saved.")
+                # Confirm in the language just chosen: the next page will be in it.
+                chosen = user.language or translation.get_language_from_request(request)
+                translation.activate(chosen)
+                messages.success(request, _("Profile saved."))
                 return redirect("accounts:settings")
     else:
         form = ProfileForm(
-            initial={"display_name": user.display_name, "bio": user.bio, "link": user.link}
+            initial={
+                "display_name": user.display_name,
+                "bio": user.bio,
+                "link": user.link,
+                "language": user.language,
+            }
         )
     return render(request, "accounts/settings.html", {"form": form})
+
+
+@require_POST
+def language_set(request):
+    """Django's ``set_language`` (a cookie, so it works without an account); a signed-in
+    person's saved choice changes too, since it ranks above the cookie."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in language_codes():
+        services.user_update_profile(user=request.user, language=language)
+    return response

@@ -3,20 +3,28 @@
 Services raise these; the API error handler turns them into the contract's error shape
 (``{"error": {"code", "message", "details"}}``) with the HTTP status given here, and pages
 show the message. Apps subclass ``DomainError`` with their own codes.
+
+Messages are translatable (``gettext_lazy`` for ``default_message``) and are rendered in the
+language active when the error is raised: the page's or request's language. Codes never
+change with the language.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     code: str = "domain_error"
     status: int = 400
-    default_message: str = "The request could not be completed."
+    default_message: str = _("The request could not be completed.")
 
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
-        self.message = message or self.default_message
+        # str() now: a lazy message would follow whatever language is active later, and
+        # would not survive JSON (details, task payloads, stored failure reasons).
+        self.message = str(message or self.default_message)
         self.details = details or {}
         super().__init__(self.message)
 
@@ -24,22 +32,22 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     code = "validation_error"
     status = 400
-    default_message = "Some fields are invalid."
+    default_message = _("Some fields are invalid.")
 
 
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    default_message = "Not found."
+    default_message = _("Not found.")
 
 
 class PermissionDenied(DomainError):
     code = "permission_denied"
     status = 403
-    default_message = "You are not allowed to do that."
+    default_message = _("You are not allowed to do that.")
 
 
 class Conflict(DomainError):
     code = "conflict"
     status = 409
-    default_message = "The request conflicts with the current state."
+    default_message = _("The request conflicts with the current state.")

@@ -33,6 +33,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
 from core.exceptions import DomainError
@@ -51,25 +52,25 @@ NOT_STORED_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 413, 415, 429})
 class IdempotencyKeyRequired(DomainError):
     code = "idempotency_key_required"
     status = 400
-    default_message = "This request moves money: send an Idempotency-Key header."
+    default_message = _("This request moves money: send an Idempotency-Key header.")
 
 
 class IdempotencyKeyInvalid(DomainError):
     code = "idempotency_key_invalid"
     status = 400
-    default_message = "Idempotency-Key must be 8 to 255 printable ASCII characters."
+    default_message = _("Idempotency-Key must be 8 to 255 printable ASCII characters.")
 
 
 class IdempotencyKeyMismatch(DomainError):
     code = "idempotency_key_mismatch"
     status = 422
-    default_message = "This Idempotency-Key was used with a different request body."
+    default_message = _("This Idempotency-Key was used with a different request body.")
 
 
 class IdempotencyInProgress(DomainError):
     code = "idempotency_request_in_progress"
     status = 409
-    default_message = "A request with this Idempotency-Key is still being processed."
+    default_message = _("A request with this Idempotency-Key is still being processed.")
 
 
 def _canonical(value: Any) -> Any:

@@ -27,8 +27,10 @@ Entry points for other code:
     from a decimal string in major units typed by a person (``"10.50"``). Strict: ASCII
     digits only, optional leading ``-``, at most the currency's number of decimals, no
     exponent, no spaces, no grouping separators, no NaN/Infinity.
-``money.format(locale="en")``
-    for display, locale-aware through babel (``"$10.50"``, ``"10,50 €"``).
+``money.format()`` / ``money.format(locale="de")``
+    for display, locale-aware through babel: in the active Django language when no locale
+    is given (``"€12.50"`` in English, ``"12,50 €"`` in German), so ``{{ money.format }}``
+    in a template follows the page's language.
 ``money.as_dict()``
     the API's wire shape ``{"amount": 1050, "currency": "USD"}``.
 
@@ -47,6 +49,7 @@ from types import MappingProxyType
 from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError
 
@@ -79,34 +82,42 @@ class MoneyError(DomainError):
 
 class InvalidAmount(MoneyError):
     code = "invalid_amount"
-    default_message = "The amount is not a valid number."
+    default_message = _("The amount is not a valid number.")
 
 
 class AmountTooPrecise(MoneyError):
     code = "amount_too_precise"
-    default_message = "The amount has more decimals than the currency allows."
+    default_message = _("The amount has more decimals than the currency allows.")
 
 
 class AmountTooLarge(MoneyError):
     code = "amount_too_large"
-    default_message = "The amount is too large."
+    default_message = _("The amount is too large.")
 
 
 class InvalidCurrency(MoneyError):
     code = "invalid_currency"
-    default_message = "Unknown currency: use an upper-case ISO 4217 code such as USD."
+    default_message = _("Unknown currency: use an upper-case ISO 4217 code such as USD.")
 
 
 class UnsupportedCurrency(MoneyError):
     code = "unsupported_currency"
     status = 422
-    default_message = "This currency is not supported."
+    default_message = _("This currency is not supported.")
 
 
 class CurrencyMismatch(MoneyError):
     code = "currency_mismatch"
     status = 422
-    default_message = "The amounts are in different currencies."
+    default_message = _("The amounts are in different currencies.")
+
+
+def _locale() -> str:
+    """The babel locale of the active Django language ("de", "en_GB")."""
+    from django.conf import settings
+    from django.utils import translation
+
+    return translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE)
 
 
 def currency_exponent(currency: str) -> int:
@@ -228,9 +239,10 @@ class Money:
     def as_dict(self) -> dict[str, int | str]:
         return {"amount": self.amount, "currency": self.currency}
 
-    def format(self, locale: str = "en") -> str:
-        """Locale-aware display string, always with the currency's own decimals."""
-        return format_currency(self.to_decimal(), self.currency, locale=locale)
+    def format(self, locale: str | None = None) -> str:
+        """Locale-aware display string, always with the currency's own decimals; ``locale``
+        defaults to the active Django language."""
+        return format_currency(self.to_decimal(), self.currency, locale=locale or _locale())
 
     def __str__(self) -> str:
         # Unambiguous and locale-free (logs, admin): "10.50 USD".

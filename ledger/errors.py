@@ -9,6 +9,8 @@ so that Money arithmetic and the ledger report it with one code.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import DomainError
 from core.money import CurrencyMismatch
 
@@ -35,59 +37,59 @@ class LedgerError(DomainError):
 
 class InsufficientFunds(LedgerError):
     code = "insufficient_funds"
-    default_message = "Insufficient funds."
+    default_message = _("Insufficient funds.")
 
 
 class UnbalancedEntry(LedgerError):
     code = "unbalanced_entry"
-    default_message = "The postings must sum to zero in every currency and be at least two."
+    default_message = _("The postings must sum to zero in every currency and be at least two.")
 
 
 class AccountsMustBeDifferent(LedgerError):
     code = "accounts_must_be_different"
-    default_message = "An account may appear only once in an entry."
+    default_message = _("An account may appear only once in an entry.")
 
 
 class AmountMustBePositive(LedgerError):
     code = "amount_must_be_positive"
-    default_message = "Every amount must be a positive number of minor units."
+    default_message = _("Every amount must be a positive number of minor units.")
 
 
 class IdempotencyKeyReused(LedgerError):
     code = "idempotency_key_reused"
-    default_message = "This idempotency key was already used for different content."
+    default_message = _("This idempotency key was already used for different content.")
 
 
 class InvalidEntry(LedgerError):
     code = "invalid_entry"
-    default_message = "The entry is malformed."
+    default_message = _("The entry is malformed.")
 
 
 class AccountNotFound(LedgerError):
     code = "account_not_found"
     status = 404
-    default_message = "No such ledger account."
+    default_message = _("No such ledger account.")
 
 
 class AccountConflict(LedgerError):
     code = "account_conflict"
     status = 409
-    default_message = "An account with this key exists with other attributes."
+    default_message = _("An account with this key exists with other attributes.")
 
 
 class HoldAlreadyResolved(LedgerError):
     code = "hold_already_resolved"
     status = 409
-    default_message = "This hold was already posted or voided."
+    default_message = _("This hold was already posted or voided.")
 
 
 class EntryAlreadyReversed(LedgerError):
     code = "entry_already_reversed"
     status = 409
-    default_message = "This entry was already reversed."
+    default_message = _("This entry was already reversed.")
 
 
 class EntryNotReversible(LedgerError):
     code = "entry_not_reversible"
     status = 409
-    default_message = "A reversal cannot itself be reversed; post a new entry."
+    default_message = _("A reversal cannot itself be reversed; post a new entry.")

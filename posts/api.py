@@ -10,6 +10,7 @@ import binascii
 from base64 import b64decode, b64encode
 from urllib.parse import parse_qs, urlencode
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -225,9 +226,9 @@ def _decode_cursor(raw: str | None) -> int | None:
         position = parse_qs(b64decode(raw.encode("ascii"), validate=True).decode("ascii"))["p"][0]
         before = int(position)
     except (ValueError, KeyError, IndexError, UnicodeError, binascii.Error):
-        raise NotFound("Invalid cursor.") from None
+        raise NotFound(_("Invalid cursor.")) from None
     if before <= 0:
-        raise NotFound("Invalid cursor.")
+        raise NotFound(_("Invalid cursor."))
     return before
 
 

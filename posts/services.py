@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Notification, User
 from accounts.selectors import is_blocked
@@ -23,28 +25,28 @@ MAX_MENTION_NOTIFICATIONS = 10
 
 class PostNotFound(NotFound):
     code = "not_found"
-    default_message = "No such post."
+    default_message = _("No such post.")
 
 
 class PostEmpty(ValidationFailed):
     code = "post_empty"
-    default_message = "Write something first."
+    default_message = _("Write something first.")
 
 
 class PostTooLong(ValidationFailed):
     code = "post_too_long"
-    default_message = f"Posts are at most {POST_MAX_LENGTH} characters."
+    default_message = format_lazy(_("Posts are at most {count} characters."), count=POST_MAX_LENGTH)
 
 
 class NotYourPost(PermissionDenied):
     code = "not_your_post"
-    default_message = "Only the author can do that."
+    default_message = _("Only the author can do that.")
 
 
 class AlreadyReported(Conflict):
     code = "already_reported"
     status = 409
-    default_message = "You reported this post already."
+    default_message = _("You reported this post already.")
 
 
 def _post_text_clean(text: str) -> str:
@@ -93,7 +95,7 @@ def post_create(*, author: User, text: str, reply_to_id: int | None = None) -> P
         if reply_to_id is not None:
             parent = _visible_for_interaction(post_id=reply_to_id, actor=author)
             if parent.repost_of_id is not None:
-                raise PostNotFound("Reply to the original post, not to a repost.")
+                raise PostNotFound(_("Reply to the original post, not to a repost."))
         post = Post.objects.create(
             author=author,
             text=text,

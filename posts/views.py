@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -127,7 +128,7 @@ def post_new(request):
     if request.htmx:
         post = selectors.post_get(post_id=post.pk, viewer=request.user)
         return render(request, "posts/_composer.html", {"new_post": post})
-    messages.success(request, "Posted.")
+    messages.success(request, _("Posted."))
     return _back(request, "home")
 
 
@@ -143,7 +144,7 @@ def _interaction(request, post_id: int, action):
         try:
             post = selectors.post_get(post_id=post_id, viewer=request.user)
         except NotFound:
-            return render(request, "posts/_error.html", {"message": "Post removed."})
+            return render(request, "posts/_error.html", {"message": _("Post removed.")})
         return render(request, "posts/_actions.html", {"post": post})
     return _back(request, "home")
 
@@ -184,7 +185,7 @@ def post_delete(request, post_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Post deleted.")
+        messages.success(request, _("Post deleted."))
     return redirect("home")
 
 
@@ -198,7 +199,7 @@ def post_report(request, post_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Thanks: staff will look at this post.")
+        messages.success(request, _("Thanks: staff will look at this post."))
     return _back(request, "home")
 
 

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in person's saved language outranks the browser's (after Locale and Auth).
+    "accounts.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -219,6 +221,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- I18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+# Each language named in itself, so that a person finds theirs whatever page they are on.
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
@@ -362,8 +365,10 @@ SANDBOX_DEFAULT_WEBHOOK_SECRET = "whsec_sandbox_local_only"
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default=SANDBOX_DEFAULT_WEBHOOK_SECRET)
 # The sandbox credits wallets from webhooks signed with this secret; the default is public
 # (it is in this file), so a production server using it would accept forged top-ups.
-if PRODUCTION and PAYMENTS_PROCESSOR == "sandbox" and (
-    SANDBOX_WEBHOOK_SECRET == SANDBOX_DEFAULT_WEBHOOK_SECRET
+if (
+    PRODUCTION
+    and PAYMENTS_PROCESSOR == "sandbox"
+    and (SANDBOX_WEBHOOK_SECRET == SANDBOX_DEFAULT_WEBHOOK_SECRET)
 ):
     raise ValueError(
         "PAYMENTS_PROCESSOR=sandbox in production needs its own SANDBOX_WEBHOOK_SECRET "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -20,28 +21,28 @@ def _no_duplicates(pairs):
     seen = {}
     for key, value in pairs:
         if key in seen:
-            raise ParseError(f"Duplicate key in JSON object: {key!r}.")
+            raise ParseError(_("Duplicate key in JSON object: %(key)r.") % {"key": key})
         seen[key] = value
     return seen
 
 
 def _reject_constant(name):
-    raise ParseError(f"{name} is not valid JSON.")
+    raise ParseError(_("%(name)s is not valid JSON.") % {"name": name})
 
 
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read(MAX_JSON_BYTES + 1) if stream is not None else b""
         if len(raw) > MAX_JSON_BYTES:
-            raise ParseError("Request body is too large.")
+            raise ParseError(_("Request body is too large."))
         if not raw.strip():
             return {}
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ParseError("Request body is not valid UTF-8.") from exc
+            raise ParseError(_("Request body is not valid UTF-8.")) from exc
         if "\x00" in text:
-            raise ParseError("NUL characters are not allowed.")
+            raise ParseError(_("NUL characters are not allowed."))
         try:
             return json.loads(
                 text,
@@ -50,4 +51,4 @@ class StrictJSONParser(JSONParser):
                 parse_float=Decimal,
             )
         except ValueError as exc:
-            raise ParseError(f"JSON parse error: {exc}") from exc
+            raise ParseError(_("JSON parse error: %(error)s") % {"error": exc}) from exc

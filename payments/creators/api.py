@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -29,7 +30,7 @@ from posts.models import Product
 
 class MoneyPayloadInvalid(ValidationFailed):
     code = "invalid_amount"
-    default_message = "A price is an object {amount, currency} in minor units."
+    default_message = _("A price is an object {amount, currency} in minor units.")
 
 
 @extend_schema_field(OpenApiTypes.ANY)

@@ -2,114 +2,116 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 
 
 class CannotPaySelf(DomainError):
     code = "cannot_pay_self"
     status = 422
-    default_message = "You cannot pay yourself."
+    default_message = _("You cannot pay yourself.")
 
 
 class AccountFrozen(PermissionDenied):
     code = "account_frozen"
-    default_message = "This account is frozen and cannot send money."
+    default_message = _("This account is frozen and cannot send money.")
 
 
 class PostNotFound(NotFound):
     code = "not_found"
-    default_message = "No such post."
+    default_message = _("No such post.")
 
 
 class CreatorNotFound(NotFound):
     code = "not_found"
-    default_message = "No such person."
+    default_message = _("No such person.")
 
 
 class ProductNotFound(NotFound):
     code = "not_found"
-    default_message = "No such product."
+    default_message = _("No such product.")
 
 
 class OrderNotFound(NotFound):
     code = "not_found"
-    default_message = "No such order."
+    default_message = _("No such order.")
 
 
 class TierNotFound(NotFound):
     code = "not_found"
-    default_message = "No such membership tier."
+    default_message = _("No such membership tier.")
 
 
 class MembershipNotFound(NotFound):
     code = "not_found"
-    default_message = "No such membership."
+    default_message = _("No such membership.")
 
 
 class PostNotForSale(Conflict):
     code = "post_not_paid"
-    default_message = "This post has no locked content for sale."
+    default_message = _("This post has no locked content for sale.")
 
 
 class NotYourPost(PermissionDenied):
     code = "not_your_post"
-    default_message = "You can only attach products to your own posts."
+    default_message = _("You can only attach products to your own posts.")
 
 
 class OutOfStock(Conflict):
     code = "out_of_stock"
-    default_message = "Not enough of this product is left."
+    default_message = _("Not enough of this product is left.")
 
 
 class InvalidQuantity(ValidationFailed):
     code = "invalid_quantity"
-    default_message = "The quantity must be a whole number from 1 to 100."
+    default_message = _("The quantity must be a whole number from 1 to 100.")
 
 
 class ShippingAddressRequired(ValidationFailed):
     code = "shipping_address_required"
-    default_message = "A physical product needs a shipping address."
+    default_message = _("A physical product needs a shipping address.")
 
 
 class OrderStateConflict(Conflict):
     code = "order_state_conflict"
-    default_message = "The order is not in a state that allows this."
+    default_message = _("The order is not in a state that allows this.")
 
 
 class RefundTooLarge(DomainError):
     code = "refund_exceeds_escrow"
     status = 422
-    default_message = "The refund is larger than what is still held for this order."
+    default_message = _("The refund is larger than what is still held for this order.")
 
 
 class AmountOutOfRange(ValidationFailed):
     code = "amount_out_of_range"
-    default_message = "The amount is outside the allowed range."
+    default_message = _("The amount is outside the allowed range.")
 
 
 class AlreadyMember(Conflict):
     code = "already_member"
-    default_message = "You already have a membership with this creator."
+    default_message = _("You already have a membership with this creator.")
 
 
 class InvalidChoice(ValidationFailed):
     code = "invalid_choice"
-    default_message = "A field has a value that is not one of its choices."
+    default_message = _("A field has a value that is not one of its choices.")
 
 
 class PaymentFailed(DomainError):
     code = "payment_failed"
     status = 402
-    default_message = "The payment did not go through."
+    default_message = _("The payment did not go through.")
 
 
 class CardDeclined(DomainError):
     code = "card_declined"
     status = 402
-    default_message = "The card was declined; nothing was charged."
+    default_message = _("The card was declined; nothing was charged.")
 
 
 class ProcessorUnavailable(DomainError):
     code = "processor_unavailable"
     status = 503
-    default_message = "The card processor did not answer; try again with the same key."
+    default_message = _("The card processor did not answer; try again with the same key.")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from core.money import Money
 
@@ -34,12 +36,16 @@ class FeeQuote:
 
     def lines(self) -> list[tuple[str, Money]]:
         """The lines shown before confirming (the payer pays the total, nothing else)."""
-        pct = f"{self.bps / 100:g}"  # display only; the arithmetic above is integer
+        # Display only (the arithmetic above is integer), in the page's number format.
+        pct = number_format(self.bps / 100, decimal_pos=None if self.bps % 100 else 0)
         return [
-            ("Amount", self.gross),
-            (f"Platform fee ({pct}%, kept from the creator's share)", self.fee),
-            ("Creator receives", self.net),
-            ("You pay", self.gross),
+            (_("Amount"), self.gross),
+            (
+                _("Platform fee (%(percent)s%%, kept from the creator's share)") % {"percent": pct},
+                self.fee,
+            ),
+            (_("Creator receives"), self.net),
+            (_("You pay"), self.gross),
         ]
 
     def as_dict(self) -> dict:

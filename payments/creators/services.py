@@ -46,7 +46,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from accounts.language import in_language_of
 from accounts.models import User
 from accounts.selectors import is_blocked
 from accounts.services import notification_create, text_clean
@@ -312,20 +315,22 @@ def _tip_complete(*, tip: Tip, entry: Entry) -> None:
         tip.pk,
         updates={"status": PayStatus.COMPLETED, "entry": entry, "completed_at": now},
     ):
-        notification_create(
-            recipient=tip.creator,
-            actor=tip.tipper,
-            kind="tip_received",
-            target_type="post" if tip.post_id else "profile",
-            target_id=tip.post_id or tip.creator_id,
-            data={
-                "tip": tip.pk,
-                "amount": tip.amount,
-                "currency": tip.currency,
-                "message": tip.message,
-                "text": f"tipped you {Money(tip.amount, tip.currency)}",
-            },
-        )
+        with in_language_of(tip.creator):
+            notification_create(
+                recipient=tip.creator,
+                actor=tip.tipper,
+                kind="tip_received",
+                target_type="post" if tip.post_id else "profile",
+                target_id=tip.post_id or tip.creator_id,
+                data={
+                    "tip": tip.pk,
+                    "amount": tip.amount,
+                    "currency": tip.currency,
+                    "message": tip.message,
+                    "text": _("tipped you %(amount)s")
+                    % {"amount": Money(tip.amount, tip.currency).format()},
+                },
+            )
 
 
 def tip_send_card(
@@ -517,19 +522,21 @@ def _unlock_complete(*, unlock: Unlock, entry: Entry) -> None:
         unlock.pk,
         updates={"status": PayStatus.COMPLETED, "entry": entry, "completed_at": timezone.now()},
     ):
-        notification_create(
-            recipient=unlock.creator,
-            actor=unlock.buyer,
-            kind="post_unlocked",
-            target_type="post",
-            target_id=unlock.post_id,
-            data={
-                "unlock": unlock.pk,
-                "amount": unlock.amount,
-                "currency": unlock.currency,
-                "text": f"unlocked your post for {Money(unlock.amount, unlock.currency)}",
-            },
-        )
+        with in_language_of(unlock.creator):
+            notification_create(
+                recipient=unlock.creator,
+                actor=unlock.buyer,
+                kind="post_unlocked",
+                target_type="post",
+                target_id=unlock.post_id,
+                data={
+                    "unlock": unlock.pk,
+                    "amount": unlock.amount,
+                    "currency": unlock.currency,
+                    "text": _("unlocked your post for %(amount)s")
+                    % {"amount": Money(unlock.amount, unlock.currency).format()},
+                },
+            )
 
 
 def paid_content_check(
@@ -763,19 +770,21 @@ def _order_mark_paid(*, order: Order, entry: Entry) -> None:
     )
     if not done:
         return
-    notification_create(
-        recipient=order.seller,
-        actor=order.buyer,
-        kind="order_received",
-        target_type="order",
-        target_id=order.pk,
-        data={
-            "order": order.pk,
-            "amount": order.amount,
-            "currency": order.currency,
-            "text": f"ordered {order.quantity} of {order.product.title} (order #{order.pk})",
-        },
-    )
+    with in_language_of(order.seller):
+        notification_create(
+            recipient=order.seller,
+            actor=order.buyer,
+            kind="order_received",
+            target_type="order",
+            target_id=order.pk,
+            data={
+                "order": order.pk,
+                "amount": order.amount,
+                "currency": order.currency,
+                "text": _("ordered %(quantity)d of %(product)s (order #%(order)d)")
+                % {"quantity": order.quantity, "product": order.product.title, "order": order.pk},
+            },
+        )
 
 
 def _order_for(*, order_id: int, user: User, role: str) -> Order:
@@ -800,14 +809,18 @@ def order_ship(*, seller: User, order_id: int) -> Order:
     order.shipped_at = now
     order.release_after = now + _release_window()
     order.save(update_fields=["status", "shipped_at", "release_after"])
-    notification_create(
-        recipient=order.buyer,
-        actor=order.seller,
-        kind="order_shipped",
-        target_type="order",
-        target_id=order.pk,
-        data={"order": order.pk, "text": f"shipped your order #{order.pk}"},
-    )
+    with in_language_of(order.buyer):
+        notification_create(
+            recipient=order.buyer,
+            actor=order.seller,
+            kind="order_shipped",
+            target_type="order",
+            target_id=order.pk,
+            data={
+                "order": order.pk,
+                "text": _("shipped your order #%(order)d") % {"order": order.pk},
+            },
+        )
     return order
 
 
@@ -859,13 +872,17 @@ def _order_mark_released(*, order: Order, entry: Entry, fee: int) -> None:
     if Order.objects.filter(pk=order.pk, status=Order.Status.RELEASING).update(
         status=Order.Status.RELEASED, release_entry=entry, fee=fee, finished_at=timezone.now()
     ):
-        notification_create(
-            recipient=order.seller,
-            kind="order_released",
-            target_type="order",
-            target_id=order.pk,
-            data={"order": order.pk, "text": f"Order #{order.pk} completed: payment released"},
-        )
+        with in_language_of(order.seller):
+            notification_create(
+                recipient=order.seller,
+                kind="order_released",
+                target_type="order",
+                target_id=order.pk,
+                data={
+                    "order": order.pk,
+                    "text": _("Order #%(order)d completed: payment released") % {"order": order.pk},
+                },
+            )
 
 
 def order_refund(
@@ -941,20 +958,24 @@ def _order_refund_complete(*, refund: OrderRefund, entry: Entry) -> None:
     if OrderRefund.objects.filter(pk=refund.pk, status=PayStatus.PENDING).update(
         status=PayStatus.COMPLETED, entry=entry
     ):
-        notification_create(
-            recipient=refund.order.buyer,
-            actor=refund.order.seller,
-            kind="order_refunded",
-            target_type="order",
-            target_id=refund.order_id,
-            data={
-                "order": refund.order_id,
-                "amount": refund.amount,
-                "currency": refund.currency,
-                "text": f"refunded {Money(refund.amount, refund.currency)} of order "
-                f"#{refund.order_id}",
-            },
-        )
+        with in_language_of(refund.order.buyer):
+            notification_create(
+                recipient=refund.order.buyer,
+                actor=refund.order.seller,
+                kind="order_refunded",
+                target_type="order",
+                target_id=refund.order_id,
+                data={
+                    "order": refund.order_id,
+                    "amount": refund.amount,
+                    "currency": refund.currency,
+                    "text": _("refunded %(amount)s of order #%(order)d")
+                    % {
+                        "amount": Money(refund.amount, refund.currency).format(),
+                        "order": refund.order_id,
+                    },
+                },
+            )
 
 
 def orders_release_due(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> int:
@@ -1114,22 +1135,26 @@ def _membership_charge_unpaid(*, charge: MembershipCharge, now: datetime) -> Non
         if not first_failure:
             return
         kind = "membership_past_due"
-    notification_create(
-        recipient=membership.member,
-        kind=kind,
-        target_type="membership",
-        target_id=membership.pk,
-        data={
-            "membership": membership.pk,
-            "grace_until": grace_until.isoformat(),
-            "text": (
-                "Your membership ended: the renewal could not be paid"
-                if kind == "membership_expired"
-                else f"Your membership renewal could not be paid; add money before "
-                f"{grace_until:%Y-%m-%d} to keep it"
-            ),
-        },
-    )
+    with in_language_of(membership.member):
+        notification_create(
+            recipient=membership.member,
+            kind=kind,
+            target_type="membership",
+            target_id=membership.pk,
+            data={
+                "membership": membership.pk,
+                "grace_until": grace_until.isoformat(),
+                "text": (
+                    _("Your membership ended: the renewal could not be paid")
+                    if kind == "membership_expired"
+                    else _(
+                        "Your membership renewal could not be paid; add money before "
+                        "%(date)s to keep it"
+                    )
+                    % {"date": date_format(grace_until, "DATE_FORMAT")}
+                ),
+            },
+        )
 
 
 @transaction.atomic(durable=True)
@@ -1156,14 +1181,18 @@ def _membership_charge_paid(*, charge: MembershipCharge, entry: Entry) -> bool:
         update_fields=["status", "current_period_start", "current_period_end", "grace_until"]
     )
     if new:
-        notification_create(
-            recipient=membership.tier.creator,
-            actor=membership.member,
-            kind="membership_joined",
-            target_type="membership",
-            target_id=membership.pk,
-            data={"tier": membership.tier.name, "text": f"joined {membership.tier.name}"},
-        )
+        with in_language_of(membership.tier.creator):
+            notification_create(
+                recipient=membership.tier.creator,
+                actor=membership.member,
+                kind="membership_joined",
+                target_type="membership",
+                target_id=membership.pk,
+                data={
+                    "tier": membership.tier.name,
+                    "text": _("joined %(tier)s") % {"tier": membership.tier.name},
+                },
+            )
     return False
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_get_by_handle
@@ -86,7 +87,11 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
     except DomainError as exc:
         messages.error(request, exc.message)
         return render(request, "payments/creators/tip_review.html", ctx)
-    messages.success(request, f"You tipped @{creator.handle} {amount.format()}.")
+    messages.success(
+        request,
+        _("You tipped @%(handle)s %(amount)s.")
+        % {"handle": creator.handle, "amount": amount.format()},
+    )
     if post:
         return redirect("posts:detail", post_id=post.pk)
     return redirect("posts:profile", handle=creator.handle)
@@ -111,7 +116,7 @@ def unlock_page(request, post_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
         return render(request, "payments/creators/unlock.html", ctx)
-    messages.success(request, "Unlocked. Enjoy!")
+    messages.success(request, _("Unlocked. Enjoy!"))
     return redirect("posts:detail", post_id=post.pk)
 
 
@@ -142,7 +147,7 @@ def lock_page(request, post_id: int):
         except DomainError as exc:
             messages.error(request, exc.message)
             return render(request, "payments/creators/lock.html", ctx)
-        messages.success(request, "The locked content is saved.")
+        messages.success(request, _("The locked content is saved."))
         return redirect("posts:detail", post_id=post.pk)
     return render(request, "payments/creators/lock.html", ctx)
 
@@ -173,7 +178,7 @@ def product_new(request, post_id: int):
         except DomainError as exc:
             messages.error(request, exc.message)
             return render(request, "payments/creators/product_new.html", ctx)
-        messages.success(request, "The product is on your post.")
+        messages.success(request, _("The product is on your post."))
         return redirect("posts:detail", post_id=post.pk)
     return render(request, "payments/creators/product_new.html", ctx)
 
@@ -199,7 +204,7 @@ def buy_page(request, product_id: int):
     if request.method != "POST":
         return render(request, "payments/creators/buy.html", ctx)
     if not 1 <= quantity <= services.MAX_ORDER_QUANTITY:
-        messages.error(request, "The quantity must be a whole number from 1 to 100.")
+        messages.error(request, _("The quantity must be a whole number from 1 to 100."))
         return render(request, "payments/creators/buy.html", ctx)
     total = Money(product.price_amount * quantity, product.price_currency)
     ctx["total"] = total
@@ -217,7 +222,7 @@ def buy_page(request, product_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
         return render(request, "payments/creators/buy.html", ctx)
-    messages.success(request, "Paid. The money is held safely until delivery.")
+    messages.success(request, _("Paid. The money is held safely until delivery."))
     return redirect("payments:order", order_id=order.pk)
 
 
@@ -287,7 +292,7 @@ def tiers_page(request):
                 price=Money.parse(request.POST.get("price", ""), request.POST.get("currency")),
                 perks=request.POST.get("perks", ""),
             )
-            messages.success(request, "Tier created.")
+            messages.success(request, _("Tier created."))
             return redirect("payments:tiers")
         except DomainError as exc:
             messages.error(request, exc.message)
@@ -317,7 +322,7 @@ def join_page(request, tier_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
         return render(request, "payments/creators/join.html", ctx)
-    messages.success(request, f"Welcome to {tier.name}!")
+    messages.success(request, _("Welcome to %(tier)s!") % {"tier": tier.name})
     return redirect("payments:memberships")
 
 
@@ -330,7 +335,7 @@ def memberships_page(request):
                 member=request.user,
                 membership_id=int(membership_id) if membership_id.isdigit() else 0,
             )
-            messages.success(request, "Cancelled: you keep access until the period ends.")
+            messages.success(request, _("Cancelled: you keep access until the period ends."))
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("payments:memberships")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError
 from core.money import Money
@@ -14,9 +15,9 @@ def _currency_choices():
 
 
 class _AmountForm(forms.Form):
-    currency = forms.ChoiceField(label="You pay in", choices=_currency_choices)
+    currency = forms.ChoiceField(label=_("You pay in"), choices=_currency_choices)
     amount = forms.CharField(
-        label="Amount",
+        label=_("Amount"),
         max_length=40,
         strip=True,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
@@ -31,26 +32,26 @@ class _AmountForm(forms.Form):
                 self.add_error("amount", exc.message)
                 return data
             if data["money"].amount <= 0:
-                self.add_error("amount", "Enter an amount above zero.")
+                self.add_error("amount", _("Enter an amount above zero."))
         return data
 
 
 class ConvertForm(_AmountForm):
-    target_currency = forms.ChoiceField(label="Into", choices=_currency_choices)
+    target_currency = forms.ChoiceField(label=_("Into"), choices=_currency_choices)
 
     def clean(self):
         data = super().clean()
         if data.get("currency") and data.get("currency") == data.get("target_currency"):
-            self.add_error("target_currency", "Choose another currency than the one you pay in.")
+            self.add_error("target_currency", _("Choose another currency than the one you pay in."))
         return data
 
 
 class SendForm(_AmountForm):
-    to = forms.CharField(label="To (handle)", max_length=64, strip=True)
-    note = forms.CharField(label="Note", max_length=280, required=False, strip=True)
+    to = forms.CharField(label=_("To (handle)"), max_length=64, strip=True)
+    note = forms.CharField(label=_("Note"), max_length=280, required=False, strip=True)
 
     field_order = ["to", "currency", "amount", "note"]
 
 
 class HomeCurrencyForm(forms.Form):
-    currency = forms.ChoiceField(label="Home currency", choices=_currency_choices)
+    currency = forms.ChoiceField(label=_("Home currency"), choices=_currency_choices)

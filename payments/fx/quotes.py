@@ -37,6 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import DomainError
 from core.money import EXPONENTS, MAX_MINOR_UNITS, Money
 
@@ -48,7 +50,7 @@ BPS = 10_000
 class AmountTooSmall(DomainError):
     code = "amount_too_small"
     status = 422
-    default_message = "The amount is too small to convert: nothing would arrive after the fee."
+    default_message = _("The amount is too small to convert: nothing would arrive after the fee.")
 
 
 @dataclass(frozen=True, slots=True)

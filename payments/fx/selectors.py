@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import NotFound
 from core.money import Money
@@ -20,7 +22,7 @@ from payments.models.fx import FxQuote, FxRateSnapshot
 
 class QuoteNotFound(NotFound):
     code = "not_found"
-    default_message = "No such quote."
+    default_message = _("No such quote.")
 
 
 def rate_max_age(source: str) -> timedelta:
@@ -134,11 +136,17 @@ def fx_statement_descriptions(*, user, quote_ids) -> dict[str, tuple[str, str | 
     for q in quotes:
         paid = Money(q.source_amount, q.source_currency)
         got = Money(q.target_amount, q.target_currency)
-        deal = f"{paid} → {got} at {q.mid_rate.normalize():f}"
+        deal = _("%(paid)s → %(got)s at %(rate)s") % {
+            "paid": paid.format(),
+            "got": got.format(),
+            "rate": number_format(q.mid_rate.normalize()),
+        }
         if q.kind == FxQuote.Kind.CONVERSION:
-            described[str(q.pk)] = (f"Conversion {deal}", None)
+            described[str(q.pk)] = (_("Conversion %(deal)s") % {"deal": deal}, None)
         elif q.recipient_id == user.pk:
-            described[str(q.pk)] = (f"From @{q.user.handle} · {deal}", q.user.handle)
+            text = _("From @%(handle)s · %(deal)s") % {"handle": q.user.handle, "deal": deal}
+            described[str(q.pk)] = (text, q.user.handle)
         else:
-            described[str(q.pk)] = (f"To @{q.recipient.handle} · {deal}", q.recipient.handle)
+            text = _("To @%(handle)s · %(deal)s") % {"handle": q.recipient.handle, "deal": deal}
+            described[str(q.pk)] = (text, q.recipient.handle)
     return described

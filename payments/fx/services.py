@@ -27,8 +27,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
 
 from accounts.home_currency import home_currency_match
+from accounts.language import in_language_of
 from accounts.models import User
 from core.exceptions import Conflict, DomainError, ValidationFailed
 from core.money import InvalidAmount, Money, currency_require_supported
@@ -54,29 +57,29 @@ from payments.wallets.transfers import recipient_resolve
 
 class QuoteExpired(Conflict):
     code = "quote_expired"
-    default_message = "This quote has expired. Ask for a new one."
+    default_message = _("This quote has expired. Ask for a new one.")
 
 
 class QuoteUsed(Conflict):
     code = "quote_used"
-    default_message = "This quote was already used."
+    default_message = _("This quote was already used.")
 
 
 class SameCurrency(ValidationFailed):
     code = "same_currency"
     status = 422
-    default_message = "Source and target currency must differ (same currency: a transfer)."
+    default_message = _("Source and target currency must differ (same currency: a transfer).")
 
 
 class AmountSideInvalid(ValidationFailed):
     code = "amount_side_invalid"
-    default_message = "Give exactly one of source_amount and target_amount."
+    default_message = _("Give exactly one of source_amount and target_amount.")
 
 
 class RecipientCurrencyMismatch(DomainError):
     code = "recipient_currency_mismatch"
     status = 422
-    default_message = "The recipient receives in another currency: ask for a quote in it."
+    default_message = _("The recipient receives in another currency: ask for a quote in it.")
 
 
 # --- rates ----------------------------------------------------------------------------------
@@ -348,8 +351,6 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> None:
     and e-mail, delivered once per key by a Celery task) with what was paid, what arrived
     and the rate used."""
     p = quote_pricing(quote)
-    rate = f"{quote.mid_rate.normalize():f}"
-    deal = f"{p.source} to {p.target} at a mid rate of {rate}, fee {p.fee}"
     data = {
         "amount": p.target.as_dict(),
         "source_amount": p.source.as_dict(),
@@ -357,9 +358,25 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> None:
         "fee": p.fee.as_dict(),
         "quote": str(quote.pk),
     }
+
+    def deal_params() -> dict:
+        # Money and the rate are formatted in the language active around the call.
+        return {
+            "source": p.source.format(),
+            "target": p.target.format(),
+            "rate": number_format(quote.mid_rate.normalize()),
+            "fee": p.fee.format(),
+        }
+
     payer = quote.user
     if quote.kind == FxQuote.Kind.CONVERSION:
-        text = f"You converted {deal}."
+        with in_language_of(payer):
+            params = deal_params()
+            text = (
+                _("You converted %(source)s to %(target)s at a mid rate of %(rate)s, fee %(fee)s.")
+                % params
+            )
+            subject = _("You converted %(source)s to %(target)s") % params
         specs = [
             ReceiptSpec(
                 key=f"fx:{quote.pk}:payer",
@@ -368,14 +385,29 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> None:
                 target_type="ledger_entry",
                 target_id=entry.pk,
                 data=data | {"text": text},
-                subject=f"You converted {p.source} to {p.target}",
+                subject=subject,
                 body=text,
             )
         ]
     else:
         recipient = quote.recipient
-        sent = f"received {p.target} from you ({deal})"
-        received = f"sent you {p.target} ({p.source} at a mid rate of {rate}, fee {p.fee})"
+        with in_language_of(payer):
+            params = deal_params() | {"handle": recipient.handle}
+            sent = (
+                _(
+                    "received %(target)s from you (%(source)s to %(target)s at a mid rate of "
+                    "%(rate)s, fee %(fee)s)"
+                )
+                % params
+            )
+            sent_subject = _("You sent @%(handle)s %(target)s") % params
+        with in_language_of(recipient):
+            params = deal_params() | {"handle": payer.handle}
+            received = (
+                _("sent you %(target)s (%(source)s at a mid rate of %(rate)s, fee %(fee)s)")
+                % params
+            )
+            received_subject = _("@%(handle)s sent you %(target)s") % params
         specs = [
             ReceiptSpec(
                 key=f"fx:{quote.pk}:payer",
@@ -385,7 +417,7 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> None:
                 target_type="ledger_entry",
                 target_id=entry.pk,
                 data=data | {"text": sent},
-                subject=f"You sent @{recipient.handle} {p.target}",
+                subject=sent_subject,
                 body=f"@{recipient.handle} {sent}.",
             ),
             ReceiptSpec(
@@ -396,7 +428,7 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> None:
                 target_type="ledger_entry",
                 target_id=entry.pk,
                 data=data | {"text": received},
-                subject=f"@{payer.handle} sent you {p.target}",
+                subject=received_subject,
                 body=f"@{payer.handle} {received}.",
             ),
         ]

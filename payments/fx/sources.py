@@ -23,6 +23,8 @@ from typing import Protocol
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import DomainError
 
 RATE_PLACES = Decimal("0.0000000001")
@@ -31,19 +33,19 @@ RATE_PLACES = Decimal("0.0000000001")
 class RateUnavailable(DomainError):
     code = "rate_unavailable"
     status = 503
-    default_message = "No exchange rate is available for this currency pair right now."
+    default_message = _("No exchange rate is available for this currency pair right now.")
 
 
 class RateStale(DomainError):
     code = "rate_stale"
     status = 503
-    default_message = "The latest exchange rate is too old to be used. Please try again later."
+    default_message = _("The latest exchange rate is too old to be used. Please try again later.")
 
 
 class RateFeedInvalid(DomainError):
     code = "rate_feed_invalid"
     status = 502
-    default_message = "The exchange rate feed could not be read."
+    default_message = _("The exchange rate feed could not be read.")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import is_recently_authenticated
@@ -49,7 +50,7 @@ def _quote_context(request, *, kind: str, form) -> dict:
                 source_amount=money.amount,
             )
     except RecipientNotFound:
-        return {"quote_error": "We could not find that person."}
+        return {"quote_error": _("We could not find that person.")}
     except DomainError as exc:
         return {"quote_error": exc.message}
     return {
@@ -113,7 +114,7 @@ def fx_quote_panel(request, kind: str):
     if form.is_valid():
         context.update(_quote_context(request, kind=kind, form=form))
     else:
-        context["quote_error"] = "Check the form above."
+        context["quote_error"] = _("Check the form above.")
     return render(request, "payments/fx/_quote.html", context)
 
 
@@ -124,7 +125,7 @@ def _confirm(request, *, kind: str):
     quote_id = request.POST.get("quote", "")
     if kind == "send" and _needs_reauthentication(request, quote_id):
         extra = {
-            "flash": "This is a large payment: confirm it is you, then send it again.",
+            "flash": _("This is a large payment: confirm it is you, then send it again."),
             "reauth_url": f"{reverse('account_reauthenticate')}?next={reverse('payments:fx-send')}",
         }
         return _page(request, kind=kind, form=form, extra=extra)
@@ -140,15 +141,15 @@ def _confirm(request, *, kind: str):
             quote = services.fx_conversion_execute(user=request.user, quote_id=quote_id)
     except services.QuoteExpired:
         extra = _quote_context(request, kind=kind, form=form)
-        extra["flash"] = "That quote expired. Here is a new one: check it and confirm again."
+        extra["flash"] = _("That quote expired. Here is a new one: check it and confirm again.")
         return _page(request, kind=kind, form=form, extra=extra)
     except RecipientNotFound:
         return _page(
-            request, kind=kind, form=form, extra={"flash": "We could not find that person."}
+            request, kind=kind, form=form, extra={"flash": _("We could not find that person.")}
         )
     except DomainError as exc:
         return _page(request, kind=kind, form=form, extra={"flash": exc.message})
-    messages.success(request, "Done." if kind == "convert" else "Sent.")
+    messages.success(request, _("Done.") if kind == "convert" else _("Sent."))
     return redirect("payments:fx-receipt", quote_id=quote.pk)
 
 
@@ -198,7 +199,11 @@ def fx_overview(request):
         form = HomeCurrencyForm(request.POST)
         if form.is_valid():
             services.fx_home_currency_set(user=request.user, currency=form.cleaned_data["currency"])
-            messages.success(request, f"Your home currency is now {request.user.home_currency}.")
+            messages.success(
+                request,
+                _("Your home currency is now %(currency)s.")
+                % {"currency": request.user.home_currency},
+            )
             return redirect("payments:fx-overview")
     else:
         form = HomeCurrencyForm(initial={"currency": request.user.home_currency})

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class PayoutAccount(models.Model):
@@ -43,8 +44,8 @@ class PayoutAccount(models.Model):
 
 
 class PayoutSchedule(models.TextChoices):
-    MANUAL = "manual", "manual"
-    WEEKLY = "weekly", "weekly"
+    MANUAL = "manual", _("manual")
+    WEEKLY = "weekly", _("weekly")
 
 
 class PayoutDestination(models.Model):

@@ -43,6 +43,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 NOTE_MAX_LENGTH = 140
 
@@ -52,9 +53,9 @@ def _currency_check(name: str) -> models.CheckConstraint:
 
 
 class Visibility(models.TextChoices):
-    PRIVATE = "private", "Only the two of us"
-    FOLLOWERS = "followers", "Followers"
-    PUBLIC = "public", "Everyone"
+    PRIVATE = "private", _("Only the two of us")
+    FOLLOWERS = "followers", _("Followers")
+    PUBLIC = "public", _("Everyone")
 
 
 class TopUp(models.Model):

@@ -2,55 +2,57 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 
 
 class PayoutNotFound(NotFound):
     code = "payout_not_found"
-    default_message = "No such payout."
+    default_message = _("No such payout.")
 
 
 class VerificationRequired(PermissionDenied):
     code = "verification_required"
-    default_message = "Only verified accounts can be paid out."
+    default_message = _("Only verified accounts can be paid out.")
 
 
 class AccountFrozen(PermissionDenied):
     code = "account_frozen"
-    default_message = "This account is frozen: payouts are suspended."
+    default_message = _("This account is frozen: payouts are suspended.")
 
 
 class NoPayoutDestination(Conflict):
     code = "no_payout_destination"
-    default_message = "Add a bank account before requesting a payout."
+    default_message = _("Add a bank account before requesting a payout.")
 
 
 class PayoutDestinationOnHold(Conflict):
     code = "payout_destination_on_hold"
-    default_message = "Your bank account was changed recently; payouts resume after the hold."
+    default_message = _("Your bank account was changed recently; payouts resume after the hold.")
 
 
 class InvalidPayoutMethod(ValidationFailed):
     code = "invalid_payout_method"
-    default_message = "The method is standard or instant."
+    default_message = _("The method is standard or instant.")
 
 
 class InvalidBankAccount(ValidationFailed):
     code = "invalid_bank_account"
-    default_message = "That bank account could not be attached."
+    default_message = _("That bank account could not be attached.")
 
 
 class PayoutDestinationUnavailable(DomainError):
     code = "processor_unavailable"
     status = 503
-    default_message = "The payment processor is unavailable; try again shortly."
+    default_message = _("The payment processor is unavailable; try again shortly.")
 
 
 class IllegalPayoutTransition(Conflict):
     code = "illegal_payout_transition"
-    default_message = "A payout cannot change to that status from its current one."
+    default_message = _("A payout cannot change to that status from its current one.")
 
 
 class PayoutRequestExpired(Conflict):
     code = "payout_request_expired"
-    default_message = "This payout request expired; send it again with a new key."
+    default_message = _("This payout request expired; send it again with a new key.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError
 from core.money import Money
@@ -11,12 +12,13 @@ from payments.models.payouts import PayoutMethod, PayoutSchedule
 
 
 class PayoutRequestForm(forms.Form):
-    amount = forms.CharField(max_length=40, help_text="For example 25.00")
-    currency = forms.ChoiceField(choices=[])
+    amount = forms.CharField(label=_("Amount"), max_length=40, help_text=_("For example 25.00"))
+    currency = forms.ChoiceField(label=_("Currency"), choices=[])
     method = forms.ChoiceField(
+        label=_("Speed"),
         choices=[
-            (PayoutMethod.STANDARD, "Standard (free, 2 business days)"),
-            (PayoutMethod.INSTANT, "Instant (fee, today)"),
+            (PayoutMethod.STANDARD, _("Standard (free, 2 business days)")),
+            (PayoutMethod.INSTANT, _("Instant (fee, today)")),
         ],
         widget=forms.RadioSelect,
         initial=PayoutMethod.STANDARD,
@@ -35,18 +37,24 @@ class PayoutRequestForm(forms.Form):
             except DomainError as exc:
                 raise forms.ValidationError(exc.message) from exc
             if money.amount <= 0:
-                raise forms.ValidationError("The amount must be more than zero.")
+                raise forms.ValidationError(_("The amount must be more than zero."))
             data["money"] = money
         return data
 
 
 class BankAccountForm(forms.Form):
     account_number = forms.CharField(
-        max_length=17, help_text="Test numbers: 000123456789 pays; 000111111116 fails."
+        label=_("Account number"),
+        max_length=17,
+        help_text=_("Test numbers: 000123456789 pays; 000111111116 fails."),
     )
-    routing_number = forms.CharField(max_length=9, required=False, initial="110000000")
-    account_holder_name = forms.CharField(max_length=100, required=False)
+    routing_number = forms.CharField(
+        label=_("Routing number"), max_length=9, required=False, initial="110000000"
+    )
+    account_holder_name = forms.CharField(
+        label=_("Account holder name"), max_length=100, required=False
+    )
 
 
 class ScheduleForm(forms.Form):
-    schedule = forms.ChoiceField(choices=PayoutSchedule.choices)
+    schedule = forms.ChoiceField(label=_("Schedule"), choices=PayoutSchedule.choices)

@@ -37,7 +37,9 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money, currency_require_supported
 from ledger import chart
@@ -163,17 +165,17 @@ def payout_destination_add(
     changes) or ``PayoutDestinationUnavailable`` (retry later).
     """
     if bool(account_number) == bool(token):
-        raise InvalidBankAccount("Give a bank account number or a bank token.")
+        raise InvalidBankAccount(_("Give a bank account number or a bank token."))
     if account_number and not (account_number.isascii() and account_number.isdigit()):
-        raise InvalidBankAccount("The account number is digits only.")
+        raise InvalidBankAccount(_("The account number is digits only."))
     if account_number and not 4 <= len(account_number) <= 17:
-        raise InvalidBankAccount("The account number has 4 to 17 digits.")
+        raise InvalidBankAccount(_("The account number has 4 to 17 digits."))
     if routing_number and not (
         routing_number.isascii() and routing_number.isdigit() and len(routing_number) == 9
     ):
-        raise InvalidBankAccount("The routing number has 9 digits.")
+        raise InvalidBankAccount(_("The routing number has 9 digits."))
     if schedule not in PayoutSchedule.values:
-        raise InvalidBankAccount("Unknown payout schedule.", details={"field": "schedule"})
+        raise InvalidBankAccount(_("Unknown payout schedule."), details={"field": "schedule"})
     processor = get_processor()
     # Intent first: the row id becomes the processor's idempotency key.
     with transaction.atomic(durable=True):
@@ -226,7 +228,7 @@ def payout_destination_add(
 
 def payout_schedule_set(*, user: User, schedule: str) -> PayoutDestination:
     if schedule not in PayoutSchedule.values:
-        raise InvalidBankAccount("Unknown payout schedule.", details={"field": "schedule"})
+        raise InvalidBankAccount(_("Unknown payout schedule."), details={"field": "schedule"})
     with transaction.atomic(durable=True):
         destination = (
             PayoutDestination.objects.select_for_update()
@@ -406,11 +408,13 @@ def payout_transition(
 
 
 _NOTE_TEXT = {
-    PayoutStatus.PAID: "Your payout of {amount} was paid.",
-    PayoutStatus.FAILED: "Your payout of {amount} failed: {reason} "
-    "The money is back in your wallet.",
-    PayoutStatus.REVERSED: "Your bank returned your payout of {amount}: {reason} "
-    "The money is back in your wallet.",
+    PayoutStatus.PAID: _("Your payout of %(amount)s was paid."),
+    PayoutStatus.FAILED: _(
+        "Your payout of %(amount)s failed: %(reason)s The money is back in your wallet."
+    ),
+    PayoutStatus.REVERSED: _(
+        "Your bank returned your payout of %(amount)s: %(reason)s The money is back in your wallet."
+    ),
 }
 
 
@@ -420,6 +424,11 @@ def _notify(payout_id: int) -> None:
     payout = Payout.objects.select_related("user").get(pk=payout_id)
     if payout.status not in {PayoutStatus.PAID, PayoutStatus.FAILED, PayoutStatus.REVERSED}:
         return
+    with in_language_of(payout.user):
+        text = _NOTE_TEXT[payout.status] % {
+            "amount": Money(payout.amount, payout.currency).format(),
+            "reason": payout.failure_message or _("no reason given"),
+        }
     notification_create(
         recipient=payout.user,
         kind=f"payout_{payout.status}",
@@ -429,10 +438,7 @@ def _notify(payout_id: int) -> None:
             "amount": payout.amount,
             "currency": payout.currency,
             "failure_message": payout.failure_message,
-            "text": _NOTE_TEXT[payout.status].format(
-                amount=Money(payout.amount, payout.currency).format(),
-                reason=payout.failure_message or "no reason given",
-            ),
+            "text": text,
         },
     )
 

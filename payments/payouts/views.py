@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.reauth import reauthentication_required
@@ -49,7 +50,7 @@ def payouts_page(request):
 def payout_confirm(request):
     form = PayoutRequestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Check the payout and try again.")
+        messages.error(request, _("Check the payout and try again."))
         return redirect("payments:payouts")
     data = form.cleaned_data
     try:
@@ -72,7 +73,7 @@ def payout_confirm(request):
             status=200,
         )
     total = Money(payout.amount + payout.fee, payout.currency)
-    messages.success(request, f"Payout of {total.format()} requested.")
+    messages.success(request, _("Payout of %(amount)s requested.") % {"amount": total.format()})
     return redirect("payments:payouts")
 
 
@@ -88,7 +89,7 @@ def payout_settings(request):
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Payout schedule saved.")
+            messages.success(request, _("Payout schedule saved."))
         return redirect("payments:payout-settings")
     return render(
         request,
@@ -113,7 +114,7 @@ def payout_bank_account(request):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Bank account saved. Payouts resume after the hold.")
+            messages.success(request, _("Bank account saved. Payouts resume after the hold."))
             return redirect("payments:payout-settings")
     return render(request, "payments/payouts/bank_account.html", {"form": form})
 

@@ -98,7 +98,7 @@ def test_send_eur_to_a_usd_user_and_both_sides_see_it(live_server, browser, sett
     bob_page = signed_in_page(browser, live_server, bob, errors)
     _wait_for_receipts(bob)
     bob_page.goto(f"{url}/notifications")
-    expect(bob_page.locator("body")).to_contain_text("sent you 10.74 USD (10.00 EUR")
+    expect(bob_page.locator("body")).to_contain_text("sent you $10.74 (€10.00")
     expect(bob_page.locator("body")).to_contain_text("1.08")
     bob_page.screenshot(path=SHOTS / "fx-03-recipient-notification.png", full_page=True)
     bob_page.goto(f"{url}/fx/")

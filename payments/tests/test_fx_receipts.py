@@ -41,9 +41,9 @@ def test_both_sides_of_a_cross_border_transfer_get_one_receipt():
     assert received.data["source_amount"] == {"amount": 1000, "currency": "EUR"}
     assert received.data["mid_rate"] == "1.0800000000"
     assert received.data["text"] == (
-        "sent you 10.74 USD (10.00 EUR at a mid rate of 1.08, fee 0.06 USD)"
+        "sent you $10.74 (€10.00 at a mid rate of 1.08, fee $0.06)"
     )
-    assert "10.74 USD" in sent.data["text"] and "10.00 EUR" in sent.data["text"]
+    assert "$10.74" in sent.data["text"] and "€10.00" in sent.data["text"]
     # A redelivered task (acks_late) notifies nobody twice.
     from payments.tasks import receipts_deliver_task
     from payments.wallets.receipts import ReceiptSpec
@@ -69,4 +69,4 @@ def test_a_conversion_sends_its_payer_a_receipt():
     services.fx_conversion_execute(user=carol, quote_id=quote.pk)
     (note,) = wait_for(Notification.objects.filter(recipient=carol, kind="fx_converted"), 1)
     assert note.data["amount"] == {"amount": 14970, "currency": "JPY"}
-    assert "100.00 USD to 14970 JPY" in note.data["text"]
+    assert "$100.00 to ¥14,970" in note.data["text"]

@@ -129,10 +129,10 @@ def test_statements_say_what_was_paid_what_arrived_and_the_rate():
     )
     services.fx_transfer_execute(user=alice, quote_id=quote.pk, to="bobst")
     (bob_line,) = wallet_statement(user=bob, currency="USD").lines
-    assert bob_line.description == "From @alicest · 10.00 EUR → 10.74 USD at 1.08"
+    assert bob_line.description == "From @alicest · €10.00 → $10.74 at 1.08"
     assert bob_line.counterparty == "alicest" and bob_line.change == Money(1074, "USD")
     alice_line = wallet_statement(user=alice, currency="EUR").lines[0]
-    assert alice_line.description == "To @bobst · 10.00 EUR → 10.74 USD at 1.08"
+    assert alice_line.description == "To @bobst · €10.00 → $10.74 at 1.08"
     assert alice_line.change == Money(-1000, "EUR")
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -175,7 +176,7 @@ def _int_param(raw, *, default, low, high):
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         from core.exceptions import ValidationFailed
 
-        raise ValidationFailed("Page parameters are positive integers.")
+        raise ValidationFailed(_("Page parameters are positive integers."))
     value = max(int(raw), low)
     return min(value, high) if high else value
 

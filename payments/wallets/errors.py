@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import DomainError, NotFound, PermissionDenied, ValidationFailed
 
 
@@ -10,75 +12,75 @@ class RecipientNotFound(NotFound):
     # One answer for unknown, deactivated and blocking (or blocked) people, so that the
     # answer reveals nothing about who exists or who blocked whom.
     code = "recipient_not_found"
-    default_message = "There is nobody you can pay with this handle."
+    default_message = _("There is nobody you can pay with this handle.")
 
 
 class AccountFrozen(PermissionDenied):
     code = "account_frozen"
-    default_message = "Your account is frozen: it cannot send money. Contact support."
+    default_message = _("Your account is frozen: it cannot send money. Contact support.")
 
 
 class LimitExceeded(DomainError):
     code = "limit_exceeded"
     status = 422
-    default_message = "This payment is over your limits."
+    default_message = _("This payment is over your limits.")
 
 
 class VelocityExceeded(LimitExceeded):
     # 429: not stored by the idempotency layer, so the same key can be retried later.
     status = 429
-    default_message = "Too many payments in a short time. Wait a minute and try again."
+    default_message = _("Too many payments in a short time. Wait a minute and try again.")
 
 
 class AccountsMustBeDifferent(DomainError):
     code = "accounts_must_be_different"
     status = 422
-    default_message = "You cannot pay yourself."
+    default_message = _("You cannot pay yourself.")
 
 
 class InvalidNote(ValidationFailed):
     code = "invalid_note"
-    default_message = "The note must be at most 140 characters, without control characters."
+    default_message = _("The note must be at most 140 characters, without control characters.")
 
 
 class InvalidPaymentMethod(ValidationFailed):
     code = "invalid_payment_method"
-    default_message = "Choose a card token from the processor (such as pm_card_visa)."
+    default_message = _("Choose a card token from the processor (such as pm_card_visa).")
 
 
 class CardDeclined(DomainError):
     code = "card_declined"
     status = 402
-    default_message = "The card was declined."
+    default_message = _("The card was declined.")
 
 
 class ProcessorUnavailable(DomainError):
     code = "processor_unavailable"
     status = 503
-    default_message = "The card processor is not reachable right now. Try again shortly."
+    default_message = _("The card processor is not reachable right now. Try again shortly.")
 
 
 class TopUpNotFound(NotFound):
     code = "not_found"
-    default_message = "No such top-up."
+    default_message = _("No such top-up.")
 
 
 class TransferNotFound(NotFound):
     code = "not_found"
-    default_message = "No such transfer."
+    default_message = _("No such transfer.")
 
 
 class RequestNotFound(NotFound):
     code = "not_found"
-    default_message = "No such request."
+    default_message = _("No such request.")
 
 
 class InvalidState(DomainError):
     code = "invalid_state"
     status = 409
-    default_message = "This cannot be done in the object's current state."
+    default_message = _("This cannot be done in the object's current state.")
 
 
 class AmountNotPositive(ValidationFailed):
     code = "amount_must_be_positive"
-    default_message = "The amount must be a positive whole number of minor units."
+    default_message = _("The amount must be a positive whole number of minor units.")

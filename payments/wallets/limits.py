@@ -21,6 +21,7 @@ from decimal import ROUND_CEILING, Decimal
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.money import EXPONENTS, Money, UnsupportedCurrency
 from payments.wallets.errors import LimitExceeded, VelocityExceeded
@@ -83,7 +84,7 @@ def limits_check_amount(*, tier: str, amount: int) -> None:
     per_transfer = tier_limits(tier)["per_transfer"]
     if amount > per_transfer:
         raise LimitExceeded(
-            "This payment is over your per-payment limit.",
+            _("This payment is over your per-payment limit."),
             details={
                 "limit": "per_transfer",
                 "max": {"amount": per_transfer, "currency": settings.WALLET_LIMITS_CURRENCY},
@@ -156,7 +157,7 @@ def limits_check_reserved(*, tier: str, amount: int, week_used: int, minute_coun
     if week_used > limits["weekly_send"]:
         remaining = max(limits["weekly_send"] - (week_used - amount), 0)
         raise LimitExceeded(
-            "This payment is over what you can still send this week.",
+            _("This payment is over what you can still send this week."),
             details={
                 "limit": "weekly_send",
                 "remaining": {"amount": remaining, "currency": settings.WALLET_LIMITS_CURRENCY},

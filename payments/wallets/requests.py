@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money, currency_require_supported
 from payments.models import MoneyRequest, Transfer
@@ -40,7 +42,9 @@ def request_create(
         requester=requester, payer=payer_user, status=MoneyRequest.Status.OPEN
     ).count()
     if open_count >= OPEN_PER_PAIR_MAX:
-        raise InvalidState("Too many open requests to this person.", details={"open": open_count})
+        raise InvalidState(
+            _("Too many open requests to this person."), details={"open": open_count}
+        )
     try:
         with transaction.atomic(durable=True):
             req = MoneyRequest.objects.create(
@@ -51,6 +55,14 @@ def request_create(
                 note=note,
                 client_key=client_key,
             )
+            with in_language_of(payer_user):
+                params = {
+                    "handle": requester.handle,
+                    "amount": money.format(),
+                    "note": f" · {note}" if note else "",
+                }
+                subject = _("@%(handle)s asks you for %(amount)s") % params
+                body = _("@%(handle)s asks you for %(amount)s%(note)s.") % params
             receipt_send(
                 key=f"request:{req.pk}:received",
                 kind="request_received",
@@ -59,10 +71,8 @@ def request_create(
                 target_type="money_request",
                 target_id=req.pk,
                 data={"amount": money.as_dict(), "note": note},
-                subject=f"@{requester.handle} asks you for {money}",
-                body=f"@{requester.handle} asks you for {money}"
-                + (f" · {note}" if note else "")
-                + ".",
+                subject=subject,
+                body=body,
             )
     except IntegrityError:
         return MoneyRequest.objects.get(requester=requester, client_key=client_key)
@@ -152,6 +162,14 @@ def _close(*, user: User, request_id: int, as_payer: bool, status: str) -> Money
             other = locked.requester_id if as_payer else locked.payer_id
             kind = "request_declined" if as_payer else "request_cancelled"
             verb = "declined" if as_payer else "cancelled"
+            with in_language_of(other):
+                params = {"handle": user.handle, "id": locked.pk}
+                if as_payer:
+                    subject = _("@%(handle)s declined a money request") % params
+                    body = _("@%(handle)s declined the request #%(id)d.") % params
+                else:
+                    subject = _("@%(handle)s cancelled a money request") % params
+                    body = _("@%(handle)s cancelled the request #%(id)d.") % params
             receipt_send(
                 key=f"request:{locked.pk}:{verb}",
                 kind=kind,
@@ -159,7 +177,7 @@ def _close(*, user: User, request_id: int, as_payer: bool, status: str) -> Money
                 actor_id=user.pk,
                 target_type="money_request",
                 target_id=locked.pk,
-                subject=f"@{user.handle} {verb} a money request",
-                body=f"@{user.handle} {verb} the request #{locked.pk}.",
+                subject=subject,
+                body=body,
             )
     return MoneyRequest.objects.select_related("requester", "payer").get(pk=request_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Block, Follow, User
 from core.money import Money, currency_require_supported
@@ -106,7 +107,7 @@ def wallet_statement(
         return Statement(currency=currency, lines=[], next_cursor=None)
     refs: dict[str, set[int]] = {"transfer": set(), "topup": set()}
     for line in page.lines:
-        kind, _, ident = line.reference.partition(":")
+        kind, _sep, ident = line.reference.partition(":")
         if kind in refs and ident.isdigit():
             refs[kind].add(int(ident))
     transfers = Transfer.objects.select_related("sender", "recipient").in_bulk(refs["transfer"])
@@ -120,18 +121,20 @@ def wallet_statement(
     )
     lines = []
     for line in page.lines:
-        kind, _, ident = line.reference.partition(":")
+        kind, _sep, ident = line.reference.partition(":")
         description, counterparty = _code_description(line.code), None
         if kind == "transfer" and ident.isdigit() and int(ident) in transfers:
             t = transfers[int(ident)]
             incoming = t.recipient_id == user.pk
             other = t.sender if incoming else t.recipient
             counterparty = other.handle
-            description = f"{'From' if incoming else 'To'} @{other.handle}"
+            description = (_("From @%(handle)s") if incoming else _("To @%(handle)s")) % {
+                "handle": other.handle
+            }
             if t.note:
                 description += f" · {t.note}"
         elif kind == "topup":
-            description = "Top-up by card"
+            description = str(_("Top-up by card"))
         elif kind == "fx_quote" and ident in fx_lines:
             description, counterparty = fx_lines[ident]
         lines.append(
@@ -150,19 +153,22 @@ def wallet_statement(
 
 # Statement words for ledger codes that carry no row to describe them further.
 _CODE_DESCRIPTIONS = {
-    "creator.tip": "Tip",
-    "creator.tip.card": "Tip by card",
-    "creator.unlock": "Paid post unlock",
-    "creator.order.pay": "Order paid into escrow",
-    "creator.order.release": "Sale released from escrow",
-    "creator.order.refund": "Order refund",
-    "creator.membership": "Membership",
-    "payout": "Payout to your bank",
+    "creator.tip": _("Tip"),
+    "creator.tip.card": _("Tip by card"),
+    "creator.unlock": _("Paid post unlock"),
+    "creator.order.pay": _("Order paid into escrow"),
+    "creator.order.release": _("Sale released from escrow"),
+    "creator.order.refund": _("Order refund"),
+    "creator.membership": _("Membership"),
+    "payout": _("Payout to your bank"),
 }
 
 
 def _code_description(code: str) -> str:
-    return _CODE_DESCRIPTIONS.get(code) or code.replace("_", " ").replace(".", " ").capitalize()
+    known = _CODE_DESCRIPTIONS.get(code)
+    if known is not None:
+        return str(known)
+    return code.replace("_", " ").replace(".", " ").capitalize()
 
 
 # --- top-ups and requests -------------------------------------------------------------------

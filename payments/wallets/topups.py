@@ -21,7 +21,9 @@ import re
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
+from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money, currency_require_supported
 from ledger import chart
@@ -66,11 +68,11 @@ def topup_create(*, user: User, money: Money, payment_method: str, client_key: s
     if not isinstance(payment_method, str) or not _PAYMENT_METHOD.fullmatch(payment_method):
         raise InvalidPaymentMethod()
     if user.is_frozen:
-        raise AccountFrozen("Your account is frozen: it cannot add money. Contact support.")
+        raise AccountFrozen(_("Your account is frozen: it cannot add money. Contact support."))
     currency_require_supported(money.currency)
     if limit_amount(money) > settings.WALLET_TOPUP_MAX:
         raise LimitExceeded(
-            "This top-up is over the largest amount allowed at once.",
+            _("This top-up is over the largest amount allowed at once."),
             details={
                 "limit": "topup_max",
                 "max": {"amount": settings.WALLET_TOPUP_MAX, "currency": "USD"},
@@ -229,6 +231,10 @@ def topup_settle(*, topup_id: int, payment_id: str) -> TopUp | None:
             locked.decline_code = ""
             locked.failure_message = ""
             locked.save()
+            with in_language_of(locked.user_id):
+                params = {"amount": money.format(), "id": locked.pk}
+                subject = _("You added %(amount)s to your wallet") % params
+                body = _("Your top-up #%(id)d of %(amount)s is in your wallet.") % params
             receipt_send(
                 key=f"topup:{locked.pk}:succeeded",
                 kind="topup_succeeded",
@@ -236,8 +242,8 @@ def topup_settle(*, topup_id: int, payment_id: str) -> TopUp | None:
                 target_type="topup",
                 target_id=locked.pk,
                 data={"amount": money.as_dict()},
-                subject=f"You added {money} to your wallet",
-                body=f"Your top-up #{locked.pk} of {money} is in your wallet.",
+                subject=subject,
+                body=body,
             )
     return locked
 

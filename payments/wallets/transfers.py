@@ -32,8 +32,10 @@ import datetime as dt
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
+from accounts.language import in_language_of
 from accounts.models import User
 from accounts.selectors import is_blocked
 from core.exceptions import DomainError
@@ -305,7 +307,7 @@ def _raise_if_no_wallet(user_id: int, currency: str, exc: Exception) -> None:
     used = {c for c, has_postings in rows if has_postings}
     if currency not in used and used:
         raise CurrencyMismatch(
-            f"You have no {currency} in your wallet.",
+            _("You have no %(currency)s in your wallet.") % {"currency": currency},
             details={"currency": currency, "wallets": sorted(used)},
         ) from exc
 
@@ -315,6 +317,17 @@ def _receipts(transfer: Transfer) -> None:
     sender, recipient = transfer.sender, transfer.recipient
     data = {"amount": money.as_dict(), "note": transfer.note}
     note = f" · {transfer.note}" if transfer.note else ""
+    # Each side reads its receipt in its own language, money formatted for it.
+    with in_language_of(sender):
+        params = {"handle": recipient.handle, "amount": money.format(), "note": note}
+        sent_subject = _("You paid @%(handle)s %(amount)s") % params
+        sent_body = _("You paid @%(handle)s %(amount)s%(note)s.") % params
+        sent_body += "\n" + _("Transfer #%(id)d.") % {"id": transfer.pk}
+    with in_language_of(recipient):
+        params = {"handle": sender.handle, "amount": money.format(), "note": note}
+        received_subject = _("@%(handle)s paid you %(amount)s") % params
+        received_body = _("@%(handle)s paid you %(amount)s%(note)s.") % params
+        received_body += "\n" + _("Transfer #%(id)d.") % {"id": transfer.pk}
     receipts_send(
         [
             ReceiptSpec(
@@ -325,8 +338,8 @@ def _receipts(transfer: Transfer) -> None:
                 target_type="transfer",
                 target_id=transfer.pk,
                 data=data,
-                subject=f"You paid @{recipient.handle} {money}",
-                body=f"You paid @{recipient.handle} {money}{note}.\nTransfer #{transfer.pk}.",
+                subject=sent_subject,
+                body=sent_body,
             ),
             ReceiptSpec(
                 key=f"transfer:{transfer.pk}:recipient",
@@ -336,8 +349,8 @@ def _receipts(transfer: Transfer) -> None:
                 target_type="transfer",
                 target_id=transfer.pk,
                 data=data,
-                subject=f"@{sender.handle} paid you {money}",
-                body=f"@{sender.handle} paid you {money}{note}.\nTransfer #{transfer.pk}.",
+                subject=received_subject,
+                body=received_body,
             ),
         ]
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from accounts.language import in_language_of
 from accounts.models import AccountAuditEvent, User
 from core.exceptions import ValidationFailed
 from payments.models import VerificationRequest
@@ -24,9 +27,9 @@ def verification_request_create(
     legal_name = (legal_name or "").strip()
     country = (country or "").strip().upper()
     if not 2 <= len(legal_name) <= 120 or any(ord(c) < 32 for c in legal_name):
-        raise ValidationFailed("Give your legal name (2 to 120 characters).")
+        raise ValidationFailed(_("Give your legal name (2 to 120 characters)."))
     if len(country) != 2 or not country.isascii() or not country.isalpha():
-        raise ValidationFailed("Give a two-letter country code (ISO 3166).")
+        raise ValidationFailed(_("Give a two-letter country code (ISO 3166)."))
     try:
         with transaction.atomic():
             return VerificationRequest.objects.create(
@@ -58,14 +61,21 @@ def _decide(*, request_id: int, actor: User, approve: bool, note: str) -> Verifi
             action="verification_approve" if approve else "verification_reject",
             reason=req.review_note,
         )
+        with in_language_of(req.user_id):
+            subject = (
+                gettext("Your identity verification was approved")
+                if approve
+                else gettext("Your identity verification was rejected")
+            )
+            body = subject + "."
         receipt_send(
             key=f"verification:{req.pk}:{req.status}",
             kind=f"verification_{req.status}",
             recipient_id=req.user_id,
             target_type="verification_request",
             target_id=req.pk,
-            subject="Your identity verification was " + req.status,
-            body="Your identity verification was " + req.status + ".",
+            subject=subject,
+            body=body,
         )
     return req
 

@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.reauth import is_recently_authenticated
@@ -241,7 +242,7 @@ def send_confirm(request):
         ):
             # Large payments need a fresh proof of identity; then the person sends the
             # form again (a new key: this one is spent on the redirect).
-            messages.info(request, "Confirm it is you, then send the payment again.")
+            messages.info(request, _("Confirm it is you, then send the payment again."))
             back = (
                 reverse("payments:wallet-send")
                 + "?"
@@ -268,7 +269,7 @@ def send_confirm(request):
             },
             status=400,
         )
-    messages.success(request, f"You paid @{transfer.recipient.handle}.")
+    messages.success(request, _("You paid @%(handle)s.") % {"handle": transfer.recipient.handle})
     return redirect("payments:wallet-transfer", transfer_id=transfer.pk)
 
 
@@ -300,7 +301,7 @@ def request_new(request):
                 note=request.POST.get("note", ""),
                 client_key=f"form:{request.POST['idempotency_key']}",
             )
-            messages.success(request, "Request sent.")
+            messages.success(request, _("Request sent."))
             return redirect("payments:wallet-requests")
         except DomainError as exc:
             error = exc
@@ -342,9 +343,8 @@ def request_action(request, request_id: int, action: str):
         raise Http404
     try:
         fn(user=request.user, request_id=request_id)
-        messages.success(
-            request, {"pay": "Paid.", "decline": "Declined.", "cancel": "Cancelled."}[action]
-        )
+        done = {"pay": _("Paid."), "decline": _("Declined."), "cancel": _("Cancelled.")}
+        messages.success(request, done[action])
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None

@@ -11,6 +11,7 @@ import structlog
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import Conflict, NotFound
 from payments.models import WebhookDelivery, WebhookEvent
@@ -46,7 +47,7 @@ class ReceiveResult:
 
 class WebhookEventBusy(Conflict):
     code = "webhook_event_busy"
-    default_message = "The event is being processed right now."
+    default_message = _("The event is being processed right now.")
 
 
 def accepted_processors() -> tuple[str, ...]:
