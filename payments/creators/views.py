@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_get_by_handle
+from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
@@ -67,7 +68,7 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
     try:
         amount = _amount_from_form(request.POST)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/tip.html", ctx, status=200)
     ctx["quote"] = fee_quote(kind="tip", gross=amount)
     if request.POST.get("step") != "confirm":
@@ -84,7 +85,7 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
             show_amount=request.POST.get("show_amount") == "on",
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/tip_review.html", ctx)
     messages.success(request, f"You tipped @{creator.handle} {amount.format()}.")
     if post:
@@ -109,7 +110,7 @@ def unlock_page(request, post_id: int):
     try:
         services.unlock_purchase(buyer=request.user, post_id=post.pk)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/unlock.html", ctx)
     messages.success(request, "Unlocked. Enjoy!")
     return redirect("posts:detail", post_id=post.pk)
@@ -140,7 +141,7 @@ def lock_page(request, post_id: int):
                 members_tier_id=int(tier) if tier.isdigit() else None,
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
             return render(request, "payments/creators/lock.html", ctx)
         messages.success(request, "The locked content is saved.")
         return redirect("posts:detail", post_id=post.pk)
@@ -171,7 +172,7 @@ def product_new(request, post_id: int):
                 delivery_url=request.POST.get("delivery_url", ""),
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
             return render(request, "payments/creators/product_new.html", ctx)
         messages.success(request, "The product is on your post.")
         return redirect("posts:detail", post_id=post.pk)
@@ -215,7 +216,7 @@ def buy_page(request, product_id: int):
             request_key=request.POST["idempotency_key"],
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/buy.html", ctx)
     messages.success(request, "Paid. The money is held safely until delivery.")
     return redirect("payments:order", order_id=order.pk)
@@ -272,7 +273,7 @@ def order_action(request, order_id: int, action: str):
     except NotFound:
         raise Http404 from None
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
     return redirect("payments:order", order_id=order_id)
 
 
@@ -290,7 +291,7 @@ def tiers_page(request):
             messages.success(request, "Tier created.")
             return redirect("payments:tiers")
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
     tiers = MembershipTier.objects.filter(creator=request.user, is_active=True).order_by(
         "price_amount"
     )
@@ -315,7 +316,7 @@ def join_page(request, tier_id: int):
     try:
         services.membership_subscribe(member=request.user, tier_id=tier.pk)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/join.html", ctx)
     messages.success(request, f"Welcome to {tier.name}!")
     return redirect("payments:memberships")
@@ -332,7 +333,7 @@ def memberships_page(request):
             )
             messages.success(request, "Cancelled: you keep access until the period ends.")
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
         return redirect("payments:memberships")
     return render(
         request,

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import is_recently_authenticated
+from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from payments.fx import selectors, services
@@ -51,7 +52,7 @@ def _quote_context(request, *, kind: str, form) -> dict:
     except RecipientNotFound:
         return {"quote_error": "We could not find that person."}
     except DomainError as exc:
-        return {"quote_error": exc.message}
+        return {"quote_error": error_message(exc)}
     return {
         "quote": quote,
         "pricing": services.quote_pricing(quote),
@@ -147,7 +148,7 @@ def _confirm(request, *, kind: str):
             request, kind=kind, form=form, extra={"flash": "We could not find that person."}
         )
     except DomainError as exc:
-        return _page(request, kind=kind, form=form, extra={"flash": exc.message})
+        return _page(request, kind=kind, form=form, extra={"flash": error_message(exc)})
     messages.success(request, "Done." if kind == "convert" else "Sent.")
     return redirect("payments:fx-receipt", quote_id=quote.pk)
 

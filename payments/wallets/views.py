@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.reauth import is_recently_authenticated
 from accounts.selectors import user_search
+from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
@@ -181,7 +182,7 @@ def topup_confirm(request, topup_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
     return redirect("payments:wallet-topup", topup_id=topup_id)
 
 
@@ -348,7 +349,7 @@ def request_action(request, request_id: int, action: str):
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
     return redirect(reverse("payments:wallet-requests"))
 
 
@@ -361,11 +362,15 @@ def feed(request):
     except ValueError:
         raise Http404 from None
     items = selectors.payment_feed(viewer=request.user, before=before)
+    template = "payments/wallet/feed.html"
+    if request.htmx and before is not None:
+        template += "#feed-page"  # infinite scroll: the next page only
     return render(
         request,
-        "payments/wallet/feed.html",
+        template,
         {
             "items": items,
+            "cursor": before,
             "next_cursor": items[-1].id if len(items) == selectors.FEED_PAGE else None,
         },
     )
