@@ -48,3 +48,12 @@ def decline_reason(decline_code: str) -> str:
 def payout_failure(failure_code: str) -> str:
     """``{{ payout.failure_code|payout_failure }}``: why the bank returned a payout."""
     return error_messages.payout_failure_message(failure_code or "")
+
+
+@register.simple_tag
+def review_lines(*args):
+    """Pairs for the review table of ``components/confirm.html``:
+    ``{% review_lines _("Amount") quote.amount _("Fee") quote.fee as lines %}``."""
+    if len(args) % 2:
+        raise template.TemplateSyntaxError("review_lines takes label/value pairs")
+    return [(args[i], args[i + 1]) for i in range(0, len(args), 2)]

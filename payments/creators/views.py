@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_get_by_handle
@@ -63,18 +65,21 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
         "idempotency_key": request.POST.get("idempotency_key") or form_key(),
         "form": request.POST,
     }
+    # With htmx the form, the review and the result replace each other in one panel (on
+    # the tip page or under a post); without it they are whole pages.
+    panel = "#tip-panel" if request.htmx else ""
     if request.method != "POST":
-        return render(request, "payments/creators/tip.html", ctx)
+        return render(request, "payments/creators/tip.html" + panel, ctx)
     try:
         amount = _amount_from_form(request.POST)
     except DomainError as exc:
-        messages.error(request, error_message(exc))
-        return render(request, "payments/creators/tip.html", ctx, status=200)
+        ctx["error"] = error_message(exc)
+        return render(request, "payments/creators/tip.html" + panel, ctx, status=200)
     ctx["quote"] = fee_quote(kind="tip", gross=amount)
     if request.POST.get("step") != "confirm":
-        return render(request, "payments/creators/tip_review.html", ctx)
+        return render(request, "payments/creators/tip_review.html" + panel, ctx)
     try:
-        services.tip_send(
+        tip = services.tip_send(
             tipper=request.user,
             post_id=post.pk if post else None,
             creator=None if post else creator,
@@ -85,9 +90,28 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
             show_amount=request.POST.get("show_amount") == "on",
         )
     except DomainError as exc:
-        messages.error(request, error_message(exc))
-        return render(request, "payments/creators/tip_review.html", ctx)
-    messages.success(request, f"You tipped @{creator.handle} {amount.format()}.")
+        ctx["error"] = error_message(exc)
+        return render(request, "payments/creators/tip_review.html" + panel, ctx)
+    receipt_url = reverse("payments:wallet") + f"?currency={amount.currency}"
+    if request.htmx:
+        # A second click sends the same key: tip_send returns this same tip, paid once.
+        response = render(
+            request,
+            "payments/creators/_tip_done.html",
+            {"tip": tip, "amount": amount, "receipt_url": receipt_url},
+        )
+        response["HX-Trigger"] = "balanceChanged"
+        return response
+    messages.success(
+        request,
+        format_html(
+            '{} <a href="{}">{}</a>',
+            _("You tipped @%(handle)s %(amount)s.")
+            % {"handle": creator.handle, "amount": amount.format()},
+            receipt_url,
+            _("See it in your wallet statement"),
+        ),
+    )
     if post:
         return redirect("posts:detail", post_id=post.pk)
     return redirect("posts:profile", handle=creator.handle)

@@ -139,7 +139,10 @@ def test_convert_page(people):
         ({"currency": "USD", "target_currency": "JPY", "amount": "1.001"}, "more decimals"),
         ({"currency": "USD", "target_currency": "JPY", "amount": "-1"}, "above zero"),
         ({"currency": "USD", "target_currency": "JPY", "amount": "1e3"}, "not a valid number"),
-        ({"currency": "USD", "target_currency": "JPY", "amount": "5000"}, "does not have enough money"),
+        (
+            {"currency": "USD", "target_currency": "JPY", "amount": "5000"},
+            "does not have enough money",
+        ),
     ],
 )
 def test_convert_page_bad_inputs(people, form, message):
