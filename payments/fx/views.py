@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import is_recently_authenticated
@@ -50,7 +51,7 @@ def _quote_context(request, *, kind: str, form) -> dict:
                 source_amount=money.amount,
             )
     except RecipientNotFound:
-        return {"quote_error": "We could not find that person."}
+        return {"quote_error": _("We could not find that person.")}
     except DomainError as exc:
         return {"quote_error": error_message(exc)}
     return {
@@ -114,7 +115,7 @@ def fx_quote_panel(request, kind: str):
     if form.is_valid():
         context.update(_quote_context(request, kind=kind, form=form))
     else:
-        context["quote_error"] = "Check the form above."
+        context["quote_error"] = _("Check the form above.")
     return render(request, "payments/fx/_quote.html", context)
 
 
@@ -125,7 +126,7 @@ def _confirm(request, *, kind: str):
     quote_id = request.POST.get("quote", "")
     if kind == "send" and _needs_reauthentication(request, quote_id):
         extra = {
-            "flash": "This is a large payment: confirm it is you, then send it again.",
+            "flash": _("This is a large payment: confirm it is you, then send it again."),
             "reauth_url": f"{reverse('account_reauthenticate')}?next={reverse('payments:fx-send')}",
         }
         return _page(request, kind=kind, form=form, extra=extra)
@@ -139,17 +140,17 @@ def _confirm(request, *, kind: str):
             )
         else:
             quote = services.fx_conversion_execute(user=request.user, quote_id=quote_id)
-    except services.QuoteExpired:
+    except services.QuoteExpired as exc:
         extra = _quote_context(request, kind=kind, form=form)
-        extra["flash"] = "That quote expired. Here is a new one: check it and confirm again."
+        extra["flash"] = error_message(exc)
         return _page(request, kind=kind, form=form, extra=extra)
     except RecipientNotFound:
         return _page(
-            request, kind=kind, form=form, extra={"flash": "We could not find that person."}
+            request, kind=kind, form=form, extra={"flash": _("We could not find that person.")}
         )
     except DomainError as exc:
         return _page(request, kind=kind, form=form, extra={"flash": error_message(exc)})
-    messages.success(request, "Done." if kind == "convert" else "Sent.")
+    messages.success(request, _("Done.") if kind == "convert" else _("Sent."))
     return redirect("payments:fx-receipt", quote_id=quote.pk)
 
 
