@@ -60,7 +60,7 @@ def test_badge_counts_unread_notifications_with_one_query(make_user, django_asse
     with django_assert_num_queries(3) as ctx:
         html = client.get("/notifications/badge", **HX).content.decode()
     notif = [q["sql"] for q in ctx.captured_queries if "notification" in q["sql"]]
-    assert len(notif) == 1 and "COUNT(*)" in notif[0] and "read_at\" IS NULL" in notif[0]
+    assert len(notif) == 1 and "COUNT(*)" in notif[0] and 'read_at" IS NULL' in notif[0]
     assert '<mark class="badge">3<span class="visually-hidden"> unread</span></mark>' in html
     # The page itself shows the same badge, which polls itself.
     page = client.get("/").content.decode()
