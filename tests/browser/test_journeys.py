@@ -291,6 +291,10 @@ def test_a_friend_requests_money_and_is_paid(live_server, browser):
     expect(friend.get_by_text("Concert tickets")).to_be_visible()
     shot(friend, "asked")
     friend.get_by_role("button", name="Pay $12.50").click()
+    # Paid in place: the request turns into its receipt link, the balance line refreshes.
+    expect(friend.get_by_role("link", name="See the receipt")).to_be_visible()
+    expect(friend.locator(".wallet-balance")).to_contain_text("$27.50")
+    shot(friend, "paid-in-place")
     friend.goto(f"{url}/wallet")
     expect(friend.get_by_text("$27.50").first).to_be_visible()
     shot(friend, "payer-wallet")
