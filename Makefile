@@ -4,7 +4,7 @@ PYTHON := $(shell scripts/find-python)
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 
-.PHONY: run test lint bench-ledger bench-timeline bench-transfers clean
+.PHONY: run test lint bench-ledger bench-timeline bench-transfers bench-pages clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -32,6 +32,9 @@ bench-timeline: $(VENV)/.synced
 
 bench-transfers: $(VENV)/.synced
 	$(VENV)/bin/python bench/transfers.py $(BENCH_ARGS)
+
+bench-pages: $(VENV)/.synced
+	$(VENV)/bin/python bench/pages.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -13,7 +13,6 @@ from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
@@ -26,6 +25,7 @@ from accounts.serializers import (
     UserPublicSerializer,
 )
 from core.api.pagination import CursorPagination
+from core.api.throttling import ScopedRateThrottle
 from core.exceptions import DomainError
 
 ERROR = inline_serializer(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.db import IntegrityError, transaction
+from django.shortcuts import render
 
 from accounts.handles import HANDLE_MAX_LENGTH
 from accounts.models import BIO_MAX_LENGTH
@@ -20,6 +22,22 @@ class SignupForm(AllauthSignupForm):
         field.widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "maxlength": HANDLE_MAX_LENGTH}
         )
+
+    def try_save(self, request):
+        """Two people sending the same free handle at the same moment both pass validation;
+        the database's unique constraint refuses the second. Show that as the form error it
+        is (the API answers ``handle_taken`` the same way) instead of a server error."""
+        try:
+            with transaction.atomic():
+                return super().try_save(request)
+        except IntegrityError:
+            self.add_error(
+                "username",
+                forms.ValidationError(
+                    "That handle was just taken. Please choose another.", code="handle_taken"
+                ),
+            )
+            return None, render(request, "account/signup.html", {"form": self}, status=400)
 
 
 class LoginForm(AllauthLoginForm):

@@ -174,15 +174,22 @@ def idempotency_purge(*, older_than: timedelta = RETENTION) -> int:
     return deleted
 
 
-def idempotent_api(endpoint: str):
+def idempotent_api(endpoint: str, *, one_transaction: bool = False):
     """Decorate a DRF view method (``post``) that moves money.
 
     The key is validated before the body is looked at, the body's fingerprint is taken
     from ``request.data`` (already parsed by the strict JSON parser), and the wrapped
     method's response is stored or the key released according to its status.
+
+    ``one_transaction=True`` is for views whose whole effect is database work (a P2P
+    transfer, no processor call): the claim, the work and the stored response commit
+    together in ONE transaction (see ``_one_transaction``), instead of three.
     """
 
     def decorator(method):
+        if one_transaction:
+            return _one_transaction(endpoint, method)
+
         @functools.wraps(method)
         def wrapper(view, request, *args, **kwargs):
             key = validate_key(request.headers.get(HEADER))
@@ -220,6 +227,141 @@ def idempotent_api(endpoint: str):
         return wrapper
 
     return decorator
+
+
+# --- one transaction: claim, work and outcome commit together -----------------------------
+# The advisory lock makes a second request with the same key answer 409 at once instead of
+# queueing behind the first on the UNIQUE index; it is released when the first commits,
+# after which the stored outcome is visible. The lock id is a 64-bit hash of the scoped key:
+# a collision between two different keys costs one spurious 409, never a double effect
+# (the UNIQUE constraint still decides).
+_CLAIM_SQL = """
+SELECT pg_try_advisory_xact_lock(hashtextextended(%(lock)s, 0)),
+       r.fingerprint, r.state, r.response_status, r.response_body, r.locked_until
+FROM (SELECT 1) AS one
+LEFT JOIN core_idempotencyrecord r
+       ON r.user_id = %(user)s AND r.endpoint = %(endpoint)s AND r.key = %(key)s
+"""
+# A ``started`` row can only be left by the two-transaction mode (an older deploy, or a
+# crash there); once its lease has passed it is taken over, as in that mode.
+_STORE_SQL = """
+INSERT INTO core_idempotencyrecord AS r
+    (user_id, endpoint, key, fingerprint, state, response_status, response_body,
+     response_location, created_at, locked_until, completed_at)
+VALUES (%(user)s, %(endpoint)s, %(key)s, %(fingerprint)s, 'completed', %(status)s,
+        %(body)s, '', %(now)s, %(now)s, %(now)s)
+ON CONFLICT (user_id, endpoint, key) DO UPDATE SET
+    fingerprint = EXCLUDED.fingerprint, state = 'completed',
+    response_status = EXCLUDED.response_status, response_body = EXCLUDED.response_body,
+    completed_at = EXCLUDED.completed_at
+WHERE r.state = 'started' AND r.locked_until <= EXCLUDED.completed_at
+RETURNING r.id
+"""
+
+
+class _StoredMeanwhile(Exception):
+    """Another request stored an outcome for this key while ours ran: undo ours, replay."""
+
+
+def _claim_in_transaction(*, user_id: int, endpoint: str, key: str, body_fingerprint: str):
+    """Inside the caller's transaction: None when this request must do the work, or the
+    stored ``(status, body)`` to replay. Raises IdempotencyInProgress / KeyMismatch."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            _CLAIM_SQL,
+            {"lock": f"{user_id}:{endpoint}:{key}", "user": user_id, "endpoint": endpoint,
+             "key": key},
+        )  # fmt: skip
+        got_lock, stored_fingerprint, state, status, body, locked_until = cur.fetchone()
+    if not got_lock:
+        raise IdempotencyInProgress()
+    if stored_fingerprint is None:
+        return None
+    if stored_fingerprint != body_fingerprint:
+        raise IdempotencyKeyMismatch()
+    if state == IdempotencyRecord.State.COMPLETED:
+        # Django leaves jsonb undecoded on raw cursors (its JSONField decodes it).
+        return status, json.loads(body) if isinstance(body, str) else body
+    if locked_until > timezone.now():
+        raise IdempotencyInProgress()
+    return None
+
+
+def _store_in_transaction(
+    *, user_id: int, endpoint: str, key: str, body_fingerprint: str, status: int, body: Any
+) -> bool:
+    """Store the outcome; False when another request already stored one for the key."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            _STORE_SQL,
+            {"user": user_id, "endpoint": endpoint, "key": key, "fingerprint": body_fingerprint,
+             "status": status, "body": json.dumps(_canonical(body)), "now": timezone.now()},
+        )  # fmt: skip
+        return cur.fetchone() is not None
+
+
+def _one_transaction(endpoint: str, method):
+    """The ``one_transaction`` mode of ``idempotent_api``.
+
+    Success: claim (advisory lock + read), the view's work and the stored response are one
+    transaction — one commit. A crash at any point before it leaves nothing behind, so a
+    retry simply runs again. A refusal (a domain error such as insufficient funds) rolls
+    the work back, and the refusal is then stored in a short transaction of its own, so a
+    retry replays it. Validation failures (``NOT_STORED_STATUSES``) store nothing.
+    """
+
+    @functools.wraps(method)
+    def wrapper(view, request, *args, **kwargs):
+        key = validate_key(request.headers.get(HEADER))
+        scoped = f"{endpoint}:{_path_args(kwargs)}" if kwargs else endpoint
+        body_fingerprint = fingerprint(request.data)
+        ids = {"user_id": request.user.pk, "endpoint": scoped, "key": key}
+        request.idempotency_key = key
+        try:
+            with transaction.atomic(durable=True):
+                stored = _claim_in_transaction(**ids, body_fingerprint=body_fingerprint)
+                if stored is None:
+                    response = method(view, request, *args, **kwargs)
+                    storable = response.status_code not in NOT_STORED_STATUSES
+                    if storable and not _store_in_transaction(
+                        **ids, body_fingerprint=body_fingerprint,
+                        status=response.status_code, body=response.data,
+                    ):  # fmt: skip
+                        raise _StoredMeanwhile()
+        except _StoredMeanwhile:
+            return _replay_stored(**ids, body_fingerprint=body_fingerprint)
+        except Exception as exc:
+            response = view.handle_exception(exc)  # re-raises what the API cannot render
+            if response.status_code in NOT_STORED_STATUSES or response.status_code >= 500:
+                return response
+            if not isinstance(exc, IdempotencyInProgress | IdempotencyKeyMismatch):
+                with transaction.atomic(durable=True):
+                    if not _store_in_transaction(
+                        **ids, body_fingerprint=body_fingerprint,
+                        status=response.status_code, body=response.data,
+                    ):  # fmt: skip
+                        return _replay_stored(**ids, body_fingerprint=body_fingerprint)
+            response.exception = True
+            return response
+        if stored is not None:
+            response = Response(stored[1], status=stored[0])
+            response[REPLAY_HEADER] = "true"
+        return response
+
+    return wrapper
+
+
+def _replay_stored(*, user_id: int, endpoint: str, key: str, body_fingerprint: str):
+    record = IdempotencyRecord.objects.get(user_id=user_id, endpoint=endpoint, key=key)
+    if record.fingerprint != body_fingerprint:
+        raise IdempotencyKeyMismatch()
+    response = Response(record.response_body, status=record.response_status)
+    response[REPLAY_HEADER] = "true"
+    return response
 
 
 def _path_args(kwargs: dict) -> str:

@@ -26,6 +26,15 @@ def _before(request) -> int | None:
     return value if value > 0 else None
 
 
+def _after(request) -> int | None:
+    """A thread page's cursor: replies with an id above it come next."""
+    try:
+        value = int(request.GET.get("after", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
 def _back(request, fallback: str):
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -83,8 +92,20 @@ def post_detail(request, post_id: int):
         post = selectors.post_get(post_id=post_id, viewer=request.user)
     except NotFound:
         raise Http404 from None
-    root, replies = selectors.post_thread(post=post, viewer=request.user)
-    return render(request, "posts/detail.html", {"post": post, "root": root, "replies": replies})
+    root, replies = selectors.post_thread(
+        post=post, viewer=request.user, after=_after(request), limit=selectors.THREAD_PAGE_SIZE + 1
+    )
+    later = replies[-2].pk if len(replies) > selectors.THREAD_PAGE_SIZE else None
+    return render(
+        request,
+        "posts/detail.html",
+        {
+            "post": post,
+            "root": root,
+            "replies": replies[: selectors.THREAD_PAGE_SIZE],
+            "later_replies_after": later,
+        },
+    )
 
 
 @login_required

@@ -40,3 +40,23 @@ def test_passkey_page_available_after_reauthentication(make_user):
     # Under the strict CSP only same-origin script files and JSON data blocks may appear.
     for tag in re.findall(r"<script[^>]*>", page):
         assert "src=" in tag or 'type="application/json"' in tag or "nonce=" in tag, tag
+
+
+def test_a_handle_taken_between_validation_and_saving_is_a_form_error(make_user, monkeypatch):
+    """The sign-up race: validation passed for both, the database refuses the second. The
+    person sees the form again with the reason, not a server error, and nothing is saved."""
+    from accounts.adapter import AccountAdapter
+    from accounts.models import User
+
+    first = make_user()
+    # Stand in for the other request that wins the race: validation does not see it.
+    monkeypatch.setattr(AccountAdapter, "clean_username", lambda self, name, shallow=False: name)
+    email = f"late-{uuid.uuid4().hex[:8]}@example.com"
+    response = Client().post(
+        "/accounts/signup/",
+        {"username": first.handle, "email": email, "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+    assert response.status_code == 400
+    assert "That handle was just taken" in response.content.decode()
+    assert not User.objects.filter(email=email).exists()

@@ -1,6 +1,8 @@
 """A tiny money-like endpoint for testing the idempotency layer in isolation.
 
 Its side effect is a Redis counter (real Redis), so a test can count how often the work ran.
+The one-transaction variant also writes a database row (a notification to the payer), so a
+test can see whether the work was committed or rolled back.
 """
 
 import time
@@ -45,6 +47,25 @@ class PayView(APIView):
         return Response({"paid": data.validated_data["amount"], "run": runs}, status=201)
 
 
+class PayOneTransactionView(APIView):
+    @idempotent_api("test.pay_one", one_transaction=True)
+    def post(self, request):
+        from accounts.models import Notification
+
+        data = PaySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["amount"] > 1000:
+            raise NotEnough("Not enough money.")
+        Notification.objects.create(
+            recipient=request.user, kind="test_paid", data={"key": request.idempotency_key}
+        )
+        time.sleep(float(request.headers.get("X-Sleep", "0")))
+        runs = redis_client().incr(request.headers["X-Counter"])
+        if request.headers.get("X-Crash"):
+            raise RuntimeError("the process died after the work")
+        return Response({"paid": data.validated_data["amount"], "run": runs}, status=201)
+
+
 @idempotent_form("test.pay_form")
 def pay_form(request):
     amount = int(request.POST.get("amount") or 0)
@@ -54,4 +75,12 @@ def pay_form(request):
     return redirect(f"/receipt/{runs}")
 
 
-urlpatterns = [path("pay", PayView.as_view()), path("pay-form", login_required(pay_form))]
+# The site's own URLs too, so that an error page (a deliberate crash) renders its layout.
+from socialpay.urls import urlpatterns as site_urlpatterns  # noqa: E402
+
+urlpatterns = [
+    *site_urlpatterns,
+    path("pay", PayView.as_view()),
+    path("pay-one-transaction", PayOneTransactionView.as_view()),
+    path("pay-form", login_required(pay_form)),
+]

@@ -40,17 +40,27 @@ def api(payer):
     return client
 
 
-def pay(api, counter, key, body=None, **headers):
+# Both modes of ``idempotent_api`` keep one contract: the claim committed before the work
+# (``/pay``) and claim, work and outcome in one transaction (``/pay-one-transaction``).
+MODES = ["/pay", "/pay-one-transaction"]
+
+
+@pytest.fixture(params=MODES)
+def path(request):
+    return request.param
+
+
+def pay(api, counter, key, body=None, path="/pay", **headers):
     extra = {"HTTP_X_COUNTER": counter}
     if key is not None:
         extra["HTTP_IDEMPOTENCY_KEY"] = key
     extra.update(headers)
-    return api.post("/pay", body or {"amount": 500, "to": "bob"}, format="json", **extra)
+    return api.post(path, body or {"amount": 500, "to": "bob"}, format="json", **extra)
 
 
-def test_first_request_runs_and_a_replay_returns_the_same_response(api, counter):
-    first = pay(api, counter, "key-00000001")
-    second = pay(api, counter, "key-00000001")
+def test_first_request_runs_and_a_replay_returns_the_same_response(api, counter, path):
+    first = pay(api, counter, "key-00000001", path=path)
+    second = pay(api, counter, "key-00000001", path=path)
 
     assert first.status_code == 201
     assert first.json() == {"paid": 500, "run": 1}
@@ -61,10 +71,10 @@ def test_first_request_runs_and_a_replay_returns_the_same_response(api, counter)
     assert runs(counter) == 1
 
 
-def test_missing_and_malformed_keys_are_refused_and_nothing_runs(api, counter):
-    missing = pay(api, counter, None)
-    short = pay(api, counter, "abc")
-    spaced = pay(api, counter, "has a space in it")
+def test_missing_and_malformed_keys_are_refused_and_nothing_runs(api, counter, path):
+    missing = pay(api, counter, None, path=path)
+    short = pay(api, counter, "abc", path=path)
+    spaced = pay(api, counter, "has a space in it", path=path)
 
     assert missing.status_code == 400
     assert missing.json()["error"]["code"] == "idempotency_key_required"
@@ -74,9 +84,9 @@ def test_missing_and_malformed_keys_are_refused_and_nothing_runs(api, counter):
     assert IdempotencyRecord.objects.count() == 0
 
 
-def test_same_key_with_another_body_is_a_mismatch(api, counter):
-    pay(api, counter, "key-00000002", {"amount": 500, "to": "bob"})
-    other = pay(api, counter, "key-00000002", {"amount": 900, "to": "bob"})
+def test_same_key_with_another_body_is_a_mismatch(api, counter, path):
+    pay(api, counter, "key-00000002", {"amount": 500, "to": "bob"}, path=path)
+    other = pay(api, counter, "key-00000002", {"amount": 900, "to": "bob"}, path=path)
 
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_mismatch"
@@ -88,18 +98,18 @@ def test_key_order_and_whitespace_do_not_change_the_fingerprint():
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
 
 
-def test_validation_failure_stores_nothing_so_the_key_can_be_corrected(api, counter):
-    bad = pay(api, counter, "key-00000003", {"amount": 0, "to": "bob"})
-    fixed = pay(api, counter, "key-00000003", {"amount": 5, "to": "bob"})
+def test_validation_failure_stores_nothing_so_the_key_can_be_corrected(api, counter, path):
+    bad = pay(api, counter, "key-00000003", {"amount": 0, "to": "bob"}, path=path)
+    fixed = pay(api, counter, "key-00000003", {"amount": 5, "to": "bob"}, path=path)
 
     assert bad.status_code == 400
     assert fixed.status_code == 201
     assert runs(counter) == 1
 
 
-def test_a_business_refusal_is_stored_and_replayed(api, counter):
-    refused = pay(api, counter, "key-00000004", {"amount": 5000, "to": "bob"})
-    again = pay(api, counter, "key-00000004", {"amount": 5000, "to": "bob"})
+def test_a_business_refusal_is_stored_and_replayed(api, counter, path):
+    refused = pay(api, counter, "key-00000004", {"amount": 5000, "to": "bob"}, path=path)
+    again = pay(api, counter, "key-00000004", {"amount": 5000, "to": "bob"}, path=path)
 
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "insufficient_funds"
@@ -108,21 +118,21 @@ def test_a_business_refusal_is_stored_and_replayed(api, counter):
     assert again["Idempotent-Replayed"] == "true"
 
 
-def test_keys_are_scoped_per_user(api, counter, db):
+def test_keys_are_scoped_per_user(api, counter, db, path):
     other = User.objects.create_user(handle="other", email="o@example.com", password="x" * 12)
     other_api = APIClient()
     other_api.force_authenticate(other)
 
-    pay(api, counter, "key-00000005")
-    theirs = pay(other_api, counter, "key-00000005")
+    pay(api, counter, "key-00000005", path=path)
+    theirs = pay(other_api, counter, "key-00000005", path=path)
 
     assert theirs.status_code == 201
     assert "Idempotent-Replayed" not in theirs
     assert runs(counter) == 2
 
 
-def test_unauthenticated_requests_are_refused_before_any_key_is_stored(counter, db):
-    response = pay(APIClient(), counter, "key-00000006")
+def test_unauthenticated_requests_are_refused_before_any_key_is_stored(counter, db, path):
+    response = pay(APIClient(), counter, "key-00000006", path=path)
     assert response.status_code in (401, 403)
     assert IdempotencyRecord.objects.count() == 0
 
@@ -138,7 +148,7 @@ def test_purge_forgets_old_keys(api, counter):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_simultaneous_submissions_of_one_key_run_the_work_once(counter):
+def test_fifty_simultaneous_submissions_of_one_key_run_the_work_once(counter, path):
     user = User.objects.create_user(handle="storm", email="storm@example.com", password="x" * 12)
     client = Client()
     client.force_login(user)
@@ -152,7 +162,7 @@ def test_fifty_simultaneous_submissions_of_one_key_run_the_work_once(counter):
         c.cookies = session_cookie
         barrier.wait()
         r = c.post(
-            "/pay",
+            path,
             {"amount": 700, "to": "bob"},
             content_type="application/json",
             HTTP_IDEMPOTENCY_KEY="storm-key-0001",
@@ -223,3 +233,101 @@ def test_a_form_without_a_key_is_sent_back_and_nothing_runs(payer, counter):
     assert response.status_code == 302
     assert response["Location"] == "/pay-form"
     assert runs(counter) == 0
+
+
+# --- one-transaction mode: what only it promises ------------------------------------------
+def _paid_rows(user) -> int:
+    from accounts.models import Notification
+
+    return Notification.objects.filter(recipient=user, kind="test_paid").count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_transaction_a_crash_after_the_work_leaves_nothing_and_the_retry_runs(counter):
+    """The work, the claim and the outcome commit together: a crash after the work rolls
+    all of it back (no row, no stored key), so the retry with the same key simply runs."""
+    user = User.objects.create_user(handle="crash", email="crash@example.com", password="x" * 12)
+    client = APIClient()
+    client.force_authenticate(user)
+
+    with pytest.raises(RuntimeError, match="died after the work"):
+        pay(client, counter, "crash-key-0001", path=MODES[1], HTTP_X_CRASH="1")
+    assert runs(counter) == 1  # the work did run before the crash
+    assert _paid_rows(user) == 0
+    assert IdempotencyRecord.objects.filter(key="crash-key-0001").count() == 0
+
+    retried = pay(client, counter, "crash-key-0001", path=MODES[1])
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried
+    assert _paid_rows(user) == 1
+    record = IdempotencyRecord.objects.get(key="crash-key-0001")
+    assert (record.state, record.response_status) == ("completed", 201)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_transaction_a_refusal_rolls_back_the_work_and_is_replayed(counter):
+    user = User.objects.create_user(handle="refuse", email="r@example.com", password="x" * 12)
+    client = APIClient()
+    client.force_authenticate(user)
+    body = {"amount": 5000, "to": "bob"}
+
+    refused = pay(client, counter, "refuse-key-01", body, path=MODES[1])
+    again = pay(client, counter, "refuse-key-01", body, path=MODES[1])
+
+    assert refused.status_code == again.status_code == 422
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == refused.json()
+    assert _paid_rows(user) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_transaction_answers_409_while_another_request_holds_the_key(counter):
+    """While the first request's transaction is open (its advisory lock held), a second
+    request with the same key is told 409 at once instead of waiting for it."""
+    from django.db import connections
+
+    user = User.objects.create_user(handle="holder", email="h@example.com", password="x" * 12)
+    client = APIClient()
+    client.force_authenticate(user)
+    scoped = f"{user.pk}:test.pay_one:held-key-0001"
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [scoped])
+        busy = pay(client, counter, "held-key-0001", path=MODES[1])
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [scoped])
+        free = pay(client, counter, "held-key-0001", path=MODES[1])
+    finally:
+        holder.close()
+
+    assert busy.status_code == 409
+    assert busy.json()["error"]["code"] == "idempotency_request_in_progress"
+    assert free.status_code == 201
+    assert runs(counter) == 1
+
+
+@pytest.mark.parametrize(("lease_seconds", "expected"), [(60, 409), (-1, 201)])
+def test_one_transaction_respects_a_started_record_of_the_two_transaction_mode(
+    api, payer, counter, lease_seconds, expected
+):
+    """A ``started`` record left by the other mode (an older deploy) is honoured while its
+    lease runs, and taken over once it has passed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    body = {"amount": 500, "to": "bob"}
+    IdempotencyRecord.objects.create(
+        user=payer,
+        endpoint="test.pay_one",
+        key="legacy-key-01",
+        fingerprint=fingerprint(body),
+        locked_until=timezone.now() + timedelta(seconds=lease_seconds),
+    )
+
+    response = pay(api, counter, "legacy-key-01", body, path=MODES[1])
+
+    assert response.status_code == expected
+    record = IdempotencyRecord.objects.get(key="legacy-key-01")
+    assert record.state == ("completed" if expected == 201 else "started")

@@ -16,12 +16,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
 from accounts.reauth import require_recent_authentication
+from core.api.throttling import ScopedRateThrottle
 from core.idempotency import HEADER, idempotent_api
 from payments.fx import selectors, services
 from payments.models.fx import FxQuote

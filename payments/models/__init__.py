@@ -25,6 +25,7 @@ from payments.models.reconciliation import ReconciliationDifference, Reconciliat
 from payments.models.wallet import (
     MoneyRequest,
     Receipt,
+    ReceiptOutbox,
     SendLimit,
     TopUp,
     Transfer,
@@ -47,6 +48,7 @@ __all__ = [
     "PayoutDestination",
     "PayoutEvent",
     "Receipt",
+    "ReceiptOutbox",
     "ReconciliationDifference",
     "ReconciliationReport",
     "SendLimit",

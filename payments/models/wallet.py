@@ -11,9 +11,9 @@ on first use. These rows describe *why* money moved; the ledger says *that* it m
     ``topup:{id}:credit`` and ``topup:{id}:fee``), so duplicate or out-of-order webhooks
     can never credit twice.
 ``Transfer``
-    One P2P payment. The row is written first (with the limit reservation), then the
-    ledger entry with key ``transfer:{id}``; ``completed`` once the entry is booked,
-    ``failed`` (with its error code) when the ledger refused it. ``client_key`` (the API's
+    One P2P payment. The row (with the limit reservation), the ledger entry with key
+    ``transfer:{id}`` and the ``completed`` status commit in one transaction; a refusal
+    leaves no row. ``client_key`` (the API's
     Idempotency-Key or a form's key) is unique per sender, so a retry after a crash finds
     the same row instead of paying twice.
 ``MoneyRequest``
@@ -28,6 +28,10 @@ on first use. These rows describe *why* money moved; the ledger says *that* it m
     A person asks to be verified; staff approve or reject it in Django admin (audited).
 ``Receipt``
     One per (money event, recipient): the notification and e-mail are sent at most once.
+``ReceiptOutbox``
+    Receipts waiting to be delivered, written in the same transaction as the money event
+    (a transactional outbox): a payment that commits always gets its receipts, even when
+    the broker is unreachable at that moment, and a rolled-back one never does.
 
 Invariants (database-enforced): positive amounts; upper-case currency; a transfer or a
 request between two different people; one client key per sender/requester/user.
@@ -38,6 +42,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 NOTE_MAX_LENGTH = 140
 
@@ -239,3 +244,14 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ReceiptOutbox(models.Model):
+    """Receipts of one money event waiting for the worker (``payments.wallets.receipts``).
+    ``payload`` is a list of ``ReceiptSpec`` dicts. Rows are deleted once delivered."""
+
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"receipts #{self.pk}"

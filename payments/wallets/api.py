@@ -20,12 +20,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
 from accounts.reauth import require_recent_authentication
+from core.api.throttling import ScopedRateThrottle, UserRateThrottle
 from core.idempotency import idempotent_api
 from core.money import (
     AmountTooLarge,
@@ -202,7 +202,7 @@ class TransferCreateApi(MoneyThrottled, APIView):
         responses={201: dict, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Pay a person by handle (instant, no fee)",
     )
-    @idempotent_api("transfers.create")
+    @idempotent_api("transfers.create", one_transaction=True)
     def post(self, request):
         data = parse(TransferInput, request.data)
         money = money_from_input(data.get("amount"), data.get("currency"))

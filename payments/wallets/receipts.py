@@ -1,9 +1,16 @@
 """Receipts: a notification and an e-mail for every money event, to each person involved.
 
-``receipt_send`` may be called inside or outside a transaction: the work is queued on
-commit (a rolled-back payment sends nothing) and done by a Celery task. The task inserts a
-``Receipt`` row with a unique key first, so a task that runs twice (a redelivery, a retry)
-notifies once. The e-mail goes out after that row is committed: at most once.
+``receipts_send`` is called inside the money event's transaction (or on its own): it writes
+one ``ReceiptOutbox`` row there — a transactional outbox, so a committed payment always
+gets its receipts and a rolled-back one never does, whatever the broker is doing — and,
+after commit, wakes the worker (``receipts_outbox_drain``). Waking is debounced per process
+(``RECEIPTS_KICK_SECONDS``): under load one message wakes the worker for many payments
+instead of one Celery publish per payment on the hot path; beat drains the outbox every
+second, so a receipt whose wake-up was folded into an earlier one waits at most that long.
+
+Delivery inserts a ``Receipt`` row with a unique key first, so an outbox row delivered twice
+(a worker killed before deleting it) notifies once. The e-mail goes out after that row is
+committed: at most once.
 
 Kinds used by the wallet: ``money_sent``, ``money_received``, ``topup_succeeded``,
 ``topup_failed``, ``request_received``, ``request_paid``, ``request_declined``,
@@ -12,14 +19,20 @@ Kinds used by the wallet: ``money_sent``, ``money_received``, ``topup_succeeded`
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import asdict, dataclass, field
 
+import structlog
+from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import User
 from accounts.services import notification_create
-from payments.models import Receipt
+from payments.models import Receipt, ReceiptOutbox
+
+log = structlog.get_logger(__name__)
 
 KEY_MAX_LENGTH = 200
 
@@ -67,19 +80,69 @@ def receipt_send(
     )
 
 
+_OUTBOX_INSERT_SQL = "INSERT INTO payments_receiptoutbox (payload, created_at) VALUES (%s, now())"
+
+
 def receipts_send(specs: list[ReceiptSpec]) -> None:
-    """Queue several receipts as one task (both sides of a payment)."""
+    """Queue several receipts (both sides of a payment) in the caller's transaction."""
     for spec in specs:
         if not spec.key or len(spec.key) > KEY_MAX_LENGTH:
             raise ValueError("a receipt key is 1 to 200 characters")
-    payload = [asdict(spec) for spec in specs]
+    with connection.cursor() as cur:
+        cur.execute(_OUTBOX_INSERT_SQL, [json.dumps([asdict(spec) for spec in specs])])
+    transaction.on_commit(_wake_worker)
 
-    def enqueue() -> None:
-        from payments.tasks import receipts_deliver_task
 
-        receipts_deliver_task.delay(payload)
+_last_wake = float("-inf")
 
-    transaction.on_commit(enqueue)
+
+def _wake_worker() -> None:
+    """Ask a worker to drain the outbox, at most once per ``RECEIPTS_KICK_SECONDS`` in
+    this process. A failure to publish loses nothing: the rows wait for beat's drain."""
+    global _last_wake
+    now = time.monotonic()
+    if now - _last_wake < settings.RECEIPTS_KICK_SECONDS:
+        return
+    _last_wake = now
+    from payments.tasks import receipts_outbox_drain_task
+
+    try:
+        receipts_outbox_drain_task.delay()
+    except Exception:  # the broker is down: beat will drain the outbox when it is back
+        log.warning("receipts.wake_failed", exc_info=True)
+
+
+def receipts_outbox_drain(*, batch: int = 100) -> int:
+    """Deliver every receipt waiting in the outbox; returns how many events were handled.
+
+    Rows are claimed with ``SKIP LOCKED``, so several workers drain side by side without
+    waiting for each other. Each batch is one transaction: the ``Receipt`` rows and
+    notifications commit together with the deletion of the outbox rows, and the e-mails
+    are sent after that commit. A row whose delivery fails is logged and left for the next
+    drain instead of blocking the others.
+    """
+    handled = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                ReceiptOutbox.objects.select_for_update(skip_locked=True).order_by("id")[:batch]
+            )
+            if not rows:
+                return handled
+            done = []
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        for spec in row.payload:
+                            receipt_deliver(spec=ReceiptSpec(**spec))
+                except Exception:
+                    log.error("receipts.delivery_failed", outbox_id=row.pk, exc_info=True)
+                    continue
+                done.append(row.pk)
+            ReceiptOutbox.objects.filter(pk__in=done).delete()
+        handled += len(done)
+        if len(done) < len(rows):
+            return handled  # a failing row stays; do not spin on it
 
 
 def receipt_deliver(*, spec: ReceiptSpec) -> bool:
@@ -113,5 +176,8 @@ def receipt_deliver(*, spec: ReceiptSpec) -> bool:
     except IntegrityError:
         return False
     if recipient.email:
-        send_mail(spec.subject, spec.body, None, [recipient.email], fail_silently=False)
+        # After the Receipt row is committed (at once when there is no transaction).
+        transaction.on_commit(
+            lambda: send_mail(spec.subject, spec.body, None, [recipient.email], fail_silently=False)
+        )
     return True

@@ -6,17 +6,23 @@ wallet:recipient, no fee).
 1. Checks that need no lock: the sender is not frozen, the recipient exists, is active,
    is not the sender, and neither blocked the other; the amount is positive and under the
    per-transfer limit; the note is clean.
-2. Transaction 1: insert the ``Transfer`` row (``pending``; ``client_key`` unique per
-   sender) and reserve the amount on the sender's ``SendLimit`` row (row lock, see
-   ``limits``). Committed before the ledger is touched.
-3. The ledger entry, its own durable transaction, idempotency key ``transfer:{id}``.
-4. Transaction 2: mark the row ``completed`` and queue both receipts on commit. If the
-   ledger refused (insufficient funds), the row is deleted and the reservation released
-   in one transaction instead, so the same client key can be used again once corrected.
+2. ONE transaction (the caller's, when there is one — the API's idempotency record joins
+   it — or its own): insert the ``Transfer`` row and reserve the amount on the sender's
+   ``SendLimit`` row in one statement (row lock, see ``limits``); book the ledger entry
+   (idempotency key ``transfer:{id}``; it locks the sender's wallet account); mark the row
+   ``completed``; queue both receipts for after commit. One commit per transfer is what
+   lets transfers keep up with plain reads (``bench/transfers.py``).
+3. When the ledger refuses (insufficient funds) the exception rolls the transaction back:
+   no row, no reservation, so the same client key can be used again once corrected.
 
-A crash between the steps leaves a ``pending`` row: a retry with the same client key
-finds it and finishes it (the ledger key returns the entry booked before the crash, or
-books it now), and Celery beat finishes any that nobody retried (``transfers_redrive``).
+A crash at any point before the commit leaves nothing behind. ``pending`` rows exist only
+from an older two-transaction flow (or ``transfer_finish`` used by the redrive): a retry
+with the same client key finishes them, and Celery beat finishes any that nobody retried
+(``transfers_redrive``).
+
+Lock order inside the transaction: the sender's ``SendLimit`` row, then the sender's wallet
+account (the ledger). Credits to the recipient take no lock (balance deltas), so two people
+paying each other cannot deadlock.
 """
 
 from __future__ import annotations
@@ -25,11 +31,10 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.handles import handle_key
-from accounts.models import Block, User
+from accounts.models import User
 from accounts.selectors import is_blocked
 from core.exceptions import DomainError
 from core.money import CurrencyMismatch, Money, currency_require_supported
@@ -76,18 +81,25 @@ def recipient_resolve(*, sender: User, to: str | User) -> User:
     key = handle_key(to.strip().removeprefix("@"))
     if key == sender.handle_key:
         raise AccountsMustBeDifferent()
-    blocked = Block.objects.filter(
-        Q(blocker_id=sender.pk, blocked_id=OuterRef("pk"))
-        | Q(blocker_id=OuterRef("pk"), blocked_id=sender.pk)
-    )
-    recipient = (
-        User.objects.filter(handle_key=key, is_active=True)
-        .annotate(blocked=Exists(blocked))
-        .first()
-    )
-    if recipient is None or recipient.blocked:
+    with connection.cursor() as cur:
+        cur.execute(_RECIPIENT_SQL, {"key": key, "sender": sender.pk})
+        row = cur.fetchone()
+    if row is None or row[-1]:
         raise RecipientNotFound()
-    return recipient
+    # Only the columns a payment needs; any other field loads on first access.
+    return User.from_db(connection.alias, _RECIPIENT_FIELDS, row[:-1])
+
+
+# On every payment by handle: hand-written so that no ORM query is compiled on the hot path.
+_RECIPIENT_FIELDS = ["id", "handle", "handle_key", "display_name", "is_active"]
+_RECIPIENT_SQL = """
+SELECT u.id, u.handle, u.handle_key, u.display_name, u.is_active,
+       EXISTS (SELECT 1 FROM accounts_block b
+               WHERE (b.blocker_id = %(sender)s AND b.blocked_id = u.id)
+                  OR (b.blocker_id = u.id AND b.blocked_id = %(sender)s))
+FROM accounts_user u
+WHERE u.handle_key = %(key)s AND u.is_active
+"""
 
 
 def transfer_create(
@@ -122,18 +134,21 @@ def transfer_create(
     counted = limit_amount(money)
     limits_check_amount(tier=sender.verification_tier, amount=counted)
 
-    transfer = _transfer_insert(
-        sender=sender,
-        recipient=recipient,
-        money=money,
-        counted=counted,
-        note=note,
-        visibility=visibility,
-        client_key=client_key,
-    )
-    if transfer.status == Transfer.Status.COMPLETED:
-        return transfer
-    return transfer_finish(transfer=transfer)
+    # Nested in a caller's transaction this is a savepoint, so a caller that catches a
+    # refusal (paying a request) can still use its transaction afterwards.
+    with transaction.atomic():
+        transfer = _transfer_insert(
+            sender=sender,
+            recipient=recipient,
+            money=money,
+            counted=counted,
+            note=note,
+            visibility=visibility,
+            client_key=client_key,
+        )
+        if transfer.status == Transfer.Status.PENDING:
+            _transfer_complete(transfer)
+    return transfer
 
 
 # Built once from constants; only placeholders carry values.
@@ -164,9 +179,9 @@ def _transfer_insert(
     visibility: str,
     client_key: str,
 ) -> Transfer:
-    """Transaction 1: the ``pending`` row and the limit reservation, in one statement (the
-    UPDATE of the ``SendLimit`` row takes its lock; see ``limits``). Returns the existing
-    row when ``client_key`` was used before by this sender."""
+    """The ``pending`` row and the limit reservation, in one statement (the UPDATE of the
+    ``SendLimit`` row takes its lock; see ``limits``), inside the caller's transaction.
+    Returns the existing row when ``client_key`` was used before by this sender."""
     params = reserve_params(user_id=sender.pk, amount=counted)
     params.update(
         recipient=recipient.pk,
@@ -176,7 +191,7 @@ def _transfer_insert(
         visibility=visibility,
         client_key=client_key,
     )
-    with transaction.atomic(durable=True), connection.cursor() as cur:
+    with transaction.atomic(savepoint=False), connection.cursor() as cur:
         cur.execute(_INSERT_AND_RESERVE_SQL, params)
         row = cur.fetchone()
         if row is not None and row[2] is None:  # the first payment ever: no limits row yet
@@ -218,9 +233,16 @@ def _transfer_insert(
     )
 
 
-def transfer_finish(*, transfer: Transfer) -> Transfer:
-    """Book the ledger entry of a ``pending`` transfer and complete it (or, when the ledger
-    refuses, delete the row and release the limit reservation, then re-raise)."""
+_COMPLETE_SQL = (
+    "UPDATE payments_transfer SET status = 'completed', entry_id = %s"
+    " WHERE id = %s AND status = 'pending'"
+)
+
+
+def _transfer_complete(transfer: Transfer) -> None:
+    """Inside the caller's transaction: book the entry, mark the row ``completed`` and
+    queue the receipts for after commit. Ledger refusals propagate (the caller rolls back);
+    a wallet that does not hold the currency at all is reported as a currency mismatch."""
     money = Money(transfer.amount, transfer.currency)
     try:
         entry = ledger.entry_post(
@@ -233,23 +255,27 @@ def transfer_finish(*, transfer: Transfer) -> Transfer:
             reference=f"transfer:{transfer.pk}",
         )
     except InsufficientFunds as exc:
-        _transfer_abandon(transfer)
         _raise_if_no_wallet(transfer.sender_id, money.currency, exc)
         raise
+    with connection.cursor() as cur:
+        cur.execute(_COMPLETE_SQL, [entry.pk, transfer.pk])
+        updated = cur.rowcount
+    if updated:
+        _receipts(transfer)
+    transfer.status = Transfer.Status.COMPLETED
+    transfer.entry_id = entry.pk
+
+
+def transfer_finish(*, transfer: Transfer) -> Transfer:
+    """Finish a ``pending`` transfer in a transaction of its own (the redrive), or, when the
+    ledger refuses, delete the row and release the limit reservation, then re-raise."""
+    try:
+        with transaction.atomic(durable=True):
+            _transfer_complete(transfer)
     except DomainError:
         # The ledger refused it: nothing was booked, so the row and reservation go.
         _transfer_abandon(transfer)
         raise
-    # Anything else (a lost connection) may have happened after the ledger's commit: the
-    # row stays pending, and a retry or the redrive finishes it with the same ledger key.
-    with transaction.atomic(durable=True):
-        updated = Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.PENDING).update(
-            status=Transfer.Status.COMPLETED, entry_id=entry.pk
-        )
-        if updated:
-            _receipts(transfer)
-    transfer.status = Transfer.Status.COMPLETED
-    transfer.entry_id = entry.pk
     return transfer
 
 

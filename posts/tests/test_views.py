@@ -110,3 +110,27 @@ def test_password_reset_sends_mail(make_user, mailoutbox):
     response = client.post("/accounts/password/reset/", {"email": user.email})
     assert response.status_code == 302
     assert len(mailoutbox) == 1 and "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+def test_long_thread_is_shown_a_page_of_replies_at_a_time(make_user, browser):
+    from posts.selectors import THREAD_PAGE_SIZE
+
+    me, other = make_user(), make_user()
+    root = services.post_create(author=me, text="root")
+    for i in range(THREAD_PAGE_SIZE + 3):
+        services.post_create(author=other, text=f"reply number {i}.", reply_to_id=root.pk)
+    client = browser(me)
+    first = client.get(f"/posts/{root.pk}")
+    shown = [r.text for r in first.context["replies"]]
+    assert shown == [f"reply number {i}." for i in range(THREAD_PAGE_SIZE)]
+    after = first.context["later_replies_after"]
+    assert f'href="?after={after}"' in first.content.decode()
+    later = client.get(f"/posts/{root.pk}", {"after": after})
+    assert [r.text for r in later.context["replies"]] == [
+        f"reply number {i}." for i in range(THREAD_PAGE_SIZE, THREAD_PAGE_SIZE + 3)
+    ]
+    assert later.context["later_replies_after"] is None
+    assert "Later replies" not in later.content.decode()
+    # A cursor that is not a positive number is ignored, never an error.
+    for junk in ("x", "-5", "0", "9" * 40):
+        assert client.get(f"/posts/{root.pk}", {"after": junk}).status_code == 200
