@@ -10,6 +10,7 @@ urlpatterns = [
     path("@<str:handle>/block", views.block, name="block"),
     path("@<str:handle>/mute", views.mute, name="mute"),
     path("notifications", views.notifications, name="notifications"),
+    path("notifications/badge", views.notifications_badge, name="notifications-badge"),
     path("settings", views.settings_profile, name="settings"),
     path("settings/language", views.language_set, name="language"),
 ]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
 from accounts.forms import ProfileForm
 from accounts.language import language_codes
+from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 
 
@@ -30,10 +31,11 @@ def _edge(request, handle: str, create, delete, done: str, undone: str):
     try:
         (delete if undo else create)(request.user, other)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        toast, level = error_message(exc), "error"
     else:
-        messages.success(request, (undone if undo else done) % {"handle": other.handle})
+        toast, level = (undone if undo else done) % {"handle": other.handle}, "success"
     if request.htmx:
+        # The toast travels with the fragment (out of band), not as a flash for later.
         return render(
             request,
             "accounts/_relationship.html",
@@ -41,8 +43,11 @@ def _edge(request, handle: str, create, delete, done: str, undone: str):
                 "author": other,
                 "rel": selectors.relationship(viewer=request.user, other=other),
                 "counts": selectors.follow_counts(user=other),
+                "toast": toast,
+                "toast_level": level,
             },
         )
+    messages.add_message(request, messages.ERROR if level == "error" else messages.SUCCESS, toast)
     return redirect("posts:profile", handle=other.handle)
 
 
@@ -85,6 +90,18 @@ def mute(request, handle: str):
     )
 
 
+@require_GET
+def notifications_badge(request):
+    """htmx: the unread badge, polled every 30 s; one indexed count query. A signed-out
+    poll (the session ended) answers 204, which htmx leaves alone."""
+    if not request.htmx:
+        return redirect("accounts:notifications")
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
+    unread = selectors.notification_unread_count(recipient=request.user)
+    return render(request, "accounts/_badge.html", {"unread": unread})
+
+
 @login_required
 def notifications(request):
     if request.method == "POST":
@@ -112,7 +129,7 @@ def settings_profile(request):
                 if data.get("avatar"):
                     services.user_set_avatar(user=user, upload=data["avatar"])
             except DomainError as exc:
-                form.add_error(None, exc.message)
+                form.add_error(None, error_message(exc))
             else:
                 # Confirm in the language just chosen: the next page will be in it.
                 chosen = user.language or translation.get_language_from_request(request)

@@ -8,6 +8,7 @@ from payments.wallets import views as wallet_views
 app_name = "payments"
 urlpatterns: list = [
     path("wallet", wallet_views.wallet, name="wallet"),
+    path("wallet/balance", wallet_views.balance, name="wallet-balance"),
     path("wallet/statement.csv", wallet_views.statement_csv, name="wallet-statement-csv"),
     path("wallet/topup", wallet_views.topup_new, name="wallet-topup-new"),
     path("wallet/topups/<int:topup_id>", wallet_views.topup_detail, name="wallet-topup"),

@@ -198,12 +198,16 @@ def post_thread(
     return root, list(_with_viewer_flags(replies, viewer).order_by("id")[:limit])
 
 
-def post_search_hashtag(*, tag: str, viewer: User | None) -> list[Post]:
+def post_search_hashtag(
+    *, tag: str, viewer: User | None, before: int | None = None, size: int = HASHTAG_SEARCH_MAX
+) -> tuple[list[Post], int | None]:
+    """One keyset page of visible posts with ``#tag``: (posts, next ``before`` or None)."""
     tag = tag.lstrip("#")[:50]
     if not tag or not tag.replace("_", "").isalnum():
-        return []
+        return [], None
     qs = Post.objects.filter(_visible(), text__iregex=rf"#{tag}\M")
-    return list(_with_viewer_flags(qs, viewer).order_by("-id")[:HASHTAG_SEARCH_MAX])
+    size = max(1, min(size, HASHTAG_SEARCH_MAX))
+    return page_before(_with_viewer_flags(qs, viewer).order_by("-id"), before=before, size=size)
 
 
 def post_list_recent(*, limit: int = 50) -> QuerySet[Post]:

@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
+from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from posts import selectors, services
 
@@ -71,6 +72,9 @@ def profile(request, handle: str):
         before=_before(request),
         size=selectors.PAGE_SIZE_DEFAULT,
     )
+    if request.htmx and request.GET.get("before"):
+        # Infinite scroll: only the next page (no profile header, counts or relationship).
+        return render(request, "posts/_page.html", {"posts": posts, "next_before": next_before})
     return render(
         request,
         "posts/profile.html",
@@ -116,12 +120,12 @@ def post_new(request):
             reply_to_id=int(reply_to) if reply_to and reply_to.isdigit() else None,
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         if request.htmx:
             return render(
                 request,
                 "posts/_composer.html",
-                {"error": exc.message, "text": request.POST.get("text", "")[:2000]},
+                {"error": error_message(exc), "text": request.POST.get("text", "")[:2000]},
                 status=400,
             )
         return _back(request, "home")
@@ -137,8 +141,9 @@ def _interaction(request, post_id: int, action):
         action()
     except DomainError as exc:
         if request.htmx:
-            return render(request, "posts/_error.html", {"message": exc.message}, status=exc.status)
-        messages.error(request, exc.message)
+            context = {"message": error_message(exc)}
+            return render(request, "posts/_error.html", context, status=exc.status)
+        messages.error(request, error_message(exc))
         return _back(request, "home")
     if request.htmx:
         try:
@@ -183,7 +188,7 @@ def post_delete(request, post_id: int):
     try:
         services.post_delete(post_id=post_id, actor=request.user)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
     else:
         messages.success(request, _("Post deleted."))
     return redirect("home")
@@ -197,7 +202,7 @@ def post_report(request, post_id: int):
             reporter=request.user, post_id=post_id, reason=request.POST.get("reason", "")
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
     else:
         messages.success(request, _("Thanks: staff will look at this post."))
     return _back(request, "home")
@@ -205,8 +210,24 @@ def post_report(request, post_id: int):
 
 def search(request):
     query = request.GET.get("q", "").strip()[:100]
+    next_before = None
     if query.startswith("#"):
-        people, posts = [], selectors.post_search_hashtag(tag=query, viewer=request.user)
+        people = []
+        posts, next_before = selectors.post_search_hashtag(
+            tag=query,
+            viewer=request.user,
+            before=_before(request),
+            size=selectors.PAGE_SIZE_DEFAULT,
+        )
     else:
         people, posts = account_selectors.user_search(query=query), []
-    return render(request, "posts/search.html", {"q": query, "people": people, "posts": posts})
+    context = {
+        "q": query,
+        "people": people,
+        "posts": posts,
+        "next_before": next_before,
+        "more_query": urlencode({"q": query}) + "&",
+    }
+    if request.htmx and request.GET.get("before"):
+        return render(request, "posts/_page.html", context)
+    return render(request, "posts/search.html", context)

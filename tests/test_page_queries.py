@@ -40,7 +40,8 @@ PAGES = [
     ("wallet", "alice", "/wallet", 11),
     ("wallet statement (EUR)", "alice", "/wallet?currency=EUR", 10),
     ("wallet statement CSV", "alice", "/wallet/statement.csv", 5),
-    ("requests inbox", "alice", "/wallet/requests", 5),
+    # the requests both ways, and the balance line that refreshes after paying one (1)
+    ("requests inbox", "alice", "/wallet/requests", 6),
     ("notifications", "alice", "/notifications", 4),
     ("currencies", "alice", "/fx/", 5),
     # people whose handle starts with the text, then those who contain it
@@ -50,7 +51,8 @@ PAGES = [
     # earnings by day (4 kinds), supporters (3 kinds), escrow, recent sales, members, MRR
     ("creator dashboard", "carol", "/creator/dashboard", 14),
     ("creator dashboard chart data", "carol", "/creator/dashboard/data", 13),
-    ("payouts", "carol", "/payouts/", 5),
+    # history, bank account, and the balance line (1)
+    ("payouts", "carol", "/payouts/", 6),
 ]
 # Pages that list things the larger world has more of: their answer must grow too, or the
 # comparison would prove nothing.

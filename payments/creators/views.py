@@ -12,10 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_get_by_handle
+from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
@@ -63,18 +65,21 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
         "idempotency_key": request.POST.get("idempotency_key") or form_key(),
         "form": request.POST,
     }
+    # With htmx the form, the review and the result replace each other in one panel (on
+    # the tip page or under a post); without it they are whole pages.
+    panel = "#tip-panel" if request.htmx else ""
     if request.method != "POST":
-        return render(request, "payments/creators/tip.html", ctx)
+        return render(request, "payments/creators/tip.html" + panel, ctx)
     try:
         amount = _amount_from_form(request.POST)
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return render(request, "payments/creators/tip.html", ctx, status=200)
+        ctx["error"] = error_message(exc)
+        return render(request, "payments/creators/tip.html" + panel, ctx, status=200)
     ctx["quote"] = fee_quote(kind="tip", gross=amount)
     if request.POST.get("step") != "confirm":
-        return render(request, "payments/creators/tip_review.html", ctx)
+        return render(request, "payments/creators/tip_review.html" + panel, ctx)
     try:
-        services.tip_send(
+        tip = services.tip_send(
             tipper=request.user,
             post_id=post.pk if post else None,
             creator=None if post else creator,
@@ -85,12 +90,27 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
             show_amount=request.POST.get("show_amount") == "on",
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return render(request, "payments/creators/tip_review.html", ctx)
+        ctx["error"] = error_message(exc)
+        return render(request, "payments/creators/tip_review.html" + panel, ctx)
+    receipt_url = reverse("payments:wallet") + f"?currency={amount.currency}"
+    if request.htmx:
+        # A second click sends the same key: tip_send returns this same tip, paid once.
+        response = render(
+            request,
+            "payments/creators/_tip_done.html",
+            {"tip": tip, "amount": amount, "receipt_url": receipt_url},
+        )
+        response["HX-Trigger"] = "balanceChanged"
+        return response
     messages.success(
         request,
-        _("You tipped @%(handle)s %(amount)s.")
-        % {"handle": creator.handle, "amount": amount.format()},
+        format_html(
+            '{} <a href="{}">{}</a>',
+            _("You tipped @%(handle)s %(amount)s.")
+            % {"handle": creator.handle, "amount": amount.format()},
+            receipt_url,
+            _("See it in your wallet statement"),
+        ),
     )
     if post:
         return redirect("posts:detail", post_id=post.pk)
@@ -114,7 +134,7 @@ def unlock_page(request, post_id: int):
     try:
         services.unlock_purchase(buyer=request.user, post_id=post.pk)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/unlock.html", ctx)
     messages.success(request, _("Unlocked. Enjoy!"))
     return redirect("posts:detail", post_id=post.pk)
@@ -145,7 +165,7 @@ def lock_page(request, post_id: int):
                 members_tier_id=int(tier) if tier.isdigit() else None,
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
             return render(request, "payments/creators/lock.html", ctx)
         messages.success(request, _("The locked content is saved."))
         return redirect("posts:detail", post_id=post.pk)
@@ -176,7 +196,7 @@ def product_new(request, post_id: int):
                 delivery_url=request.POST.get("delivery_url", ""),
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
             return render(request, "payments/creators/product_new.html", ctx)
         messages.success(request, _("The product is on your post."))
         return redirect("posts:detail", post_id=post.pk)
@@ -220,7 +240,7 @@ def buy_page(request, product_id: int):
             request_key=request.POST["idempotency_key"],
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/buy.html", ctx)
     messages.success(request, _("Paid. The money is held safely until delivery."))
     return redirect("payments:order", order_id=order.pk)
@@ -277,7 +297,7 @@ def order_action(request, order_id: int, action: str):
     except NotFound:
         raise Http404 from None
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
     return redirect("payments:order", order_id=order_id)
 
 
@@ -295,7 +315,7 @@ def tiers_page(request):
             messages.success(request, _("Tier created."))
             return redirect("payments:tiers")
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
     tiers = MembershipTier.objects.filter(creator=request.user, is_active=True).order_by(
         "price_amount"
     )
@@ -320,7 +340,7 @@ def join_page(request, tier_id: int):
     try:
         services.membership_subscribe(member=request.user, tier_id=tier.pk)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(request, "payments/creators/join.html", ctx)
     messages.success(request, _("Welcome to %(tier)s!") % {"tier": tier.name})
     return redirect("payments:memberships")
@@ -337,7 +357,7 @@ def memberships_page(request):
             )
             messages.success(request, _("Cancelled: you keep access until the period ends."))
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
         return redirect("payments:memberships")
     return render(
         request,

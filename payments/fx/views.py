@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import is_recently_authenticated
+from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from payments.fx import selectors, services
@@ -52,7 +53,7 @@ def _quote_context(request, *, kind: str, form) -> dict:
     except RecipientNotFound:
         return {"quote_error": _("We could not find that person.")}
     except DomainError as exc:
-        return {"quote_error": exc.message}
+        return {"quote_error": error_message(exc)}
     return {
         "quote": quote,
         "pricing": services.quote_pricing(quote),
@@ -139,16 +140,16 @@ def _confirm(request, *, kind: str):
             )
         else:
             quote = services.fx_conversion_execute(user=request.user, quote_id=quote_id)
-    except services.QuoteExpired:
+    except services.QuoteExpired as exc:
         extra = _quote_context(request, kind=kind, form=form)
-        extra["flash"] = _("That quote expired. Here is a new one: check it and confirm again.")
+        extra["flash"] = error_message(exc)
         return _page(request, kind=kind, form=form, extra=extra)
     except RecipientNotFound:
         return _page(
             request, kind=kind, form=form, extra={"flash": _("We could not find that person.")}
         )
     except DomainError as exc:
-        return _page(request, kind=kind, form=form, extra={"flash": exc.message})
+        return _page(request, kind=kind, form=form, extra={"flash": error_message(exc)})
     messages.success(request, _("Done.") if kind == "convert" else _("Sent."))
     return redirect("payments:fx-receipt", quote_id=quote.pk)
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.reauth import reauthentication_required
+from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from core.money import Money
@@ -26,7 +27,7 @@ def payouts_page(request):
         try:
             quote = services.payout_quote(amount=data["money"], method=data["method"])
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, error_message(exc))
         else:
             return render(
                 request,
@@ -61,7 +62,7 @@ def payout_confirm(request):
             request_key=request.POST["idempotency_key"],
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return render(
             request,
             "payments/payouts/index.html",
@@ -87,7 +88,7 @@ def payout_settings(request):
         try:
             services.payout_schedule_set(user=request.user, schedule=form.cleaned_data["schedule"])
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_message(exc))
         else:
             messages.success(request, _("Payout schedule saved."))
         return redirect("payments:payout-settings")
@@ -112,7 +113,7 @@ def payout_bank_account(request):
                 account_holder_name=data["account_holder_name"],
             )
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, error_message(exc))
         else:
             messages.success(request, _("Bank account saved. Payouts resume after the hold."))
             return redirect("payments:payout-settings")
@@ -128,6 +129,6 @@ def payout_onboarding(request):
     try:
         url = services.payout_onboarding_link(user=request.user, refresh_url=back, return_url=back)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
         return redirect("payments:payout-settings")
     return redirect(url)

@@ -90,6 +90,9 @@ def test_fan_tips_unlocks_buys_and_creator_sees_it(live_server, browser_context)
     expect(page.get_by_role("cell", name="$4.50")).to_be_visible()
     page.screenshot(path=SHOTS / "creators-01-tip-review.png", full_page=True)
     page.get_by_role("button", name="Pay").click()
+    # Paid in place (htmx): the success state, then the public tip on the reloaded post.
+    expect(page.get_by_text("You tipped @")).to_be_visible()
+    page.reload()
     expect(page.get_by_text("Keep going!")).to_be_visible()
 
     # Unlock the paid post.

@@ -351,5 +351,5 @@ def test_the_tip_page_shows_the_limit_and_freeze_refusals_without_paying():
     body = {"idempotency_key": key(), "custom": "1.00", "currency": "USD", "step": "confirm"}
     page = client.post(f"/tip/{creator.handle}", body)
     assert page.status_code == 200
-    assert "This account is frozen and cannot send money." in page.content.decode()
+    assert "Your account is frozen, so it cannot send or cash out money." in page.content.decode()
     assert not Tip.objects.exists() and available(fan) == 100_000 and week_used(fan) == 0

@@ -95,15 +95,18 @@ def test_topup_page_uses_test_cards_only():
     page = client.get("/wallet/topup").content.decode()
     assert 'value="pm_card_visa"' in page
     assert 'name="number"' not in page and 'name="cvc"' not in page
-    res = client.post(
-        "/wallet/topup",
-        {
-            "idempotency_key": form_key(page),
-            "amount": "20.00",
-            "currency": "USD",
-            "card": "pm_card_visa",
-        },
-    )
+    form = {
+        "idempotency_key": form_key(page),
+        "amount": "20.00",
+        "currency": "USD",
+        "card": "pm_card_visa",
+    }
+    review = client.post("/wallet/topup", form | {"step": "review"})
+    # The review shows amount, fee and total, and charges nothing yet.
+    assert review.status_code == 200 and not TopUp.objects.filter(user=fan).exists()
+    text = review.content.decode()
+    assert "Card processing fee" in text and "$0.00" in text and "Top up $20.00" in text
+    res = client.post("/wallet/topup", form | {"step": "confirm"})
     assert res.status_code == 302
     topup = TopUp.objects.get(user=fan)
     assert (topup.amount, topup.status) == (2000, "pending")
@@ -124,10 +127,12 @@ def test_topup_page_uses_test_cards_only():
             "amount": "5",
             "currency": "USD",
             "card": "pm_card_chargeDeclined",
+            "step": "confirm",
         },
     )
     assert declined.status_code == 400
-    assert "(generic_decline)" in declined.content.decode()
+    assert "Your card was declined and nothing was charged" in declined.content.decode()
+    assert "generic_decline" not in declined.content.decode()
     assert TopUp.objects.filter(user=fan, status="failed").count() == 1
 
 

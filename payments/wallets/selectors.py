@@ -63,6 +63,14 @@ def wallet_balances(*, user: User) -> list[WalletBalance]:
     ]
 
 
+def wallet_available(*, user: User, currency: str) -> Money:
+    """What the wallet can spend in ``currency`` now (one query; zero without a wallet)."""
+    for b in ledger_selectors.balances_of_owner(owner_id=user.pk):
+        if b.currency == currency:
+            return Money(b.available.amount, currency)
+    return Money.zero(currency)
+
+
 # --- statements -----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class StatementLine:

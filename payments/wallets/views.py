@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.reauth import is_recently_authenticated
 from accounts.selectors import user_search
+from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
@@ -74,6 +75,25 @@ def wallet(request):
             },
             **_common(request),
         },
+    )
+
+
+@login_required
+@require_GET
+def balance(request):
+    """htmx: the balance line, asked for again when a money action sends ``balanceChanged``."""
+    try:
+        currency = currency_require_supported(
+            request.GET.get("currency") or request.user.home_currency
+        )
+    except DomainError:
+        raise Http404 from None
+    if not request.htmx:
+        return redirect(reverse("payments:wallet") + "?" + urlencode({"currency": currency}))
+    return render(
+        request,
+        "payments/wallet/_balance.html",
+        {"balance": selectors.wallet_available(user=request.user, currency=currency)},
     )
 
 
@@ -136,9 +156,22 @@ def topup_new(request):
             card = request.POST.get("card", "")
             if card not in dict(settings.WALLET_TEST_CARDS):
                 raise topups.InvalidPaymentMethod()
+            money = _money(request)
+            if request.POST.get("step") != "confirm":
+                # Review first, like every payment: amount, fee, what the card is charged.
+                return render(
+                    request,
+                    "payments/wallet/topup_review.html",
+                    {
+                        "money": money,
+                        "fee": Money.zero(money.currency),
+                        "card_label": dict(settings.WALLET_TEST_CARDS)[card],
+                        "form_key": request.POST["idempotency_key"],
+                    },
+                )
             topup = topups.topup_create(
                 user=request.user,
-                money=_money(request),
+                money=money,
                 payment_method=card,
                 client_key=f"form:{request.POST['idempotency_key']}",
             )
@@ -168,7 +201,8 @@ def topup_detail(request, topup_id: int):
         raise Http404 from None
     return render(
         request,
-        "payments/wallet/topup_detail.html",
+        # htmx re-reads only the status while the top-up is pending.
+        "payments/wallet/topup_detail.html" + ("#status" if request.htmx else ""),
         {"topup": topup, "money": Money(topup.amount, topup.currency), "form_key": form_key()},
     )
 
@@ -182,7 +216,7 @@ def topup_confirm(request, topup_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None
-        messages.error(request, exc.message)
+        messages.error(request, error_message(exc))
     return redirect("payments:wallet-topup", topup_id=topup_id)
 
 
@@ -341,14 +375,34 @@ def request_action(request, request_id: int, action: str):
     }.get(action)
     if fn is None:
         raise Http404
+    done = {"pay": _("Paid."), "decline": _("Declined."), "cancel": _("Cancelled.")}[action]
     try:
-        fn(user=request.user, request_id=request_id)
-        done = {"pay": _("Paid."), "decline": _("Declined."), "cancel": _("Cancelled.")}
-        messages.success(request, done[action])
+        req = fn(user=request.user, request_id=request_id)
+        level = "success"
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None
-        messages.error(request, exc.message)
+        req, done, level = None, error_message(exc), "error"
+    if request.htmx and action != "cancel":
+        # The request's card turns into its outcome; paying refreshes the balance line.
+        # A second click finds the request paid: request_pay returns it, nothing is paid twice.
+        receipt = None
+        if req is not None and req.transfer_id:
+            receipt = reverse("payments:wallet-transfer", args=[req.transfer_id])
+        response = render(
+            request,
+            "payments/wallet/requests.html#request-item",
+            {
+                "r": req or {"pk": request_id},
+                "done": done,
+                "done_level": level,
+                "receipt_url": receipt,
+            },
+        )
+        if level == "success" and action == "pay":
+            response["HX-Trigger"] = "balanceChanged"
+        return response
+    messages.add_message(request, messages.SUCCESS if level == "success" else messages.ERROR, done)
     return redirect(reverse("payments:wallet-requests"))
 
 
@@ -361,11 +415,15 @@ def feed(request):
     except ValueError:
         raise Http404 from None
     items = selectors.payment_feed(viewer=request.user, before=before)
+    template = "payments/wallet/feed.html"
+    if request.htmx and before is not None:
+        template += "#feed-page"  # infinite scroll: the next page only
     return render(
         request,
-        "payments/wallet/feed.html",
+        template,
         {
             "items": items,
+            "cursor": before,
             "next_cursor": items[-1].id if len(items) == selectors.FEED_PAGE else None,
         },
     )

@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from accounts.models import User
+from accounts.models import Notification, User
 from accounts.services import follow_create, user_signup
 from core.money import Money
 from payments.creators import services as creators
 from payments.models import Order, Payout
 from payments.tests.wallet_support import fund
 from payments.wallets.verification import verification_approve, verification_request_create
-from posts.services import post_create
+from posts.services import like_create, post_create
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -149,7 +149,11 @@ def test_newcomer_pays_a_creator_who_ships_and_gets_paid_out(
     page.get_by_label("Amount").fill("50.00")
     page.get_by_label("Visa (succeeds)").check()
     shot(page, "topup")
-    page.get_by_role("button", name="Top up").click()
+    page.get_by_role("button", name="Review").click()
+    # Amount, fee and what the card is charged, before anything is charged.
+    expect(page.get_by_role("cell", name="$0.00")).to_be_visible()
+    shot(page, "topup-review")
+    page.get_by_role("button", name="Top up $50.00").click()
     # The pending page refreshes its status by itself (htmx) once the webhook is processed.
     expect(page.get_by_text("Succeeded")).to_be_visible(timeout=30_000)
     shot(page, "topup-succeeded")
@@ -163,7 +167,7 @@ def test_newcomer_pays_a_creator_who_ships_and_gets_paid_out(
     expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
     shot(page, "follow")
 
-    # Tip 5.00, publicly, through the review page with its fee lines.
+    # Tip 5.00, publicly, through the review with its fee lines, in place under the post.
     page.goto(f"{url}/posts/{posts['hello'].pk}")
     page.get_by_role("link", name="Tip").first.click()
     page.get_by_label("$5.00").check()
@@ -173,6 +177,9 @@ def test_newcomer_pays_a_creator_who_ships_and_gets_paid_out(
     expect(page.get_by_role("cell", name="$4.50")).to_be_visible()
     shot(page, "tip-review")
     page.get_by_role("button", name="Pay").click()
+    expect(page.get_by_text("You tipped @carol $5.00.")).to_be_visible()
+    expect(page.get_by_text("$45.00")).to_be_visible()  # the balance, after paying
+    page.reload()
     expect(page.get_by_text("Those cats!")).to_be_visible()
     shot(page, "tipped")
 
@@ -284,6 +291,10 @@ def test_a_friend_requests_money_and_is_paid(live_server, browser):
     expect(friend.get_by_text("Concert tickets")).to_be_visible()
     shot(friend, "asked")
     friend.get_by_role("button", name="Pay $12.50").click()
+    # Paid in place: the request turns into its receipt link, the balance line refreshes.
+    expect(friend.get_by_role("link", name="See the receipt")).to_be_visible()
+    expect(friend.locator(".wallet-balance")).to_contain_text("$27.50")
+    shot(friend, "paid-in-place")
     friend.goto(f"{url}/wallet")
     expect(friend.get_by_text("$27.50").first).to_be_visible()
     shot(friend, "payer-wallet")
@@ -294,3 +305,54 @@ def test_a_friend_requests_money_and_is_paid(live_server, browser):
     page.goto(f"{url}/wallet")
     expect(page.get_by_text("$12.50").first).to_be_visible()
     shot(page, "paid")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_live_timeline_scrolls_tips_in_place_and_the_badge_updates(live_server, browser):
+    """Infinite scroll loads the second page, a tip is paid from under a post without
+    leaving the timeline, and the notification badge counts what another person just did."""
+    url = live_server.url
+    gus = user_signup(handle="gus", email="gus@example.com", password=PASSWORD)
+    hana = user_signup(handle="hana", email="hana@example.com", password=PASSWORD)
+    follow_create(follower=gus, followee=hana)
+    fund(gus, 2_000)
+    for i in range(25):  # a page is 20 posts
+        post_create(author=hana, text=f"Sketch number {i} of the week")
+    shot = Shots("live")
+
+    page = browser()
+    log_in(page, url, "gus")
+    expect(page.locator("article.post-card")).to_have_count(20)
+    shot(page, "home-first-page")
+    # Scrolling to the end loads the older posts in place (hx-trigger="revealed").
+    page.locator("#more").scroll_into_view_if_needed()
+    expect(page.locator("article.post-card")).to_have_count(25)
+    expect(page.get_by_text("Sketch number 0 of the week")).to_be_visible()
+    assert page.url.rstrip("/") == url  # no navigation happened
+    shot(page, "home-second-page")
+
+    # Tip the oldest post from under it: form, review with the fee lines, paid.
+    card = page.locator("article.post-card", has_text="Sketch number 0 of")
+    card.get_by_role("link", name="Tip").click()
+    card.get_by_label("$2.00").check()
+    card.get_by_role("button", name="Review").click()
+    expect(card.get_by_role("cell", name="$0.20")).to_be_visible()
+    card.get_by_role("button", name="Pay $2.00").click()
+    expect(card.get_by_text("You tipped @hana $2.00.")).to_be_visible()
+    expect(card.get_by_text("$18.00")).to_be_visible()
+    shot(page, "tipped-in-place")
+
+    # Hana follows gus and likes his post: his badge, which polls itself, shows it.
+    mine = post_create(author=gus, text="Thanks for the sketches!")
+    follow_create(follower=hana, followee=gus)
+    like_create(user=hana, post_id=mine.pk)
+    assert 'hx-trigger="every 30s, refresh"' in page.locator("#notif-badge").evaluate(
+        "el => el.outerHTML"
+    )
+    # Rather than wait 30 s: the same request the poll makes (and the tab's return does).
+    unread = Notification.objects.filter(recipient=gus, read_at__isnull=True).count()
+    assert unread >= 2
+    page.evaluate("htmx.trigger('#notif-badge', 'refresh')")
+    expect(page.locator("#notif-badge mark")).to_have_text(re.compile(rf"^{unread}\s*unread$"))
+    shot(page, "badge-updated")

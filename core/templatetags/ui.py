@@ -1,0 +1,59 @@
+"""Template helpers of the shared components (``templates/components/``): money in the
+reader's language and the human sentence for an error code."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import get_language, to_locale
+
+from core import error_messages
+from core.exceptions import DomainError
+from core.money import Money
+
+register = template.Library()
+
+
+def _locale() -> str:
+    return to_locale(get_language() or "en")
+
+
+@register.simple_tag
+def money_text(value=None, amount=None, currency=None) -> str:
+    """A ``Money`` or minor units plus a currency, formatted for the active language:
+    ``{% money_text quote.fee %}``, ``{% money_text amount=p.amount currency=p.currency %}``."""
+    if not isinstance(value, Money):
+        try:
+            value = Money(int(amount), currency)
+        except (TypeError, ValueError, DomainError):
+            return ""
+    try:
+        return value.format(locale=_locale())
+    except (ValueError, LookupError):
+        return value.format()
+
+
+@register.filter
+def human_error(error) -> str:
+    """``{{ error|human_error }}``: the catalogue's sentence for a ``DomainError`` or code."""
+    return error_messages.error_message(error) if error else ""
+
+
+@register.filter
+def decline_reason(decline_code: str) -> str:
+    """``{{ topup.decline_code|decline_reason }}``: why a card was declined, for people."""
+    return error_messages.decline_message(decline_code or "")
+
+
+@register.filter
+def payout_failure(failure_code: str) -> str:
+    """``{{ payout.failure_code|payout_failure }}``: why the bank returned a payout."""
+    return error_messages.payout_failure_message(failure_code or "")
+
+
+@register.simple_tag
+def review_lines(*args):
+    """Pairs for the review table of ``components/confirm.html``:
+    ``{% review_lines _("Amount") quote.amount _("Fee") quote.fee as lines %}``."""
+    if len(args) % 2:
+        raise template.TemplateSyntaxError("review_lines takes label/value pairs")
+    return [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
