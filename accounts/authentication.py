@@ -4,13 +4,41 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# Every API request runs this lookup, so it is written once as SQL instead of compiling the
+# same ORM query each time; the rows become the usual model instances (all columns loaded).
+_TOKEN_FIELDS = [f.attname for f in ApiToken._meta.concrete_fields]
+_USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
+_COLUMNS = ", ".join(
+    [f't."{f.column}"' for f in ApiToken._meta.concrete_fields]
+    + [f'u."{f.column}"' for f in User._meta.concrete_fields]
+)
+# Only model-defined names are interpolated; the digest is a parameter.
+_LOOKUP_SQL = (
+    f"SELECT {_COLUMNS} FROM {ApiToken._meta.db_table} t"  # noqa: S608
+    f" JOIN {User._meta.db_table} u ON u.id = t.user_id"
+    " WHERE t.digest = %s AND t.revoked_at IS NULL"
+)
+
+
+def _token_lookup(digest: str) -> ApiToken | None:
+    with connection.cursor() as cur:
+        cur.execute(_LOOKUP_SQL, [digest])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    token = ApiToken.from_db(connection.alias, _TOKEN_FIELDS, row[: len(_TOKEN_FIELDS)])
+    token.user = User.from_db(connection.alias, _USER_FIELDS, row[len(_TOKEN_FIELDS) :])
+    return token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -26,11 +54,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             token = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Malformed token.") from exc
-        row = (
-            ApiToken.objects.select_related("user")
-            .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
-            .first()
-        )
+        row = _token_lookup(ApiToken.digest_of(token))
         if row is None or not row.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
