@@ -65,9 +65,8 @@ class _Untranslated(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         for name, value in attrs:
-            readable = name in READ_ATTRIBUTES or (
-                name == "value" and tag == "input" and attributes.get("type") in ("submit", "button")
-            )
+            is_button_text = tag == "input" and attributes.get("type") in ("submit", "button")
+            readable = name in READ_ATTRIBUTES or (name == "value" and is_button_text)
             if readable and value and has_words(value):
                 self.found.append(f'<{tag} {name}="{value.strip()}">')
 
