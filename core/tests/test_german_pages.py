@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 # (viewer, path, German words the page must show)
 PAGES = [
-    ("alice", "/", ["Startseite", "Was gibt’s Neues?", "Posten", "Antworten"]),
+    ("alice", "/", ["Startseite", "Was gibt\u2019s Neues?", "Posten", "Antworten"]),
     ("alice", "/wallet", ["Guthaben", "Deine Limits", "Kontoauszug", "Aufladen", "Verfügbar"]),
     ("alice", "/wallet/requests", ["Geldanfragen", "Deine Anfragen"]),
     ("alice", "/notifications", ["Alle als gelesen markieren"]),
