@@ -77,6 +77,7 @@ MESSAGES: Mapping[str, Any] = {
     "text_too_long": _("That text is too long. Shorten it and try again."),
     "avatar_invalid": _("Use a PNG, JPEG or WebP picture of a few megabytes at most."),
     "link_invalid": _("Use a full web address starting with https://."),
+    "language_invalid": _("Choose one of the offered languages, or none to follow the browser."),
     "cannot_target_self": _("You cannot do that to your own account."),
     "blocked": _("You cannot do this: one of you has blocked the other."),
     "invalid_credentials": _("The handle, e-mail or password is wrong. Try again."),

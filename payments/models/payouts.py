@@ -88,17 +88,17 @@ class PayoutDestination(models.Model):
 
 
 class PayoutStatus(models.TextChoices):
-    REQUESTED = "requested", "requested"  # hold placed, not yet sent
-    SUBMITTING = "submitting", "submitting"  # sending to the processor (maybe more than once)
-    PENDING = "pending", "pending"  # the processor has it
-    PAID = "paid", "paid"
-    FAILED = "failed", "failed"  # final: the hold was voided
-    REVERSED = "reversed", "reversed"  # final: paid, then returned by the bank
+    REQUESTED = "requested", _("requested")  # hold placed, not yet sent
+    SUBMITTING = "submitting", _("submitting")  # sending to the processor (maybe more than once)
+    PENDING = "pending", _("pending")  # the processor has it
+    PAID = "paid", _("paid")
+    FAILED = "failed", _("failed")  # final: the hold was voided
+    REVERSED = "reversed", _("reversed")  # final: paid, then returned by the bank
 
 
 class PayoutMethod(models.TextChoices):
-    STANDARD = "standard", "standard"
-    INSTANT = "instant", "instant"
+    STANDARD = "standard", _("standard")
+    INSTANT = "instant", _("instant")
 
 
 #: The only status changes there are. Anything else is refused (and logged).

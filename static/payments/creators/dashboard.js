@@ -12,7 +12,8 @@
         Object.keys(data.earnings).forEach(function (cur) {
           Object.keys(data.earnings[cur]).forEach(function (kind) {
             datasets.push({
-              label: kind + " (" + cur + ")",
+              // The page gives each kind's name in the reader's language (data-kind-tip...).
+              label: (canvas.dataset["kind" + kind.charAt(0).toUpperCase() + kind.slice(1)] || kind) + " (" + cur + ")",
               // minor units → major units, for display only
               data: data.earnings[cur][kind].map(function (v) {
                 return v / Math.pow(10, data.exponents[cur] || 0);
