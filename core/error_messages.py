@@ -69,7 +69,6 @@ MESSAGES: Mapping[str, Any] = {
     "handle_reserved": _("That handle is reserved. Pick another one."),
     "handle_taken": _("That handle is taken. Pick another one."),
     "handle_confusable": _("That handle looks too much like someone else's. Pick another one."),
-    "language_invalid": _("Pick one of the languages on offer: English or Deutsch."),
     "email_invalid": _("That does not look like an e-mail address."),
     "email_taken": _("An account with that e-mail already exists. Log in instead."),
     "password_invalid": _("Choose a longer, less common password."),

@@ -120,6 +120,57 @@ def _locale() -> str:
     return translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE)
 
 
+_SPACES = str.maketrans("", "", " \u00a0\u202f")
+
+
+def typed_amount_normalise(text: str, locale: str) -> str:
+    """A typed amount in ``locale``'s format → the canonical ``"1234.56"`` that ``parse``
+    reads; text it cannot read safely is returned unchanged, so ``parse`` refuses it.
+
+    Group separators count only in whole groups of three ("1.234,56" in German); a German
+    point followed by one or two digits ("7.50") is read as the decimal point people often
+    type. "7.500" in German is seven thousand five hundred, as printed there — the review
+    step shows the amount before anything is paid.
+    """
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    decimal, group = get_decimal_symbol(locale), get_group_symbol(locale)
+    if group.isspace():
+        group = " "
+    cleaned = text.strip()
+    if group == " ":
+        cleaned = cleaned.translate(_SPACES)
+        group = ""
+    # Whole groups of three after a first group without a leading zero ("0.001" is no group).
+    grouped = re.compile(r"[1-9]\d{0,2}(?:" + re.escape(group) + r"\d{3})+") if group else None
+
+    def integer(part: str) -> str | None:
+        if part.isdigit():
+            return part
+        if grouped is not None and grouped.fullmatch(part):
+            return part.replace(group, "")
+        return None
+
+    sign = ""
+    if cleaned[:1] in "+-":
+        sign, cleaned = cleaned[0], cleaned[1:]
+    if decimal != "." and cleaned.count(decimal) == 1:
+        whole, fraction = cleaned.split(decimal)
+        if fraction.isdigit() and (digits := integer(whole)) is not None:
+            return f"{sign}{digits}.{fraction}"
+        return text
+    if decimal == "." and cleaned.count(".") <= 1:
+        whole, dot, fraction = cleaned.partition(".")
+        if (digits := integer(whole)) is not None and (not dot or fraction.isdigit()):
+            return f"{sign}{digits}{dot}{fraction}"
+        return text
+    if group == "." and re.fullmatch(r"\d+\.\d{1,2}", cleaned):
+        return sign + cleaned
+    if (digits := integer(cleaned)) is not None:
+        return sign + digits
+    return text
+
+
 def currency_exponent(currency: str) -> int:
     """The number of decimals of ``currency``; raises ``InvalidCurrency``."""
     return EXPONENTS[currency_validate(currency)]
@@ -226,6 +277,16 @@ class Money:
         if abs(minor) > MAX_MINOR_UNITS:
             raise AmountTooLarge(details={"limit": MAX_MINOR_UNITS})
         return cls(minor, code)
+
+    @classmethod
+    def parse_typed(cls, text: Any, currency: Any, locale: str | None = None) -> Money:
+        """Parse what a person typed into a page, in the page's number format (``locale``
+        defaults to the active language): German "7,50" and "1.234,56", English "1,234.56".
+        The API never uses this; it takes integer minor units. See ``typed_amount_normalise``.
+        """
+        if isinstance(text, str):
+            text = typed_amount_normalise(text, locale or _locale())
+        return cls.parse(text, currency)
 
     # --- conversion -----------------------------------------------------------------------
     @property

@@ -184,3 +184,55 @@ def test_supported_currencies_are_configured():
     assert currency_require_supported("USD") == "USD"
     with pytest.raises(UnsupportedCurrency):
         currency_require_supported("JPY")
+
+
+# --- amounts typed into pages, in the page's number format --------------------------------
+@pytest.mark.parametrize(
+    ("typed", "locale", "minor"),
+    [
+        ("7,50", "de", 750),
+        ("7.50", "de", 750),  # the point people often type, 1-2 digits after it
+        ("1.234,56", "de", 123456),
+        ("7.500", "de", 750000),  # German grouping: seven thousand five hundred
+        ("12.345.678,9", "de", 1234567890),
+        ("0,5", "de", 50),
+        ("1,234.56", "en", 123456),
+        ("7.50", "en", 750),
+        ("1 234,5", "fr", 123450),
+    ],
+)
+def test_typed_amounts_follow_the_page_locale(typed, locale, minor):
+    from core.money import Money
+
+    assert Money.parse_typed(typed, "EUR", locale=locale).amount == minor
+
+
+@pytest.mark.parametrize(
+    ("typed", "locale"),
+    [
+        ("7,50", "en"),  # a comma is no decimal point in English
+        ("1.2.3", "de"),
+        ("1.23,4", "de"),  # broken grouping
+        ("0.001", "de"),  # no group starts with zero; three decimals are too precise
+        ("7,", "de"),
+        ("1,2345.5", "en"),
+        ("abc", "de"),
+    ],
+)
+def test_typed_amounts_that_cannot_be_read_safely_are_refused(typed, locale):
+    from core.exceptions import DomainError
+    from core.money import Money
+
+    with pytest.raises(DomainError):
+        Money.parse_typed(typed, "EUR", locale=locale)
+
+
+def test_typed_amounts_use_the_active_language_by_default():
+    from django.utils import translation
+
+    from core.money import Money
+
+    with translation.override("de"):
+        assert Money.parse_typed("2,50", "EUR").amount == 250
+    with translation.override("en"):
+        assert Money.parse_typed("2,500.00", "EUR").amount == 250000

@@ -32,10 +32,10 @@ def _amount_from_form(post) -> Money:
     currency = currency_require_supported(post.get("currency", "USD"))
     custom = (post.get("custom") or "").strip()
     if custom:
-        return services.amount_check(money=Money.parse(custom, currency))
+        return services.amount_check(money=Money.parse_typed(custom, currency))
     preset = post.get("preset", "")
     if not preset.isdigit() or int(preset) not in settings.CREATOR_TIP_PRESETS:
-        return services.amount_check(money=Money.parse("", currency))
+        return services.amount_check(money=Money.parse_typed("", currency))
     return services.amount_check(money=Money(int(preset), currency))
 
 
@@ -155,7 +155,9 @@ def lock_page(request, post_id: int):
         try:
             price = None
             if (request.POST.get("price") or "").strip():
-                price = Money.parse(request.POST["price"].strip(), request.POST.get("currency"))
+                price = Money.parse_typed(
+                    request.POST["price"].strip(), request.POST.get("currency")
+                )
             tier = request.POST.get("members_tier") or ""
             services.post_set_paid_content(
                 author=request.user,
@@ -190,7 +192,9 @@ def product_new(request, post_id: int):
                 post_id=post.pk,
                 title=request.POST.get("title", ""),
                 description=request.POST.get("description", ""),
-                price=Money.parse(request.POST.get("price", ""), request.POST.get("currency")),
+                price=Money.parse_typed(
+                    request.POST.get("price", ""), request.POST.get("currency")
+                ),
                 stock=int(stock) if stock.isdigit() else -1,
                 kind=request.POST.get("kind", ""),
                 delivery_url=request.POST.get("delivery_url", ""),
@@ -285,7 +289,7 @@ def order_action(request, order_id: int, action: str):
         elif action == "refund":
             text = (request.POST.get("amount") or "").strip()
             order = selectors.order_get_for(user=request.user, order_id=order_id)
-            amount = Money.parse(text, order.currency) if text and order else None
+            amount = Money.parse_typed(text, order.currency) if text and order else None
             services.order_refund(
                 seller=request.user,
                 order_id=order_id,
@@ -309,7 +313,9 @@ def tiers_page(request):
             services.tier_create(
                 creator=request.user,
                 name=request.POST.get("name", ""),
-                price=Money.parse(request.POST.get("price", ""), request.POST.get("currency")),
+                price=Money.parse_typed(
+                    request.POST.get("price", ""), request.POST.get("currency")
+                ),
                 perks=request.POST.get("perks", ""),
             )
             messages.success(request, _("Tier created."))

@@ -27,7 +27,7 @@ class _AmountForm(forms.Form):
         data = super().clean()
         if "currency" in data and "amount" in data:
             try:
-                data["money"] = Money.parse(data["amount"], data["currency"])
+                data["money"] = Money.parse_typed(data["amount"], data["currency"])
             except DomainError as exc:
                 self.add_error("amount", exc.message)
                 return data

@@ -33,7 +33,7 @@ class PayoutRequestForm(forms.Form):
         data = super().clean()
         if "amount" in data and "currency" in data:
             try:
-                money = Money.parse(data["amount"].strip(), data["currency"])
+                money = Money.parse_typed(data["amount"].strip(), data["currency"])
             except DomainError as exc:
                 raise forms.ValidationError(exc.message) from exc
             if money.amount <= 0:

@@ -83,3 +83,24 @@ def test_tip_notification_text_is_in_the_creators_language():
     tip_send(tipper=fan, creator=creator, amount=Money(500, "EUR"), request_key=key())
     note = Notification.objects.get(recipient=creator, kind="tip_received")
     assert note.data["text"].replace("\xa0", " ") == "hat dir 5,00 € Trinkgeld gegeben"
+
+
+def test_a_german_person_types_a_decimal_comma_and_pays_exactly_that():
+    import re
+
+    from payments.models import Transfer
+
+    alice, bob = person(language="de"), person()
+    fund(alice, 5000, "EUR")
+    client = Client()
+    client.force_login(alice)
+
+    review = client.post("/wallet/send", {"to": bob.handle, "amount": "7,50", "currency": "EUR"})
+    html = review.content.decode().replace("\xa0", " ")
+    assert review.status_code == 200
+    assert "7,50 €" in html
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    confirm = client.post("/wallet/send/confirm", hidden)
+
+    assert confirm.status_code == 302
+    assert Transfer.objects.get(sender=alice).amount == 750

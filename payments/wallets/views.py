@@ -37,7 +37,9 @@ STATEMENT_CSV_MAX_LINES = 10_000
 
 
 def _money(request) -> Money:
-    money = Money.parse(request.POST.get("amount", "").strip(), request.POST.get("currency", ""))
+    money = Money.parse_typed(
+        request.POST.get("amount", "").strip(), request.POST.get("currency", "")
+    )
     currency_require_supported(money.currency)
     if not money.is_positive:
         raise AmountNotPositive()
