@@ -41,43 +41,28 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from transfers import _workers_cpu, free_port  # noqa: E402
+from harness import (  # noqa: E402
+    celery_queue_purge,
+    database_ensure,
+    database_url,
+    free_port,
+    gunicorn_start,
+    workers_cpu,
+)
 
 BENCH_DB = "sp_bench_pages"
 TARGET_P95_MS = 100
 
 
-def _bench_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socialpay")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DB}"))
-
-
-def ensure_database() -> None:
-    import psycopg2
-
-    parts = urlsplit(_bench_url())
-    conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres",
-    )  # fmt: skip
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    conn.close()
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=_bench_url(),
+        DATABASE_URL=database_url(BENCH_DB),
         SOCIALPAY_PROFILE="development",
         DEBUG="false",
         LOG_LEVEL="WARNING",
@@ -106,11 +91,7 @@ def setup(fans: int, env: dict[str, str]) -> None:
     # PostgreSQL picks nested loops over a few hundred rows (ms instead of µs).
     import psycopg2
 
-    parts = urlsplit(_bench_url())
-    conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname=BENCH_DB,
-    )  # fmt: skip
+    conn = psycopg2.connect(database_url(BENCH_DB))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("ANALYZE")
@@ -190,38 +171,6 @@ def count_queries(page_list) -> dict[str, int]:
     return counts
 
 
-def start_server(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "socialpay.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/favicon.ico")
-            conn.getresponse().read()
-            return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
 def measure(port: int, proc, page_list, cookies, requests: int, rounds: int) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     results = {name: {"ms": [], "cpu_s": 0.0, "bytes": 0} for name, _, _ in page_list}
@@ -243,12 +192,12 @@ def measure(port: int, proc, page_list, cookies, requests: int, rounds: int) -> 
     per_slice = max(1, requests // rounds)
     for _ in range(rounds):
         for name, viewer, path in page_list:
-            cpu_before = _workers_cpu(proc.pid)
+            cpu_before = workers_cpu(proc.pid)
             for _ in range(per_slice):
                 elapsed, size = get(viewer, path)
                 results[name]["ms"].append(elapsed)
                 results[name]["bytes"] = size
-            results[name]["cpu_s"] += _workers_cpu(proc.pid) - cpu_before
+            results[name]["cpu_s"] += workers_cpu(proc.pid) - cpu_before
     conn.close()
     return results
 
@@ -266,7 +215,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="gunicorn sync workers")
     args = parser.parse_args()
 
-    ensure_database()
+    database_ensure(BENCH_DB)
     env = _env()
     setup(args.fans, env)
     django_setup(env)
@@ -279,13 +228,13 @@ def main() -> int:
     connections.close_all()
     load_before = os.getloadavg()[0]
     port = free_port()
-    proc = start_server(port, args.workers, env)
+    proc = gunicorn_start(port, args.workers, env)
     try:
         results = measure(port, proc, page_list, cookies, args.requests, args.rounds)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-        _purge_queue(env)
+        celery_queue_purge(env)
 
     print(
         f"\ngunicorn: {args.workers} sync worker(s), sequential keep-alive requests, "
@@ -314,13 +263,6 @@ def main() -> int:
     verdict = "missed by " + ", ".join(missed) if missed else "met"
     print(f"\ntarget p95 < {TARGET_P95_MS} ms: {verdict}")
     return 0
-
-
-def _purge_queue(env: dict[str, str]) -> None:
-    import redis
-
-    client = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    client.delete(env["CELERY_QUEUE"])
 
 
 if __name__ == "__main__":

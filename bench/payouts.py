@@ -25,37 +25,18 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import database_ensure, database_url  # noqa: E402
 
 BENCH_DB = "sp_bench_payouts"
 QUEUE = f"bench-payouts-{uuid.uuid4().hex[:8]}"
 
 
-def _bench_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socialpay")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DB}"))
-
-
-def recreate_database() -> None:
-    import psycopg2
-
-    parts = urlsplit(_bench_url())
-    conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres",
-    )  # fmt: skip
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    conn.close()
-
-
 def setup_django() -> None:
-    os.environ["DATABASE_URL"] = _bench_url()
+    os.environ["DATABASE_URL"] = database_url(BENCH_DB)
     os.environ["CELERY_QUEUE"] = QUEUE
     os.environ["PAYOUTS_QUEUE"] = QUEUE
     os.environ["PAYOUT_DESTINATION_HOLD_HOURS"] = "0"
@@ -197,7 +178,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--payees", type=int, default=100)
     args = parser.parse_args()
-    recreate_database()
+    database_ensure(BENCH_DB, fresh=True)
     setup_django()
     rounds = len(args.workers)
     people = make_payees(args.payees, 100 * (args.count // args.payees + 1) * rounds)

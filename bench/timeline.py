@@ -30,10 +30,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import database_ensure, database_url  # noqa: E402
 
 BENCH_DB = "sp_bench_timeline"
 USERS = 10_000
@@ -43,39 +44,6 @@ PROBES = {10: "probe10", 200: "probe200", 2000: "probe2000"}
 # scanning recent posts backwards (the plan PostgreSQL picks for a plain query) reads the
 # whole table. Measured with both strategies.
 SPARSE = "probesparse"
-
-
-def _bench_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socialpay")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-
-def _admin_connect():
-    import psycopg2
-
-    parts = urlsplit(_bench_url())
-    conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres",
-    )  # fmt: skip
-    conn.autocommit = True
-    return conn
-
-
-def ensure_database(reseed: bool) -> bool:
-    """Create the bench database if needed; True when it must be (re)seeded."""
-    conn = _admin_connect()
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        exists = cur.fetchone() is not None
-        if exists and reseed:
-            cur.execute(f'DROP DATABASE "{BENCH_DB}" WITH (FORCE)')
-            exists = False
-        if not exists:
-            cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    conn.close()
-    return not exists
 
 
 def seed() -> None:
@@ -294,8 +262,8 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
-    must_seed = ensure_database(args.reseed)
-    os.environ["DATABASE_URL"] = _bench_url()
+    must_seed = database_ensure(BENCH_DB, fresh=args.reseed)
+    os.environ["DATABASE_URL"] = database_url(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

@@ -30,7 +30,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,40 +37,27 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import (  # noqa: E402
+    celery_queue_purge,
+    database_ensure,
+    database_url,
+    free_port,
+    gunicorn_start,
+    workers_cpu,
+)
 
 BENCH_DB = "sp_bench_transfers"
 FUNDS = 100_000  # 1,000.00 USD per person
 
 
-def _bench_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socialpay")
-    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DB}"))
-
-
-def ensure_database() -> None:
-    import psycopg2
-
-    parts = urlsplit(_bench_url())
-    conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres",
-    )  # fmt: skip
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    conn.close()
-
-
 def _server_env(port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=_bench_url(),
+        DATABASE_URL=database_url(BENCH_DB),
         SOCIALPAY_PROFILE="development",
         DEBUG="false",
         LOG_LEVEL="WARNING",
@@ -87,7 +73,7 @@ def _server_env(port: int) -> dict[str, str]:
 
 def setup(users: int) -> tuple[list[str], list[str], str]:
     """People, tokens and funded wallets; returns (handles, tokens, celery queue name)."""
-    os.environ["DATABASE_URL"] = _bench_url()
+    os.environ["DATABASE_URL"] = database_url(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
     import django
 
@@ -157,46 +143,6 @@ def setup(users: int) -> tuple[list[str], list[str], str]:
     return handles, tokens, run
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "socialpay.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--no-control-socket",
-            "--backlog",
-            "2048",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/me")  # 401 without a token: the app is up
-            conn.getresponse().read()
-            return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
 def load(port: int, seconds: float, clients: int, make_request) -> dict:
     """Run ``clients`` keep-alive clients for ``seconds``; latencies of 2xx answers."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -251,11 +197,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per endpoint")
     args = parser.parse_args()
 
-    ensure_database()
+    database_ensure(BENCH_DB)
     port = free_port()
     env = _server_env(port)
     handles, tokens, _ = setup(args.users)
-    proc = start_server(port, args.workers, env)
+    proc = gunicorn_start(port, args.workers, env, ready_path="/api/v1/me")
     try:
         people = list(zip(handles, tokens, strict=True))
 
@@ -286,9 +232,9 @@ def main() -> int:
         per_slice = args.seconds / args.rounds
         for _ in range(args.rounds):
             for name, make in (("GET /me", me), ("POST /transfers", transfer)):
-                cpu_before = _workers_cpu(proc.pid)
+                cpu_before = workers_cpu(proc.pid)
                 result = load(port, per_slice, args.clients, make)
-                result["cpu_s"] = _workers_cpu(proc.pid) - cpu_before
+                result["cpu_s"] = workers_cpu(proc.pid) - cpu_before
                 slices[name].append(result)
         results = {name: _combine(parts) for name, parts in slices.items()}
     finally:
@@ -310,25 +256,11 @@ def main() -> int:
     cpu_ratio = results["GET /me"]["cpu_ms"] / results["POST /transfers"]["cpu_ms"]
     print(f"me / transfers app-CPU-per-request ratio: {cpu_ratio:.2f}")
 
-    _purge_queue(env)
+    celery_queue_purge(env)
     verify = subprocess.run(
         [sys.executable, "manage.py", "ledger_verify"], cwd=ROOT, env=env, check=False
     )
     return verify.returncode
-
-
-def _workers_cpu(master: int) -> float:
-    """User + system CPU seconds of gunicorn's workers (children of ``master``)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    for pid in children:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
 
 
 def _combine(parts: list[dict]) -> dict:
@@ -350,14 +282,6 @@ def _combine(parts: list[dict]) -> dict:
         "cpu_ms": cpu / ok * 1000 if ok else float("nan"),
         "errors": errors,
     }
-
-
-def _purge_queue(env: dict[str, str]) -> None:
-    """Receipts of the run were queued for a worker that does not exist: drop them."""
-    import redis
-
-    client = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    client.delete(env["CELERY_QUEUE"])
 
 
 if __name__ == "__main__":

@@ -260,6 +260,13 @@ RETURNING r.id
 """
 
 
+class _Unfinished(Exception):
+    """The view answered 5xx: undo whatever it wrote, store nothing, pass the answer on."""
+
+    def __init__(self, response):
+        self.response = response
+
+
 class _StoredMeanwhile(Exception):
     """Another request stored an outcome for this key while ours ran: undo ours, replay."""
 
@@ -312,7 +319,8 @@ def _one_transaction(endpoint: str, method):
     transaction — one commit. A crash at any point before it leaves nothing behind, so a
     retry simply runs again. A refusal (a domain error such as insufficient funds) rolls
     the work back, and the refusal is then stored in a short transaction of its own, so a
-    retry replays it. Validation failures (``NOT_STORED_STATUSES``) store nothing.
+    retry replays it. Validation failures (``NOT_STORED_STATUSES``) store nothing; a 5xx
+    answer rolls the work back and stores nothing.
     """
 
     @functools.wraps(method)
@@ -327,14 +335,18 @@ def _one_transaction(endpoint: str, method):
                 stored = _claim_in_transaction(**ids, body_fingerprint=body_fingerprint)
                 if stored is None:
                     response = method(view, request, *args, **kwargs)
-                    storable = response.status_code not in NOT_STORED_STATUSES
-                    if storable and not _store_in_transaction(
+                    status = response.status_code
+                    if status >= 500:
+                        raise _Unfinished(response)
+                    if status not in NOT_STORED_STATUSES and not _store_in_transaction(
                         **ids, body_fingerprint=body_fingerprint,
                         status=response.status_code, body=response.data,
                     ):  # fmt: skip
                         raise _StoredMeanwhile()
         except _StoredMeanwhile:
             return _replay_stored(**ids, body_fingerprint=body_fingerprint)
+        except _Unfinished as unfinished:
+            return unfinished.response
         except Exception as exc:
             response = view.handle_exception(exc)  # re-raises what the API cannot render
             if response.status_code in NOT_STORED_STATUSES or response.status_code >= 500:

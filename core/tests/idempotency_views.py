@@ -63,6 +63,8 @@ class PayOneTransactionView(APIView):
         runs = redis_client().incr(request.headers["X-Counter"])
         if request.headers.get("X-Crash"):
             raise RuntimeError("the process died after the work")
+        if request.headers.get("X-Unavailable"):
+            return Response({"error": {"code": "unavailable"}}, status=503)
         return Response({"paid": data.validated_data["amount"], "run": runs}, status=201)
 
 

@@ -331,3 +331,20 @@ def test_one_transaction_respects_a_started_record_of_the_two_transaction_mode(
     assert response.status_code == expected
     record = IdempotencyRecord.objects.get(key="legacy-key-01")
     assert record.state == ("completed" if expected == 201 else "started")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_transaction_a_5xx_answer_is_rolled_back_and_the_retry_runs(counter):
+    """A server-side failure answered (not raised) is no outcome: what the view wrote is
+    rolled back and the key stays usable."""
+    user = User.objects.create_user(handle="busy", email="busy@example.com", password="x" * 12)
+    client = APIClient()
+    client.force_authenticate(user)
+
+    failed = pay(client, counter, "busy-key-0001", path=MODES[1], HTTP_X_UNAVAILABLE="1")
+    retried = pay(client, counter, "busy-key-0001", path=MODES[1])
+
+    assert failed.status_code == 503
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+    assert runs(counter) == 2
+    assert _paid_rows(user) == 1  # the 503's row was rolled back

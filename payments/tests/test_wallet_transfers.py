@@ -310,3 +310,31 @@ def test_money_endpoints_have_their_own_rate(monkeypatch):
     ]
     assert codes == [201, 201, 429]
     assert Transfer.objects.filter(sender=alice).count() == 2
+
+
+def test_a_transfer_by_api_is_a_fixed_short_list_of_statements(monkeypatch):
+    """The hot path: token, claim, recipient, row + limit, ledger (resolve, entry, lock,
+    apply), completion, receipts outbox, stored response. A lazy load sneaking in (a
+    deferred field read while writing the receipt, say) shows up here."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    generous_throttles(monkeypatch)
+    alice, bob = person(), person()
+    fund(alice, 1000)
+    client = api(alice)
+    body = {"to": bob.handle, "amount": 1, "currency": "USD"}
+    client.post("/api/v1/transfers", body, format="json", HTTP_IDEMPOTENCY_KEY=key())
+
+    with CaptureQueriesContext(connection) as captured:
+        res = client.post("/api/v1/transfers", body, format="json", HTTP_IDEMPOTENCY_KEY=key())
+
+    assert res.status_code == 201
+    statements = [
+        q["sql"].split()[0] + " " + q["sql"].split()[1]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+        # The once-per-session prepare probe repeats here: a test's transaction never commits.
+        and "pg_prepared_statements" not in q["sql"]
+    ]
+    assert len(statements) == 11, statements

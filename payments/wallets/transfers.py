@@ -93,9 +93,10 @@ def recipient_resolve(*, sender: User, to: str | User) -> User:
 
 
 # On every payment by handle: hand-written so that no ORM query is compiled on the hot path.
-_RECIPIENT_FIELDS = ["id", "handle", "handle_key", "display_name", "is_active"]
+# ``language``: the receipt is written in it (without it, a deferred load per payment).
+_RECIPIENT_FIELDS = ["id", "handle", "handle_key", "display_name", "is_active", "language"]
 _RECIPIENT_SQL = """
-SELECT u.id, u.handle, u.handle_key, u.display_name, u.is_active,
+SELECT u.id, u.handle, u.handle_key, u.display_name, u.is_active, u.language,
        EXISTS (SELECT 1 FROM accounts_block b
                WHERE (b.blocker_id = %(sender)s AND b.blocked_id = u.id)
                   OR (b.blocker_id = u.id AND b.blocked_id = %(sender)s))
@@ -193,33 +194,30 @@ def _transfer_insert(
         visibility=visibility,
         client_key=client_key,
     )
-    with transaction.atomic(savepoint=False), connection.cursor() as cur:
-        cur.execute(_INSERT_AND_RESERVE_SQL, params)
-        row = cur.fetchone()
-        if row is not None and row[2] is None:  # the first payment ever: no limits row yet
-            limits_row_create(user_id=sender.pk)
-            limits_reserve(user_id=sender.pk, tier=sender.verification_tier, amount=counted)
-        elif row is not None:
-            limits_check_reserved(
-                tier=sender.verification_tier, amount=counted, week_used=row[2], minute_count=row[3]
-            )
-    if row is None:
+    while True:
+        with transaction.atomic(savepoint=False), connection.cursor() as cur:
+            cur.execute(_INSERT_AND_RESERVE_SQL, params)
+            row = cur.fetchone()
+            if row is not None and row[2] is None:  # the first payment ever: no limits row
+                limits_row_create(user_id=sender.pk)
+                limits_reserve(user_id=sender.pk, tier=sender.verification_tier, amount=counted)
+            elif row is not None:
+                limits_check_reserved(
+                    tier=sender.verification_tier,
+                    amount=counted,
+                    week_used=row[2],
+                    minute_count=row[3],
+                )
+        if row is not None:
+            break
         existing = (
             Transfer.objects.select_related("sender", "recipient")
             .filter(sender=sender, client_key=client_key)
             .first()
         )
-        if existing is None:  # deleted (refused) between the two statements: try again
-            return _transfer_insert(
-                sender=sender,
-                recipient=recipient,
-                money=money,
-                counted=counted,
-                note=note,
-                visibility=visibility,
-                client_key=client_key,
-            )
-        return existing
+        if existing is not None:
+            return existing
+        # The row that conflicted was deleted (a refused legacy pending row): insert again.
     return Transfer(
         pk=row[0],
         sender=sender,
