@@ -137,7 +137,7 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
 
 def check(ids: list[int]) -> None:
     from ledger.selectors import ledger_verify
-    from payments.models.payouts import Payout, PayoutEvent
+    from payments.payouts.models import Payout, PayoutEvent
     from payments.processors.sandbox import models as sandbox_models
 
     remote = sandbox_models.Payout.objects.filter(
@@ -154,7 +154,7 @@ def check(ids: list[int]) -> None:
 def run(count: int, workers: int, people: list) -> float:
     from django.db import connection
 
-    from payments.models.payouts import Payout
+    from payments.payouts.models import Payout
 
     ids = queue_payouts(people, count)
     connection.close()

@@ -5,38 +5,16 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.exceptions import DomainError
 from ledger import services
 from ledger.models import Account, AuditEvent, Entry, Hold, HoldLeg, Posting
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows are never edited or deleted from the admin (without the delete
-    permission Django also drops the bulk "delete selected" action)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyInline):
     model = Posting
     fields = ["account", "direction", "amount", "currency"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class HoldLegInline(PostingInline):

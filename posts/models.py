@@ -9,9 +9,8 @@
 - ``Like``: one per person and post.
 - ``Report``: a person flags a post for staff; one open report per person and post.
 - Paid content: a post may carry ``locked_text`` with a price (unlocked per person, see
-  ``payments.models.creators.Unlock``) or be members-only for a tier.
-- ``Product``: something for sale attached to its author's post; ``stock`` only ever
-  decreases through a conditional UPDATE (``stock >= q``), so it never goes below zero.
+  ``payments.creators.models.Unlock``) or be members-only for a tier. Products sold from
+  a post live in ``payments.creators``.
 
 Invariants (database-enforced): text length ≤ ``POST_MAX_LENGTH``; a post is not both a
 reply and a repost; a repost has empty text; counters ≥ 0; unique (person, post) for likes,
@@ -32,9 +31,6 @@ from django.utils import timezone
 
 POST_MAX_LENGTH = 500
 LOCKED_TEXT_MAX_LENGTH = 5000
-PRODUCT_TITLE_MAX_LENGTH = 120
-PRODUCT_DESCRIPTION_MAX_LENGTH = 2000
-PRODUCT_STOCK_MAX = 1_000_000
 REPORT_REASON_MAX_LENGTH = 500
 
 
@@ -73,7 +69,7 @@ class Post(models.Model):
     # Members-only: visible to active members of this tier (or a pricier tier of the same
     # creator) and to the author.
     members_tier = models.ForeignKey(
-        "payments.MembershipTier",
+        "creators.MembershipTier",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -180,38 +176,3 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} on post {self.post_id}"
-
-
-class Product(models.Model):
-    """A product sold from a post. Digital products deliver ``delivery_url`` (or the
-    ``delivery_file``) to buyers after payment; physical ones need a shipping address."""
-
-    class Kind(models.TextChoices):
-        DIGITAL = "digital", "digital"
-        PHYSICAL = "physical", "physical"
-
-    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="products")
-    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    title = models.CharField(max_length=PRODUCT_TITLE_MAX_LENGTH)
-    description = models.TextField(max_length=PRODUCT_DESCRIPTION_MAX_LENGTH, blank=True)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    price_amount = models.BigIntegerField()
-    price_currency = models.CharField(max_length=3)
-    stock = models.IntegerField()
-    delivery_url = models.URLField(max_length=500, blank=True)
-    delivery_file = models.FileField(upload_to="products/", blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["post", "id"], name="product_post")]
-        constraints = [
-            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
-            models.CheckConstraint(condition=Q(price_amount__gt=0), name="product_price_positive"),
-            models.CheckConstraint(
-                condition=Q(kind__in=["digital", "physical"]), name="product_kind_known"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"product {self.pk}: {self.title}"

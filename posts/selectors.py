@@ -25,7 +25,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import Follow, Mute, User
-from payments.creators.selectors import shown_locked_access_q
+from posts.locked import shown_locked_access_q
 from posts.models import Like as PostLike
 from posts.models import Post
 from posts.services import PostNotFound

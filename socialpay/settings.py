@@ -59,9 +59,17 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "ledger",
-    "payments",
-    "payments.processors.sandbox.apps.SandboxProcessorConfig",
     "posts",
+    # Money, in dependency order (see payments/__init__.py). ``payments`` itself holds no
+    # models any more: it keeps the migration history of the single app these grew out of.
+    "payments.webhooks",
+    "payments.wallets",
+    "payments.fx",
+    "payments.creators",
+    "payments.payouts",
+    "payments.disputes",
+    "payments.processors.sandbox.apps.SandboxProcessorConfig",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -400,10 +408,12 @@ WEBHOOK_STUCK_AFTER_SECONDS = env.int("WEBHOOK_STUCK_AFTER_SECONDS", default=120
 # Extra modules that register webhook handlers (besides every app's webhook_handlers.py).
 PAYMENTS_WEBHOOK_HANDLER_MODULES = env.list(
     "PAYMENTS_WEBHOOK_HANDLER_MODULES",
-    default=["payments.tests.webhook_probe"] if PROFILE == "test" else [],
+    default=["payments.webhooks.tests.probe"] if PROFILE == "test" else [],
 )
 # The sandbox delivers its webhooks by calling the intake in-process, or over HTTP here.
 SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")
+# Without a URL the sandbox hands its webhooks to this intake function in-process.
+SANDBOX_WEBHOOK_RECEIVER = "payments.webhooks.services.webhook_receive"
 SANDBOX_PAYOUT_SETTLE_SECONDS = env.float("SANDBOX_PAYOUT_SETTLE_SECONDS", default=0.0)
 # Connect events (payouts of connected accounts) come from a second Stripe endpoint.
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
@@ -540,11 +550,6 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
-# Card tips are credited by this webhook handler module (payment metadata kind creator_tip).
-PAYMENTS_WEBHOOK_HANDLER_MODULES = [
-    *PAYMENTS_WEBHOOK_HANDLER_MODULES,
-    "payments.creators.webhook_handlers",
-]
 
 # --- Money across borders (FX) --------------------------------------------------------------
 # Our fee on every conversion, in basis points of the mid-market value (50 = 0.5%).
@@ -590,15 +595,10 @@ PAYOUTS_CHAOS_PAUSE_SECONDS = env.float("PAYOUTS_CHAOS_PAUSE_SECONDS", default=0
 PAYMENTS_DISPUTE_OWNER_RESOLVERS = env.list(
     "PAYMENTS_DISPUTE_OWNER_RESOLVERS",
     default=[
-        "payments.payouts.disputes.owner_from_topup",
-        "payments.payouts.disputes.owner_from_payment_metadata",
+        "payments.disputes.services.owner_from_topup",
+        "payments.disputes.services.owner_from_payment_metadata",
     ],
 )
-PAYMENTS_WEBHOOK_HANDLER_MODULES = [
-    *PAYMENTS_WEBHOOK_HANDLER_MODULES,
-    "payments.payouts.webhook_handlers",
-]
-CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "payments.payouts.tasks"]
 CELERY_BEAT_SCHEDULE["payouts-sweep"] = {
     "task": "payouts.sweep",
     "schedule": timedelta(minutes=1),

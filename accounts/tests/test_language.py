@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Notification
-from payments.tests.wallet_support import api, person
+from payments.wallets.tests.support import api, person
 
 pytestmark = pytest.mark.django_db
 

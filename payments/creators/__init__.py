@@ -1,2 +1,2 @@
 """Creator earnings: tips, paid posts (unlocks), orders from posts with escrow, memberships
-and the creator dashboard. Models live in ``payments.models.creators``."""
+and the creator dashboard. Its models (and the products sold from posts) are in ``models``."""

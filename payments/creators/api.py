@@ -24,8 +24,7 @@ from core.idempotency import idempotent_api
 from core.money import Money
 from payments.creators import selectors, services
 from payments.creators.errors import CreatorNotFound, OrderNotFound
-from payments.models.creators import Membership, MembershipTier, Order, Tip, Unlock
-from posts.models import Product
+from payments.creators.models import Membership, MembershipTier, Order, Product, Tip, Unlock
 
 
 class MoneyPayloadInvalid(ValidationFailed):

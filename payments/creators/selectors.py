@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from payments.models.creators import (
+from payments.creators.models import (
     Membership,
     MembershipCharge,
     Order,

@@ -60,14 +60,18 @@ from ledger.models import Entry
 from ledger.services import credit, debit, entry_post, entry_reverse
 from payments.creators import errors
 from payments.creators.fees import FeeQuote, fee_quote
-from payments.models.creators import (
+from payments.creators.models import (
     MESSAGE_MAX_LENGTH,
+    PRODUCT_DESCRIPTION_MAX_LENGTH,
+    PRODUCT_STOCK_MAX,
+    PRODUCT_TITLE_MAX_LENGTH,
     Membership,
     MembershipCharge,
     MembershipTier,
     Order,
     OrderRefund,
     PayStatus,
+    Product,
     Tip,
     Unlock,
     Visibility,
@@ -78,14 +82,7 @@ from payments.wallets.limits import (
     limits_release,
     limits_reserve,
 )
-from posts.models import (
-    LOCKED_TEXT_MAX_LENGTH,
-    PRODUCT_DESCRIPTION_MAX_LENGTH,
-    PRODUCT_STOCK_MAX,
-    PRODUCT_TITLE_MAX_LENGTH,
-    Post,
-    Product,
-)
+from posts.models import LOCKED_TEXT_MAX_LENGTH, Post
 
 #: Largest single creator payment, in minor units (a limit on everything).
 MAX_PAYMENT_MINOR = 1_000_000_00

@@ -23,8 +23,7 @@ from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
 from payments.creators import selectors, services
 from payments.creators.fees import fee_quote
-from payments.models.creators import MembershipTier, Order
-from posts.models import Product
+from payments.creators.models import MembershipTier, Order, Product
 
 
 def _amount_from_form(post) -> Money:

@@ -1,26 +1,16 @@
 """Staff views of FX rate snapshots and quotes: read-only (a quote is money history; a
-snapshot is the rate a quote was priced at). Registered from ``payments.admin``."""
+snapshot is the rate a quote was priced at)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from payments.models import FxQuote, FxRateSnapshot
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from core.admin import ReadOnlyAdmin
+from payments.fx.models import FxQuote, FxRateSnapshot
 
 
 @admin.register(FxRateSnapshot)
-class FxRateSnapshotAdmin(_ReadOnly):
+class FxRateSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["id", "source", "base", "as_of", "fetched_at"]
     list_filter = ["source", "base"]
     date_hierarchy = "as_of"
@@ -28,7 +18,7 @@ class FxRateSnapshotAdmin(_ReadOnly):
 
 
 @admin.register(FxQuote)
-class FxQuoteAdmin(_ReadOnly):
+class FxQuoteAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "user",

@@ -24,7 +24,7 @@ from accounts.reauth import require_recent_authentication
 from core.api.throttling import ScopedRateThrottle
 from core.idempotency import HEADER, idempotent_api
 from payments.fx import selectors, services
-from payments.models.fx import FxQuote
+from payments.fx.models import FxQuote
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER, str, OpenApiParameter.HEADER, required=True, description="8-255 printable ASCII."

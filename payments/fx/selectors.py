@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from core.exceptions import NotFound
 from core.money import Money
 from ledger.selectors import balances_of_owner
+from payments.fx.models import FxQuote, FxRateSnapshot
 from payments.fx.quotes import ratio
 from payments.fx.sources import RateStale, RateTable, RateUnavailable, get_rate_source
-from payments.models.fx import FxQuote, FxRateSnapshot
+from payments.wallets.selectors import statement_describer
 
 
 class QuoteNotFound(NotFound):
@@ -120,11 +121,12 @@ def wallet_total_in_home_currency(user) -> WalletTotal:
     )
 
 
-def fx_statement_descriptions(*, user, quote_ids) -> dict[str, tuple[str, str | None]]:
+@statement_describer("fx_quote")
+def fx_statement_descriptions(*, user, idents) -> dict[str, tuple[str, str | None]]:
     """For wallet statement lines booked by FX (reference ``fx_quote:<id>``): a description
     saying what was paid, what arrived and the rate, and the other party's handle."""
     keys = []
-    for quote_id in quote_ids:
+    for quote_id in idents:
         try:
             keys.append(uuid.UUID(str(quote_id)))
         except ValueError:

@@ -40,9 +40,9 @@ from ledger.errors import IdempotencyKeyReused
 from ledger.models import Entry
 from ledger.services import credit, debit, entry_post
 from payments.fx import selectors
+from payments.fx.models import FxQuote, FxRateSnapshot
 from payments.fx.quotes import Pricing, price_for_target, price_from_source, ratio
 from payments.fx.sources import RateUnavailable, get_rate_source
-from payments.models.fx import FxQuote, FxRateSnapshot
 from payments.wallets.errors import AccountFrozen
 from payments.wallets.limits import (
     limit_amount,

@@ -1,3 +1,2 @@
-"""Payouts, disputes and reconciliation: services, selectors, tasks, webhook handlers,
-pages and API. The models live in ``payments.models.payouts`` / ``disputes`` /
-``reconciliation``."""
+"""Payouts and reconciliation: services, selectors, tasks, webhook handlers, pages and API.
+Card disputes are their own app, ``payments.disputes``."""

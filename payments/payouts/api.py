@@ -19,8 +19,8 @@ from accounts.reauth import require_recent_authentication
 from core.api.pagination import CursorPagination
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
-from payments.models.payouts import Payout, PayoutDestination
 from payments.payouts import selectors, services
+from payments.payouts.models import Payout, PayoutDestination
 
 
 class RawJsonField(serializers.Field):

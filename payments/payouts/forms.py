@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError
 from core.money import Money
-from payments.models.payouts import PayoutMethod, PayoutSchedule
+from payments.payouts.models import PayoutMethod, PayoutSchedule
 
 
 class PayoutRequestForm(forms.Form):

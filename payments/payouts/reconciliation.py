@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.models import Direction, Posting
-from payments.models.reconciliation import ReconciliationDifference, ReconciliationReport
+from payments.payouts.models import ReconciliationDifference, ReconciliationReport
 from payments.processors.base import get_processor
 
 log = structlog.get_logger(__name__)

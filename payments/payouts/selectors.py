@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
-from payments.models.payouts import Payout, PayoutDestination
 from payments.payouts.errors import PayoutNotFound
+from payments.payouts.models import Payout, PayoutDestination
 
 MAX_PAGE = 100
 

@@ -47,16 +47,6 @@ from ledger.errors import EntryAlreadyReversed
 from ledger.models import Entry, Hold, HoldStatus
 from ledger.services import credit, debit, entry_post, entry_reverse, hold_create, hold_post
 from ledger.services import hold_void as ledger_hold_void
-from payments.models.payouts import (
-    TRANSITIONS,
-    Payout,
-    PayoutAccount,
-    PayoutDestination,
-    PayoutEvent,
-    PayoutMethod,
-    PayoutSchedule,
-    PayoutStatus,
-)
 from payments.payouts.errors import (
     AccountFrozen,
     IllegalPayoutTransition,
@@ -67,6 +57,16 @@ from payments.payouts.errors import (
     PayoutDestinationUnavailable,
     PayoutRequestExpired,
     VerificationRequired,
+)
+from payments.payouts.models import (
+    TRANSITIONS,
+    Payout,
+    PayoutAccount,
+    PayoutDestination,
+    PayoutEvent,
+    PayoutMethod,
+    PayoutSchedule,
+    PayoutStatus,
 )
 from payments.processors.base import (
     BankAccountRequest,

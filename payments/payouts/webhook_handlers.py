@@ -1,13 +1,13 @@
-"""Processor events about payouts and disputes (registered through
-``PAYMENTS_WEBHOOK_HANDLER_MODULES``). Each handler is idempotent: our rows move forward
+"""Processor events about payouts (found by the registry's autodiscovery of
+``webhook_handlers`` modules). Each handler is idempotent: our rows move forward
 only, and every ledger effect has a key derived from our row id."""
 
 from __future__ import annotations
 
 import structlog
 
-from payments.models.payouts import Payout
-from payments.payouts import disputes, services
+from payments.payouts import services
+from payments.payouts.models import Payout
 from payments.processors import objects
 from payments.processors.base import Event
 from payments.webhooks import webhook_handler
@@ -53,22 +53,3 @@ def payout_from_event(event: Event) -> None:
         return
     services.payout_apply_remote(payout_id=payout_id, remote=remote, source="webhook")
 
-
-@webhook_handler(
-    "charge.dispute.created",
-    "charge.dispute.updated",
-    "charge.dispute.funds_withdrawn",
-    "charge.dispute.funds_reinstated",
-    "charge.dispute.closed",
-)
-def dispute_from_event(event: Event) -> None:
-    try:
-        remote = objects.dispute_from_object(event.data)
-    except (KeyError, TypeError, ValueError):
-        log.warning("dispute.webhook_unreadable", event_id=event.id)
-        return
-    dispute = disputes.dispute_record(processor=event.processor, remote=remote)
-    if event.type == "charge.dispute.funds_withdrawn":
-        disputes.dispute_funds_withdraw(dispute_id=dispute.pk)
-    elif event.type == "charge.dispute.funds_reinstated":
-        disputes.dispute_funds_reinstate(dispute_id=dispute.pk)

@@ -27,8 +27,8 @@ def money(value) -> str:
 @register.simple_tag
 def post_commerce(post) -> dict:
     """Products on a post and its public tips (for the post page; two queries)."""
+    from payments.creators.models import Product
     from payments.creators.selectors import post_tips_public
-    from posts.models import Product
 
     shown = post.repost_of or post
     products = list(Product.objects.filter(post_id=shown.pk, is_active=True).order_by("id")[:20])
@@ -38,7 +38,7 @@ def post_commerce(post) -> dict:
 @register.simple_tag
 def profile_money(author) -> dict:
     """A creator's active membership tiers, cheapest first (one query)."""
-    from payments.models.creators import MembershipTier
+    from payments.creators.models import MembershipTier
 
     tiers = MembershipTier.objects.filter(creator_id=author.pk, is_active=True)
     return {"tiers": list(tiers.order_by("price_amount")[:10])}

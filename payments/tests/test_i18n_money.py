@@ -11,9 +11,9 @@ from django.test import Client
 from accounts.models import Notification
 from core.money import Money
 from payments.creators.services import tip_send
-from payments.tests.wallet_support import fund, key, person
 from payments.wallets import transfers
 from payments.wallets.receipts import receipt_deliver
+from payments.wallets.tests.support import fund, key, person
 from payments.wallets.transfers import transfer_create
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_tip_notification_text_is_in_the_creators_language():
 def test_a_german_person_types_a_decimal_comma_and_pays_exactly_that():
     import re
 
-    from payments.models import Transfer
+    from payments.wallets.models import Transfer
 
     alice, bob = person(language="de"), person()
     fund(alice, 5000, "EUR")

@@ -13,10 +13,11 @@ from django.test import Client
 from django.utils import timezone
 
 from core.money import Money
-from payments.models import MoneyRequest, Tip, TopUp
-from payments.models.fx import FxQuote
-from payments.tests.creators_factories import available, fund, make_post, make_user
-from payments.tests.fx_support import make_person, store_rates
+from payments.creators.models import Tip
+from payments.creators.tests.factories import available, fund, make_post, make_user
+from payments.fx.models import FxQuote
+from payments.fx.tests.support import make_person, store_rates
+from payments.wallets.models import MoneyRequest, TopUp
 from payments.wallets.requests import request_create
 from payments.wallets.transfers import transfer_create
 
@@ -170,7 +171,7 @@ def test_send_review_and_insufficient_funds_read_as_sentences():
 def test_an_expired_quote_reads_as_a_sentence():
     store_rates()
     alice = make_person("alicex", home_currency="EUR")
-    from payments.tests.fx_support import fund as fx_fund
+    from payments.fx.tests.support import fund as fx_fund
 
     fx_fund(alice, 5000, "EUR")
     c = browser(alice)

@@ -35,12 +35,11 @@ from core.money import (
     Money,
     currency_require_supported,
 )
-from payments.models import MoneyRequest, TopUp, Transfer
-from payments.models.wallet import Visibility
 from payments.wallets import requests as money_requests
 from payments.wallets import selectors, topups, transfers
 from payments.wallets.errors import AmountNotPositive
 from payments.wallets.limits import limit_amount, limits_summary
+from payments.wallets.models import MoneyRequest, TopUp, Transfer, Visibility
 
 
 def money_from_input(amount: Any, currency: Any) -> Money:

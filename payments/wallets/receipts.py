@@ -30,7 +30,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import User
 from accounts.services import notification_create
-from payments.models import Receipt, ReceiptOutbox
+from payments.wallets.models import Receipt, ReceiptOutbox
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +104,7 @@ def _wake_worker() -> None:
     if now - _last_wake < settings.RECEIPTS_KICK_SECONDS:
         return
     _last_wake = now
-    from payments.tasks import receipts_outbox_drain_task
+    from payments.wallets.tasks import receipts_outbox_drain_task
 
     try:
         receipts_outbox_drain_task.delay()

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money, currency_require_supported
-from payments.models import MoneyRequest, Transfer
 from payments.wallets.errors import AccountFrozen, InvalidState, RequestNotFound
+from payments.wallets.models import MoneyRequest, Transfer
 from payments.wallets.receipts import receipt_send
 from payments.wallets.text import note_clean
 from payments.wallets.transfers import recipient_resolve, transfer_create

@@ -9,8 +9,10 @@ parties (``FeedItem.amount`` is None for everybody else).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils.translation import gettext_lazy as _
@@ -19,10 +21,9 @@ from accounts.models import Block, Follow, User
 from core.money import Money, currency_require_supported
 from ledger import selectors as ledger_selectors
 from ledger.errors import AccountNotFound
-from payments.fx.selectors import fx_statement_descriptions
-from payments.models import MoneyRequest, TopUp, Transfer
 from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import RequestNotFound, TopUpNotFound
+from payments.wallets.models import MoneyRequest, TopUp, Transfer
 
 FEED_PAGE = 30
 
@@ -102,6 +103,28 @@ class Statement:
     next_cursor: int | None
 
 
+class StatementDescriber(Protocol):
+    """Describes the wallet statement lines whose ledger reference is ``<kind>:<ident>``:
+    returns ``{ident: (description, counterparty handle or None)}`` for the idents it
+    knows, with a fixed number of queries."""
+
+    def __call__(self, *, user: User, idents: list[str]) -> dict[str, tuple[str, str | None]]: ...
+
+
+_DESCRIBERS: dict[str, StatementDescriber] = {}
+
+
+def statement_describer(kind: str) -> Callable[[StatementDescriber], StatementDescriber]:
+    """Register the describer of one reference kind. Areas above the wallet (FX, creators)
+    register from their ``AppConfig.ready``, so the wallet never imports them."""
+
+    def register(fn: StatementDescriber) -> StatementDescriber:
+        _DESCRIBERS[kind] = fn
+        return fn
+
+    return register
+
+
 def wallet_statement(
     *, user: User, currency: str, before: int | None = None, limit: int = 50
 ) -> Statement:
@@ -119,14 +142,17 @@ def wallet_statement(
         if kind in refs and ident.isdigit():
             refs[kind].add(int(ident))
     transfers = Transfer.objects.select_related("sender", "recipient").in_bulk(refs["transfer"])
-    fx_lines = fx_statement_descriptions(
-        user=user,
-        quote_ids=[
-            r.partition(":")[2]
-            for r in {ln.reference for ln in page.lines}
-            if r.startswith("fx_quote:")
-        ],
-    )
+    # Lines booked by areas above the wallet (FX, creators …) are described by them: one
+    # call per kind of reference, so a page costs a fixed number of queries.
+    foreign: dict[str, set[str]] = {}
+    for ln in page.lines:
+        kind, _sep, ident = ln.reference.partition(":")
+        if kind in _DESCRIBERS:
+            foreign.setdefault(kind, set()).add(ident)
+    described = {
+        kind: _DESCRIBERS[kind](user=user, idents=sorted(idents))
+        for kind, idents in foreign.items()
+    }
     lines = []
     for line in page.lines:
         kind, _sep, ident = line.reference.partition(":")
@@ -143,8 +169,8 @@ def wallet_statement(
                 description += f" · {t.note}"
         elif kind == "topup":
             description = str(_("Top-up by card"))
-        elif kind == "fx_quote" and ident in fx_lines:
-            description, counterparty = fx_lines[ident]
+        elif ident in described.get(kind, {}):
+            description, counterparty = described[kind][ident]
         lines.append(
             StatementLine(
                 entry_id=line.entry_id,

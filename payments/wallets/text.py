@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from payments.models.wallet import NOTE_MAX_LENGTH
 from payments.wallets.errors import InvalidNote
+from payments.wallets.models import NOTE_MAX_LENGTH
 
 
 def note_clean(value: object) -> str:

@@ -28,7 +28,6 @@ from accounts.models import User
 from core.money import Money, currency_require_supported
 from ledger import chart
 from ledger import services as ledger
-from payments.models import TopUp
 from payments.processors.base import (
     CardDeclined as ProcessorCardDeclined,
 )
@@ -51,6 +50,7 @@ from payments.wallets.errors import (
     TopUpNotFound,
 )
 from payments.wallets.limits import limit_amount
+from payments.wallets.models import TopUp
 from payments.wallets.receipts import receipt_send
 
 # A processor token (pm_…); anything looking like a card number is refused before it is

@@ -42,8 +42,6 @@ from core.exceptions import DomainError
 from core.money import CurrencyMismatch, Money, currency_require_supported
 from ledger import services as ledger
 from ledger.errors import InsufficientFunds
-from payments.models import Transfer
-from payments.models.wallet import Visibility
 from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import (
     AccountFrozen,
@@ -62,6 +60,7 @@ from payments.wallets.limits import (
     limits_row_create,
     reserve_params,
 )
+from payments.wallets.models import Transfer, Visibility
 from payments.wallets.receipts import ReceiptSpec, receipts_send
 from payments.wallets.text import note_clean
 

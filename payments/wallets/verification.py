@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.language import in_language_of
 from accounts.models import AccountAuditEvent, User
 from core.exceptions import ValidationFailed
-from payments.models import VerificationRequest
 from payments.wallets.errors import InvalidState
+from payments.wallets.models import VerificationRequest
 from payments.wallets.receipts import receipt_send
 
 

@@ -27,11 +27,11 @@ from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
-from payments.models.wallet import Visibility
 from payments.wallets import requests as money_requests
 from payments.wallets import selectors, topups, transfers
 from payments.wallets.errors import AmountNotPositive
 from payments.wallets.limits import limit_amount, limits_summary
+from payments.wallets.models import Visibility
 
 STATEMENT_CSV_MAX_LINES = 10_000
 

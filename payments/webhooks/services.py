@@ -14,13 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import Conflict, NotFound
-from payments.models import WebhookDelivery, WebhookEvent
 from payments.processors import get_processor, objects
 from payments.processors.base import (
     TransientProcessorError,
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from payments.webhooks.models import WebhookDelivery, WebhookEvent
 from payments.webhooks.registry import WebhookRetryLater, handlers_for
 
 log = structlog.get_logger(__name__)
@@ -121,7 +121,7 @@ def _reject(delivery: WebhookDelivery, status: int, code: str, message: str) -> 
 
 
 def _enqueue_on_commit(event_pk: int, *, countdown: float = 0) -> None:
-    from payments.tasks import webhook_event_process_task
+    from payments.webhooks.tasks import webhook_event_process_task
 
     transaction.on_commit(
         lambda: webhook_event_process_task.apply_async((event_pk,), countdown=countdown)
@@ -273,7 +273,7 @@ def webhook_events_redrive() -> int:
         .order_by("pk")
         .values_list("pk", flat=True)[:REDRIVE_BATCH]
     )
-    from payments.tasks import webhook_event_process_task
+    from payments.webhooks.tasks import webhook_event_process_task
 
     for pk in pks:
         webhook_event_process_task.delay(pk)

@@ -6,7 +6,7 @@ import pytest
 
 from core.money import Money
 from payments.creators import services
-from payments.tests.creators_factories import api_for, fund, key, make_post, make_user
+from payments.creators.tests.factories import api_for, fund, key, make_post, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,8 @@ from accounts.services import follow_create, user_signup
 from core.money import Money
 from payments.creators import services as creators
 from payments.fx.services import fx_rates_refresh
+from payments.fx.tests.support import deliver_tasks_inline
 from payments.payouts.services import payout_destination_add
-from payments.tests.fx_support import deliver_tasks_inline
 from payments.wallets import topups
 from payments.wallets.requests import request_create
 from payments.wallets.transfers import transfer_create

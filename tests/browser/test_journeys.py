@@ -27,8 +27,9 @@ from accounts.models import Notification, User
 from accounts.services import follow_create, user_signup
 from core.money import Money
 from payments.creators import services as creators
-from payments.models import Order, Payout
-from payments.tests.wallet_support import fund
+from payments.creators.models import Order
+from payments.payouts.models import Payout
+from payments.wallets.tests.support import fund
 from payments.wallets.verification import verification_approve, verification_request_create
 from posts.services import like_create, post_create
 

@@ -1,0 +1,183 @@
+"""Tips: worked example, self / blocked / bad input refusals, privacy of amounts, API."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Notification
+from accounts.services import block_create
+from core.money import Money
+from ledger.errors import InsufficientFunds
+from payments.creators import errors, services
+from payments.creators.models import Tip
+from payments.creators.tests.factories import (
+    FEES,
+    api_for,
+    assert_ledger_ok,
+    available,
+    fund,
+    key,
+    make_post,
+    make_user,
+    postings_of,
+    wallet,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_tip_worked_example_500_450_50():
+    fan, creator = make_user("fan"), make_user("creator")
+    fund(fan, 1000)
+    post = make_post(creator)
+    tip = services.tip_send(
+        tipper=fan, post_id=post.pk, amount=Money(500, "USD"), request_key=key(), message="great"
+    )
+    assert tip.status == "completed" and (tip.amount, tip.fee) == (500, 50)
+    assert postings_of(tip.entry) == [
+        (wallet(fan), "D", 500, "USD"),
+        (wallet(creator), "C", 450, "USD"),
+        (FEES, "C", 50, "USD"),
+    ]
+    assert available(fan) == 500 and available(creator) == 450
+    note = Notification.objects.get(recipient=creator, kind="tip_received")
+    assert note.data["amount"] == 500 and note.target_id == post.pk
+    assert_ledger_ok()
+
+
+def test_tip_jar_on_a_profile():
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    tip = services.tip_send(
+        tipper=fan, creator=creator, amount=Money(200, "USD"), request_key=key()
+    )
+    assert tip.post_id is None and available(creator) == 180
+
+
+def test_same_request_key_pays_once():
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    post = make_post(creator)
+    k = key()
+    first = services.tip_send(tipper=fan, post_id=post.pk, amount=Money(300, "USD"), request_key=k)
+    again = services.tip_send(tipper=fan, post_id=post.pk, amount=Money(300, "USD"), request_key=k)
+    assert first.pk == again.pk and available(fan) == 700
+
+
+def test_insufficient_funds_writes_no_money_and_marks_failed():
+    fan, creator = make_user(), make_user()
+    fund(fan, 100)
+    post = make_post(creator)
+    with pytest.raises(InsufficientFunds):
+        services.tip_send(tipper=fan, post_id=post.pk, amount=Money(500, "USD"), request_key=key())
+    assert Tip.objects.get().status == "failed" and available(fan) == 100
+    assert_ledger_ok()
+
+
+def test_cannot_tip_yourself():
+    me = make_user()
+    fund(me, 1000)
+    with pytest.raises(errors.CannotPaySelf):
+        services.tip_send(
+            tipper=me, post_id=make_post(me).pk, amount=Money(100, "USD"), request_key=key()
+        )
+    assert not Tip.objects.exists()
+
+
+def test_blocked_looks_like_a_missing_post():
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    post = make_post(creator)
+    block_create(blocker=creator, blocked=fan)
+    with pytest.raises(errors.PostNotFound):
+        services.tip_send(tipper=fan, post_id=post.pk, amount=Money(100, "USD"), request_key=key())
+    assert not Tip.objects.exists()
+
+
+def test_api_tip_and_public_listing_hides_amount_unless_shown():
+    fan, other, creator = make_user(), make_user(), make_user()
+    fund(fan, 1000)
+    fund(other, 1000)
+    post = make_post(creator)
+    url = f"/api/v1/posts/{post.pk}/tips"
+    r = api_for(fan).post(
+        url,
+        {"amount": 500, "currency": "USD", "note": "hi", "visibility": "public"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key(),
+    )
+    assert r.status_code == 201, r.json()
+    assert r.json()["fee"] == {"amount": 50, "currency": "USD"}
+    api_for(other).post(
+        url,
+        {"amount": 200, "currency": "USD", "visibility": "public", "show_amount": True},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key(),
+    )
+    api_for(other).post(
+        url, {"amount": 100, "currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY=key()
+    )
+    listed = api_for(make_user()).get(url).json()["results"]
+    assert [t["amount"] for t in listed] == [{"amount": 200, "currency": "USD"}, None]
+    assert listed[1]["note"] == "hi"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"amount": 0, "currency": "USD"}, "amount_out_of_range"),
+        ({"amount": -5, "currency": "USD"}, "amount_out_of_range"),
+        ({"amount": "5", "currency": "USD"}, "invalid_amount"),
+        ({"amount": 1.5, "currency": "USD"}, "invalid_amount"),
+        ({"amount": True, "currency": "USD"}, "invalid_amount"),
+        ({"amount": 500, "currency": "usd"}, "invalid_currency"),
+        ({"amount": 500, "currency": "XYZ"}, "invalid_currency"),
+        ({"amount": 10**13, "currency": "USD"}, "amount_out_of_range"),
+        ({"amount": 500}, "validation_error"),
+        ({"amount": 500, "currency": "USD", "fee": 0}, "unknown_field"),
+        ({"amount": 500, "currency": "USD", "note": "a\x00b"}, "null_characters_not_allowed"),
+        ({"amount": 500, "currency": "USD", "visibility": "everyone"}, "invalid_choice"),
+    ],
+)
+def test_api_bad_inputs_are_4xx_and_write_nothing(body, code):
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    post = make_post(creator)
+    r = api_for(fan).post(
+        f"/api/v1/posts/{post.pk}/tips", body, format="json", HTTP_IDEMPOTENCY_KEY=key()
+    )
+    assert 400 <= r.status_code < 500, r.content
+    assert r.json()["error"]["code"] == code
+    assert not Tip.objects.exists() and available(fan) == 1000
+
+
+def test_api_requires_idempotency_key_and_replays():
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    post = make_post(creator)
+    client = api_for(fan)
+    url = f"/api/v1/posts/{post.pk}/tips"
+    body = {"amount": 100, "currency": "USD"}
+    assert client.post(url, body, format="json").json()["error"]["code"] == (
+        "idempotency_key_required"
+    )
+    k = key()
+    first = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=k)
+    second = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=k)
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.json() == second.json() and available(fan) == 900
+    other = client.post(
+        url, {"amount": 200, "currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY=k
+    )
+    assert other.status_code == 422
+
+
+def test_api_tip_missing_post_is_404():
+    fan = make_user()
+    r = api_for(fan).post(
+        "/api/v1/posts/999999/tips",
+        {"amount": 100, "currency": "USD"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key(),
+    )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

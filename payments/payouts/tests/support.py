@@ -1,0 +1,91 @@
+"""Helpers for the payout, dispute and reconciliation tests: people, money and processor
+time, all set up through services."""
+
+from __future__ import annotations
+
+import uuid
+
+from accounts.models import User
+from accounts.services import user_signup
+from core.money import Money
+from ledger import chart
+from ledger.errors import AccountNotFound
+from ledger.models import Entry, Posting
+from ledger.selectors import balance_of
+from ledger.services import credit, debit, entry_post
+from payments.payouts import services
+from payments.processors import objects
+from payments.processors.sandbox import engine
+from payments.processors.sandbox import models as sandbox_models
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(handle: str | None = None, *, verified: bool = True) -> User:
+    handle = handle or f"u{uuid.uuid4().hex[:10]}"
+    user = user_signup(handle=handle, email=f"{handle}@example.com", password=PASSWORD)
+    if verified:
+        # Verification (KYC) is a staff decision; there is no service for it on this branch.
+        User.objects.filter(pk=user.pk).update(verification_tier="verified")
+        user.refresh_from_db()
+    return user
+
+
+def fund(user: User, amount: int, currency: str = "USD", *, source: str | None = None) -> Entry:
+    """A card top-up as the ledger books it: D clearing · C wallet."""
+    money = Money(amount, currency)
+    return entry_post(
+        code="topup",
+        idempotency_key=f"test-topup:{uuid.uuid4().hex}",
+        postings=[
+            debit(chart.processor_clearing_key("sandbox", currency), money),
+            credit(chart.wallet_key(user.pk, currency), money),
+        ],
+        metadata={"processor_object": source} if source else {},
+    )
+
+
+def payee(amount: int = 0, *, bank: str = "000123456789", currency: str = "USD") -> User:
+    user = make_user()
+    services.payout_destination_add(user=user, account_number=bank)
+    if amount:
+        fund(user, amount, currency)
+    return user
+
+
+def available(key: str) -> int:
+    try:
+        return balance_of(account=key).available.amount
+    except AccountNotFound:
+        return 0
+
+
+def posted(key: str) -> int:
+    try:
+        return balance_of(account=key).posted.amount
+    except AccountNotFound:
+        return 0
+
+
+def legs_of(entry: Entry) -> list[tuple[str, str, int]]:
+    rows = Posting.objects.filter(entry=entry).select_related("account").order_by("id")
+    return sorted((p.direction, p.account.key, p.amount) for p in rows)
+
+
+def deliver_events(object_id: str, *types: str) -> None:
+    """Hand the sandbox's stored events for ``object_id`` to our handlers, in order (what
+    the webhook task does, without the broker)."""
+    from payments.webhooks.registry import handlers_for
+
+    rows = sandbox_models.Event.objects.filter(object_id=object_id).order_by("seq")
+    for row in rows:
+        if types and row.type not in types:
+            continue
+        event = objects.event_from_body(row.body.encode(), processor="sandbox")
+        for handler in handlers_for(event.type):
+            if handler.__module__.startswith(("payments.payouts", "payments.disputes")):
+                handler(event)
+
+
+def settle(remote_id: str) -> str:
+    return engine.payout_settle(remote_id)

@@ -1,0 +1,175 @@
+"""The payouts API: 202 and the contract's shape, bad inputs (4xx, nothing written),
+idempotency, authorisation (someone else's payout is a 404) and re-authentication."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken
+from accounts.services import token_create
+from ledger.models import Hold
+from payments.payouts.models import Payout, PayoutDestination
+from payments.payouts.tests.support import available, fund, make_user, payee
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _setup(settings, monkeypatch):
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = dict(SimpleRateThrottle.THROTTLE_RATES)
+    rates.update({"anon": "100000/min", "user": "100000/min", "auth": "100000/min"})
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+
+
+def client_for(user) -> APIClient:
+    _, secret = token_create(user=user, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def post(client, body, key="payout-key-0001", raw=None):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    if raw is not None:
+        return client.post("/api/v1/payouts", raw, content_type="application/json", **headers)
+    return client.post("/api/v1/payouts", body, format="json", **headers)
+
+
+def code(response) -> str:
+    return response.json()["error"]["code"]
+
+
+def test_request_is_accepted_and_readable_by_its_owner_only():
+    creator = payee(15000)
+    client = client_for(creator)
+    response = post(client, {"amount": 10000, "currency": "USD", "method": "instant"})
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["status"], body["amount"], body["fee"], body["total"]) == (
+        "requested",
+        10000,
+        150,
+        10150,
+    )
+    replay = post(client, {"amount": 10000, "currency": "USD", "method": "instant"})
+    assert replay.status_code == 202 and replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == body["id"]
+    assert Payout.objects.count() == 1
+
+    assert client.get(f"/api/v1/payouts/{body['id']}").json()["id"] == body["id"]
+    listing = client.get("/api/v1/payouts").json()
+    assert [p["id"] for p in listing["results"]] == [body["id"]]
+
+    stranger = client_for(make_user())
+    for path in (f"/api/v1/payouts/{body['id']}", "/api/v1/payouts/999999", "/api/v1/payouts/x1"):
+        response = stranger.get(path)
+        assert response.status_code == 404 and code(response) == "payout_not_found"
+    assert stranger.get("/api/v1/payouts").json()["results"] == []
+
+
+def test_same_key_other_body_is_refused():
+    client = client_for(payee(15000))
+    assert post(client, {"amount": 100, "currency": "USD"}).status_code == 202
+    response = post(client, {"amount": 200, "currency": "USD"})
+    assert response.status_code == 422 and code(response) == "idempotency_key_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('{"amount": 0, "currency": "USD"}', "invalid_amount"),
+        ('{"amount": -5, "currency": "USD"}', "invalid_amount"),
+        ('{"amount": 10.5, "currency": "USD"}', "invalid_amount"),
+        ('{"amount": 1e3, "currency": "USD"}', "invalid_amount"),
+        ('{"amount": "100", "currency": "USD"}', "invalid_amount"),
+        ('{"amount": true, "currency": "USD"}', "invalid_amount"),
+        ('{"amount": null, "currency": "USD"}', "invalid_amount"),
+        ('{"amount": 10000000000000000, "currency": "USD"}', "amount_too_large"),
+        ('{"amount": 100, "currency": "usd"}', "invalid_currency"),
+        ('{"amount": 100, "currency": "XXX"}', None),
+        ('{"amount": 100}', "validation_error"),
+        ('{"amount": 100, "currency": "USD", "method": "fast"}', "invalid_choice"),
+        ('{"amount": 100, "currency": "USD", "status": "paid"}', "unknown_field"),
+        ('{"amount": 100, "amount": 200, "currency": "USD"}', None),
+        ('{"amount": NaN, "currency": "USD"}', None),
+        ("[1, 2]", None),
+        ('{"amount": 999999, "currency": "USD"}', "insufficient_funds"),
+        ('{"amount": 100, "currency": "EUR"}', "insufficient_funds"),
+    ],
+)
+def test_bad_inputs_are_4xx_and_write_nothing(raw, expected):
+    creator = payee(15000)
+    response = post(client_for(creator), None, raw=raw)
+    assert 400 <= response.status_code < 500, response.content
+    if expected:
+        assert code(response) == expected
+    assert not Payout.objects.exists()
+    assert not Hold.objects.filter(status="pending").exists()
+    assert available(f"wallet:user:{creator.pk}:USD") == 15000
+
+
+def test_missing_or_malformed_idempotency_key():
+    client = client_for(payee(15000))
+    assert code(post(client, {"amount": 100, "currency": "USD"}, key=None)) == (
+        "idempotency_key_required"
+    )
+    assert code(post(client, {"amount": 100, "currency": "USD"}, key="short")) == (
+        "idempotency_key_invalid"
+    )
+
+
+def test_who_may_be_paid_out():
+    unverified = make_user(verified=False)
+    fund(unverified, 1000)
+    response = post(client_for(unverified), {"amount": 100, "currency": "USD"})
+    assert response.status_code == 403 and code(response) == "verification_required"
+    no_bank = make_user()
+    fund(no_bank, 1000)
+    response = post(client_for(no_bank), {"amount": 100, "currency": "USD"})
+    assert response.status_code == 409 and code(response) == "no_payout_destination"
+    assert APIClient().post("/api/v1/payouts", {}, format="json").status_code in (401, 403)
+
+
+def test_destination_needs_recent_reauthentication_and_starts_the_hold(settings):
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 72
+    creator = make_user()
+    fund(creator, 5000)
+    client = client_for(creator)
+    ApiToken.objects.filter(user=creator).update(
+        reauthenticated_at=timezone.now() - timedelta(hours=1)
+    )
+    response = client.put(
+        "/api/v1/payouts/destination", {"account_number": "000123456789"}, format="json"
+    )
+    assert response.status_code == 403 and code(response) == "reauthentication_required"
+    assert not PayoutDestination.objects.exists()
+
+    client = client_for(creator)  # a fresh token is a fresh proof
+    response = client.put(
+        "/api/v1/payouts/destination", {"account_number": "000123456789"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["destination"]["last4"] == "6789"
+    response = post(client, {"amount": 100, "currency": "USD"})
+    assert response.status_code == 409 and code(response) == "payout_destination_on_hold"
+
+    bad = client.put("/api/v1/payouts/destination", {"account_number": "12ab"}, format="json")
+    assert bad.status_code == 400 and code(bad) == "invalid_bank_account"
+
+
+def test_quote_shows_fee_and_arrival():
+    client = client_for(make_user())
+    body = client.post(
+        "/api/v1/payouts/quote",
+        {"amount": 10000, "currency": "USD", "method": "instant"},
+        format="json",
+    ).json()
+    assert (body["fee"], body["total"]) == (150, 10150)
+    assert body["arrival_estimate"] == timezone.now().date().isoformat()
