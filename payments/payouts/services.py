@@ -64,8 +64,8 @@ from payments.payouts.errors import (
     InvalidPayoutMethod,
     NoPayoutDestination,
     PayoutDestinationOnHold,
-    PayoutDestinationUnavailable,
     PayoutRequestExpired,
+    ProcessorUnavailable,
     VerificationRequired,
 )
 from payments.processors.base import (
@@ -137,7 +137,7 @@ def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> 
     """The processor's hosted onboarding page for the person's connected account (Stripe
     Connect collects identity and bank details there; the sandbox sends them straight back
     to ``return_url``). Creates the connected account on first use. Raises
-    ``PayoutDestinationUnavailable`` when the processor cannot be reached."""
+    ``ProcessorUnavailable`` when the processor cannot be reached."""
     processor = get_processor()
     try:
         account = _payout_account_ensure(user=user, processor=processor)
@@ -145,7 +145,7 @@ def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> 
             account.account_id, refresh_url=refresh_url, return_url=return_url
         )
     except TransientProcessorError as exc:
-        raise PayoutDestinationUnavailable() from exc
+        raise ProcessorUnavailable() from exc
     return link.url
 
 
@@ -162,7 +162,7 @@ def payout_destination_add(
 
     The caller has checked re-authentication. Starts the payout hold
     (``PAYOUT_DESTINATION_HOLD_HOURS``). Raises ``InvalidBankAccount`` (nothing active
-    changes) or ``PayoutDestinationUnavailable`` (retry later).
+    changes) or ``ProcessorUnavailable`` (retry later).
     """
     if bool(account_number) == bool(token):
         raise InvalidBankAccount(_("Give a bank account number or a bank token."))
@@ -201,7 +201,7 @@ def payout_destination_add(
         PayoutDestination.objects.filter(pk=destination.pk).update(
             status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
         )
-        raise PayoutDestinationUnavailable() from exc
+        raise ProcessorUnavailable() from exc
     except PermanentProcessorError as exc:
         PayoutDestination.objects.filter(pk=destination.pk).update(
             status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
