@@ -95,7 +95,8 @@ class ReceiptSide:
     ``subject``, ``body`` (lines) and ``text`` (the notification's line, optional) are
     translatable templates; they are formatted in ``user``'s language with ``handle`` (the
     other party's), ``amount`` (the event's money, formatted for the reader), ``note`` and
-    the event's own ``params``.
+    the event's own ``params`` (a callable param, such as a date to format, is called in
+    the reader's language).
     """
 
     role: str  # the key's last part: "sender", "recipient", "creator" …
@@ -129,7 +130,7 @@ def payment_receipts(
                 "handle": side.other.handle if side.other is not None else "",
                 "amount": money.format() if money is not None else "",
                 "note": "",
-                **(params or {}),
+                **{k: v() if callable(v) else v for k, v in (params or {}).items()},
             }
             subject = str(side.subject) % values
             body = "\n".join(str(line) % values for line in side.body)
