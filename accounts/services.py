@@ -42,6 +42,7 @@ from accounts.models import (
 )
 from accounts.selectors import is_blocked
 from core.exceptions import Conflict, DomainError, PermissionDenied, ValidationFailed
+from core.text import TextInvalid, TextTooLong, text_clean  # noqa: F401 - re-exported
 
 DISPLAY_NAME_MAX_LENGTH = 60
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
@@ -66,16 +67,6 @@ class PasswordInvalid(ValidationFailed):
     default_message = _("Choose a stronger password.")
 
 
-class TextInvalid(ValidationFailed):
-    code = "text_invalid"
-    default_message = _("Text contains characters that are not allowed.")
-
-
-class TextTooLong(ValidationFailed):
-    code = "text_too_long"
-    default_message = _("Text is too long.")
-
-
 class AvatarInvalid(ValidationFailed):
     code = "avatar_invalid"
     default_message = _("Upload a PNG, JPEG, WebP or GIF image of at most 2 MB.")
@@ -97,27 +88,7 @@ class Blocked(PermissionDenied):
     default_message = _("You cannot interact with this person.")
 
 
-# --- text hygiene shared with posts -----------------------------------------------------
-
-
-def text_clean(*, value: str, max_length: int, field: str, allow_newlines: bool = True) -> str:
-    """Strip, reject control characters (NUL included) and enforce a length limit.
-
-    Raises ``TextInvalid`` or ``TextTooLong`` with the field name in ``details``.
-    """
-    if not isinstance(value, str):
-        raise TextInvalid(details={"field": field})
-    value = value.replace("\r\n", "\n").strip()
-    allowed = {"\n"} if allow_newlines else set()
-    if any((ord(c) < 32 and c not in allowed) or ord(c) == 127 for c in value):
-        raise TextInvalid(details={"field": field})
-    if len(value) > max_length:
-        raise TextTooLong(
-            _("%(field)s is at most %(max_length)d characters.")
-            % {"field": field, "max_length": max_length},
-            details={"field": field, "max_length": max_length},
-        )
-    return value
+# --- text hygiene: the one cleaner lives in ``core.text`` (re-exported for posts) -----------
 
 
 # --- handles and sign-up ------------------------------------------------------------------

@@ -51,3 +51,10 @@ class Conflict(DomainError):
     code = "conflict"
     status = 409
     default_message = _("The request conflicts with the current state.")
+
+
+class InvalidChoice(ValidationFailed):
+    """A field whose value must be one of a fixed set (``details``: ``field``, ``choices``)."""
+
+    code = "invalid_choice"
+    default_message = _("A field has a value that is not one of its choices.")

@@ -23,7 +23,7 @@ from accounts.api_inputs import StrictSerializer, TextField, parse
 from accounts.selectors import user_get_by_handle
 from core.api.pagination import CursorPagination
 from payments.creators import api as creator_api
-from payments.creators.services import paid_content_check, post_set_paid_content
+from payments.creators.services import paid_post_create
 from posts import selectors, services
 from posts.serializers import PostSerializer
 
@@ -75,25 +75,19 @@ class PostListApi(APIView):
     )
     def post(self, request):
         data = parse(PostCreateInput, request.data)
-        paid = any(k in data for k in ("locked_text", "price", "members_tier"))
-        if paid:
-            price = creator_api.money_from_payload(data["price"]) if "price" in data else None
-            paid_content_check(
+        if any(k in data for k in ("locked_text", "price", "members_tier")):
+            # One service, one transaction: the post and its paid content, or neither.
+            post = paid_post_create(
                 author=request.user,
+                text=data["text"],
+                reply_to_id=data.get("reply_to"),
                 locked_text=data.get("locked_text", ""),
-                price=price,
+                price=creator_api.money_from_payload(data["price"]) if "price" in data else None,
                 members_tier_id=data.get("members_tier"),
             )
-        post = services.post_create(
-            author=request.user, text=data["text"], reply_to_id=data.get("reply_to")
-        )
-        if paid:
-            post_set_paid_content(
-                author=request.user,
-                post=post,
-                locked_text=data.get("locked_text", ""),
-                price=price,
-                members_tier_id=data.get("members_tier"),
+        else:
+            post = services.post_create(
+                author=request.user, text=data["text"], reply_to_id=data.get("reply_to")
             )
         post = selectors.post_get(post_id=post.pk, viewer=request.user)
         return Response(PostSerializer(post).data, status=status.HTTP_201_CREATED)

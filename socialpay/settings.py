@@ -531,8 +531,8 @@ CREATOR_ESCROW_RELEASE_HOURS = env.int("CREATOR_ESCROW_RELEASE_HOURS", default=1
 # A membership whose renewal cannot be paid stays usable (past_due) this long, then ends.
 CREATOR_MEMBERSHIP_PERIOD_DAYS = env.int("CREATOR_MEMBERSHIP_PERIOD_DAYS", default=30)
 CREATOR_MEMBERSHIP_GRACE_DAYS = env.int("CREATOR_MEMBERSHIP_GRACE_DAYS", default=3)
-# Rows stuck in an intermediate state (a process died between two steps) are driven to a
-# final state by the sweeper after this many seconds.
+# Card tips still waiting for the processor's webhook after this many seconds are looked
+# up at the processor by the sweeper (every other creator flow commits in one transaction).
 CREATOR_STUCK_AFTER_SECONDS = env.int("CREATOR_STUCK_AFTER_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE.update(
     {

@@ -1,8 +1,14 @@
 """REST API of the creator flows (mounted under /api/v1/): tips, unlocks, products,
 orders (ship / confirm / refund), membership tiers and memberships, dashboard data.
 
-Every money POST is ``@idempotent_api``; other people's orders and memberships answer 404
-exactly like missing ones; every bad input is a 4xx with a stable code.
+Every money POST is ``@idempotent_api``. Those without a processor call (wallet tips,
+unlocks, orders and their ship / confirm / refund, memberships) run in one transaction with
+their idempotency record, like P2P transfers: the payment and the stored response commit
+together. Card tips call the processor, so their record is claimed and completed around
+the call. Payments pass what the token or session proved (``payer_reauthenticated``): large
+ones answer 403 ``reauthentication_required`` without a recent re-authentication. Other
+people's orders and memberships answer 404 exactly like missing ones; every bad input is a
+4xx with a stable code.
 """
 
 from __future__ import annotations
@@ -19,17 +25,12 @@ from rest_framework.views import APIView
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
 from accounts.selectors import user_get_by_handle
-from core.exceptions import ValidationFailed
 from core.idempotency import idempotent_api
-from core.money import Money
+from core.money import InvalidAmount, Money
 from payments.creators import selectors, services
 from payments.creators.errors import CreatorNotFound, OrderNotFound
 from payments.creators.models import Membership, MembershipTier, Order, Product, Tip, Unlock
-
-
-class MoneyPayloadInvalid(ValidationFailed):
-    code = "invalid_amount"
-    default_message = _("A price is an object {amount, currency} in minor units.")
+from payments.wallets.payer import payer_reauthenticated
 
 
 @extend_schema_field(OpenApiTypes.ANY)
@@ -47,7 +48,7 @@ class RawField(serializers.Field):
 def money_from_payload(value: Any) -> Money:
     """``{"amount": 1050, "currency": "USD"}`` → Money (strict: extra keys refused)."""
     if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
-        raise MoneyPayloadInvalid()
+        raise InvalidAmount(_("A price is an object {amount, currency} in minor units."))
     return Money.from_minor(value["amount"], value["currency"])
 
 
@@ -159,34 +160,48 @@ class TipInput(StrictSerializer):
     )
 
 
-def _tip(request, **target) -> Response:
+def _tip(request, *, post_id: int | None = None, handle: str | None = None) -> Response:
     data = parse(TipInput, request.data)
-    if "payment_method" in data:
-        tip = services.tip_send_card(
-            tipper=request.user,
-            amount=Money.from_minor(data["amount"], data["currency"]),
-            payment_method=data["payment_method"],
-            request_key=request.idempotency_key,
-            message=data.get("note", ""),
-            visibility=data.get("visibility", "private"),
-            show_amount=data.get("show_amount", False),
-            **target,
-        )
-        code = status.HTTP_201_CREATED if tip.status == "completed" else status.HTTP_202_ACCEPTED
-        return Response(tip_dict(tip), status=code)
+    creator = None
+    if handle is not None:
+        try:
+            creator = user_get_by_handle(handle=handle)
+        except Exception:
+            raise CreatorNotFound() from None
     tip = services.tip_send(
         tipper=request.user,
+        post_id=post_id,
+        creator=creator,
         amount=Money.from_minor(data["amount"], data["currency"]),
+        payment_method=data.get("payment_method"),
         request_key=request.idempotency_key,
         message=data.get("note", ""),
         visibility=data.get("visibility", "private"),
         show_amount=data.get("show_amount", False),
-        **target,
+        reauthenticated=payer_reauthenticated(request),
     )
-    return Response(tip_dict(tip), status=status.HTTP_201_CREATED)
+    code = status.HTTP_201_CREATED if tip.status == "completed" else status.HTTP_202_ACCEPTED
+    return Response(tip_dict(tip), status=code)
 
 
-class PostTipsApi(APIView):
+class _TipApi(APIView):
+    """A tip from the wallet is one transaction with its idempotency record; a tip by card
+    (``payment_method``) calls the processor, so its record is kept around the call."""
+
+    def _dispatch_tip(self, request, **target) -> Response:
+        by_card = isinstance(request.data, dict) and "payment_method" in request.data
+        return (self._by_card if by_card else self._from_wallet)(request, **target)
+
+    @idempotent_api("creators.tip", one_transaction=True)
+    def _from_wallet(self, request, **target):
+        return _tip(request, **target)
+
+    @idempotent_api("creators.tip")
+    def _by_card(self, request, **target):
+        return _tip(request, **target)
+
+
+class PostTipsApi(_TipApi):
     @extend_schema(operation_id="posts_tips_list", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
     def get(self, request, post_id: int):
         services.post_get_for_payment(post_id)
@@ -196,25 +211,29 @@ class PostTipsApi(APIView):
     @extend_schema(
         operation_id="posts_tip",
         request=TipInput,
-        responses={201: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 422: ERROR},
-        summary="Tip the author of a post from the wallet",
+        responses={
+            201: OpenApiTypes.OBJECT,
+            202: OpenApiTypes.OBJECT,
+            400: ERROR,
+            402: ERROR,
+            403: ERROR,
+            404: ERROR,
+            422: ERROR,
+        },
+        summary="Tip the author of a post from the wallet (or by card)",
     )
-    @idempotent_api("creators.tip")
     def post(self, request, post_id: int):
-        return _tip(request, post_id=post_id)
+        return self._dispatch_tip(request, post_id=post_id)
 
 
-class UserTipsApi(APIView):
+class UserTipsApi(_TipApi):
     @extend_schema(
-        operation_id="users_tip", request=TipInput, responses={201: OpenApiTypes.OBJECT, 404: ERROR}
+        operation_id="users_tip",
+        request=TipInput,
+        responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR},
     )
-    @idempotent_api("creators.tip")
     def post(self, request, handle: str):
-        try:
-            creator = user_get_by_handle(handle=handle)
-        except Exception:
-            raise CreatorNotFound() from None
-        return _tip(request, creator=creator)
+        return self._dispatch_tip(request, handle=handle)
 
 
 # --- unlocks --------------------------------------------------------------------------------
@@ -225,17 +244,20 @@ class PostUnlockApi(APIView):
         responses={
             200: OpenApiTypes.OBJECT,
             201: OpenApiTypes.OBJECT,
+            403: ERROR,
             404: ERROR,
             409: ERROR,
             422: ERROR,
         },
         summary="Buy access to a post's locked content (once)",
     )
-    @idempotent_api("creators.unlock")
+    @idempotent_api("creators.unlock", one_transaction=True)
     def post(self, request, post_id: int):
         if request.data:
             parse(StrictSerializer, request.data)
-        unlock, created = services.unlock_purchase(buyer=request.user, post_id=post_id)
+        unlock, created = services.unlock_purchase(
+            buyer=request.user, post_id=post_id, reauthenticated=payer_reauthenticated(request)
+        )
         return Response(
             unlock_dict(unlock), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -287,10 +309,17 @@ class OrderListApi(APIView):
     @extend_schema(
         operation_id="orders_create",
         request=OrderInput,
-        responses={201: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={
+            201: OpenApiTypes.OBJECT,
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+            422: ERROR,
+        },
         summary="Buy a product from a post; the money is held in escrow",
     )
-    @idempotent_api("creators.order")
+    @idempotent_api("creators.order", one_transaction=True)
     def post(self, request):
         data = parse(OrderInput, request.data)
         order = services.order_create(
@@ -299,6 +328,7 @@ class OrderListApi(APIView):
             quantity=data["quantity"],
             shipping_address=data.get("shipping_address", ""),
             request_key=request.idempotency_key,
+            reauthenticated=payer_reauthenticated(request),
         )
         order = selectors.order_get_for(user=request.user, order_id=order.pk)
         return Response(order_dict(order, request.user), status=status.HTTP_201_CREATED)
@@ -325,7 +355,7 @@ class OrderShipApi(APIView):
     @extend_schema(
         operation_id="orders_ship", request=None, responses={200: OpenApiTypes.OBJECT, 404: ERROR}
     )
-    @idempotent_api("creators.order.ship")
+    @idempotent_api("creators.order.ship", one_transaction=True)
     def post(self, request, order_id: int):
         return _order_action(
             request,
@@ -340,7 +370,7 @@ class OrderConfirmApi(APIView):
         request=None,
         responses={200: OpenApiTypes.OBJECT, 404: ERROR},
     )
-    @idempotent_api("creators.order.confirm")
+    @idempotent_api("creators.order.confirm", one_transaction=True)
     def post(self, request, order_id: int):
         return _order_action(
             request,
@@ -362,7 +392,7 @@ class OrderRefundApi(APIView):
         responses={200: OpenApiTypes.OBJECT, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Refund all (no amount) or part of an order before release",
     )
-    @idempotent_api("creators.order.refund")
+    @idempotent_api("creators.order.refund", one_transaction=True)
     def post(self, request, order_id: int):
         data = parse(RefundInput, request.data)
         amount = None
@@ -412,13 +442,17 @@ class MembershipListApi(APIView):
     @extend_schema(
         operation_id="memberships_create",
         request=MembershipInput,
-        responses={201: OpenApiTypes.OBJECT, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={201: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Join a tier, paying the first month from the wallet",
     )
-    @idempotent_api("creators.membership")
+    @idempotent_api("creators.membership", one_transaction=True)
     def post(self, request):
         data = parse(MembershipInput, request.data)
-        membership = services.membership_subscribe(member=request.user, tier_id=data["tier"])
+        membership = services.membership_subscribe(
+            member=request.user,
+            tier_id=data["tier"],
+            reauthenticated=payer_reauthenticated(request),
+        )
         return Response(membership_dict(membership), status=status.HTTP_201_CREATED)
 
 

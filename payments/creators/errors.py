@@ -1,26 +1,27 @@
-"""Stable error codes of the creator flows (``core.exceptions.DomainError`` subclasses)."""
+"""Stable error codes of the creator flows (``core.exceptions.DomainError`` subclasses).
+
+Errors that belong to another domain are re-exported, never copied: the payer's and the
+card's from ``payments.wallets.errors``, the post's from ``posts.services``, the generic
+``invalid_choice`` from ``core.exceptions``.
+"""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, DomainError, NotFound, ValidationFailed
+from core.exceptions import InvalidChoice as InvalidChoice
+from payments.wallets.errors import AccountFrozen as AccountFrozen
+from payments.wallets.errors import CardDeclined as CardDeclined
+from payments.wallets.errors import ProcessorUnavailable as ProcessorUnavailable
+from posts.services import NotYourPost as NotYourPost
+from posts.services import PostNotFound as PostNotFound
 
 
 class CannotPaySelf(DomainError):
     code = "cannot_pay_self"
     status = 422
     default_message = _("You cannot pay yourself.")
-
-
-class AccountFrozen(PermissionDenied):
-    code = "account_frozen"
-    default_message = _("This account is frozen and cannot send money.")
-
-
-class PostNotFound(NotFound):
-    code = "not_found"
-    default_message = _("No such post.")
 
 
 class CreatorNotFound(NotFound):
@@ -51,11 +52,6 @@ class MembershipNotFound(NotFound):
 class PostNotForSale(Conflict):
     code = "post_not_paid"
     default_message = _("This post has no locked content for sale.")
-
-
-class NotYourPost(PermissionDenied):
-    code = "not_your_post"
-    default_message = _("You can only attach products to your own posts.")
 
 
 class OutOfStock(Conflict):
@@ -94,24 +90,7 @@ class AlreadyMember(Conflict):
     default_message = _("You already have a membership with this creator.")
 
 
-class InvalidChoice(ValidationFailed):
-    code = "invalid_choice"
-    default_message = _("A field has a value that is not one of its choices.")
-
-
 class PaymentFailed(DomainError):
     code = "payment_failed"
     status = 402
     default_message = _("The payment did not go through.")
-
-
-class CardDeclined(DomainError):
-    code = "card_declined"
-    status = 402
-    default_message = _("The card was declined; nothing was charged.")
-
-
-class ProcessorUnavailable(DomainError):
-    code = "processor_unavailable"
-    status = 503
-    default_message = _("The card processor did not answer; try again with the same key.")

@@ -25,4 +25,5 @@ def memberships_renew_due_task() -> int:
 
 @shared_task(name="creators.sweep_stuck", ignore_result=True, acks_late=True)
 def sweep_stuck_task() -> int:
+    """Card tips whose processor webhook never came (the only processor-bound flow)."""
     return services.creators_sweep_stuck()

@@ -1,6 +1,10 @@
 """Pages of the creator flows. Every payment has two steps: a form, then a review page
 that shows the amount, the fee lines and the total (nothing pre-ticked); only the
-confirmation moves money, through ``@idempotent_form`` so a double submit pays once."""
+confirmation moves money, through ``@idempotent_form`` so a double submit pays once.
+
+A large payment asks for a recent re-authentication (the step-up rule of
+``payments.wallets.payer``): the page sends the person to re-authenticate and back to the
+form with what they typed (``payments.wallets.stepup``)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.reauth import ReauthenticationRequired
 from accounts.selectors import user_get_by_handle
 from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
@@ -24,6 +29,11 @@ from core.money import Money, currency_require_supported, supported_currencies
 from payments.creators import selectors, services
 from payments.creators.fees import fee_quote
 from payments.creators.models import MembershipTier, Order, Product
+from payments.wallets.payer import payer_reauthenticated
+from payments.wallets.stepup import stepup_redirect, stepup_restore
+
+#: What the tip form keeps across a re-authentication.
+TIP_FIELDS = ("preset", "custom", "currency", "message", "public", "show_amount")
 
 
 def _amount_from_form(post) -> Money:
@@ -62,7 +72,7 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
         "presets": [Money(p, "USD") for p in settings.CREATOR_TIP_PRESETS],
         "currencies": supported_currencies(),
         "idempotency_key": request.POST.get("idempotency_key") or form_key(),
-        "form": request.POST,
+        "form": request.POST if request.method == "POST" else stepup_restore(request),
     }
     # With htmx the form, the review and the result replace each other in one panel (on
     # the tip page or under a post); without it they are whole pages.
@@ -87,7 +97,10 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
             message=request.POST.get("message", ""),
             visibility="public" if request.POST.get("public") == "on" else "private",
             show_amount=request.POST.get("show_amount") == "on",
+            reauthenticated=payer_reauthenticated(request),
         )
+    except ReauthenticationRequired:
+        return stepup_redirect(request, back=request.path, fields=TIP_FIELDS)
     except DomainError as exc:
         ctx["error"] = error_message(exc)
         return render(request, "payments/creators/tip_review.html" + panel, ctx)
@@ -131,7 +144,11 @@ def unlock_page(request, post_id: int):
     if request.method != "POST":
         return render(request, "payments/creators/unlock.html", ctx)
     try:
-        services.unlock_purchase(buyer=request.user, post_id=post.pk)
+        services.unlock_purchase(
+            buyer=request.user, post_id=post.pk, reauthenticated=payer_reauthenticated(request)
+        )
+    except ReauthenticationRequired:
+        return stepup_redirect(request, back=request.path, fields=())
     except DomainError as exc:
         messages.error(request, error_message(exc))
         return render(request, "payments/creators/unlock.html", ctx)
@@ -216,12 +233,13 @@ def buy_page(request, product_id: int):
     )
     if product is None:
         raise Http404
-    qty_text = request.POST.get("quantity", "1")
+    typed = request.POST if request.method == "POST" else stepup_restore(request)
+    qty_text = typed.get("quantity", "1")
     quantity = int(qty_text) if qty_text.isdigit() else 0
     ctx = {
         "product": product,
         "quantity": quantity or 1,
-        "address": request.POST.get("shipping_address", ""),
+        "address": typed.get("shipping_address", ""),
         "idempotency_key": request.POST.get("idempotency_key") or form_key(),
     }
     if request.method != "POST":
@@ -241,7 +259,10 @@ def buy_page(request, product_id: int):
             quantity=quantity,
             shipping_address=ctx["address"],
             request_key=request.POST["idempotency_key"],
+            reauthenticated=payer_reauthenticated(request),
         )
+    except ReauthenticationRequired:
+        return stepup_redirect(request, back=request.path, fields=("quantity", "shipping_address"))
     except DomainError as exc:
         messages.error(request, error_message(exc))
         return render(request, "payments/creators/buy.html", ctx)
@@ -343,7 +364,11 @@ def join_page(request, tier_id: int):
     if request.method != "POST":
         return render(request, "payments/creators/join.html", ctx)
     try:
-        services.membership_subscribe(member=request.user, tier_id=tier.pk)
+        services.membership_subscribe(
+            member=request.user, tier_id=tier.pk, reauthenticated=payer_reauthenticated(request)
+        )
+    except ReauthenticationRequired:
+        return stepup_redirect(request, back=request.path, fields=())
     except DomainError as exc:
         messages.error(request, error_message(exc))
         return render(request, "payments/creators/join.html", ctx)

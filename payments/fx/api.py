@@ -5,7 +5,6 @@ renders. Executions require an ``Idempotency-Key``; a quote itself moves no mone
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -20,11 +19,11 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
-from accounts.reauth import require_recent_authentication
 from core.api.throttling import ScopedRateThrottle
 from core.idempotency import HEADER, idempotent_api
 from payments.fx import selectors, services
 from payments.fx.models import FxQuote
+from payments.wallets.payer import payer_reauthenticated, stepup_check
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER, str, OpenApiParameter.HEADER, required=True, description="8-255 printable ASCII."
@@ -210,8 +209,11 @@ class TransferCreateApi(MoneyThrottled, APIView):
     def post(self, request):
         data = parse(FxTransferInput, request.data)
         priced = selectors.quote_get(user=request.user, quote_id=data["quote"])
-        if services.fx_limit_amount(priced) > settings.WALLET_REAUTH_ABOVE:
-            require_recent_authentication(request)  # a large send, as for P2P transfers
+        # A large send needs a fresh proof of identity: the one step-up rule of every payment.
+        stepup_check(
+            counted=services.fx_limit_amount(priced),
+            reauthenticated=payer_reauthenticated(request),
+        )
         quote = services.fx_transfer_execute(
             user=request.user, quote_id=data["quote"], to=data["to"], note=data.get("note", "")
         )

@@ -10,7 +10,6 @@ expired quote is re-priced on confirm and shown again. Confirming is ``@idempote
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -20,7 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import is_recently_authenticated
 from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
@@ -28,6 +26,7 @@ from payments.fx import selectors, services
 from payments.fx.forms import ConvertForm, HomeCurrencyForm, SendForm
 from payments.fx.quotes import Pricing
 from payments.wallets.errors import RecipientNotFound
+from payments.wallets.payer import payer_reauthenticated, stepup_required
 
 
 def _quote_context(request, *, kind: str, form) -> dict:
@@ -160,9 +159,9 @@ def _needs_reauthentication(request, quote_id: str) -> bool:
         quote = selectors.quote_get(user=request.user, quote_id=quote_id)
     except DomainError:
         return False  # the service answers "not found" itself
-    if services.fx_limit_amount(quote) <= settings.WALLET_REAUTH_ABOVE:
-        return False
-    return not is_recently_authenticated(request)
+    return stepup_required(
+        counted=services.fx_limit_amount(quote), reauthenticated=payer_reauthenticated(request)
+    )
 
 
 @login_required

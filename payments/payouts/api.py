@@ -14,13 +14,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
-from accounts.reauth import require_recent_authentication
 from core.api.pagination import CursorPagination
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
 from payments.payouts import selectors, services
 from payments.payouts.models import Payout, PayoutDestination
+from payments.wallets.payer import payer_reauthenticated, stepup_check
 
 
 class RawJsonField(serializers.Field):
@@ -99,11 +100,11 @@ class PayoutListCreateApi(APIView):
     @extend_schema(
         operation_id="payouts_create",
         request=PayoutInput,
-        responses={202: PAYOUT_OUTPUT},
+        responses={202: PAYOUT_OUTPUT, 403: ERROR, 409: ERROR, 422: ERROR},
         parameters=[OpenApiParameter("Idempotency-Key", str, location="header", required=True)],
         summary="Request a payout to the active bank account (settled asynchronously)",
     )
-    @idempotent_api("payouts.create")
+    @idempotent_api("payouts.create", one_transaction=True)
     def post(self, request):
         data = parse(PayoutInput, request.data)
         payout = services.payout_request(
@@ -111,6 +112,7 @@ class PayoutListCreateApi(APIView):
             amount=_money(data),
             method=data.get("method", "standard"),
             request_key=request.idempotency_key,
+            reauthenticated=payer_reauthenticated(request),
         )
         return Response(payout_payload(payout), status=202)
 
@@ -221,7 +223,8 @@ class PayoutDestinationApi(APIView):
     )
     def put(self, request):
         """Attach a bank account (re-authentication required; starts the payout hold)."""
-        require_recent_authentication(request)
+        # Changing where money goes out always needs a fresh proof (the step-up rule).
+        stepup_check(counted=None, reauthenticated=payer_reauthenticated(request))
         data = parse(DestinationInput, request.data)
         destination = services.payout_destination_add(
             user=request.user,

@@ -1,25 +1,23 @@
-"""Stable error codes of payouts (``core.exceptions.DomainError`` subclasses)."""
+"""Stable error codes of payouts (``core.exceptions.DomainError`` subclasses).
+
+The payer's errors (``account_frozen``, ``verification_required``) and
+``processor_unavailable`` are the wallet's, re-exported here."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, NotFound, ValidationFailed
+from payments.wallets.errors import (  # noqa: F401 - re-exported
+    AccountFrozen,
+    ProcessorUnavailable,
+    VerificationRequired,
+)
 
 
 class PayoutNotFound(NotFound):
     code = "payout_not_found"
     default_message = _("No such payout.")
-
-
-class VerificationRequired(PermissionDenied):
-    code = "verification_required"
-    default_message = _("Only verified accounts can be paid out.")
-
-
-class AccountFrozen(PermissionDenied):
-    code = "account_frozen"
-    default_message = _("This account is frozen: payouts are suspended.")
 
 
 class NoPayoutDestination(Conflict):
@@ -40,12 +38,6 @@ class InvalidPayoutMethod(ValidationFailed):
 class InvalidBankAccount(ValidationFailed):
     code = "invalid_bank_account"
     default_message = _("That bank account could not be attached.")
-
-
-class PayoutDestinationUnavailable(DomainError):
-    code = "processor_unavailable"
-    status = 503
-    default_message = _("The payment processor is unavailable; try again shortly.")
 
 
 class IllegalPayoutTransition(Conflict):

@@ -2,10 +2,12 @@
 
 The shape of every processor call (after Liberapay): record the intent and commit; call the
 processor with a key built from our row id (``payout:{id}``); record the answer in a new
-transaction. No transaction is ever open across a processor call, and the ledger services
-are durable transactions of their own, so every ledger effect is *derived from the payout's
-status* by ``payout_ledger_sync`` with idempotency keys from the payout id: running it any
-number of times, after a crash anywhere, books each effect exactly once.
+transaction. No transaction is ever open across a processor call. The request is one
+transaction (payer check, hold, payout row); so is each status change: the new status, its
+ledger effects (the ledger joins the transaction) and the person's receipt in the outbox.
+Every ledger effect is *derived from the payout's status* by ``payout_ledger_sync`` with
+idempotency keys from the payout id, so running it again (the sweeper does, for rows
+written by older versions that booked in a second transaction) books nothing twice.
 
 Postings (``P`` = processor, ``A`` = amount, ``F`` = instant fee, 0 for standard):
 
@@ -22,8 +24,10 @@ paid, then failed      reverse both entries, once each:
 A bank that returns an instant payout gets its fee refunded too: the service was not
 delivered.
 
-Locks: ``Payout`` rows are locked (``SELECT … FOR UPDATE``) for every status change; ledger
-services take their own locks (hold row, then wallet), never while we hold a payout lock.
+Locks: ``Payout`` rows are locked (``SELECT … FOR UPDATE``) for every status change, then
+the ledger takes its own (hold row, then wallet) inside that transaction. A request locks
+the person's user row (share), then the wallet and the new hold; nothing locks a payout row
+after a wallet, so there is no cycle.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money, currency_require_supported
 from ledger import chart
@@ -48,15 +51,13 @@ from ledger.models import Entry, Hold, HoldStatus
 from ledger.services import credit, debit, entry_post, entry_reverse, hold_create, hold_post
 from ledger.services import hold_void as ledger_hold_void
 from payments.payouts.errors import (
-    AccountFrozen,
     IllegalPayoutTransition,
     InvalidBankAccount,
     InvalidPayoutMethod,
     NoPayoutDestination,
     PayoutDestinationOnHold,
-    PayoutDestinationUnavailable,
     PayoutRequestExpired,
-    VerificationRequired,
+    ProcessorUnavailable,
 )
 from payments.payouts.models import (
     TRANSITIONS,
@@ -78,6 +79,8 @@ from payments.processors.base import (
     get_processor,
 )
 from payments.processors.base import PayoutStatus as RemoteStatus
+from payments.wallets.payer import payer_check
+from payments.wallets.receipts import ReceiptSide, payment_receipts
 
 log = structlog.get_logger(__name__)
 
@@ -137,7 +140,7 @@ def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> 
     """The processor's hosted onboarding page for the person's connected account (Stripe
     Connect collects identity and bank details there; the sandbox sends them straight back
     to ``return_url``). Creates the connected account on first use. Raises
-    ``PayoutDestinationUnavailable`` when the processor cannot be reached."""
+    ``ProcessorUnavailable`` when the processor cannot be reached."""
     processor = get_processor()
     try:
         account = _payout_account_ensure(user=user, processor=processor)
@@ -145,7 +148,7 @@ def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> 
             account.account_id, refresh_url=refresh_url, return_url=return_url
         )
     except TransientProcessorError as exc:
-        raise PayoutDestinationUnavailable() from exc
+        raise ProcessorUnavailable() from exc
     return link.url
 
 
@@ -162,7 +165,7 @@ def payout_destination_add(
 
     The caller has checked re-authentication. Starts the payout hold
     (``PAYOUT_DESTINATION_HOLD_HOURS``). Raises ``InvalidBankAccount`` (nothing active
-    changes) or ``PayoutDestinationUnavailable`` (retry later).
+    changes) or ``ProcessorUnavailable`` (retry later).
     """
     if bool(account_number) == bool(token):
         raise InvalidBankAccount(_("Give a bank account number or a bank token."))
@@ -201,7 +204,7 @@ def payout_destination_add(
         PayoutDestination.objects.filter(pk=destination.pk).update(
             status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
         )
-        raise PayoutDestinationUnavailable() from exc
+        raise ProcessorUnavailable() from exc
     except PermanentProcessorError as exc:
         PayoutDestination.objects.filter(pk=destination.pk).update(
             status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
@@ -243,11 +246,7 @@ def payout_schedule_set(*, user: User, schedule: str) -> PayoutDestination:
 
 
 # --- requests --------------------------------------------------------------------------------
-def _check_payable(user: User) -> PayoutDestination:
-    if user.verification_tier != User.VerificationTier.VERIFIED:
-        raise VerificationRequired()
-    if user.is_frozen:
-        raise AccountFrozen()
+def _destination_payable(user: User) -> PayoutDestination:
     destination = PayoutDestination.objects.filter(
         user=user, status=PayoutDestination.Status.ACTIVE
     ).first()
@@ -265,22 +264,29 @@ def _request_hold_key(user_id: int, request_key: str) -> str:
     return f"payout-request:{user_id}:{digest}"
 
 
-def payout_request(*, user: User, amount: Money, method: str, request_key: str) -> Payout:
+def payout_request(
+    *,
+    user: User,
+    amount: Money,
+    method: str,
+    request_key: str,
+    reauthenticated: bool | None = None,
+) -> Payout:
     """Reserve ``amount`` (plus the instant fee) in the wallet and queue the payout.
 
-    ``request_key`` is the client's idempotency key: the same key returns the same payout
-    (even after a crash between the two steps below). Raises ``VerificationRequired``,
-    ``AccountFrozen``, ``NoPayoutDestination``, ``PayoutDestinationOnHold``,
-    ``InvalidPayoutMethod``, ledger ``InsufficientFunds`` / ``IdempotencyKeyReused``,
-    ``PayoutRequestExpired``.
-
-    Two steps, because the ledger's hold is a durable transaction of its own: (1) the hold,
-    keyed by the request key (a concurrent request for the same money loses on the wallet
-    lock); (2) the payout row, which owns the hold. A request that dies between them leaves
-    a hold without payout; the sweeper voids it after ``PAYOUT_ORPHAN_HOLD_SECONDS``.
+    One transaction (the caller's, or its own): the payer check (``payments.wallets.payer``:
+    the person read fresh and share-locked, not frozen, verified, re-authenticated above
+    the step-up threshold), the destination check, the hold (the ledger joins the
+    transaction; its key comes from ``request_key``), the payout row and its first event.
+    The submission to the processor is queued after commit. A refusal leaves nothing.
+    ``request_key`` is the client's idempotency key: the same key returns the same payout.
+    ``reauthenticated``: what the request proved; ``None`` for scheduled payouts.
+    Locks: the person's user row (share), the wallet (ledger), the hold row.
+    Raises ``VerificationRequired``, ``AccountFrozen``, ``ReauthenticationRequired``,
+    ``NoPayoutDestination``, ``PayoutDestinationOnHold``, ``InvalidPayoutMethod``, ledger
+    ``InsufficientFunds`` / ``IdempotencyKeyReused``, ``PayoutRequestExpired``.
     """
     currency_require_supported(amount.currency)
-    destination = _check_payable(user)
     quote = payout_quote(amount=amount, method=method)
     currency = amount.currency
     postings = [
@@ -290,18 +296,28 @@ def payout_request(*, user: User, amount: Money, method: str, request_key: str) 
     if quote.fee.amount:
         postings.append(credit(chart.fees_key(currency), quote.fee))
     hold_key = _request_hold_key(user.pk, request_key)
-    hold = hold_create(
-        code=PAYOUT_CODE,
-        idempotency_key=hold_key,
-        postings=postings,
-        reference=f"payout-request:{user.pk}",
-        metadata={"method": method},
-    )
-    with transaction.atomic(durable=True):
+    existing = Payout.objects.filter(user=user, hold__idempotency_key=hold_key).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        payer_check(
+            payer_id=user.pk,
+            money=quote.total,
+            reauthenticated=reauthenticated,
+            require_verified=True,
+        )
+        destination = _destination_payable(user)
+        hold = hold_create(
+            code=PAYOUT_CODE,
+            idempotency_key=hold_key,
+            postings=postings,
+            reference=f"payout-request:{user.pk}",
+            metadata={"method": method},
+        )
         locked = Hold.objects.select_for_update().get(pk=hold.pk)
         existing = Payout.objects.filter(hold_id=hold.pk).first()
         if existing is not None:
-            return existing
+            return existing  # the same key committed meanwhile
         if locked.status != HoldStatus.PENDING:
             raise PayoutRequestExpired()
         payout = Payout.objects.create(
@@ -378,10 +394,12 @@ def _log_refusal(payout_id: int, from_status: str, to_status: str, source: str, 
 def payout_transition(
     *, payout_id: int, to_status: str, source: str, detail: dict | None = None, **fields
 ) -> Payout:
-    """Move a payout to ``to_status`` (and set ``fields``), then book its ledger effects.
+    """Move a payout to ``to_status`` (and set ``fields``), book its ledger effects and
+    write its receipt, in one transaction.
 
     Raises ``IllegalPayoutTransition`` (the refusal is logged as an event). A repeat of
-    the current status changes nothing. Locks: the payout row.
+    the current status changes nothing. Locks: the payout row, then (the ledger) the hold
+    row and the wallet.
     """
     with transaction.atomic(durable=True):
         payout = Payout.objects.select_for_update().get(pk=payout_id)
@@ -398,12 +416,13 @@ def payout_transition(
                     setattr(payout, name, value)
             payout.save()
             if changed:
-                transaction.on_commit(lambda: _notify(payout_id))
+                _receipt(payout)
+            # The status, its ledger effects and its receipt commit together.
+            payout_ledger_sync(payout_id=payout_id)
     if refused:
         raise IllegalPayoutTransition(
             details={"payout": payout_id, "from": from_status, "to": to_status}
         )
-    payout_ledger_sync(payout_id=payout_id)
     return Payout.objects.get(pk=payout_id)
 
 
@@ -418,28 +437,33 @@ _NOTE_TEXT = {
 }
 
 
-def _notify(payout_id: int) -> None:
-    from accounts.services import notification_create
-
-    payout = Payout.objects.select_related("user").get(pk=payout_id)
-    if payout.status not in {PayoutStatus.PAID, PayoutStatus.FAILED, PayoutStatus.REVERSED}:
+def _receipt(payout: Payout) -> None:
+    """The person's receipt of a final status, in the transaction that sets it (the
+    outbox): a committed status is always told, a rolled-back one never."""
+    if payout.status not in _NOTE_TEXT:
         return
-    with in_language_of(payout.user):
-        text = _NOTE_TEXT[payout.status] % {
-            "amount": Money(payout.amount, payout.currency).format(),
-            "reason": payout.failure_message or _("no reason given"),
-        }
-    notification_create(
-        recipient=payout.user,
-        kind=f"payout_{payout.status}",
+    text = _NOTE_TEXT[payout.status]
+    payment_receipts(
+        event=f"payout:{payout.pk}:{payout.status}",
         target_type="payout",
         target_id=payout.pk,
+        money=Money(payout.amount, payout.currency),
         data={
             "amount": payout.amount,
             "currency": payout.currency,
             "failure_message": payout.failure_message,
-            "text": text,
         },
+        params={"reason": lambda: payout.failure_message or str(_("no reason given"))},
+        sides=[
+            ReceiptSide(
+                role="owner",
+                user=payout.user,
+                kind=f"payout_{payout.status}",
+                subject=text,
+                body=[text],
+                text=text,
+            )
+        ],
     )
 
 
@@ -659,8 +683,10 @@ def payouts_sweep(*, now=None) -> SweepReport:
       killed task): submitted again with the same key, here and now;
     - ``pending`` for ``PAYOUT_PENDING_CHECK_SECONDS`` (a lost webhook): the processor is
       asked (``retrieve_payout``) and its answer applied;
-    - a status whose ledger effects are missing (a crash between the two): booked;
-    - a payout hold whose payout row was never written: voided.
+    - a status whose ledger effects are missing: booked (only rows of older versions,
+      which booked in a second transaction, can be in that state);
+    - a payout hold whose payout row was never written: voided (likewise: a request is
+      now one transaction).
     """
     now = now or timezone.now()
     batch = settings.PAYOUT_SWEEP_BATCH

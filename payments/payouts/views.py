@@ -6,22 +6,28 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.reauth import reauthentication_required
+from accounts.reauth import ReauthenticationRequired, reauthentication_required
 from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from core.money import Money
 from payments.payouts import selectors, services
 from payments.payouts.forms import BankAccountForm, PayoutRequestForm, ScheduleForm
+from payments.wallets.payer import payer_reauthenticated
+from payments.wallets.stepup import stepup_redirect, stepup_restore
 
 
 @login_required
 def payouts_page(request):
     """GET: history and the request form. POST: review the payout (moves nothing)."""
-    form = PayoutRequestForm(request.POST or None)
+    if request.method == "POST":
+        form = PayoutRequestForm(request.POST)
+    else:  # back from a re-authentication: the form as it was typed
+        form = PayoutRequestForm(initial=stepup_restore(request) or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -60,6 +66,11 @@ def payout_confirm(request):
             amount=data["money"],
             method=data["method"],
             request_key=request.POST["idempotency_key"],
+            reauthenticated=payer_reauthenticated(request),
+        )
+    except ReauthenticationRequired:
+        return stepup_redirect(
+            request, back=reverse("payments:payouts"), fields=("amount", "currency", "method")
         )
     except DomainError as exc:
         messages.error(request, error_message(exc))

@@ -15,7 +15,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -25,7 +24,6 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
-from accounts.reauth import require_recent_authentication
 from core.api.throttling import ScopedRateThrottle, UserRateThrottle
 from core.idempotency import idempotent_api
 from core.money import (
@@ -38,8 +36,9 @@ from core.money import (
 from payments.wallets import requests as money_requests
 from payments.wallets import selectors, topups, transfers
 from payments.wallets.errors import AmountNotPositive
-from payments.wallets.limits import limit_amount, limits_summary
+from payments.wallets.limits import limits_summary
 from payments.wallets.models import MoneyRequest, TopUp, Transfer, Visibility
+from payments.wallets.payer import payer_reauthenticated
 
 
 def money_from_input(amount: Any, currency: Any) -> Money:
@@ -206,8 +205,6 @@ class TransferCreateApi(MoneyThrottled, APIView):
     def post(self, request):
         data = parse(TransferInput, request.data)
         money = money_from_input(data.get("amount"), data.get("currency"))
-        if limit_amount(money) > settings.WALLET_REAUTH_ABOVE:
-            require_recent_authentication(request)
         transfer = transfers.transfer_create(
             sender=request.user,
             to=data["to"],
@@ -215,6 +212,7 @@ class TransferCreateApi(MoneyThrottled, APIView):
             note=data.get("note", ""),
             visibility=data.get("visibility"),
             client_key=f"api:{request.idempotency_key}",
+            reauthenticated=payer_reauthenticated(request),
         )
         return Response(transfer_dict(transfer), status=status.HTTP_201_CREATED)
 
@@ -326,19 +324,23 @@ class RequestDetailApi(APIView):
 class _RequestActionApi(MoneyThrottled, APIView):
     action = ""
 
-    def _act(self, request, request_id: int):
+    def _act(self, request, request_id: int, **kwargs):
         parse(StrictSerializer, request.data)
         fn = getattr(money_requests, f"request_{self.action}")
-        return Response(request_dict(fn(user=request.user, request_id=request_id)))
+        return Response(request_dict(fn(user=request.user, request_id=request_id, **kwargs)))
 
 
 class RequestPayApi(_RequestActionApi):
     action = "pay"
 
-    @extend_schema(operation_id="requests_pay", request=None, responses={200: dict, 404: ERROR})
-    @idempotent_api("requests.pay")
+    @extend_schema(
+        operation_id="requests_pay",
+        request=None,
+        responses={200: dict, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+    )
+    @idempotent_api("requests.pay", one_transaction=True)
     def post(self, request, request_id: int):
-        return self._act(request, request_id)
+        return self._act(request, request_id, reauthenticated=payer_reauthenticated(request))
 
 
 class RequestDeclineApi(_RequestActionApi):

@@ -1,5 +1,12 @@
 """Stable error codes of the wallet area (the API renders them as
-``{"error": {"code", "message", "details"}}``)."""
+``{"error": {"code", "message", "details"}}``).
+
+The payer's rules live in ``payments.wallets.payer`` and their errors here, once, for every
+money flow (transfers, requests, creators, FX, payouts): ``account_frozen``,
+``verification_required``, ``limit_exceeded``, and the card errors ``card_declined`` /
+``processor_unavailable``. Other areas import them from here (their ``errors`` modules
+re-export them); none defines its own copy.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,11 @@ class RecipientNotFound(NotFound):
 class AccountFrozen(PermissionDenied):
     code = "account_frozen"
     default_message = _("Your account is frozen: it cannot send money. Contact support.")
+
+
+class VerificationRequired(PermissionDenied):
+    code = "verification_required"
+    default_message = _("Only verified accounts can be paid out.")
 
 
 class LimitExceeded(DomainError):
@@ -51,7 +63,7 @@ class InvalidPaymentMethod(ValidationFailed):
 class CardDeclined(DomainError):
     code = "card_declined"
     status = 402
-    default_message = _("The card was declined.")
+    default_message = _("The card was declined; nothing was charged.")
 
 
 class ProcessorUnavailable(DomainError):

@@ -12,6 +12,11 @@ Delivery inserts a ``Receipt`` row with a unique key first, so an outbox row del
 (a worker killed before deleting it) notifies once. The e-mail goes out after that row is
 committed: at most once.
 
+``payment_receipts`` is the one builder of a payment's receipts: each side's subject, body
+and notification line are written in that person's language, money formatted for them, and
+queued together in one outbox row. Every money flow uses it (transfers, requests, creators,
+payouts).
+
 Kinds used by the wallet: ``money_sent``, ``money_received``, ``topup_succeeded``,
 ``topup_failed``, ``request_received``, ``request_paid``, ``request_declined``,
 ``request_cancelled``. Other areas add their own (``tip_received``, ``payout_paid`` …).
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import structlog
@@ -28,8 +34,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 
+from accounts.language import in_language_of
 from accounts.models import User
 from accounts.services import notification_create
+from core.money import Money
 from payments.wallets.models import Receipt, ReceiptOutbox
 
 log = structlog.get_logger(__name__)
@@ -78,6 +86,69 @@ def receipt_send(
             )
         ]
     )
+
+
+@dataclass(frozen=True)
+class ReceiptSide:
+    """One person's receipt of a money event (see ``payment_receipts``).
+
+    ``subject``, ``body`` (lines) and ``text`` (the notification's line, optional) are
+    translatable templates; they are formatted in ``user``'s language with ``handle`` (the
+    other party's), ``amount`` (the event's money, formatted for the reader), ``note`` and
+    the event's own ``params`` (a callable param, such as a date to format, is called in
+    the reader's language).
+    """
+
+    role: str  # the key's last part: "sender", "recipient", "creator" …
+    user: User
+    kind: str
+    subject: str
+    body: Sequence[str]
+    other: User | None = None
+    text: str | None = None
+
+
+def payment_receipts(
+    *,
+    event: str,
+    target_type: str,
+    target_id: int,
+    money: Money | None,
+    sides: Sequence[ReceiptSide],
+    data: dict | None = None,
+    params: dict | None = None,
+) -> None:
+    """Queue the receipts of one money event, one per side, in the caller's transaction.
+
+    ``event`` names the event once (``transfer:42``, ``tip:7``); each receipt's key is
+    ``{event}:{role}``, so a replay of the same event notifies nobody twice.
+    """
+    specs = []
+    for side in sides:
+        with in_language_of(side.user):
+            values = {
+                "handle": side.other.handle if side.other is not None else "",
+                "amount": money.format() if money is not None else "",
+                "note": "",
+                **{k: v() if callable(v) else v for k, v in (params or {}).items()},
+            }
+            subject = str(side.subject) % values
+            body = "\n".join(str(line) % values for line in side.body)
+            extra = {"text": str(side.text) % values} if side.text is not None else {}
+        specs.append(
+            ReceiptSpec(
+                key=f"{event}:{side.role}",
+                kind=side.kind,
+                recipient_id=side.user.pk,
+                actor_id=side.other.pk if side.other is not None else None,
+                target_type=target_type,
+                target_id=target_id,
+                data={**(data or {}), **extra},
+                subject=subject,
+                body=body,
+            )
+        )
+    receipts_send(specs)
 
 
 _OUTBOX_INSERT_SQL = "INSERT INTO payments_receiptoutbox (payload, created_at) VALUES (%s, now())"

@@ -1,10 +1,13 @@
 """Money requests: "@bob, please pay me 12.00 · 🍕".
 
-open → paying → paid (one ``Transfer`` with client key ``request:{id}``, so paying twice
-pays once) | open → declined (by the payer) | open → cancelled (by the requester).
-``paying`` is taken under the request's row lock before the transfer runs, so a request
-cannot be cancelled while its money is moving; if the transfer is refused (insufficient
-funds, limits) the request goes back to ``open``.
+open → paid (one ``Transfer`` with client key ``request:{id}``, so paying twice pays once)
+| open → declined (by the payer) | open → cancelled (by the requester).
+
+Paying is one transaction, the transfer's shape: the request's row lock, then the transfer
+(its payer check, limits, entry and receipts) and the request marked paid, committed
+together. A refused transfer (insufficient funds, limits, step-up) rolls it all back: the
+request is still open. ``paying`` is a state only older rows can be in; paying finishes
+them the same way.
 """
 
 from __future__ import annotations
@@ -13,12 +16,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money, currency_require_supported
-from payments.wallets.errors import AccountFrozen, InvalidState, RequestNotFound
-from payments.wallets.models import MoneyRequest, Transfer
-from payments.wallets.receipts import receipt_send
+from payments.wallets.errors import InvalidState, RequestNotFound
+from payments.wallets.models import MoneyRequest
+from payments.wallets.receipts import ReceiptSide, payment_receipts
 from payments.wallets.text import note_clean
 from payments.wallets.transfers import recipient_resolve, transfer_create
 
@@ -55,24 +57,23 @@ def request_create(
                 note=note,
                 client_key=client_key,
             )
-            with in_language_of(payer_user):
-                params = {
-                    "handle": requester.handle,
-                    "amount": money.format(),
-                    "note": f" · {note}" if note else "",
-                }
-                subject = _("@%(handle)s asks you for %(amount)s") % params
-                body = _("@%(handle)s asks you for %(amount)s%(note)s.") % params
-            receipt_send(
-                key=f"request:{req.pk}:received",
-                kind="request_received",
-                recipient_id=payer_user.pk,
-                actor_id=requester.pk,
+            payment_receipts(
+                event=f"request:{req.pk}",
                 target_type="money_request",
                 target_id=req.pk,
+                money=money,
                 data={"amount": money.as_dict(), "note": note},
-                subject=subject,
-                body=body,
+                params={"note": f" · {note}" if note else ""},
+                sides=[
+                    ReceiptSide(
+                        role="received",
+                        user=payer_user,
+                        other=requester,
+                        kind="request_received",
+                        subject=_("@%(handle)s asks you for %(amount)s"),
+                        body=[_("@%(handle)s asks you for %(amount)s%(note)s.")],
+                    )
+                ],
             )
     except IntegrityError:
         return MoneyRequest.objects.get(requester=requester, client_key=client_key)
@@ -80,54 +81,45 @@ def request_create(
 
 
 def _locked(request_id: int) -> MoneyRequest:
-    return MoneyRequest.objects.select_for_update().get(pk=request_id)
+    return (
+        MoneyRequest.objects.select_for_update(of=("self",))
+        .select_related("requester", "payer")
+        .get(pk=request_id)
+    )
 
 
-def request_pay(*, user: User, request_id: int) -> MoneyRequest:
+def request_pay(
+    *, user: User, request_id: int, reauthenticated: bool | None = None
+) -> MoneyRequest:
     """The payer pays an open request (a transfer); paying a paid request returns it.
+
+    One transaction (the caller's, or its own). Locks: the request row, then what
+    ``transfer_create`` locks. ``reauthenticated``: what the request proved (step-up).
     Raises ``RequestNotFound`` (not the payer), ``InvalidState``, and everything
-    ``transfer_create`` raises."""
-    req = MoneyRequest.objects.filter(pk=request_id, payer=user).first()
-    if req is None:
+    ``transfer_create`` raises.
+    """
+    if not MoneyRequest.objects.filter(pk=request_id, payer=user).exists():
         raise RequestNotFound()
-    if user.is_frozen:
-        raise AccountFrozen()
-    with transaction.atomic(durable=True):
-        locked = _locked(req.pk)
-        if locked.status == MoneyRequest.Status.PAID:
-            return MoneyRequest.objects.select_related("requester", "payer").get(pk=req.pk)
-        if locked.status not in {MoneyRequest.Status.OPEN, MoneyRequest.Status.PAYING}:
-            raise InvalidState(details={"status": locked.status})
-        locked.status = MoneyRequest.Status.PAYING
-        locked.save(update_fields=["status"])
-    try:
-        transfer = transfer_create(
-            sender=user,
-            to=req.requester,
-            money=Money(req.amount, req.currency),
-            note=req.note,
-            visibility=user.payment_visibility_default,
-            client_key=f"request:{req.pk}",
-        )
-    except Exception:
-        with transaction.atomic(durable=True):
-            MoneyRequest.objects.filter(
-                pk=req.pk, status=MoneyRequest.Status.PAYING, transfer__isnull=True
-            ).update(status=MoneyRequest.Status.OPEN)
-        raise
-    _request_mark_paid(request_id=req.pk, transfer=transfer)
-    return MoneyRequest.objects.select_related("requester", "payer").get(pk=req.pk)
-
-
-def _request_mark_paid(*, request_id: int, transfer: Transfer) -> None:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         locked = _locked(request_id)
         if locked.status == MoneyRequest.Status.PAID:
-            return
+            return MoneyRequest.objects.select_related("requester", "payer").get(pk=request_id)
+        if locked.status not in {MoneyRequest.Status.OPEN, MoneyRequest.Status.PAYING}:
+            raise InvalidState(details={"status": locked.status})
+        transfer = transfer_create(
+            sender=user,
+            to=locked.requester,
+            money=Money(locked.amount, locked.currency),
+            note=locked.note,
+            visibility=user.payment_visibility_default,
+            client_key=f"request:{locked.pk}",
+            reauthenticated=reauthenticated,
+        )
         locked.status = MoneyRequest.Status.PAID
-        locked.transfer = transfer
+        locked.transfer_id = transfer.pk
         locked.resolved_at = timezone.now()
         locked.save(update_fields=["status", "transfer", "resolved_at"])
+    return MoneyRequest.objects.select_related("requester", "payer").get(pk=request_id)
 
 
 def request_decline(*, user: User, request_id: int) -> MoneyRequest:
@@ -159,25 +151,31 @@ def _close(*, user: User, request_id: int, as_payer: bool, status: str) -> Money
             locked.status = status
             locked.resolved_at = timezone.now()
             locked.save(update_fields=["status", "resolved_at"])
-            other = locked.requester_id if as_payer else locked.payer_id
-            kind = "request_declined" if as_payer else "request_cancelled"
-            verb = "declined" if as_payer else "cancelled"
-            with in_language_of(other):
-                params = {"handle": user.handle, "id": locked.pk}
-                if as_payer:
-                    subject = _("@%(handle)s declined a money request") % params
-                    body = _("@%(handle)s declined the request #%(id)d.") % params
-                else:
-                    subject = _("@%(handle)s cancelled a money request") % params
-                    body = _("@%(handle)s cancelled the request #%(id)d.") % params
-            receipt_send(
-                key=f"request:{locked.pk}:{verb}",
-                kind=kind,
-                recipient_id=other,
-                actor_id=user.pk,
+            other = locked.requester if as_payer else locked.payer
+            payment_receipts(
+                event=f"request:{locked.pk}",
                 target_type="money_request",
                 target_id=locked.pk,
-                subject=subject,
-                body=body,
+                money=None,
+                params={"id": locked.pk},
+                sides=[
+                    ReceiptSide(
+                        role="declined",
+                        user=other,
+                        other=user,
+                        kind="request_declined",
+                        subject=_("@%(handle)s declined a money request"),
+                        body=[_("@%(handle)s declined the request #%(id)d.")],
+                    )
+                    if as_payer
+                    else ReceiptSide(
+                        role="cancelled",
+                        user=other,
+                        other=user,
+                        kind="request_cancelled",
+                        subject=_("@%(handle)s cancelled a money request"),
+                        body=[_("@%(handle)s cancelled the request #%(id)d.")],
+                    )
+                ],
             )
     return MoneyRequest.objects.select_related("requester", "payer").get(pk=request_id)

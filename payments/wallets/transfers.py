@@ -3,15 +3,17 @@ wallet:recipient, no fee).
 
 ``transfer_create`` is the service other areas reuse. How one transfer runs:
 
-1. Checks that need no lock: the sender is not frozen, the recipient exists, is active,
-   is not the sender, and neither blocked the other; the amount is positive and under the
-   per-transfer limit; the note is clean.
+1. Checks that need no lock: the recipient exists, is active, is not the sender, and
+   neither blocked the other; the amount is positive; the note and the visibility are
+   valid (``text``).
 2. ONE transaction (the caller's, when there is one — the API's idempotency record joins
-   it — or its own): insert the ``Transfer`` row and reserve the amount on the sender's
-   ``SendLimit`` row in one statement (row lock, see ``limits``); book the ledger entry
-   (idempotency key ``transfer:{id}``; it locks the sender's wallet account); mark the row
-   ``completed``; queue both receipts for after commit. One commit per transfer is what
-   lets transfers keep up with plain reads (``bench/transfers.py``).
+   it — or its own): the payer check (``payer.payer_check``: the sender's row read fresh
+   and share-locked, not frozen, the per-payment limit of the fresh tier, the step-up
+   rule); insert the ``Transfer`` row and reserve the amount on the sender's ``SendLimit``
+   row in one statement (row lock, see ``limits``); book the ledger entry (idempotency key
+   ``transfer:{id}``; it locks the sender's wallet account); mark the row ``completed``;
+   write both receipts to the outbox. One commit per transfer is what lets transfers keep
+   up with plain reads (``bench/transfers.py``).
 3. When the ledger refuses (insufficient funds) the exception rolls the transaction back:
    no row, no reservation, so the same client key can be used again once corrected.
 
@@ -20,9 +22,9 @@ from an older two-transaction flow (or ``transfer_finish`` used by the redrive):
 with the same client key finishes them, and Celery beat finishes any that nobody retried
 (``transfers_redrive``).
 
-Lock order inside the transaction: the sender's ``SendLimit`` row, then the sender's wallet
-account (the ledger). Credits to the recipient take no lock (balance deltas), so two people
-paying each other cannot deadlock.
+Lock order inside the transaction: the sender's user row (share), the sender's
+``SendLimit`` row, then the sender's wallet account (the ledger). Credits to the recipient
+take no lock (balance deltas), so two people paying each other cannot deadlock.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
-from accounts.language import in_language_of
 from accounts.models import User
 from accounts.selectors import is_blocked
 from core.exceptions import DomainError
@@ -44,7 +45,6 @@ from ledger import services as ledger
 from ledger.errors import InsufficientFunds
 from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import (
-    AccountFrozen,
     AccountsMustBeDifferent,
     AmountNotPositive,
     RecipientNotFound,
@@ -53,7 +53,6 @@ from payments.wallets.errors import (
 from payments.wallets.limits import (
     RESERVE_UPDATE_SQL,
     limit_amount,
-    limits_check_amount,
     limits_check_reserved,
     limits_release,
     limits_reserve,
@@ -61,8 +60,9 @@ from payments.wallets.limits import (
     reserve_params,
 )
 from payments.wallets.models import Transfer, Visibility
-from payments.wallets.receipts import ReceiptSpec, receipts_send
-from payments.wallets.text import note_clean
+from payments.wallets.payer import PAYER_ROW_SQL, payer_rules
+from payments.wallets.receipts import ReceiptSide, payment_receipts
+from payments.wallets.text import note_clean, visibility_parse
 
 LEDGER_CODE = "transfer"
 
@@ -112,62 +112,66 @@ def transfer_create(
     client_key: str,
     note: str = "",
     visibility: str | None = None,
+    reauthenticated: bool | None = None,
 ) -> Transfer:
     """Pay ``money`` from ``sender``'s wallet to ``to`` (a handle or a User), instantly.
 
     ``client_key`` makes it idempotent: the same sender and key always mean this one
     transfer (an API Idempotency-Key, a form's key, ``request:{id}`` …).
-    Locks: the sender's ``SendLimit`` row (transaction 1), the sender's wallet account
-    (ledger). Raises ``AccountFrozen``, ``RecipientNotFound``, ``AccountsMustBeDifferent``,
-    ``LimitExceeded``/``VelocityExceeded``, ``InsufficientFunds``, ``CurrencyMismatch``
-    (no wallet in that currency), ``InvalidNote``, money errors.
+    ``reauthenticated``: what the request proved (``payer.payer_reauthenticated``); large
+    transfers need it (the step-up rule of ``payer``).
+    Locks: the sender's user row (share), ``SendLimit`` row, wallet account (ledger).
+    Raises ``AccountFrozen``, ``RecipientNotFound``, ``AccountsMustBeDifferent``,
+    ``LimitExceeded``/``VelocityExceeded``, ``ReauthenticationRequired``,
+    ``InsufficientFunds``, ``CurrencyMismatch`` (no wallet in that currency),
+    ``InvalidNote``, ``InvalidChoice`` (visibility), money errors.
     """
-    if sender.is_frozen:
-        raise AccountFrozen()
     recipient = recipient_resolve(sender=sender, to=to)
     currency_require_supported(money.currency)
     if not money.is_positive:
         raise AmountNotPositive()
     note = note_clean(note)
-    if visibility is None:
-        visibility = sender.payment_visibility_default
-    if visibility not in Visibility.values:
-        visibility = Visibility.PRIVATE
-    counted = limit_amount(money)
-    limits_check_amount(tier=sender.verification_tier, amount=counted)
+    visibility = visibility_parse(
+        visibility, choices=Visibility.values, default=sender.payment_visibility_default
+    )
 
     # Nested in a caller's transaction this is a savepoint, so a caller that catches a
-    # refusal (paying a request) can still use its transaction afterwards.
+    # refusal can still use its transaction afterwards.
     with transaction.atomic():
         transfer = _transfer_insert(
             sender=sender,
             recipient=recipient,
             money=money,
-            counted=counted,
+            counted=limit_amount(money),
             note=note,
             visibility=visibility,
             client_key=client_key,
+            reauthenticated=reauthenticated,
         )
         if transfer.status == Transfer.Status.PENDING:
             _transfer_complete(transfer)
     return transfer
 
 
-# Built once from constants; only placeholders carry values.
+# Built once from constants; only placeholders carry values. The payer's row is read and
+# share-locked first (``payer.PAYER_ROW_SQL``), and nothing is inserted for a frozen payer.
 _INSERT_AND_RESERVE_SQL = f"""
-WITH t AS (
+WITH p AS ({PAYER_ROW_SQL}
+), t AS (
     INSERT INTO payments_transfer (sender_id, recipient_id, amount, currency, limit_amount,
                                    note, visibility, status, failure_code, client_key,
                                    created_at)
-    VALUES (%(user)s, %(recipient)s, %(money)s, %(currency)s, %(amount)s, %(note)s,
-            %(visibility)s, 'pending', '', %(client_key)s, %(now)s)
+    SELECT %(user)s, %(recipient)s, %(money)s, %(currency)s, %(amount)s, %(note)s,
+           %(visibility)s, 'pending', '', %(client_key)s, %(now)s
+    FROM p WHERE NOT p.is_frozen
     ON CONFLICT (sender_id, client_key) DO NOTHING
     RETURNING id, created_at
 ), l AS (
     {RESERVE_UPDATE_SQL} AND EXISTS (SELECT 1 FROM t)
     RETURNING week_used, minute_count
 )
-SELECT t.id, t.created_at, l.week_used, l.minute_count FROM t LEFT JOIN l ON true
+SELECT p.is_frozen, p.verification_tier, t.id, t.created_at, l.week_used, l.minute_count
+FROM p LEFT JOIN t ON true LEFT JOIN l ON true
 """  # noqa: S608
 
 
@@ -180,12 +184,17 @@ def _transfer_insert(
     note: str,
     visibility: str,
     client_key: str,
+    reauthenticated: bool | None = None,
 ) -> Transfer:
-    """The ``pending`` row and the limit reservation, in one statement (the UPDATE of the
-    ``SendLimit`` row takes its lock; see ``limits``), inside the caller's transaction.
+    """The payer check, the ``pending`` row and the limit reservation, in one statement
+    inside the caller's transaction: the sender's row is read fresh and share-locked, the
+    UPDATE of the ``SendLimit`` row takes its lock (see ``limits``), then the payer's rules
+    (``payer.payer_rules``) and the limits are checked on what it returned; a refusal
+    raises and the caller's transaction rolls the row back.
     Returns the existing row when ``client_key`` was used before by this sender."""
     params = reserve_params(user_id=sender.pk, amount=counted)
     params.update(
+        payer=sender.pk,
         recipient=recipient.pk,
         money=money.amount,
         currency=money.currency,
@@ -197,17 +206,25 @@ def _transfer_insert(
         with transaction.atomic(savepoint=False), connection.cursor() as cur:
             cur.execute(_INSERT_AND_RESERVE_SQL, params)
             row = cur.fetchone()
-            if row is not None and row[2] is None:  # the first payment ever: no limits row
-                limits_row_create(user_id=sender.pk)
-                limits_reserve(user_id=sender.pk, tier=sender.verification_tier, amount=counted)
-            elif row is not None:
-                limits_check_reserved(
-                    tier=sender.verification_tier,
-                    amount=counted,
-                    week_used=row[2],
-                    minute_count=row[3],
+            if row is not None and row[2] is not None:
+                payer = payer_rules(
+                    payer_id=sender.pk,
+                    row=row[:2],
+                    counted=counted,
+                    reauthenticated=reauthenticated,
+                    check_limits=True,
                 )
-        if row is not None:
+                if row[4] is None:  # the first payment ever: no limits row
+                    limits_row_create(user_id=sender.pk)
+                    limits_reserve(user_id=sender.pk, tier=payer.verification_tier, amount=counted)
+                else:
+                    limits_check_reserved(
+                        tier=payer.verification_tier,
+                        amount=counted,
+                        week_used=row[4],
+                        minute_count=row[5],
+                    )
+        if row is not None and row[2] is not None:
             break
         existing = (
             Transfer.objects.select_related("sender", "recipient")
@@ -216,9 +233,11 @@ def _transfer_insert(
         )
         if existing is not None:
             return existing
+        if row is None or row[0]:
+            payer_rules(payer_id=sender.pk, row=row and row[:2], counted=None, reauthenticated=None)
         # The row that conflicted was deleted (a refused legacy pending row): insert again.
     return Transfer(
-        pk=row[0],
+        pk=row[2],
         sender=sender,
         recipient=recipient,
         amount=money.amount,
@@ -228,7 +247,7 @@ def _transfer_insert(
         visibility=visibility,
         status=Transfer.Status.PENDING,
         client_key=client_key,
-        created_at=row[1],
+        created_at=row[3],
     )
 
 
@@ -310,46 +329,36 @@ def _raise_if_no_wallet(user_id: int, currency: str, exc: Exception) -> None:
 
 
 def _receipts(transfer: Transfer) -> None:
-    money = Money(transfer.amount, transfer.currency)
     sender, recipient = transfer.sender, transfer.recipient
-    data = {"amount": money.as_dict(), "note": transfer.note}
-    note = f" · {transfer.note}" if transfer.note else ""
-    # Each side reads its receipt in its own language, money formatted for it.
-    with in_language_of(sender):
-        params = {"handle": recipient.handle, "amount": money.format(), "note": note}
-        sent_subject = _("You paid @%(handle)s %(amount)s") % params
-        sent_body = _("You paid @%(handle)s %(amount)s%(note)s.") % params
-        sent_body += "\n" + _("Transfer #%(id)d.") % {"id": transfer.pk}
-    with in_language_of(recipient):
-        params = {"handle": sender.handle, "amount": money.format(), "note": note}
-        received_subject = _("@%(handle)s paid you %(amount)s") % params
-        received_body = _("@%(handle)s paid you %(amount)s%(note)s.") % params
-        received_body += "\n" + _("Transfer #%(id)d.") % {"id": transfer.pk}
-    receipts_send(
-        [
-            ReceiptSpec(
-                key=f"transfer:{transfer.pk}:sender",
+    footer = _("Transfer #%(id)d.")
+    payment_receipts(
+        event=f"transfer:{transfer.pk}",
+        target_type="transfer",
+        target_id=transfer.pk,
+        money=Money(transfer.amount, transfer.currency),
+        data={
+            "amount": {"amount": transfer.amount, "currency": transfer.currency},
+            "note": transfer.note,
+        },
+        params={"note": f" · {transfer.note}" if transfer.note else "", "id": transfer.pk},
+        sides=[
+            ReceiptSide(
+                role="sender",
+                user=sender,
+                other=recipient,
                 kind="money_sent",
-                recipient_id=sender.pk,
-                actor_id=recipient.pk,
-                target_type="transfer",
-                target_id=transfer.pk,
-                data=data,
-                subject=sent_subject,
-                body=sent_body,
+                subject=_("You paid @%(handle)s %(amount)s"),
+                body=[_("You paid @%(handle)s %(amount)s%(note)s."), footer],
             ),
-            ReceiptSpec(
-                key=f"transfer:{transfer.pk}:recipient",
+            ReceiptSide(
+                role="recipient",
+                user=recipient,
+                other=sender,
                 kind="money_received",
-                recipient_id=recipient.pk,
-                actor_id=sender.pk,
-                target_type="transfer",
-                target_id=transfer.pk,
-                data=data,
-                subject=received_subject,
-                body=received_body,
+                subject=_("@%(handle)s paid you %(amount)s"),
+                body=[_("@%(handle)s paid you %(amount)s%(note)s."), footer],
             ),
-        ]
+        ],
     )
 
 

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.reauth import is_recently_authenticated
+from accounts.reauth import ReauthenticationRequired
 from accounts.selectors import user_search
 from core.error_messages import error_message
 from core.exceptions import DomainError
@@ -30,8 +30,11 @@ from core.money import Money, currency_require_supported, supported_currencies
 from payments.wallets import requests as money_requests
 from payments.wallets import selectors, topups, transfers
 from payments.wallets.errors import AmountNotPositive
-from payments.wallets.limits import limit_amount, limits_summary
+from payments.wallets.limits import limits_summary
 from payments.wallets.models import Visibility
+from payments.wallets.payer import payer_reauthenticated
+from payments.wallets.stepup import stepup_redirect, stepup_restore
+from payments.wallets.text import visibility_parse
 
 STATEMENT_CSV_MAX_LINES = 10_000
 
@@ -243,9 +246,11 @@ def send(request):
             recipient = transfers.recipient_resolve(
                 sender=request.user, to=request.POST.get("to", "")
             )
-            visibility = request.POST.get("visibility") or request.user.payment_visibility_default
-            if visibility not in Visibility.values:
-                raise Http404
+            visibility = visibility_parse(
+                request.POST.get("visibility"),
+                choices=Visibility.values,
+                default=request.user.payment_visibility_default,
+            )
             return render(
                 request,
                 "payments/wallet/send_confirm.html",
@@ -263,7 +268,8 @@ def send(request):
         except DomainError as exc:
             ctx.update(error=exc, posted=request.POST)
             return render(request, "payments/wallet/send.html", ctx, status=400)
-    ctx.update(posted={"to": request.GET.get("to", "")})
+    # Back from a re-authentication the large payment asked for: the form as it was typed.
+    ctx.update(posted={"to": request.GET.get("to", ""), **stepup_restore(request)})
     return render(request, "payments/wallet/send.html", ctx)
 
 
@@ -272,26 +278,22 @@ def send(request):
 @idempotent_form("wallet.send")
 def send_confirm(request):
     try:
-        money = _money(request)
-        if limit_amount(money) > settings.WALLET_REAUTH_ABOVE and not is_recently_authenticated(
-            request
-        ):
-            # Large payments need a fresh proof of identity; then the person sends the
-            # form again (a new key: this one is spent on the redirect).
-            messages.info(request, _("Confirm it is you, then send the payment again."))
-            back = (
-                reverse("payments:wallet-send")
-                + "?"
-                + urlencode({"to": request.POST.get("to", "")})
-            )
-            return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": back}))
         transfer = transfers.transfer_create(
             sender=request.user,
             to=request.POST.get("to", ""),
-            money=money,
+            money=_money(request),
             note=request.POST.get("note", ""),
             visibility=request.POST.get("visibility") or None,
             client_key=f"form:{request.POST['idempotency_key']}",
+            reauthenticated=payer_reauthenticated(request),
+        )
+    except ReauthenticationRequired:
+        # Large payments need a fresh proof of identity; the person comes back to the form
+        # as typed and sends it again (a new key: this one is spent on the redirect).
+        return stepup_redirect(
+            request,
+            back=reverse("payments:wallet-send"),
+            fields=("to", "amount", "currency", "note", "visibility"),
         )
     except DomainError as exc:
         return render(
@@ -378,9 +380,13 @@ def request_action(request, request_id: int, action: str):
     if fn is None:
         raise Http404
     done = {"pay": _("Paid."), "decline": _("Declined."), "cancel": _("Cancelled.")}[action]
+    kwargs = {"reauthenticated": payer_reauthenticated(request)} if action == "pay" else {}
     try:
-        req = fn(user=request.user, request_id=request_id)
+        req = fn(user=request.user, request_id=request_id, **kwargs)
         level = "success"
+    except ReauthenticationRequired:
+        # A large request: prove it is you, then pay it from the list again.
+        return stepup_redirect(request, back=reverse("payments:wallet-requests"), fields=())
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None

@@ -13,7 +13,6 @@ from django.utils import timezone
 from core.money import Money
 from ledger.models import Entry
 from payments.creators import services
-from payments.creators.fees import fee_quote
 from payments.creators.models import Order, Tip, Unlock
 from payments.creators.tasks import orders_release_due_task, sweep_stuck_task
 from payments.creators.tests.factories import (
@@ -70,66 +69,90 @@ def test_renewal_task_is_the_service():
 
 
 @pytest.mark.django_db
-def test_sweeper_settles_rows_left_pending_exactly_once():
+def test_sweeper_settles_card_tips_whose_webhook_never_came_exactly_once():
+    """The only flow that can be left half done is a processor-bound one: a card tip the
+    processor charged but whose webhook never arrived. The sweeper asks the processor and
+    settles it once; every processor-free flow commits in one transaction (see
+    ``test_creators_crash``), so there is nothing else to sweep."""
     fan, creator = make_user(), make_user()
-    fund(fan, 1000)
     post = make_post(creator)
-    post = services.post_set_paid_content(
-        author=creator, post=post, locked_text="s", price=Money(300, "USD")
-    )
-    # A process died right after recording the intents (step 1), before booking.
-    tip = services._tip_record(
+    tip = services.tip_send_card(
         tipper=fan,
-        creator=creator,
-        post=post,
-        quote=fee_quote(kind="tip", gross=Money(500, "USD")),
-        message="",
-        visibility="private",
-        show_amount=False,
+        post_id=post.pk,
+        amount=Money(500, "USD"),
+        payment_method="pm_card_visa",
         request_key=key(),
     )
-    unlock = services._unlock_record(
-        post=post, buyer=fan, quote=fee_quote(kind="unlock", gross=Money(300, "USD"))
+    declined_at_the_processor = services.tip_send_card(
+        tipper=fan,
+        creator=creator,
+        amount=Money(300, "USD"),
+        payment_method="pm_card_visa",
+        request_key=key(),
+    )
+    assert tip.status == "pending" and tip.processor_payment_id
+    from payments.processors.sandbox import models as sandbox
+
+    sandbox.PaymentIntent.objects.filter(id=declined_at_the_processor.processor_payment_id).update(
+        status="canceled"
     )
     old = timezone.now() - timedelta(hours=1)
-    Tip.objects.filter(pk=tip.pk).update(created_at=old)
-    Unlock.objects.filter(pk=unlock.pk).update(created_at=old)
+    Tip.objects.filter(pk__in=[tip.pk, declined_at_the_processor.pk]).update(created_at=old)
     with override_settings(CREATOR_STUCK_AFTER_SECONDS=60):
         assert sweep_stuck_task() == 2
         assert sweep_stuck_task() == 0
     assert Tip.objects.get(pk=tip.pk).status == "completed"
-    assert Unlock.objects.get(pk=unlock.pk).status == "completed"
+    assert Tip.objects.get(pk=declined_at_the_processor.pk).status == "failed"
+    assert available(creator) == 450
+    assert Entry.objects.filter(code="creator.tip.card").count() == 1
+    assert_ledger_ok()
+
+
+@pytest.mark.django_db
+def test_no_processor_free_flow_leaves_a_row_for_the_sweeper():
+    """What the sweeper once re-drove (wallet tips and unlocks left ``pending`` between
+    three transactions) cannot exist any more: each commits whole or not at all."""
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    post = services.post_set_paid_content(
+        author=creator, post=make_post(creator), locked_text="s", price=Money(300, "USD")
+    )
+    services.tip_send(tipper=fan, post_id=post.pk, amount=Money(500, "USD"), request_key=key())
+    services.unlock_purchase(buyer=fan, post_id=post.pk)
+    assert not Tip.objects.exclude(status="completed").exists()
+    assert not Unlock.objects.exclude(status="completed").exists()
+    old = timezone.now() - timedelta(hours=1)
+    Tip.objects.update(created_at=old)
+    with override_settings(CREATOR_STUCK_AFTER_SECONDS=60):
+        assert sweep_stuck_task() == 0
     assert available(fan) == 200 and available(creator) == 720
     assert_ledger_ok()
 
 
 @pytest.mark.django_db
-def test_a_row_failed_meanwhile_gets_its_entry_reversed():
+def test_a_failure_after_the_entry_leaves_neither_entry_nor_row():
+    """Formerly: a row failed meanwhile got its entry reversed (an undo). In one
+    transaction there is no "meanwhile": a failure after the entry was booked rolls the
+    entry back with the row, and nothing needs reversing."""
     fan, creator = make_user(), make_user()
     fund(fan, 1000)
-    tip = services._tip_record(
-        tipper=fan,
-        creator=creator,
-        post=None,
-        quote=fee_quote(kind="tip", gross=Money(500, "USD")),
-        message="",
-        visibility="private",
-        show_amount=False,
-        request_key=key(),
-    )
-    # Another run gave up on it (failed) while this one was still booking.
-    original = services._tip_complete
+    from payments.creators.services import tips
 
-    def fail_first(*, tip, entry):
-        Tip.objects.filter(pk=tip.pk).update(status="failed", failure_code="insufficient_funds")
-        original(tip=tip, entry=entry)
+    original = tips._tip_complete
 
-    services._tip_complete = fail_first
+    def fail_after_booking(*, tip, entry):
+        assert Entry.objects.filter(pk=entry.pk).exists()  # booked in this transaction
+        raise RuntimeError("the process dies after the entry")
+
+    tips._tip_complete = fail_after_booking
     try:
-        result = services.tip_settle(tip_id=tip.pk)
+        with pytest.raises(RuntimeError):
+            services.tip_send(
+                tipper=fan, creator=creator, amount=Money(500, "USD"), request_key=key()
+            )
     finally:
-        services._tip_complete = original
-    assert result.status == "failed"
-    assert Entry.objects.filter(code="reversal").count() == 1
+        tips._tip_complete = original
+    assert not Tip.objects.exists()
+    assert not Entry.objects.filter(code__in=["creator.tip", "reversal"]).exists()
     assert available(fan) == 1000 and available(creator) == 0
     assert_ledger_ok()

@@ -130,6 +130,10 @@ def test_failed_payout_voids_the_hold_and_says_why(django_capture_on_commit_call
     assert Hold.objects.get(pk=payout.hold_id).status == "voided"
     assert available(WALLET.format(creator.pk)) == 15000
     assert not Entry.objects.filter(idempotency_key__startswith=f"payout:{payout.pk}:").exists()
+    # The receipt was written to the outbox with the status; the worker delivers it.
+    from payments.wallets.receipts import receipts_outbox_drain
+
+    assert receipts_outbox_drain() == 1
     note = creator.notifications.get(kind="payout_failed")
     assert note.data["failure_message"] == payout.failure_message
     verify_ok()

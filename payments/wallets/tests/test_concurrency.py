@@ -29,10 +29,10 @@ def _no_background_tasks(monkeypatch):
     another test module may have started, and race this test's table truncation. Receipts
     and webhook deliveries are tested elsewhere; here they are not sent."""
     from payments.processors.sandbox import engine
-    from payments.wallets import transfers
+    from payments.wallets import receipts
 
     monkeypatch.setattr(engine, "schedule_delivery", lambda *args, **kwargs: None)
-    monkeypatch.setattr(transfers, "receipts_send", lambda specs: None)
+    monkeypatch.setattr(receipts, "receipts_send", lambda specs: None)
 
 
 # The PostgreSQL server is shared (100 connections): at most this many threads, each with

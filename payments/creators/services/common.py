@@ -1,0 +1,106 @@
+"""What every creator flow shares: amount and party checks, the fee split's postings and
+its entry, and turning a stored failure back into its error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import User
+from accounts.selectors import is_blocked
+from core.money import Money, currency_require_supported
+from core.text import text_clean
+from ledger import chart
+from ledger.errors import InsufficientFunds
+from ledger.models import Entry
+from ledger.services import Leg, credit, debit, entry_post
+from payments.creators import errors
+from payments.creators.fees import FeeQuote
+from payments.creators.models import MESSAGE_MAX_LENGTH, PayStatus
+from posts.models import Post
+
+#: Largest single creator payment, in minor units (a limit on everything).
+MAX_PAYMENT_MINOR = 1_000_000_00
+MAX_ORDER_QUANTITY = 100
+SWEEP_BATCH = 200
+
+
+def amount_check(*, money: Money) -> Money:
+    """A payment amount: supported currency, 1 ≤ amount ≤ ``MAX_PAYMENT_MINOR``."""
+    currency_require_supported(money.currency)
+    if not 0 < money.amount <= MAX_PAYMENT_MINOR:
+        raise errors.AmountOutOfRange(
+            details={"min": 1, "max": MAX_PAYMENT_MINOR, "currency": money.currency}
+        )
+    return money
+
+
+def message_clean(value: object, *, field: str = "note") -> str:
+    """A tip's message or a refund's reason: the project's text rule, several lines, at
+    most ``MESSAGE_MAX_LENGTH`` characters."""
+    return text_clean(value=value or "", max_length=MESSAGE_MAX_LENGTH, field=field)
+
+
+def payee_check(*, payer: User, payee: User, not_found: type[Exception]) -> None:
+    """Self-payment is refused plainly; a blocked or inactive payee looks missing. (The
+    payer's own rules are checked inside the payment's transaction: ``payer_check``.)"""
+    if payer.pk == payee.pk:
+        raise errors.CannotPaySelf()
+    if not payee.is_active or is_blocked(payer.pk, payee.pk):
+        raise not_found()
+
+
+def post_get_for_payment(post_id: Any) -> Post:
+    """A visible post by an active author, or ``PostNotFound`` (bad ids included)."""
+    if type(post_id) is not int or post_id <= 0:
+        raise errors.PostNotFound()
+    post = (
+        Post.objects.select_related("author")
+        .filter(pk=post_id, deleted_at__isnull=True, hidden_at__isnull=True)
+        .first()
+    )
+    if post is None or not post.author.is_active:
+        raise errors.PostNotFound()
+    return post
+
+
+def split_postings(*, payer_key: str, payee_key: str, quote: FeeQuote) -> list[Leg]:
+    """D payer gross · C payee net · C fees fee (a zero leg is left out)."""
+    legs = [debit(payer_key, quote.gross)]
+    if quote.net.amount:
+        legs.append(credit(payee_key, quote.net))
+    if quote.fee.amount:
+        legs.append(credit(chart.fees_key(quote.gross.currency), quote.fee))
+    return legs
+
+
+def split_entry(
+    *,
+    code: str,
+    idempotency_key: str,
+    payer_key: str,
+    payee_key: str,
+    quote: FeeQuote,
+    reference: str,
+    metadata: dict,
+) -> Entry:
+    """Book the fee split in the caller's transaction (the ledger joins it). Raises what
+    ``entry_post`` raises (``InsufficientFunds`` for a wallet that cannot pay)."""
+    return entry_post(
+        code=code,
+        idempotency_key=idempotency_key,
+        postings=split_postings(payer_key=payer_key, payee_key=payee_key, quote=quote),
+        reference=reference,
+        metadata={**metadata, "fee": quote.fee.amount},
+    )
+
+
+def paid_or_raise(row):
+    """A row found again by its request key: its failure (rows failed by a declined card,
+    or by an older version of these flows) is raised again, anything else returned."""
+    if row.status == PayStatus.FAILED:
+        if row.failure_code == InsufficientFunds.code:
+            raise InsufficientFunds()
+        if row.failure_code == errors.CardDeclined.code:
+            raise errors.CardDeclined()
+        raise errors.PaymentFailed(details={"reason": row.failure_code})
+    return row

@@ -1,0 +1,397 @@
+"""Tips to a creator, on a post or on the profile (the tip jar), from the wallet or by card.
+
+Both sources share one path (``tip_send``): the same checks of the target, amount, message
+and visibility, the same payer check, the same fee split, entry code family and receipts.
+They differ only where the money comes from:
+
+- **wallet**: one transaction of the package's shape — payer check and limit reservation,
+  the ``Tip`` row, the entry (D wallet:tipper · C wallet:creator · C fees), the row marked
+  completed, the receipts;
+- **card**: the processor sits in between. Record the intent (the payer check and the
+  ``pending`` row) and commit; call the processor with key ``creators-tip-{id}`` (no
+  transaction open); record the payment id or the decline. The creator is credited by
+  ``tip_settle_card`` when the processor's webhook confirms the payment (one transaction:
+  D processor_clearing · C wallet:creator · C fees). A card tip does not count against the
+  wallet's send limits; the step-up rule applies to it like to every outgoing payment.
+
+``tips_card_sweep`` (Celery beat, through ``creators_sweep_stuck``) asks the processor
+about card tips whose webhook never arrived.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from core.money import Money
+from ledger import chart
+from ledger.models import Entry
+from payments.creators import errors
+from payments.creators.fees import FeeQuote, fee_quote
+from payments.creators.models import PayStatus, Tip, Visibility
+from payments.creators.services.common import (
+    SWEEP_BATCH,
+    amount_check,
+    message_clean,
+    paid_or_raise,
+    payee_check,
+    post_get_for_payment,
+    split_entry,
+)
+from payments.wallets.payer import payer_check
+from payments.wallets.receipts import ReceiptSide, payment_receipts
+from payments.wallets.text import visibility_parse
+from posts.models import Post
+
+log = structlog.get_logger(__name__)
+
+#: ``metadata.kind`` of the processor payments made for card tips (webhook routing).
+CARD_TIP_KIND = "creator_tip"
+PAYMENT_METHOD_MAX_LENGTH = 255
+
+
+def tip_send(
+    *,
+    tipper: User,
+    amount: Money,
+    request_key: str,
+    post_id: int | None = None,
+    creator: User | None = None,
+    message: str = "",
+    visibility: str | None = Visibility.PRIVATE,
+    show_amount: bool = False,
+    payment_method: str | None = None,
+    reauthenticated: bool | None = None,
+) -> Tip:
+    """Tip the author of ``post_id`` (or ``creator``'s tip jar): from the wallet, or by
+    card when ``payment_method`` (a processor token such as ``pm_card_visa``) is given.
+
+    ``request_key`` (the API Idempotency-Key or the form key) makes a retry return the
+    first tip. ``reauthenticated``: what the request proved (the step-up rule).
+    Locks: the tipper's user row (share) and ``SendLimit`` row, the tipper's wallet.
+    Raises ``CannotPaySelf``, ``PostNotFound``/``CreatorNotFound`` (also when either side
+    blocked the other), ``AmountOutOfRange``, ``InvalidChoice``, text errors for the
+    message, ``AccountFrozen``, ``LimitExceeded``/``VelocityExceeded`` and
+    ``InsufficientFunds`` (wallet), ``ReauthenticationRequired``, and for cards
+    ``CardDeclined`` (402; the tip is failed) and ``ProcessorUnavailable`` (503: the tip
+    stays pending; a retry with the same request key calls the processor again with the
+    same key, so there is one payment at most).
+    """
+    post: Post | None = None
+    if post_id is not None:
+        post = post_get_for_payment(post_id)
+        creator = post.author
+        payee_check(payer=tipper, payee=creator, not_found=errors.PostNotFound)
+    elif creator is not None:
+        payee_check(payer=tipper, payee=creator, not_found=errors.CreatorNotFound)
+    else:
+        raise errors.CreatorNotFound()
+    amount_check(money=amount)
+    fields = {
+        "message": message_clean(message),
+        "visibility": visibility_parse(
+            visibility, choices=Visibility.values, default=Visibility.PRIVATE
+        ),
+        "show_amount": bool(show_amount),
+    }
+    if payment_method is not None and (
+        not isinstance(payment_method, str)
+        or not 1 <= len(payment_method) <= PAYMENT_METHOD_MAX_LENGTH
+    ):
+        raise errors.InvalidChoice(details={"field": "payment_method"})
+    existing = Tip.objects.filter(tipper=tipper, request_key=request_key).first()
+    if existing is not None and (payment_method is None or existing.processor_payment_id):
+        return paid_or_raise(existing)
+    quote = fee_quote(kind="tip", gross=amount)
+    if payment_method is None:
+        return _tip_from_wallet(
+            tipper=tipper,
+            creator=creator,
+            post=post,
+            quote=quote,
+            request_key=request_key,
+            reauthenticated=reauthenticated,
+            fields=fields,
+        )
+    return _tip_by_card(
+        tip=existing,
+        tipper=tipper,
+        creator=creator,
+        post=post,
+        quote=quote,
+        request_key=request_key,
+        reauthenticated=reauthenticated,
+        fields=fields,
+        payment_method=payment_method,
+    )
+
+
+def tip_send_card(*, payment_method: str, **kwargs) -> Tip:
+    """``tip_send`` by card (the same path; kept for callers that name the source)."""
+    return tip_send(payment_method=payment_method, **kwargs)
+
+
+def _tip_insert(*, tipper, creator, post, quote: FeeQuote, request_key: str, source: str, fields):
+    return Tip.objects.create(
+        tipper=tipper,
+        creator=creator,
+        post=post,
+        amount=quote.gross.amount,
+        fee=quote.fee.amount,
+        currency=quote.gross.currency,
+        source=source,
+        request_key=request_key,
+        **fields,
+    )
+
+
+def _tip_from_wallet(
+    *,
+    tipper: User,
+    creator: User,
+    post: Post | None,
+    quote: FeeQuote,
+    request_key: str,
+    reauthenticated: bool | None,
+    fields: dict,
+) -> Tip:
+    """The package's shape: one transaction (see ``services/__init__``)."""
+    try:
+        with transaction.atomic():
+            payer_check(
+                payer_id=tipper.pk,
+                money=quote.gross,
+                reauthenticated=reauthenticated,
+                reserve=True,
+            )
+            tip = _tip_insert(
+                tipper=tipper,
+                creator=creator,
+                post=post,
+                quote=quote,
+                request_key=request_key,
+                source=Tip.Source.WALLET,
+                fields=fields,
+            )
+            entry = split_entry(
+                code="creator.tip",
+                idempotency_key=f"creators:tip:{tip.pk}",
+                payer_key=chart.wallet_key(tipper.pk, tip.currency),
+                payee_key=chart.wallet_key(creator.pk, tip.currency),
+                quote=quote,
+                reference=f"tip:{tip.pk}",
+                metadata={"post": tip.post_id},
+            )
+            _tip_complete(tip=tip, entry=entry)
+    except IntegrityError:
+        # The same request key committed meanwhile (a concurrent retry): that tip.
+        existing = Tip.objects.filter(tipper=tipper, request_key=request_key).first()
+        if existing is None:
+            raise
+        return paid_or_raise(existing)
+    return tip
+
+
+def _tip_complete(*, tip: Tip, entry: Entry) -> None:
+    """Inside the tip's transaction: mark it completed and write both receipts."""
+    now = timezone.now()
+    Tip.objects.filter(pk=tip.pk, status=PayStatus.PENDING).update(
+        status=PayStatus.COMPLETED, entry=entry, completed_at=now
+    )
+    tip.status, tip.entry, tip.completed_at = PayStatus.COMPLETED, entry, now
+    payment_receipts(
+        event=f"tip:{tip.pk}",
+        target_type="post" if tip.post_id else "profile",
+        target_id=tip.post_id or tip.creator_id,
+        money=Money(tip.amount, tip.currency),
+        data={
+            "tip": tip.pk,
+            "amount": tip.amount,
+            "currency": tip.currency,
+            "message": tip.message,
+        },
+        params={"note": f" · {tip.message}" if tip.message else ""},
+        sides=[
+            ReceiptSide(
+                role="creator",
+                user=tip.creator,
+                other=tip.tipper,
+                kind="tip_received",
+                subject=_("@%(handle)s tipped you %(amount)s"),
+                body=[_("@%(handle)s tipped you %(amount)s%(note)s.")],
+                text=_("tipped you %(amount)s"),
+            ),
+            ReceiptSide(
+                role="tipper",
+                user=tip.tipper,
+                other=tip.creator,
+                kind="tip_sent",
+                subject=_("You tipped @%(handle)s %(amount)s"),
+                body=[_("You tipped @%(handle)s %(amount)s%(note)s.")],
+                text=_("— you tipped them %(amount)s."),
+            ),
+        ],
+    )
+
+
+# --- by card --------------------------------------------------------------------------------
+def _tip_by_card(
+    *,
+    tip: Tip | None,
+    tipper: User,
+    creator: User,
+    post: Post | None,
+    quote: FeeQuote,
+    request_key: str,
+    reauthenticated: bool | None,
+    fields: dict,
+    payment_method: str,
+) -> Tip:
+    from payments.processors import get_processor
+    from payments.processors.base import CardDeclined, PaymentRequest, TransientProcessorError
+
+    if tip is None:
+        try:
+            # The intent, committed before the processor is called (never inside a
+            # transaction across the call).
+            with transaction.atomic(durable=True):
+                payer_check(payer_id=tipper.pk, money=quote.gross, reauthenticated=reauthenticated)
+                tip = _tip_insert(
+                    tipper=tipper,
+                    creator=creator,
+                    post=post,
+                    quote=quote,
+                    request_key=request_key,
+                    source=Tip.Source.CARD,
+                    fields=fields,
+                )
+        except IntegrityError:
+            tip = Tip.objects.filter(tipper=tipper, request_key=request_key).first()
+            if tip is None:
+                raise
+    if tip.status != PayStatus.PENDING or tip.processor_payment_id:
+        return paid_or_raise(tip)
+    try:
+        payment = get_processor().create_payment(
+            PaymentRequest(
+                amount=tip.amount,
+                currency=tip.currency,
+                payment_method=payment_method,
+                idempotency_key=f"creators-tip-{tip.pk}",
+                description=f"Tip to @{creator.handle}",
+                metadata={"kind": CARD_TIP_KIND, "tip": str(tip.pk)},
+            )
+        )
+    except CardDeclined as exc:
+        tip_fail_card(tip_id=tip.pk, code=errors.CardDeclined.code)
+        raise errors.CardDeclined() from exc
+    except TransientProcessorError as exc:
+        raise errors.ProcessorUnavailable() from exc
+    Tip.objects.filter(pk=tip.pk, processor_payment_id="").update(processor_payment_id=payment.id)
+    return Tip.objects.get(pk=tip.pk)
+
+
+def tip_settle_card(
+    *, tip_id: int, processor: str, payment_id: str, amount: int, currency: str
+) -> Tip | None:
+    """Credit a card tip once the processor confirmed it (webhook handler, sweeper).
+
+    One transaction: the tip row locked, the entry (key ``creators:tip:{id}``), the row
+    completed, the receipts. Idempotent: a settled or failed tip is returned unchanged. A
+    payment that does not match the tip (amount, currency, or another payment id) is
+    refused and the tip failed. Locks: the tip row.
+    """
+    with transaction.atomic():
+        tip = (
+            Tip.objects.select_for_update(of=("self",))
+            .select_related("tipper", "creator")
+            .filter(pk=tip_id, source=Tip.Source.CARD)
+            .first()
+        )
+        if tip is None or tip.status != PayStatus.PENDING:
+            return tip
+        if (amount, currency) != (tip.amount, tip.currency) or (
+            tip.processor_payment_id and tip.processor_payment_id != payment_id
+        ):
+            Tip.objects.filter(pk=tip.pk).update(
+                status=PayStatus.FAILED, failure_code="payment_mismatch"
+            )
+            return Tip.objects.get(pk=tip.pk)
+        quote = fee_quote(kind="tip", gross=Money(tip.amount, tip.currency))
+        entry = split_entry(
+            code="creator.tip.card",
+            idempotency_key=f"creators:tip:{tip.pk}",
+            payer_key=chart.processor_clearing_key(processor, tip.currency),
+            payee_key=chart.wallet_key(tip.creator_id, tip.currency),
+            quote=quote,
+            reference=f"tip:{tip.pk}",
+            metadata={"post": tip.post_id, "payment": payment_id[:100]},
+        )
+        if not tip.processor_payment_id:
+            Tip.objects.filter(pk=tip.pk).update(processor_payment_id=payment_id)
+            tip.processor_payment_id = payment_id
+        _tip_complete(tip=tip, entry=entry)
+    return tip
+
+
+def tip_fail_card(*, tip_id: int, code: str) -> None:
+    """The processor reported the card payment failed: the tip never credits anyone."""
+    Tip.objects.filter(pk=tip_id, source=Tip.Source.CARD, status=PayStatus.PENDING).update(
+        status=PayStatus.FAILED, failure_code=code[:60]
+    )
+
+
+def tips_card_sweep(*, now: datetime | None = None) -> int:
+    """Finish card tips whose webhook never came: for each tip pending longer than
+    ``CREATOR_STUCK_AFTER_SECONDS`` with a processor payment, ask the processor and apply
+    its answer (settle a succeeded payment, fail a declined or canceled one). Returns how
+    many tips were finished. A tip without a payment id never reached the processor's
+    answer; the retry of its request, which calls the processor with the same key, finishes
+    it."""
+    from payments.processors import get_processor
+    from payments.processors.base import PaymentStatus, TransientProcessorError
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CREATOR_STUCK_AFTER_SECONDS)
+    stuck = (
+        Tip.objects.filter(source=Tip.Source.CARD, status=PayStatus.PENDING, created_at__lt=cutoff)
+        .exclude(processor_payment_id="")
+        .order_by("created_at")
+        .values_list("pk", "processor_payment_id")[:SWEEP_BATCH]
+    )
+    if not stuck:
+        return 0
+    processor = get_processor()
+    finished = 0
+    for tip_id, payment_id in stuck:
+        try:
+            payment = processor.retrieve_payment(payment_id)
+        except TransientProcessorError:
+            log.warning("creators.card_tip_sweep_unavailable", tip_id=tip_id)
+            continue
+        if payment.status == PaymentStatus.SUCCEEDED:
+            tip_settle_card(
+                tip_id=tip_id,
+                processor=processor.name,
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency.upper(),
+            )
+        elif payment.status in (PaymentStatus.CANCELED, PaymentStatus.REQUIRES_PAYMENT_METHOD):
+            tip_fail_card(tip_id=tip_id, code=payment.decline_code or "payment_failed")
+        else:
+            continue  # still processing at the processor: ask again next time
+        finished += 1
+    return finished
+
+
+def creators_sweep_stuck(*, now: datetime | None = None) -> int:
+    """The creators' sweeper (Celery beat). Only processor-bound flows can be left half
+    done, so only card tips are swept; every other flow commits in one transaction."""
+    return tips_card_sweep(now=now)
