@@ -22,9 +22,7 @@ from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, TextField, parse
 from accounts.selectors import user_get_by_handle
 from core.api.pagination import CursorPagination
-from payments.creators import api as creator_api
-from payments.creators.services import paid_post_create
-from posts import selectors, services
+from posts import publishing, selectors, services
 from posts.serializers import PostSerializer
 
 PAGE_PARAMS = [
@@ -75,15 +73,14 @@ class PostListApi(APIView):
     )
     def post(self, request):
         data = parse(PostCreateInput, request.data)
-        if any(k in data for k in ("locked_text", "price", "members_tier")):
+        parts = {k: data[k] for k in ("locked_text", "price", "members_tier") if k in data}
+        if parts:
             # One service, one transaction: the post and its paid content, or neither.
-            post = paid_post_create(
+            post = publishing.paid_post_publish(
                 author=request.user,
                 text=data["text"],
                 reply_to_id=data.get("reply_to"),
-                locked_text=data.get("locked_text", ""),
-                price=creator_api.money_from_payload(data["price"]) if "price" in data else None,
-                members_tier_id=data.get("members_tier"),
+                parts=parts,
             )
         else:
             post = services.post_create(

@@ -12,6 +12,10 @@ class CreatorsConfig(AppConfig):
         # Unlocks and memberships decide who reads locked text on timelines (posts asks
         # through posts.locked, without importing us).
         from payments.creators import selectors
+        from payments.creators.api import paid_post_publish
         from posts.locked import locked_access_rule_register
+        from posts.publishing import paid_post_publisher_register
 
         locked_access_rule_register(lambda viewer: selectors.shown_locked_access_q(viewer=viewer))
+        # The post API takes locked text, a price and a tier in the same request.
+        paid_post_publisher_register(paid_post_publish)
