@@ -19,7 +19,6 @@ class UnknownField(ValidationFailed):
 
 
 class PayloadNotObject(ValidationFailed):
-    code = "validation_error"
     default_message = _("The request body must be a JSON object.")
 
 

@@ -110,8 +110,7 @@ class HandleError(ValidationFailed):
 
 
 class HandleInvalid(HandleError):
-    code = "handle_invalid"
-    default_message = _("Handles use a-z, 0-9 and _ only.")
+    pass
 
 
 class HandleTooShort(HandleError):

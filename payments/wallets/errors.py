@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError, NotFound, PermissionDenied, ValidationFailed
+from ledger import errors as ledger_errors
 
 
 class RecipientNotFound(NotFound):
@@ -44,9 +45,8 @@ class VelocityExceeded(LimitExceeded):
     default_message = _("Too many payments in a short time. Wait a minute and try again.")
 
 
-class AccountsMustBeDifferent(DomainError):
-    code = "accounts_must_be_different"
-    status = 422
+class AccountsMustBeDifferent(ledger_errors.AccountsMustBeDifferent):
+    # The ledger's code, said the way a person paying reads it.
     default_message = _("You cannot pay yourself.")
 
 
@@ -93,6 +93,7 @@ class InvalidState(DomainError):
     default_message = _("This cannot be done in the object's current state.")
 
 
-class AmountNotPositive(ValidationFailed):
-    code = "amount_must_be_positive"
+class AmountNotPositive(ledger_errors.AmountMustBePositive):
+    # The ledger's code; a bad input of the caller's, so 400 as for every validation error.
+    status = 400
     default_message = _("The amount must be a positive whole number of minor units.")
