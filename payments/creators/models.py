@@ -1,11 +1,10 @@
 """Creator earnings: tips, unlocks of paid posts, orders from posts (escrow), memberships.
 
-Every money row follows the same life, because each ledger call is its own durable
-transaction: the row is written first as the *intent* (``pending``) and committed, the
-ledger entry is booked with an idempotency key derived from the row id
-(``creators:tip:{id}`` …), then the row is marked with its final state and entry. A process
-that dies between two steps leaves a ``pending`` row that the sweeper drives to a final
-state with the same key, so the effect happens exactly once.
+Every money row is written, booked and marked done in one transaction (the shape of every
+money flow, ``payments.creators.services``): the row, the ledger entry with an idempotency
+key derived from the row id (``creators:tip:{id}`` …), its final state and entry commit
+together or not at all. Only a card tip is ``pending`` for a while: recorded before the
+processor is called, completed by the processor's confirmation.
 
 Invariants (database-enforced):
 - amounts are positive; ``fee + net = amount`` (fee ≥ 0, net ≥ 0);
