@@ -282,8 +282,8 @@ def _ensure_unused_and_valid(*, used: bool, quote: FxQuote, now: datetime) -> No
 def _quote_lock(quote: FxQuote) -> bool:
     """Lock the quote row until the transaction ends; True when it is already executed.
     The caller is inside ``transaction.atomic``."""
-    entry_id = FxQuote.objects.select_for_update().filter(pk=quote.pk).values_list(
-        "entry_id", flat=True
+    entry_id = (
+        FxQuote.objects.select_for_update().filter(pk=quote.pk).values_list("entry_id", flat=True)
     )
     return entry_id.get() is not None
 
