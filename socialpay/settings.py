@@ -573,12 +573,10 @@ PAYOUT_STANDARD_ARRIVAL_DAYS = env.int("PAYOUT_STANDARD_ARRIVAL_DAYS", default=2
 # Transient processor errors are retried with exponential backoff, then left to the sweeper.
 PAYOUT_SUBMIT_MAX_ATTEMPTS = env.int("PAYOUT_SUBMIT_MAX_ATTEMPTS", default=8)
 PAYOUT_RETRY_BASE_SECONDS = env.int("PAYOUT_RETRY_BASE_SECONDS", default=5)
-# The sweeper re-drives payouts untouched for this long in requested/submitting, asks the
-# processor about payouts pending for PAYOUT_PENDING_CHECK_SECONDS, and voids payout holds
-# whose request died before its payout row was written.
+# The sweeper re-drives payouts untouched for this long in requested/submitting and asks the
+# processor about payouts pending for PAYOUT_PENDING_CHECK_SECONDS.
 PAYOUT_STUCK_AFTER_SECONDS = env.int("PAYOUT_STUCK_AFTER_SECONDS", default=120)
 PAYOUT_PENDING_CHECK_SECONDS = env.int("PAYOUT_PENDING_CHECK_SECONDS", default=6 * 3600)
-PAYOUT_ORPHAN_HOLD_SECONDS = env.int("PAYOUT_ORPHAN_HOLD_SECONDS", default=600)
 PAYOUT_SWEEP_BATCH = env.int("PAYOUT_SWEEP_BATCH", default=500)
 # Queue for payout submission tasks (empty: the default queue).
 PAYOUTS_QUEUE = env.str("PAYOUTS_QUEUE", default="")

@@ -103,7 +103,7 @@ class PayoutListCreateApi(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, location="header", required=True)],
         summary="Request a payout to the active bank account (settled asynchronously)",
     )
-    @idempotent_api("payouts.create")
+    @idempotent_api("payouts.create", one_transaction=True)
     def post(self, request):
         data = parse(PayoutInput, request.data)
         payout = services.payout_request(

@@ -1,11 +1,13 @@
 """Payout services: destinations, requests, submission, status changes and their postings.
 
-The shape of every processor call (after Liberapay): record the intent and commit; call the
-processor with a key built from our row id (``payout:{id}``); record the answer in a new
-transaction. No transaction is ever open across a processor call, and the ledger services
-are durable transactions of their own, so every ledger effect is *derived from the payout's
-status* by ``payout_ledger_sync`` with idempotency keys from the payout id: running it any
-number of times, after a crash anywhere, books each effect exactly once.
+The shape of every processor call (after Liberapay): record the intent and commit (the hold,
+the payout row and its event in one transaction); call the processor with a key built from
+our row id (``payout:{id}``); record the answer in a new transaction. No transaction is ever
+open across a processor call. Every ledger effect is *derived from the payout's status* by
+``payout_ledger_sync`` with idempotency keys from the payout id: running it any number of
+times, after a crash anywhere, books each effect exactly once. A status change writes the
+person's receipt to the outbox (``payments.wallets.receipts``) in its own transaction, so a
+committed outcome is always told and a rolled-back one never.
 
 Postings (``P`` = processor, ``A`` = amount, ``F`` = instant fee, 0 for standard):
 
@@ -78,6 +80,7 @@ from payments.processors.base import (
     get_processor,
 )
 from payments.processors.base import PayoutStatus as RemoteStatus
+from payments.wallets.receipts import ReceiptSpec, receipts_send
 
 log = structlog.get_logger(__name__)
 
@@ -268,16 +271,16 @@ def _request_hold_key(user_id: int, request_key: str) -> str:
 def payout_request(*, user: User, amount: Money, method: str, request_key: str) -> Payout:
     """Reserve ``amount`` (plus the instant fee) in the wallet and queue the payout.
 
-    ``request_key`` is the client's idempotency key: the same key returns the same payout
-    (even after a crash between the two steps below). Raises ``VerificationRequired``,
-    ``AccountFrozen``, ``NoPayoutDestination``, ``PayoutDestinationOnHold``,
-    ``InvalidPayoutMethod``, ledger ``InsufficientFunds`` / ``IdempotencyKeyReused``,
-    ``PayoutRequestExpired``.
+    ``request_key`` is the client's idempotency key: the same key returns the same payout.
+    Raises ``VerificationRequired``, ``AccountFrozen``, ``NoPayoutDestination``,
+    ``PayoutDestinationOnHold``, ``InvalidPayoutMethod``, ledger ``InsufficientFunds`` /
+    ``IdempotencyKeyReused``, ``PayoutRequestExpired``.
 
-    Two steps, because the ledger's hold is a durable transaction of its own: (1) the hold,
-    keyed by the request key (a concurrent request for the same money loses on the wallet
-    lock); (2) the payout row, which owns the hold. A request that dies between them leaves
-    a hold without payout; the sweeper voids it after ``PAYOUT_ORPHAN_HOLD_SECONDS``.
+    The intent is recorded in ONE transaction (the caller's, when there is one): the hold,
+    keyed by the request key (the ledger joins the transaction; a concurrent request for
+    the same money loses on the wallet lock), the payout row that owns it and its first
+    event. The submission task is queued on commit. Locks: the payer's wallet (ledger),
+    then the hold row.
     """
     currency_require_supported(amount.currency)
     destination = _check_payable(user)
@@ -289,20 +292,21 @@ def payout_request(*, user: User, amount: Money, method: str, request_key: str) 
     ]
     if quote.fee.amount:
         postings.append(credit(chart.fees_key(currency), quote.fee))
-    hold_key = _request_hold_key(user.pk, request_key)
-    hold = hold_create(
-        code=PAYOUT_CODE,
-        idempotency_key=hold_key,
-        postings=postings,
-        reference=f"payout-request:{user.pk}",
-        metadata={"method": method},
-    )
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
+        hold = hold_create(
+            code=PAYOUT_CODE,
+            idempotency_key=_request_hold_key(user.pk, request_key),
+            postings=postings,
+            reference=f"payout-request:{user.pk}",
+            metadata={"method": method},
+        )
         locked = Hold.objects.select_for_update().get(pk=hold.pk)
         existing = Payout.objects.filter(hold_id=hold.pk).first()
         if existing is not None:
             return existing
         if locked.status != HoldStatus.PENDING:
+            # Unreachable while a hold and its payout commit together; refuse rather than
+            # attach a payout to a resolved hold.
             raise PayoutRequestExpired()
         payout = Payout.objects.create(
             user=user,
@@ -380,11 +384,18 @@ def payout_transition(
 ) -> Payout:
     """Move a payout to ``to_status`` (and set ``fields``), then book its ledger effects.
 
+    The status change, its event and the person's receipt (``paid``, ``failed``,
+    ``reversed``: notification and e-mail through the outbox) commit together, so a
+    committed outcome always reaches the person and a rolled-back one never does.
     Raises ``IllegalPayoutTransition`` (the refusal is logged as an event). A repeat of
     the current status changes nothing. Locks: the payout row.
     """
     with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        payout = (
+            Payout.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=payout_id)
+        )
         from_status = payout.status
         try:
             changed = _transition(payout, to_status, source=source, detail=detail)
@@ -397,8 +408,8 @@ def payout_transition(
                 if value is not None and not getattr(payout, name):
                     setattr(payout, name, value)
             payout.save()
-            if changed:
-                transaction.on_commit(lambda: _notify(payout_id))
+            if changed and payout.status in _RECEIPT_TEXT:
+                receipts_send([_receipt(payout)])
     if refused:
         raise IllegalPayoutTransition(
             details={"payout": payout_id, "from": from_status, "to": to_status}
@@ -407,31 +418,40 @@ def payout_transition(
     return Payout.objects.get(pk=payout_id)
 
 
-_NOTE_TEXT = {
-    PayoutStatus.PAID: _("Your payout of %(amount)s was paid."),
-    PayoutStatus.FAILED: _(
-        "Your payout of %(amount)s failed: %(reason)s The money is back in your wallet."
+# Subject and text of the receipt for each outcome the person is told about.
+_RECEIPT_TEXT = {
+    PayoutStatus.PAID: (
+        _("Your payout was paid"),
+        _("Your payout of %(amount)s was paid."),
     ),
-    PayoutStatus.REVERSED: _(
-        "Your bank returned your payout of %(amount)s: %(reason)s The money is back in your wallet."
+    PayoutStatus.FAILED: (
+        _("Your payout failed"),
+        _("Your payout of %(amount)s failed: %(reason)s The money is back in your wallet."),
+    ),
+    PayoutStatus.REVERSED: (
+        _("Your bank returned your payout"),
+        _(
+            "Your bank returned your payout of %(amount)s: %(reason)s The money is back in "
+            "your wallet."
+        ),
     ),
 }
 
 
-def _notify(payout_id: int) -> None:
-    from accounts.services import notification_create
-
-    payout = Payout.objects.select_related("user").get(pk=payout_id)
-    if payout.status not in {PayoutStatus.PAID, PayoutStatus.FAILED, PayoutStatus.REVERSED}:
-        return
+def _receipt(payout: Payout) -> ReceiptSpec:
+    """The receipt of a payout's outcome, written in its owner's language."""
+    subject, text = _RECEIPT_TEXT[payout.status]
     with in_language_of(payout.user):
-        text = _NOTE_TEXT[payout.status] % {
+        subject = str(subject)
+        text = text % {
             "amount": Money(payout.amount, payout.currency).format(),
             "reason": payout.failure_message or _("no reason given"),
         }
-    notification_create(
-        recipient=payout.user,
+        body = text + "\n" + _("Payout #%(id)d.") % {"id": payout.pk}
+    return ReceiptSpec(
+        key=f"payout:{payout.pk}:{payout.status}",
         kind=f"payout_{payout.status}",
+        recipient_id=payout.user_id,
         target_type="payout",
         target_id=payout.pk,
         data={
@@ -440,6 +460,8 @@ def _notify(payout_id: int) -> None:
             "failure_message": payout.failure_message,
             "text": text,
         },
+        subject=subject,
+        body=body,
     )
 
 
@@ -649,7 +671,6 @@ class SweepReport:
     resubmitted: int = 0
     checked: int = 0
     ledger_synced: int = 0
-    orphan_holds_voided: int = 0
 
 
 def payouts_sweep(*, now=None) -> SweepReport:
@@ -659,13 +680,12 @@ def payouts_sweep(*, now=None) -> SweepReport:
       killed task): submitted again with the same key, here and now;
     - ``pending`` for ``PAYOUT_PENDING_CHECK_SECONDS`` (a lost webhook): the processor is
       asked (``retrieve_payout``) and its answer applied;
-    - a status whose ledger effects are missing (a crash between the two): booked;
-    - a payout hold whose payout row was never written: voided.
+    - a status whose ledger effects are missing (a crash between the two): booked.
     """
     now = now or timezone.now()
     batch = settings.PAYOUT_SWEEP_BATCH
     stuck_before = now - timedelta(seconds=settings.PAYOUT_STUCK_AFTER_SECONDS)
-    resubmitted = checked = synced = voided = 0
+    resubmitted = checked = synced = 0
     stuck = list(
         Payout.objects.filter(
             status__in=[PayoutStatus.REQUESTED, PayoutStatus.SUBMITTING],
@@ -693,18 +713,8 @@ def payouts_sweep(*, now=None) -> SweepReport:
     for payout_id in unsynced:
         payout_ledger_sync(payout_id=payout_id)
         synced += 1
-    orphan_before = now - timedelta(seconds=settings.PAYOUT_ORPHAN_HOLD_SECONDS)
-    orphans = Hold.objects.filter(
-        code=PAYOUT_CODE,
-        status=HoldStatus.PENDING,
-        created_at__lt=orphan_before,
-        payout__isnull=True,
-    ).values_list("pk", flat=True)[:batch]
-    for hold_id in orphans:
-        ledger_hold_void(hold=hold_id)
-        voided += 1
-    report = SweepReport(resubmitted, checked, synced, voided)
-    if any((resubmitted, checked, synced, voided)):
+    report = SweepReport(resubmitted, checked, synced)
+    if any((resubmitted, checked, synced)):
         log.info("payout.sweep", **asdict(report))
     return report
 

@@ -78,6 +78,8 @@ def test_a_payout_is_paid_through_the_worker_and_duplicates_change_nothing(
     payout.refresh_from_db()
     assert_exactly_once([payout])
     assert available(f"wallet:user:{creator.pk}:USD") == 8000
+    # The receipt leaves through the outbox, which the worker drains once it is woken.
+    wait_for(lambda: creator.notifications.filter(kind="payout_paid").exists())
     assert creator.notifications.filter(kind="payout_paid").count() == 1
     verify_ok()
 
