@@ -486,13 +486,6 @@ WALLET_TEST_CARDS = [
     ("pm_card_chargeDeclinedInsufficientFunds", "Declined: insufficient funds"),
     ("pm_card_chargeDeclinedExpiredCard", "Declined: expired card"),
 ]
-# Transfers now commit in one transaction; rows left "pending" by the older two-step flow
-# (or by transfer_finish) for longer than this are finished or released by Celery beat.
-WALLET_PENDING_TRANSFER_SECONDS = env.int("WALLET_PENDING_TRANSFER_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE["wallet-transfers-redrive"] = {
-    "task": "payments.wallet_transfers_redrive",
-    "schedule": timedelta(minutes=1),
-}
 # Receipts wait in an outbox written with the payment (payments.wallets.receipts). A web
 # process wakes the worker at most once per this many seconds; beat drains every second,
 # which bounds the wait of a receipt whose wake-up was folded into an earlier one.

@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from accounts.models import Follow, User
 from core.money import Money
+from ledger.chart import wallet_key
 from ledger.models import Entry
 from ledger.selectors import balance_of
 from payments.models import (
@@ -20,7 +21,6 @@ from payments.models import (
     Transfer,
     Unlock,
 )
-from payments.wallets.accounts import wallet_key
 from posts.models import Like, Post, Product
 
 # The money services commit on their own (durable transactions).
