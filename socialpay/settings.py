@@ -398,10 +398,7 @@ WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=5)
 WEBHOOK_PROCESSING_LEASE_SECONDS = env.int("WEBHOOK_PROCESSING_LEASE_SECONDS", default=300)
 WEBHOOK_STUCK_AFTER_SECONDS = env.int("WEBHOOK_STUCK_AFTER_SECONDS", default=120)
 # Extra modules that register webhook handlers (besides every app's webhook_handlers.py).
-PAYMENTS_WEBHOOK_HANDLER_MODULES = env.list(
-    "PAYMENTS_WEBHOOK_HANDLER_MODULES",
-    default=["payments.tests.webhook_probe"] if PROFILE == "test" else [],
-)
+PAYMENTS_WEBHOOK_HANDLER_MODULES = env.list("PAYMENTS_WEBHOOK_HANDLER_MODULES", default=[])
 # The sandbox delivers its webhooks by calling the intake in-process, or over HTTP here.
 SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")
 SANDBOX_PAYOUT_SETTLE_SECONDS = env.float("SANDBOX_PAYOUT_SETTLE_SECONDS", default=0.0)
