@@ -46,7 +46,7 @@ from accounts.models import User
 from core.money import Money, currency_require_supported
 from ledger import chart
 from ledger.errors import EntryAlreadyReversed
-from ledger.models import Entry, Hold, HoldStatus
+from ledger.models import Entry, HoldStatus
 from ledger.services import credit, debit, entry_post, entry_reverse, hold_create, hold_post
 from ledger.services import hold_void as ledger_hold_void
 from payments.models.payouts import (
@@ -279,8 +279,7 @@ def payout_request(*, user: User, amount: Money, method: str, request_key: str) 
     The intent is recorded in ONE transaction (the caller's, when there is one): the hold,
     keyed by the request key (the ledger joins the transaction; a concurrent request for
     the same money loses on the wallet lock), the payout row that owns it and its first
-    event. The submission task is queued on commit. Locks: the payer's wallet (ledger),
-    then the hold row.
+    event. The submission task is queued on commit. Locks: the payer's wallet (ledger).
     """
     currency_require_supported(amount.currency)
     destination = _check_payable(user)
@@ -300,18 +299,19 @@ def payout_request(*, user: User, amount: Money, method: str, request_key: str) 
             reference=f"payout-request:{user.pk}",
             metadata={"method": method},
         )
-        locked = Hold.objects.select_for_update().get(pk=hold.pk)
+        # A request with the same key that got here first committed its hold and its
+        # payout together (hold_create waited for it), so its payout is visible now.
         existing = Payout.objects.filter(hold_id=hold.pk).first()
         if existing is not None:
             return existing
-        if locked.status != HoldStatus.PENDING:
+        if hold.status != HoldStatus.PENDING:
             # Unreachable while a hold and its payout commit together; refuse rather than
             # attach a payout to a resolved hold.
             raise PayoutRequestExpired()
         payout = Payout.objects.create(
             user=user,
             destination=destination,
-            hold=locked,
+            hold=hold,
             amount=quote.amount.amount,
             fee=quote.fee.amount,
             currency=currency,
@@ -491,8 +491,9 @@ def _reverse_once(entry: Entry, key: str) -> Entry:
     try:
         return entry_reverse(entry=entry, idempotency_key=key)
     except EntryAlreadyReversed:
-        # A concurrent sync won the race; it used the same key, or something is very wrong.
-        return Entry.objects.get(reverses_id=entry.pk, idempotency_key=key)
+        # A concurrent sync won the race. Asked again, the ledger returns its reversal when
+        # it used the same key, and raises again if something is very wrong.
+        return entry_reverse(entry=entry, idempotency_key=key)
 
 
 def _book_paid(payout: Payout) -> tuple[Entry, Entry]:

@@ -34,6 +34,7 @@ from accounts.models import User
 from accounts.selectors import is_blocked
 from core.money import CurrencyMismatch, Money, currency_require_supported
 from ledger import chart
+from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.errors import InsufficientFunds
 from payments.models import Transfer
@@ -252,14 +253,7 @@ def _transfer_complete(transfer: Transfer) -> None:
 def _raise_if_no_wallet(user_id: int, currency: str, exc: Exception) -> None:
     """Paying from a currency one holds no money in is a currency mismatch, not a
     shortfall: say which wallets exist."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT a.currency, EXISTS (SELECT 1 FROM ledger_posting p WHERE p.account_id = a.id)"
-            " FROM ledger_account a WHERE a.owner_id = %s AND a.key LIKE 'wallet:%%'",
-            [user_id],
-        )
-        rows = cur.fetchall()
-    used = {c for c, has_postings in rows if has_postings}
+    used = ledger_selectors.wallet_currencies_used(owner_id=user_id)
     if currency not in used and used:
         raise CurrencyMismatch(
             _("You have no %(currency)s in your wallet.") % {"currency": currency},
