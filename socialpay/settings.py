@@ -51,7 +51,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "pgtrigger",
     "axes",
     "allauth",
     "allauth.account",
