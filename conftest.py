@@ -29,6 +29,10 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     db = settings.DATABASES["default"]
     env["DATABASE_URL"] = _database_url(db)
     env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
+    # The tests' own webhook handler (it counts calls), loaded by the worker only through
+    # this environment: the settings name no test module.
+    extra = [m for m in env.get("PAYMENTS_WEBHOOK_HANDLER_MODULES", "").split(",") if m]
+    env["PAYMENTS_WEBHOOK_HANDLER_MODULES"] = ",".join([*extra, "payments.webhooks.tests.probe"])
     log_path = ROOT / ".data" / f"celery-test-{settings.CELERY_TASK_DEFAULT_QUEUE}.log"
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "wb")  # noqa: SIM115 - closed in the finaliser

@@ -30,10 +30,6 @@ def is_blocked(a_id: int, b_id: int) -> bool:
     ).exists()
 
 
-def has_blocked(*, blocker_id: int, blocked_id: int) -> bool:
-    return Block.objects.filter(blocker_id=blocker_id, blocked_id=blocked_id).exists()
-
-
 def user_get_by_handle(*, handle: str) -> User:
     """An active person by handle (any case, with or without ``@``). Raises ``UserNotFound``."""
     if not isinstance(handle, str) or "\x00" in handle or len(handle) > 64:
@@ -110,14 +106,6 @@ def follow_counts(*, user: User) -> dict[str, int]:
         "followers": Follow.objects.filter(followee=user).count(),
         "following": Follow.objects.filter(follower=user).count(),
     }
-
-
-def followee_ids(*, user: User) -> QuerySet:
-    return Follow.objects.filter(follower=user).values("followee_id")
-
-
-def muted_ids(*, user: User) -> QuerySet:
-    return Mute.objects.filter(muter=user).values("muted_id")
 
 
 def notification_list(*, recipient: User) -> QuerySet[Notification]:

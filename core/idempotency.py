@@ -11,12 +11,20 @@ The contract (ARCHITECTURE.md, after Stripe):
 * a request that fails validation (or authentication, or names something that does not
   exist) stores nothing, so the client can correct it and resend with the same key.
 
-How it holds under concurrency: the record is inserted in its own committed statement
-before the work starts, and a UNIQUE constraint lets exactly one request insert it. The work
-and the record's completion are separate transactions (money services are durable atomic
-blocks), so a process killed between them leaves a ``started`` record whose lease expires;
-the retry then runs the work again, and the service's own ledger idempotency key — derived
-from this key — returns the original effect instead of a second one.
+How it holds under concurrency: a request claims its key with a PostgreSQL advisory lock
+(``pg_try_advisory_*lock`` on a hash of user, endpoint and key): a second request with the
+same key fails to take it and answers 409 at once. Only outcomes are ever stored, by the
+request holding the lock, before it lets go; a UNIQUE constraint on (user, endpoint, key)
+is the last word if two keys' hashes ever collide. Where the work runs:
+
+* ``one_transaction=True`` — for views whose whole effect is database work (a transfer, an
+  FX execution, a payout request): the claim (a transaction-level lock), the work and the
+  stored outcome are ONE transaction. A crash anywhere leaves nothing, and the retry runs.
+* otherwise — for views that call a processor, or call services that commit in steps:
+  no transaction may stay open across that work, so the claim is a session-level lock,
+  held while the view runs and released after the outcome is stored. A crash closes the
+  connection, which releases the lock; the retry runs the work again, and the service's
+  own idempotency key (derived from this one) returns the original effect.
 """
 
 from __future__ import annotations
@@ -31,7 +39,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+import structlog
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
@@ -39,11 +48,12 @@ from rest_framework.response import Response
 from core.exceptions import DomainError
 from core.models import IdempotencyRecord
 
+log = structlog.get_logger(__name__)
+
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 # Printable ASCII without spaces, like Stripe's keys; long enough for a UUID or a hash.
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{8,255}$")
-LEASE = timedelta(seconds=60)
 RETENTION = timedelta(days=1)
 # Outcomes that say "this request never ran": nothing is stored and the key stays usable.
 NOT_STORED_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 413, 415, 429})
@@ -97,76 +107,6 @@ def validate_key(key: str | None) -> str:
     return key
 
 
-@dataclass(frozen=True)
-class Claim:
-    """The outcome of trying to start work under a key."""
-
-    record: IdempotencyRecord
-    fresh: bool  # True: this caller must do the work; False: replay ``record``
-
-
-def idempotency_claim(*, user_id: int, endpoint: str, key: str, body_fingerprint: str) -> Claim:
-    """Insert the record, or find the one a previous request made.
-
-    Raises IdempotencyKeyMismatch for another body, IdempotencyInProgress while the first
-    request holds the lease. An expired lease is taken over (the first request died).
-    """
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                user_id=user_id,
-                endpoint=endpoint,
-                key=key,
-                fingerprint=body_fingerprint,
-                locked_until=now + LEASE,
-            )
-        return Claim(record=record, fresh=True)
-    except IntegrityError:
-        pass
-    with transaction.atomic():
-        record = (
-            IdempotencyRecord.objects.select_for_update()
-            .filter(user_id=user_id, endpoint=endpoint, key=key)
-            .first()
-        )
-        if record is None:  # released between our insert and this read: try once more
-            return idempotency_claim(
-                user_id=user_id, endpoint=endpoint, key=key, body_fingerprint=body_fingerprint
-            )
-        if record.fingerprint != body_fingerprint:
-            raise IdempotencyKeyMismatch()
-        if record.state == IdempotencyRecord.State.COMPLETED:
-            return Claim(record=record, fresh=False)
-        if record.locked_until > now:
-            raise IdempotencyInProgress()
-        record.locked_until = now + LEASE
-        record.save(update_fields=["locked_until"])
-        return Claim(record=record, fresh=True)
-
-
-def idempotency_complete(
-    *, record: IdempotencyRecord, status: int, body: Any = None, location: str = ""
-) -> None:
-    """Store the outcome, or release the key when the outcome means "never ran"."""
-    if status in NOT_STORED_STATUSES or status >= 500:
-        IdempotencyRecord.objects.filter(
-            pk=record.pk, state=IdempotencyRecord.State.STARTED
-        ).delete()
-        return
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        state=IdempotencyRecord.State.COMPLETED,
-        response_status=status,
-        response_body=_canonical(body),
-        response_location=location,
-        completed_at=timezone.now(),
-    )
-
-
-def idempotency_release(*, record: IdempotencyRecord) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.STARTED).delete()
-
-
 def idempotency_purge(*, older_than: timedelta = RETENTION) -> int:
     """Forget completed keys past the retention window (Stripe keeps them 24 hours)."""
     deleted, _ = IdempotencyRecord.objects.filter(
@@ -180,84 +120,174 @@ def idempotent_api(endpoint: str, *, one_transaction: bool = False):
 
     The key is validated before the body is looked at, the body's fingerprint is taken
     from ``request.data`` (already parsed by the strict JSON parser), and the wrapped
-    method's response is stored or the key released according to its status.
-
-    ``one_transaction=True`` is for views whose whole effect is database work (a P2P
-    transfer, no processor call): the claim, the work and the stored response commit
-    together in ONE transaction (see ``_one_transaction``), instead of three.
+    method's response is stored or not according to its status (``NOT_STORED_STATUSES``
+    and 5xx are no outcome). ``one_transaction``: see the module docstring.
     """
 
     def decorator(method):
         if one_transaction:
             return _one_transaction(endpoint, method)
-
-        @functools.wraps(method)
-        def wrapper(view, request, *args, **kwargs):
-            key = validate_key(request.headers.get(HEADER))
-            scoped_endpoint = f"{endpoint}:{_path_args(kwargs)}" if kwargs else endpoint
-            claim = idempotency_claim(
-                user_id=request.user.pk,
-                endpoint=scoped_endpoint,
-                key=key,
-                body_fingerprint=fingerprint(request.data),
-            )
-            if not claim.fresh:
-                response = Response(claim.record.response_body, status=claim.record.response_status)
-                response[REPLAY_HEADER] = "true"
-                return response
-            request.idempotency_key = key
-            try:
-                response = method(view, request, *args, **kwargs)
-            except Exception as exc:
-                # Let DRF render the error, then decide what to store from its status.
-                try:
-                    response = view.handle_exception(exc)
-                except Exception:
-                    idempotency_release(record=claim.record)  # a crash: nothing happened
-                    raise
-                idempotency_complete(
-                    record=claim.record, status=response.status_code, body=response.data
-                )
-                response.exception = True
-                return response
-            idempotency_complete(
-                record=claim.record, status=response.status_code, body=response.data
-            )
-            return response
-
-        return wrapper
+        return _session_claim(endpoint, method)
 
     return decorator
 
 
-# --- one transaction: claim, work and outcome commit together -----------------------------
-# The advisory lock makes a second request with the same key answer 409 at once instead of
-# queueing behind the first on the UNIQUE index; it is released when the first commits,
-# after which the stored outcome is visible. The lock id is a 64-bit hash of the scoped key:
-# a collision between two different keys costs one spurious 409, never a double effect
-# (the UNIQUE constraint still decides).
-_CLAIM_SQL = """
-SELECT pg_try_advisory_xact_lock(hashtextextended(%(lock)s, 0)),
-       r.fingerprint, r.state, r.response_status, r.response_body, r.locked_until
+# The claim: the advisory lock, and the stored outcome if any. The lock id is a 64-bit hash
+# of the scoped key: a collision between two different keys costs one spurious 409, never a
+# double effect (the UNIQUE constraint still decides).
+#
+# In one transaction, lock and read are one statement (one round trip on the hot path).
+# Its snapshot may predate an outcome committed just before the lock came free; the work
+# then runs, its store conflicts and the whole transaction rolls back to replay that
+# outcome. A session claim cannot roll its work back, so it reads the record in a second
+# statement, whose snapshot is taken after the lock is held.
+_READ_SQL = """
+SELECT r.fingerprint, r.response_status, r.response_body, r.response_location
 FROM (SELECT 1) AS one
 LEFT JOIN core_idempotencyrecord r
        ON r.user_id = %(user)s AND r.endpoint = %(endpoint)s AND r.key = %(key)s
 """
-# A ``started`` row can only be left by the two-transaction mode (an older deploy, or a
-# crash there); once its lease has passed it is taken over, as in that mode.
-_STORE_SQL = """
-INSERT INTO core_idempotencyrecord AS r
-    (user_id, endpoint, key, fingerprint, state, response_status, response_body,
-     response_location, created_at, locked_until, completed_at)
-VALUES (%(user)s, %(endpoint)s, %(key)s, %(fingerprint)s, 'completed', %(status)s,
-        %(body)s, '', %(now)s, %(now)s, %(now)s)
-ON CONFLICT (user_id, endpoint, key) DO UPDATE SET
-    fingerprint = EXCLUDED.fingerprint, state = 'completed',
-    response_status = EXCLUDED.response_status, response_body = EXCLUDED.response_body,
-    completed_at = EXCLUDED.completed_at
-WHERE r.state = 'started' AND r.locked_until <= EXCLUDED.completed_at
-RETURNING r.id
+_CLAIM_IN_TRANSACTION_SQL = """
+SELECT pg_try_advisory_xact_lock(hashtextextended(%(lock)s, 0)),
+       r.fingerprint, r.response_status, r.response_body, r.response_location
+FROM (SELECT 1) AS one
+LEFT JOIN core_idempotencyrecord r
+       ON r.user_id = %(user)s AND r.endpoint = %(endpoint)s AND r.key = %(key)s
 """
+_CLAIM_SESSION_SQL = "SELECT pg_try_advisory_lock(hashtextextended(%(lock)s, 0))"
+_UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+_STORE_SQL = """
+INSERT INTO core_idempotencyrecord
+    (user_id, endpoint, key, fingerprint, response_status, response_body,
+     response_location, created_at)
+VALUES (%(user)s, %(endpoint)s, %(key)s, %(fingerprint)s, %(status)s, %(body)s,
+        %(location)s, %(now)s)
+ON CONFLICT (user_id, endpoint, key) DO NOTHING
+RETURNING id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    status: int
+    body: Any
+    location: str
+
+
+def _lock_id(*, user_id: int, endpoint: str, key: str) -> str:
+    return f"{user_id}:{endpoint}:{key}"
+
+
+def _claim(
+    *, session: bool, user_id: int, endpoint: str, key: str, body_fingerprint: str
+) -> _Stored | None:
+    """Take the key's lock and read its stored outcome: None when this request must do the
+    work. Raises ``IdempotencyInProgress`` (the lock is taken) or ``IdempotencyKeyMismatch``
+    (a stored outcome for another body); a session lock is then still held and the caller
+    releases it."""
+    params = {
+        "lock": _lock_id(user_id=user_id, endpoint=endpoint, key=key),
+        "user": user_id,
+        "endpoint": endpoint,
+        "key": key,
+    }
+    with connection.cursor() as cur:
+        if session:
+            cur.execute(_CLAIM_SESSION_SQL, params)
+            (got_lock,) = cur.fetchone()
+            if got_lock:
+                cur.execute(_READ_SQL, params)
+                row = cur.fetchone()
+        else:
+            cur.execute(_CLAIM_IN_TRANSACTION_SQL, params)
+            got_lock, *row = cur.fetchone()
+    if not got_lock:
+        raise IdempotencyInProgress()
+    stored_fingerprint, status, body, location = row
+    if stored_fingerprint is None:
+        return None
+    if stored_fingerprint != body_fingerprint:
+        raise IdempotencyKeyMismatch()
+    # Django leaves jsonb undecoded on raw cursors (its JSONField decodes it).
+    body = json.loads(body) if isinstance(body, str) else body
+    return _Stored(status=status, body=body, location=location)
+
+
+def _store(
+    *,
+    user_id: int,
+    endpoint: str,
+    key: str,
+    body_fingerprint: str,
+    status: int,
+    body: Any = None,
+    location: str = "",
+) -> bool:
+    """Store the outcome; False when one is already stored for the key (a hash collision
+    let another request run at the same time, or it stored a refusal first)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            _STORE_SQL,
+            {"user": user_id, "endpoint": endpoint, "key": key, "fingerprint": body_fingerprint,
+             "status": status, "body": json.dumps(_canonical(body)), "location": location,
+             "now": timezone.now()},
+        )  # fmt: skip
+        return cur.fetchone() is not None
+
+
+def _unlock(*, user_id: int, endpoint: str, key: str) -> None:
+    """Release a session claim. If the connection is gone, so is the lock."""
+    try:
+        with connection.cursor() as cur:
+            cur.execute(_UNLOCK_SQL, [_lock_id(user_id=user_id, endpoint=endpoint, key=key)])
+    except DatabaseError:
+        log.warning("idempotency.unlock_failed", endpoint=endpoint, exc_info=True)
+
+
+def _replay(stored: _Stored) -> Response:
+    response = Response(stored.body, status=stored.status)
+    response[REPLAY_HEADER] = "true"
+    return response
+
+
+def _storable(status: int) -> bool:
+    return status not in NOT_STORED_STATUSES and status < 500
+
+
+def _session_claim(endpoint: str, method):
+    """The view runs outside any transaction of ours, under a session-level claim."""
+
+    @functools.wraps(method)
+    def wrapper(view, request, *args, **kwargs):
+        key = validate_key(request.headers.get(HEADER))
+        scoped = f"{endpoint}:{_path_args(kwargs)}" if kwargs else endpoint
+        body_fingerprint = fingerprint(request.data)
+        ids = {"user_id": request.user.pk, "endpoint": scoped, "key": key}
+        request.idempotency_key = key
+        try:
+            stored = _claim(session=True, **ids, body_fingerprint=body_fingerprint)
+        except IdempotencyKeyMismatch:
+            _unlock(**ids)
+            raise
+        try:
+            if stored is not None:
+                return _replay(stored)
+            try:
+                response = method(view, request, *args, **kwargs)
+            except Exception as exc:
+                # Let DRF render the error (it re-raises what it cannot), then decide.
+                response = view.handle_exception(exc)
+                response.exception = True
+            if _storable(response.status_code) and not _store(
+                **ids, body_fingerprint=body_fingerprint,
+                status=response.status_code, body=response.data,
+            ):  # fmt: skip
+                return _replay(_claim_stored(**ids, body_fingerprint=body_fingerprint))
+            return response
+        finally:
+            _unlock(**ids)
+
+    return wrapper
 
 
 class _Unfinished(Exception):
@@ -269,47 +299,6 @@ class _Unfinished(Exception):
 
 class _StoredMeanwhile(Exception):
     """Another request stored an outcome for this key while ours ran: undo ours, replay."""
-
-
-def _claim_in_transaction(*, user_id: int, endpoint: str, key: str, body_fingerprint: str):
-    """Inside the caller's transaction: None when this request must do the work, or the
-    stored ``(status, body)`` to replay. Raises IdempotencyInProgress / KeyMismatch."""
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute(
-            _CLAIM_SQL,
-            {"lock": f"{user_id}:{endpoint}:{key}", "user": user_id, "endpoint": endpoint,
-             "key": key},
-        )  # fmt: skip
-        got_lock, stored_fingerprint, state, status, body, locked_until = cur.fetchone()
-    if not got_lock:
-        raise IdempotencyInProgress()
-    if stored_fingerprint is None:
-        return None
-    if stored_fingerprint != body_fingerprint:
-        raise IdempotencyKeyMismatch()
-    if state == IdempotencyRecord.State.COMPLETED:
-        # Django leaves jsonb undecoded on raw cursors (its JSONField decodes it).
-        return status, json.loads(body) if isinstance(body, str) else body
-    if locked_until > timezone.now():
-        raise IdempotencyInProgress()
-    return None
-
-
-def _store_in_transaction(
-    *, user_id: int, endpoint: str, key: str, body_fingerprint: str, status: int, body: Any
-) -> bool:
-    """Store the outcome; False when another request already stored one for the key."""
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute(
-            _STORE_SQL,
-            {"user": user_id, "endpoint": endpoint, "key": key, "fingerprint": body_fingerprint,
-             "status": status, "body": json.dumps(_canonical(body)), "now": timezone.now()},
-        )  # fmt: skip
-        return cur.fetchone() is not None
 
 
 def _one_transaction(endpoint: str, method):
@@ -332,49 +321,48 @@ def _one_transaction(endpoint: str, method):
         request.idempotency_key = key
         try:
             with transaction.atomic(durable=True):
-                stored = _claim_in_transaction(**ids, body_fingerprint=body_fingerprint)
+                stored = _claim(session=False, **ids, body_fingerprint=body_fingerprint)
                 if stored is None:
                     response = method(view, request, *args, **kwargs)
                     status = response.status_code
                     if status >= 500:
                         raise _Unfinished(response)
-                    if status not in NOT_STORED_STATUSES and not _store_in_transaction(
+                    if status not in NOT_STORED_STATUSES and not _store(
                         **ids, body_fingerprint=body_fingerprint,
-                        status=response.status_code, body=response.data,
+                        status=status, body=response.data,
                     ):  # fmt: skip
                         raise _StoredMeanwhile()
         except _StoredMeanwhile:
-            return _replay_stored(**ids, body_fingerprint=body_fingerprint)
+            return _replay(_claim_stored(**ids, body_fingerprint=body_fingerprint))
         except _Unfinished as unfinished:
             return unfinished.response
         except Exception as exc:
             response = view.handle_exception(exc)  # re-raises what the API cannot render
-            if response.status_code in NOT_STORED_STATUSES or response.status_code >= 500:
+            if not _storable(response.status_code):
                 return response
             if not isinstance(exc, IdempotencyInProgress | IdempotencyKeyMismatch):
                 with transaction.atomic(durable=True):
-                    if not _store_in_transaction(
+                    if not _store(
                         **ids, body_fingerprint=body_fingerprint,
                         status=response.status_code, body=response.data,
                     ):  # fmt: skip
-                        return _replay_stored(**ids, body_fingerprint=body_fingerprint)
+                        return _replay(_claim_stored(**ids, body_fingerprint=body_fingerprint))
             response.exception = True
             return response
         if stored is not None:
-            response = Response(stored[1], status=stored[0])
-            response[REPLAY_HEADER] = "true"
+            return _replay(stored)
         return response
 
     return wrapper
 
 
-def _replay_stored(*, user_id: int, endpoint: str, key: str, body_fingerprint: str):
+def _claim_stored(*, user_id: int, endpoint: str, key: str, body_fingerprint: str) -> _Stored:
+    """The outcome another request stored for this key (``IdempotencyKeyMismatch`` if it
+    was for another body)."""
     record = IdempotencyRecord.objects.get(user_id=user_id, endpoint=endpoint, key=key)
     if record.fingerprint != body_fingerprint:
         raise IdempotencyKeyMismatch()
-    response = Response(record.response_body, status=record.response_status)
-    response[REPLAY_HEADER] = "true"
-    return response
+    return _Stored(record.response_status, record.response_body, record.response_location)
 
 
 def _path_args(kwargs: dict) -> str:
@@ -418,33 +406,31 @@ def idempotent_form(endpoint: str):
                 for k, v in request.POST.lists()
                 if k not in {FORM_FIELD, "csrfmiddlewaretoken"}
             }
+            ids = {"user_id": request.user.pk, "endpoint": endpoint, "key": key}
+            body_fingerprint = fingerprint(body)
             try:
-                claim = idempotency_claim(
-                    user_id=request.user.pk,
-                    endpoint=endpoint,
-                    key=key,
-                    body_fingerprint=fingerprint(body),
-                )
+                stored = _claim(session=True, **ids, body_fingerprint=body_fingerprint)
             except IdempotencyInProgress:
                 messages.info(request, _("Your payment is being processed."))
                 return redirect(request.get_full_path())
             except IdempotencyKeyMismatch:
+                _unlock(**ids)
                 messages.error(request, _("The form expired. Please check it and send it again."))
                 return redirect(request.get_full_path())
-            if not claim.fresh:
-                return redirect(claim.record.response_location or request.get_full_path())
             try:
+                if stored is not None:
+                    return redirect(stored.location or request.get_full_path())
                 response = view(request, *args, **kwargs)
-            except Exception:
-                idempotency_release(record=claim.record)
-                raise
-            if response.status_code in (301, 302, 303):
-                idempotency_complete(
-                    record=claim.record, status=response.status_code, location=response["Location"]
-                )
-            else:
-                idempotency_release(record=claim.record)
-            return response
+                if response.status_code in (301, 302, 303):
+                    _store(
+                        **ids,
+                        body_fingerprint=body_fingerprint,
+                        status=response.status_code,
+                        location=response["Location"],
+                    )
+                return response
+            finally:
+                _unlock(**ids)
 
         return wrapper
 

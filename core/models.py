@@ -2,9 +2,11 @@
 
 ``IdempotencyRecord`` remembers the first outcome of a money request for a client-chosen
 key, scoped by user and endpoint, so that a retry replays it instead of moving money again.
+A record is written only once the outcome is known (``core.idempotency``: while a request
+runs, its key is held by an advisory lock, not by a row).
 
-Invariants: one record per (user, endpoint, key) — a UNIQUE constraint, which is what makes
-fifty simultaneous submissions of one key produce one effect.
+Invariants: one record per (user, endpoint, key) — a UNIQUE constraint, the last word when
+two requests with one key would both store an outcome.
 """
 
 from __future__ import annotations
@@ -15,22 +17,15 @@ from django.utils import timezone
 
 
 class IdempotencyRecord(models.Model):
-    class State(models.TextChoices):
-        STARTED = "started"
-        COMPLETED = "completed"
-
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     endpoint = models.CharField(max_length=100)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.STARTED)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField(null=True, blank=True)
     # For browser forms: where the first submission led, so a double click lands there too.
     response_location = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField()
-    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)  # when the outcome was stored
 
     class Meta:
         constraints = [
@@ -41,4 +36,4 @@ class IdempotencyRecord(models.Model):
         indexes = [models.Index(fields=["created_at"], name="core_idempotency_created")]
 
     def __str__(self) -> str:
-        return f"{self.endpoint} {self.key} ({self.state})"
+        return f"{self.endpoint} {self.key} ({self.response_status})"

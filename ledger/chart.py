@@ -16,7 +16,8 @@ key                                     kind        no overdraft  holds
 ======================================  ==========  ============  =============================
 
 ``account_spec(key)`` parses a key back into its attributes; ``ledger.services`` creates a
-chart account on first use from it, so callers only ever deal in keys.
+chart account on first use from it, so callers only ever deal in keys. Every key, and every
+key prefix a query matches on, is built here and nowhere else.
 """
 
 from __future__ import annotations
@@ -39,16 +40,25 @@ class AccountSpec:
     owner_id: int | None = None
 
 
+#: Every person's wallet key starts with this (``wallet:user:{id}:{CUR}``).
+WALLET_PREFIX = "wallet:user:"
+
+
 def wallet_key(user_id: int, currency: str) -> str:
     if type(user_id) is not int or user_id <= 0:
         raise ValueError("user_id must be a positive int")
-    return f"wallet:user:{user_id}:{currency_require_supported(currency)}"
+    return f"{WALLET_PREFIX}{user_id}:{currency_require_supported(currency)}"
+
+
+def processor_clearing_prefix(processor: str) -> str:
+    """What the clearing accounts of ``processor`` (one per currency) have in common."""
+    if not _PROCESSOR_RE.fullmatch(processor):
+        raise ValueError("processor must be a short lower-case name")
+    return f"platform:processor_clearing:{processor}:"
 
 
 def processor_clearing_key(processor: str, currency: str) -> str:
-    if not _PROCESSOR_RE.fullmatch(processor):
-        raise ValueError("processor must be a short lower-case name")
-    return f"platform:processor_clearing:{processor}:{currency_require_supported(currency)}"
+    return f"{processor_clearing_prefix(processor)}{currency_require_supported(currency)}"
 
 
 def payouts_in_transit_key(currency: str) -> str:

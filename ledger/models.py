@@ -46,6 +46,12 @@ PostgreSQL (migration ``0002_database_rules``, so nothing outside the ORM can br
 4. ``Entry.idempotency_key`` and ``Hold.idempotency_key`` are UNIQUE.
 5. A posting's currency is its account's currency (a composite foreign key on
    ``(account_id, currency)``).
+
+The triggers are written by hand (migration ``0002``), not declared with django-pgtrigger:
+every function pgtrigger installs starts by consulting the session setting
+``pgtrigger.ignore``, which any database role may set, so ``SET pgtrigger.ignore = ...``
+would switch the append-only rule off for that session. These triggers can only be
+bypassed by the table's owner or a superuser (``ALTER TABLE … DISABLE TRIGGER``).
 """
 
 from __future__ import annotations

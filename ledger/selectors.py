@@ -9,6 +9,7 @@ would add; ``available = posted - pending_out``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,7 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.money import Money
+from ledger import chart
 from ledger.errors import AccountNotFound
+from ledger.models import Entry, Posting
 
 MAX_STATEMENT_PAGE = 200
 
@@ -74,10 +77,81 @@ def balances_of_owner(*, owner_id: int) -> list[Balance]:
     """Every wallet balance of one user, by currency (for ``GET /wallet``)."""
     with connection.cursor() as cur:
         cur.execute(
-            _BALANCE_SQL + " WHERE a.owner_id = %s AND a.key LIKE 'wallet:%%' ORDER BY a.currency",
-            [owner_id],
+            _BALANCE_SQL + " WHERE a.owner_id = %s AND a.key LIKE %s ORDER BY a.currency",
+            [owner_id, chart.WALLET_PREFIX + "%"],
         )
         return [_balance(row) for row in cur.fetchall()]
+
+
+def wallet_currencies_used(*, owner_id: int) -> set[str]:
+    """The currencies of ``owner_id``'s wallets that money ever moved through."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT a.currency FROM ledger_account a WHERE a.owner_id = %s AND a.key LIKE %s"
+            " AND EXISTS (SELECT 1 FROM ledger_posting p WHERE p.account_id = a.id)",
+            [owner_id, chart.WALLET_PREFIX + "%"],
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
+# --- entries --------------------------------------------------------------------------------
+def entry_by_key(*, idempotency_key: str) -> Entry:
+    """The entry booked under ``idempotency_key``. Raises ``Entry.DoesNotExist``."""
+    return Entry.objects.get(idempotency_key=idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class PostingLine:
+    """One posting as other apps see it: which account, which way, how much."""
+
+    account: str
+    direction: str
+    money: Money
+
+
+def entry_postings(*, entry_id: int) -> list[PostingLine]:
+    """The postings of one entry, in booking order."""
+    rows = Posting.objects.filter(entry_id=entry_id).select_related("account").order_by("id")
+    return [PostingLine(p.account.key, p.direction, Money(p.amount, p.currency)) for p in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ClearingPosting:
+    """A posting on a processor clearing account, with what its entry says about the
+    processor object it concerns (and, for a reversal, what the reversed entry says)."""
+
+    entry_id: int
+    direction: str
+    amount: int
+    currency: str
+    metadata: dict
+    reversed_metadata: dict | None
+
+
+def processor_clearing_postings(
+    *, processor: str, start: datetime, end: datetime, chunk_size: int = 2000
+) -> Iterator[ClearingPosting]:
+    """Every posting on ``processor``'s clearing accounts (all currencies) whose entry was
+    booked in ``[start, end)``, oldest first, streamed ``chunk_size`` rows at a time."""
+    postings = (
+        Posting.objects.filter(
+            account__key__startswith=chart.processor_clearing_prefix(processor),
+            entry__created_at__gte=start,
+            entry__created_at__lt=end,
+        )
+        .select_related("entry", "entry__reverses")
+        .order_by("id")
+    )
+    for p in postings.iterator(chunk_size=chunk_size):
+        reversed_entry = p.entry.reverses
+        yield ClearingPosting(
+            entry_id=p.entry_id,
+            direction=p.direction,
+            amount=p.amount,
+            currency=p.currency,
+            metadata=p.entry.metadata or {},
+            reversed_metadata=None if reversed_entry is None else reversed_entry.metadata or {},
+        )
 
 
 @dataclass(frozen=True, slots=True)

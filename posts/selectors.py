@@ -208,7 +208,3 @@ def post_search_hashtag(
     qs = Post.objects.filter(_visible(), text__iregex=rf"#{tag}\M")
     size = max(1, min(size, HASHTAG_SEARCH_MAX))
     return page_before(_with_viewer_flags(qs, viewer).order_by("-id"), before=before, size=size)
-
-
-def post_list_recent(*, limit: int = 50) -> QuerySet[Post]:
-    return timeline_public()[:limit]

@@ -51,7 +51,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "pgtrigger",
     "axes",
     "allauth",
     "allauth.account",
@@ -406,10 +405,7 @@ WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=5)
 WEBHOOK_PROCESSING_LEASE_SECONDS = env.int("WEBHOOK_PROCESSING_LEASE_SECONDS", default=300)
 WEBHOOK_STUCK_AFTER_SECONDS = env.int("WEBHOOK_STUCK_AFTER_SECONDS", default=120)
 # Extra modules that register webhook handlers (besides every app's webhook_handlers.py).
-PAYMENTS_WEBHOOK_HANDLER_MODULES = env.list(
-    "PAYMENTS_WEBHOOK_HANDLER_MODULES",
-    default=["payments.webhooks.tests.probe"] if PROFILE == "test" else [],
-)
+PAYMENTS_WEBHOOK_HANDLER_MODULES = env.list("PAYMENTS_WEBHOOK_HANDLER_MODULES", default=[])
 # The sandbox delivers its webhooks by calling the intake in-process, or over HTTP here.
 SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")
 # Without a URL the sandbox hands its webhooks to this intake function in-process.
@@ -496,13 +492,6 @@ WALLET_TEST_CARDS = [
     ("pm_card_chargeDeclinedInsufficientFunds", "Declined: insufficient funds"),
     ("pm_card_chargeDeclinedExpiredCard", "Declined: expired card"),
 ]
-# Transfers now commit in one transaction; rows left "pending" by the older two-step flow
-# (or by transfer_finish) for longer than this are finished or released by Celery beat.
-WALLET_PENDING_TRANSFER_SECONDS = env.int("WALLET_PENDING_TRANSFER_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE["wallet-transfers-redrive"] = {
-    "task": "payments.wallet_transfers_redrive",
-    "schedule": timedelta(minutes=1),
-}
 # Receipts wait in an outbox written with the payment (payments.wallets.receipts). A web
 # process wakes the worker at most once per this many seconds; beat drains every second,
 # which bounds the wait of a receipt whose wake-up was folded into an earlier one.
@@ -578,12 +567,10 @@ PAYOUT_STANDARD_ARRIVAL_DAYS = env.int("PAYOUT_STANDARD_ARRIVAL_DAYS", default=2
 # Transient processor errors are retried with exponential backoff, then left to the sweeper.
 PAYOUT_SUBMIT_MAX_ATTEMPTS = env.int("PAYOUT_SUBMIT_MAX_ATTEMPTS", default=8)
 PAYOUT_RETRY_BASE_SECONDS = env.int("PAYOUT_RETRY_BASE_SECONDS", default=5)
-# The sweeper re-drives payouts untouched for this long in requested/submitting, asks the
-# processor about payouts pending for PAYOUT_PENDING_CHECK_SECONDS, and voids payout holds
-# whose request died before its payout row was written.
+# The sweeper re-drives payouts untouched for this long in requested/submitting and asks the
+# processor about payouts pending for PAYOUT_PENDING_CHECK_SECONDS.
 PAYOUT_STUCK_AFTER_SECONDS = env.int("PAYOUT_STUCK_AFTER_SECONDS", default=120)
 PAYOUT_PENDING_CHECK_SECONDS = env.int("PAYOUT_PENDING_CHECK_SECONDS", default=6 * 3600)
-PAYOUT_ORPHAN_HOLD_SECONDS = env.int("PAYOUT_ORPHAN_HOLD_SECONDS", default=600)
 PAYOUT_SWEEP_BATCH = env.int("PAYOUT_SWEEP_BATCH", default=500)
 # Queue for payout submission tasks (empty: the default queue).
 PAYOUTS_QUEUE = env.str("PAYOUTS_QUEUE", default="")

@@ -44,6 +44,8 @@ class PayView(APIView):
             raise NotEnough("Not enough money.")
         time.sleep(float(request.headers.get("X-Sleep", "0")))
         runs = redis_client().incr(request.headers["X-Counter"])
+        if request.headers.get("X-Crash"):
+            raise RuntimeError("the process died after the work")
         return Response({"paid": data.validated_data["amount"], "run": runs}, status=201)
 
 

@@ -40,9 +40,26 @@ def api(payer):
     return client
 
 
-# Both modes of ``idempotent_api`` keep one contract: the claim committed before the work
-# (``/pay``) and claim, work and outcome in one transaction (``/pay-one-transaction``).
+# Both modes of ``idempotent_api`` keep one contract: the work outside our transaction under
+# a session-level claim (``/pay``) and claim, work and outcome in one transaction
+# (``/pay-one-transaction``).
 MODES = ["/pay", "/pay-one-transaction"]
+ENDPOINTS = {"/pay": "test.pay", "/pay-one-transaction": "test.pay_one"}
+
+
+def advisory_locks_held(path: str = "/pay") -> int:
+    """Session-level claims (``/pay``) this test's connection still holds: one must never
+    outlive its request. (The one-transaction claim lasts until the test's own outer
+    transaction ends, so it is only counted in transactional tests.)"""
+    if path != "/pay":
+        return 0
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        return cur.fetchone()[0]
 
 
 @pytest.fixture(params=MODES)
@@ -69,6 +86,7 @@ def test_first_request_runs_and_a_replay_returns_the_same_response(api, counter,
     assert second["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
     assert runs(counter) == 1
+    assert advisory_locks_held(path) == 0
 
 
 def test_missing_and_malformed_keys_are_refused_and_nothing_runs(api, counter, path):
@@ -91,6 +109,7 @@ def test_same_key_with_another_body_is_a_mismatch(api, counter, path):
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_mismatch"
     assert runs(counter) == 1
+    assert advisory_locks_held(path) == 0
 
 
 def test_key_order_and_whitespace_do_not_change_the_fingerprint():
@@ -116,6 +135,7 @@ def test_a_business_refusal_is_stored_and_replayed(api, counter, path):
     assert again.status_code == 422
     assert again.json() == refused.json()
     assert again["Idempotent-Replayed"] == "true"
+    assert advisory_locks_held(path) == 0
 
 
 def test_keys_are_scoped_per_user(api, counter, db, path):
@@ -235,6 +255,26 @@ def test_a_form_without_a_key_is_sent_back_and_nothing_runs(payer, counter):
     assert runs(counter) == 0
 
 
+# --- the session claim: a crash releases the key ------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_in_a_view_outside_the_transaction_releases_the_key_at_once(counter):
+    """Work outside our transaction (a processor call) cannot be rolled back, so nothing is
+    stored; the claim is released with the request and the retry runs at once (the
+    service's own idempotency key is what makes that run harmless)."""
+    user = User.objects.create_user(handle="crash2", email="c2@example.com", password="x" * 12)
+    client = APIClient()
+    client.force_authenticate(user)
+
+    with pytest.raises(RuntimeError, match="died after the work"):
+        pay(client, counter, "crash-key-0002", path=MODES[0], HTTP_X_CRASH="1")
+    assert advisory_locks_held() == 0
+    assert not IdempotencyRecord.objects.filter(key="crash-key-0002").exists()
+
+    retried = pay(client, counter, "crash-key-0002", path=MODES[0])
+    assert retried.status_code == 201 and retried.json() == {"paid": 500, "run": 2}
+    assert IdempotencyRecord.objects.get(key="crash-key-0002").response_status == 201
+
+
 # --- one-transaction mode: what only it promises ------------------------------------------
 def _paid_rows(user) -> int:
     from accounts.models import Notification
@@ -261,7 +301,7 @@ def test_one_transaction_a_crash_after_the_work_leaves_nothing_and_the_retry_run
     assert "Idempotent-Replayed" not in retried
     assert _paid_rows(user) == 1
     record = IdempotencyRecord.objects.get(key="crash-key-0001")
-    assert (record.state, record.response_status) == ("completed", 201)
+    assert record.response_status == 201
 
 
 @pytest.mark.django_db(transaction=True)
@@ -281,23 +321,24 @@ def test_one_transaction_a_refusal_rolls_back_the_work_and_is_replayed(counter):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_transaction_answers_409_while_another_request_holds_the_key(counter):
-    """While the first request's transaction is open (its advisory lock held), a second
-    request with the same key is told 409 at once instead of waiting for it."""
+def test_409_while_another_request_holds_the_key(counter, path):
+    """While the first request runs (its advisory lock held), a second request with the
+    same key is told 409 at once instead of waiting for it; once it is done, the key is
+    free."""
     from django.db import connections
 
     user = User.objects.create_user(handle="holder", email="h@example.com", password="x" * 12)
     client = APIClient()
     client.force_authenticate(user)
-    scoped = f"{user.pk}:test.pay_one:held-key-0001"
+    scoped = f"{user.pk}:{ENDPOINTS[path]}:held-key-0001"
     holder = connections.create_connection("default")
     try:
         with holder.cursor() as cur:
             cur.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [scoped])
-        busy = pay(client, counter, "held-key-0001", path=MODES[1])
+        busy = pay(client, counter, "held-key-0001", path=path)
         with holder.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [scoped])
-        free = pay(client, counter, "held-key-0001", path=MODES[1])
+        free = pay(client, counter, "held-key-0001", path=path)
     finally:
         holder.close()
 
@@ -305,32 +346,6 @@ def test_one_transaction_answers_409_while_another_request_holds_the_key(counter
     assert busy.json()["error"]["code"] == "idempotency_request_in_progress"
     assert free.status_code == 201
     assert runs(counter) == 1
-
-
-@pytest.mark.parametrize(("lease_seconds", "expected"), [(60, 409), (-1, 201)])
-def test_one_transaction_respects_a_started_record_of_the_two_transaction_mode(
-    api, payer, counter, lease_seconds, expected
-):
-    """A ``started`` record left by the other mode (an older deploy) is honoured while its
-    lease runs, and taken over once it has passed."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    body = {"amount": 500, "to": "bob"}
-    IdempotencyRecord.objects.create(
-        user=payer,
-        endpoint="test.pay_one",
-        key="legacy-key-01",
-        fingerprint=fingerprint(body),
-        locked_until=timezone.now() + timedelta(seconds=lease_seconds),
-    )
-
-    response = pay(api, counter, "legacy-key-01", body, path=MODES[1])
-
-    assert response.status_code == expected
-    record = IdempotencyRecord.objects.get(key="legacy-key-01")
-    assert record.state == ("completed" if expected == 201 else "started")
 
 
 @pytest.mark.django_db(transaction=True)

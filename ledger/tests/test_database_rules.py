@@ -96,6 +96,14 @@ def test_postings_and_entries_are_append_only(ids):
     assert "append-only" in rejected("DELETE FROM ledger_entry WHERE id = %s", [entry.pk])
 
 
+def test_no_session_setting_switches_the_append_only_rule_off(ids):
+    """What a session may set (a custom setting such as django-pgtrigger's bypass list) does
+    not reach these triggers; only the table's owner could disable them."""
+    run("SET LOCAL pgtrigger.ignore = '{ledger_posting_append_only,ledger_entry_append_only}'")
+    assert "append-only" in rejected("UPDATE ledger_posting SET amount = amount + 1")
+    assert "append-only" in rejected("DELETE FROM ledger_entry")
+
+
 @pytest.mark.parametrize(
     "table", ["ledger_posting", "ledger_entry", "ledger_account", "ledger_hold", "ledger_holdleg"]
 )

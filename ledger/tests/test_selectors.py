@@ -125,3 +125,68 @@ def test_verify_finds_reservation_drift_and_stale_holds():
     assert findings == [
         f"hold drift or overdraft: {A} pending_out 0, open holds reserve 300, folded balance 1000"
     ]
+
+
+# --- reads other apps need ------------------------------------------------------------------
+def test_wallet_currencies_used_lists_wallets_money_moved_through():
+    top_up(1, 500, "USD")
+    top_up(1, 700, "EUR")
+    hold_create(  # a reservation moves nothing yet; an unused GBP wallet is not listed
+        code="payout",
+        idempotency_key=new_key(),
+        postings=[debit(A, usd(100)), credit(chart.payouts_in_transit_key("USD"), usd(100))],
+    )
+    from ledger.selectors import wallet_currencies_used
+    from ledger.services import account_get_or_create
+
+    account_get_or_create(
+        key=chart.wallet_key(1, "GBP"), kind="liability", currency="GBP", no_overdraft=True,
+        owner_id=1,
+    )  # fmt: skip
+    assert wallet_currencies_used(owner_id=1) == {"USD", "EUR"}
+    assert wallet_currencies_used(owner_id=3) == set()
+
+
+def test_an_entry_and_its_postings_by_key():
+    from ledger.selectors import PostingLine, entry_by_key, entry_postings
+
+    top_up(1, 1000)
+    entry = pay(250)
+    assert entry_by_key(idempotency_key=entry.idempotency_key).pk == entry.pk
+    assert entry_postings(entry_id=entry.pk) == [
+        PostingLine(A, "D", usd(250)),
+        PostingLine(B, "C", usd(250)),
+    ]
+
+
+def test_processor_clearing_postings_by_processor_and_window():
+    from django.utils import timezone
+
+    from ledger.selectors import processor_clearing_postings
+    from ledger.services import entry_reverse
+
+    start = timezone.now()
+    first = top_up(1, 1000, "USD")
+    top_up(1, 300, "EUR")
+    top_up(2, 50, "USD", processor="stripe")
+    undo = entry_reverse(entry=first, idempotency_key=new_key())
+    end = timezone.now() + timedelta(seconds=1)
+
+    lines = list(processor_clearing_postings(processor="sandbox", start=start, end=end))
+    assert [(p.direction, p.amount, p.currency) for p in lines] == [
+        ("D", 1000, "USD"),
+        ("D", 300, "EUR"),
+        ("C", 1000, "USD"),
+    ]
+    assert lines[2].entry_id == undo.pk and lines[2].reversed_metadata == first.metadata
+    assert lines[0].reversed_metadata is None
+    assert list(processor_clearing_postings(processor="sandbox", start=end, end=end)) == []
+
+
+def test_key_prefixes_come_from_the_chart():
+    assert chart.wallet_key(7, "USD").startswith(chart.WALLET_PREFIX)
+    assert chart.processor_clearing_key("sandbox", "EUR") == (
+        chart.processor_clearing_prefix("sandbox") + "EUR"
+    )
+    with pytest.raises(ValueError):
+        chart.processor_clearing_prefix("Not A Name")

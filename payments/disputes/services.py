@@ -39,8 +39,8 @@ from ledger.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
 )
-from ledger.models import Direction, Entry
-from ledger.selectors import balance_of
+from ledger.models import Direction
+from ledger.selectors import balance_of, entry_by_key, entry_postings
 from ledger.services import credit, debit, entry_post, entry_reverse
 from payments.disputes.models import Dispute
 from payments.processors.base import Dispute as RemoteDispute
@@ -137,16 +137,19 @@ def dispute_funds_withdraw(*, dispute_id: int) -> Dispute:
         except InsufficientFunds:
             continue  # the wallet was spent meanwhile: read it again
         except IdempotencyKeyReused:
-            entry = Entry.objects.get(idempotency_key=key)  # another run booked it first
+            entry = entry_by_key(idempotency_key=key)  # another run booked it first
             break
     if entry is None:
         raise InsufficientFunds(details={"dispute": dispute.pk})
+    # Read back from the entry (another run may have booked it with other amounts).
+    wallet = chart.wallet_key(dispute.user_id, dispute.currency) if dispute.user_id else None
+    losses = chart.losses_key(dispute.currency)
     wallet_debited = shortfall = 0
-    for posting in entry.postings.select_related("account"):
-        if posting.direction == Direction.DEBIT and posting.account.key.startswith("wallet:"):
-            wallet_debited = posting.amount
-        if posting.account.key.startswith("platform:losses:"):
-            shortfall = posting.amount
+    for posting in entry_postings(entry_id=entry.pk):
+        if posting.direction == Direction.DEBIT and posting.account == wallet:
+            wallet_debited = posting.money.amount
+        if posting.account == losses:
+            shortfall = posting.money.amount
     with transaction.atomic(durable=True):
         dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
         if dispute.withdrawn_entry_id is None:
@@ -196,7 +199,7 @@ def dispute_funds_reinstate(*, dispute_id: int) -> Dispute:
     try:
         entry = entry_reverse(entry=dispute.withdrawn_entry, idempotency_key=key)
     except EntryAlreadyReversed:
-        entry = Entry.objects.get(idempotency_key=key)
+        entry = entry_by_key(idempotency_key=key)
     with transaction.atomic(durable=True):
         dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
         if dispute.reinstated_entry_id is None:

@@ -174,7 +174,7 @@ class ConversionCreateApi(MoneyThrottled, APIView):
             "`quote_used`, 422 `insufficient_funds`, 403 `account_frozen`."
         ),
     )
-    @idempotent_api("fx.conversions")
+    @idempotent_api("fx.conversions", one_transaction=True)
     def post(self, request):
         data = parse(FxConversionInput, request.data)
         quote = services.fx_conversion_execute(user=request.user, quote_id=data["quote"])
@@ -205,7 +205,7 @@ class TransferCreateApi(MoneyThrottled, APIView):
             "`reauthentication_required` above the large-transfer threshold (as `/transfers`)."
         ),
     )
-    @idempotent_api("fx.transfers")
+    @idempotent_api("fx.transfers", one_transaction=True)
     def post(self, request):
         data = parse(FxTransferInput, request.data)
         priced = selectors.quote_get(user=request.user, quote_id=data["quote"])

@@ -10,13 +10,25 @@ Executing a quote books ONE ledger entry through the per-currency FX position ac
     C wallet:user:{recipient}:TGT  target_amount     (the payer's own wallet for a conversion)
     C platform:fees:TGT            fee_amount        (omitted when the fee is zero)
 
-Exactly once: the entry's idempotency key is ``fx:quote:<quote id>`` and the ledger's
-unique key makes a second entry for one quote impossible. The ledger service is itself a
-durable transaction, so the quote row is marked afterwards with a conditional UPDATE
-(``entry IS NULL``): of several concurrent executions exactly one marks it and succeeds,
-the others answer ``quote_used``. If a process dies between the entry and the mark, the
-entry's existence already counts as "used", and a retry completes the mark instead of
-refusing an expired quote whose money did move.
+The transfer's shape (``payments.wallets.transfers``): checks that need no lock first, then
+ONE transaction — the caller's when there is one (the API's idempotency record joins it),
+or its own:
+
+1. lock the quote row and refuse it if it is used (``quote_used``) or expired;
+2. re-read and lock the payer's row: a staff freeze applies at once (``account_frozen``);
+3. cross-border sends only: reserve the amount on the payer's ``SendLimit`` row;
+4. book the entry (the ledger joins the transaction as a savepoint; its idempotency key
+   ``fx:quote:<id>`` is unique, so a quote can never be booked twice);
+5. mark the quote executed (entry, time, kind, recipient);
+6. write the receipts to the outbox (``payments.wallets.receipts``).
+
+A refusal or a crash anywhere before the commit leaves nothing behind: no entry, an unused
+quote, no limit reservation and no receipt, so the same quote can be executed again while
+it is valid. Concurrent executions of one quote queue on the quote's row lock; the first
+commits, the others then see it used.
+
+Lock order: the quote row, the payer's user row, the payer's ``SendLimit`` row, then the
+payer's wallet account (inside the ledger). Credits take no lock (balance deltas).
 """
 
 from __future__ import annotations
@@ -47,7 +59,6 @@ from payments.wallets.errors import AccountFrozen
 from payments.wallets.limits import (
     limit_amount,
     limits_check_amount,
-    limits_release,
     limits_reserve,
 )
 from payments.wallets.receipts import ReceiptSpec, receipts_send
@@ -260,41 +271,53 @@ def _postings(quote: FxQuote, payer_id: int, receiver_id: int) -> list:
     return legs
 
 
-def _ensure_executable(quote: FxQuote, now: datetime) -> None:
-    """Refuse a used or expired quote. An entry booked for it whose mark was lost (a crash
-    between the two) counts as used-but-unmarked: the caller completes the mark."""
-    if quote.entry_id is not None:
+def _ensure_unused_and_valid(*, used: bool, quote: FxQuote, now: datetime) -> None:
+    """Refuse a used quote (``quote_used``), then an expired one (``quote_expired``)."""
+    if used:
         raise QuoteUsed()
-    if Entry.objects.filter(idempotency_key=quote.ledger_key).exists():
-        return
     if now >= quote.expires_at:
         raise QuoteExpired(details={"expired_at": quote.expires_at.isoformat()})
 
 
-def _sender_fresh(user: User) -> User:
-    """Re-read the payer: a freeze or a tier change by staff applies at once, whatever the
-    request's cached user says. Raises ``AccountFrozen`` (403)."""
-    fresh = User.objects.only("id", "handle", "is_frozen", "verification_tier").get(pk=user.pk)
+def _quote_lock(quote: FxQuote) -> bool:
+    """Lock the quote row until the transaction ends; True when it is already executed.
+    The caller is inside ``transaction.atomic``."""
+    entry_id = (
+        FxQuote.objects.select_for_update().filter(pk=quote.pk).values_list("entry_id", flat=True)
+    )
+    return entry_id.get() is not None
+
+
+def _payer_lock(user: User) -> User:
+    """Re-read the payer under a row lock: a freeze or a tier change by staff applies at
+    once, whatever the request's cached user says, and cannot commit half-way through this
+    payment. Raises ``AccountFrozen`` (403). The caller is inside ``transaction.atomic``."""
+    fresh = (
+        User.objects.select_for_update(no_key=True)
+        .only("id", "handle", "is_frozen", "verification_tier", "language")
+        .get(pk=user.pk)
+    )
     if fresh.is_frozen:
         raise AccountFrozen()
     return fresh
 
 
-def _execute(
-    *,
-    quote: FxQuote,
-    kind: str,
-    payer: User,
-    receiver: User,
-    note: str,
-    now: datetime,
-) -> FxQuote:
-    """Reserve the send limit (transfers), book the entry, mark the quote; on any failure
-    after the reservation, release it. Locks: the payer's ``SendLimit`` row (its own short
-    transaction), the payer's wallet (inside the ledger service)."""
-    code = "fx_conversion" if kind == FxQuote.Kind.CONVERSION else "fx_transfer"
+def _quote_mark(*, quote: FxQuote, entry, kind: str, receiver: User, note: str, now) -> None:
+    """Record what the locked quote became. The row lock makes the conditional UPDATE
+    certain to match; a miss would mean the lock contract was broken."""
+    recipient = receiver if kind == FxQuote.Kind.TRANSFER else None
+    marked = FxQuote.objects.filter(pk=quote.pk, entry__isnull=True).update(
+        entry=entry, executed_at=now, kind=kind, recipient=recipient, note=note
+    )
+    if not marked:
+        raise QuoteUsed()
+    quote.entry, quote.executed_at, quote.kind = entry, now, kind
+    quote.recipient, quote.note = recipient, note
+
+
+def _metadata(quote: FxQuote, kind: str, receiver: User) -> dict:
     pricing = quote_pricing(quote)
-    metadata = {
+    return {
         "quote": str(quote.pk),
         "kind": kind,
         "payer": quote.user_id,
@@ -308,47 +331,47 @@ def _execute(
         "target": pricing.target.as_dict(),
         "fee": pricing.fee.as_dict(),
     }
-    counted = None
-    if kind == FxQuote.Kind.TRANSFER:
-        counted = fx_limit_amount(quote)
-        limits_check_amount(tier=payer.verification_tier, amount=counted)
-        with transaction.atomic(durable=True):
+
+
+def _execute(
+    *,
+    quote: FxQuote,
+    kind: str,
+    payer: User,
+    receiver: User,
+    note: str,
+    now: datetime,
+) -> FxQuote:
+    """Steps 1-6 of the module docstring, in one transaction (a savepoint inside the
+    caller's). Locks: the quote row, the payer's user row, the payer's ``SendLimit`` row
+    (transfers), the payer's wallet (inside the ledger service)."""
+    code = "fx_conversion" if kind == FxQuote.Kind.CONVERSION else "fx_transfer"
+    counted = fx_limit_amount(quote) if kind == FxQuote.Kind.TRANSFER else None
+    with transaction.atomic():
+        _ensure_unused_and_valid(used=_quote_lock(quote), quote=quote, now=now)
+        payer = _payer_lock(payer)
+        if counted is not None:
+            limits_check_amount(tier=payer.verification_tier, amount=counted)
             limits_reserve(user_id=payer.pk, tier=payer.verification_tier, amount=counted)
-    reserved_at = timezone.now()
-    try:
         try:
             entry = entry_post(
                 code=code,
                 idempotency_key=quote.ledger_key,
                 postings=_postings(quote, quote.user_id, receiver.pk),
                 reference=f"fx_quote:{quote.pk}",
-                metadata=metadata,
+                metadata=_metadata(quote, kind, receiver),
             )
         except IdempotencyKeyReused as exc:
-            # The quote was executed as something else (another recipient, a conversion).
+            # Booked as something else (another recipient, a conversion): used.
             raise QuoteUsed() from exc
-        marked = FxQuote.objects.filter(pk=quote.pk, entry__isnull=True).update(
-            entry=entry,
-            executed_at=now,
-            kind=kind,
-            recipient=receiver if kind == FxQuote.Kind.TRANSFER else None,
-            note=note,
-        )
-        if not marked:
-            raise QuoteUsed()
-    except Exception:
-        if counted is not None:
-            with transaction.atomic(durable=True):
-                limits_release(user_id=payer.pk, amount=counted, reserved_at=reserved_at)
-        raise
-    quote.refresh_from_db()
-    _receipts(quote=quote, entry=entry)
+        _quote_mark(quote=quote, entry=entry, kind=kind, receiver=receiver, note=note, now=now)
+        receipts_send(_receipts(quote=quote, entry=entry))
     return quote
 
 
-def _receipts(*, quote: FxQuote, entry: Entry) -> None:
+def _receipts(*, quote: FxQuote, entry: Entry) -> list[ReceiptSpec]:
     """Both sides of a transfer, and the payer of a conversion, get a receipt (notification
-    and e-mail, delivered once per key by a Celery task) with what was paid, what arrived
+    and e-mail, delivered once per key from the outbox) with what was paid, what arrived
     and the rate used."""
     p = quote_pricing(quote)
     data = {
@@ -432,7 +455,7 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> None:
                 body=f"@{payer.handle} {received}.",
             ),
         ]
-    receipts_send(specs)
+    return specs
 
 
 def fx_conversion_execute(*, user: User, quote_id, now: datetime | None = None) -> FxQuote:
@@ -440,14 +463,14 @@ def fx_conversion_execute(*, user: User, quote_id, now: datetime | None = None) 
 
     Raises ``not_found`` (404: missing or another person's quote), ``quote_used`` /
     ``quote_expired`` (409), ``account_frozen`` (403), ``insufficient_funds`` (422).
-    Locks: the payer's wallet (inside the ledger service).
+    Locks: the quote row, the payer's user row, the payer's wallet (see the module
+    docstring); one transaction, or a savepoint in the caller's.
     """
     now = now or timezone.now()
     quote = selectors.quote_get(user=user, quote_id=quote_id)
-    _ensure_executable(quote, now)
-    payer = _sender_fresh(user)
+    _ensure_unused_and_valid(used=quote.entry_id is not None, quote=quote, now=now)
     return _execute(
-        quote=quote, kind=FxQuote.Kind.CONVERSION, payer=payer, receiver=payer, note="", now=now
+        quote=quote, kind=FxQuote.Kind.CONVERSION, payer=user, receiver=user, note="", now=now
     )
 
 
@@ -467,19 +490,19 @@ def fx_transfer_execute(
     ``accounts_must_be_different`` (paying oneself), ``recipient_currency_mismatch`` (the
     quote's target is not the recipient's home currency), ``invalid_note``, and the wallet's
     ``limit_exceeded`` (422) / velocity (429) - limits counted at the quote's rates.
+    Locks: as ``fx_conversion_execute``, plus the payer's ``SendLimit`` row.
     """
     now = now or timezone.now()
     quote = selectors.quote_get(user=user, quote_id=quote_id)
     note = note_clean(note)
     recipient = fx_recipient_resolve(sender=user, handle=to)
-    _ensure_executable(quote, now)
-    payer = _sender_fresh(user)
+    _ensure_unused_and_valid(used=quote.entry_id is not None, quote=quote, now=now)
     if recipient.home_currency != quote.target_currency:
         raise RecipientCurrencyMismatch(details={"currency": recipient.home_currency})
     return _execute(
         quote=quote,
         kind=FxQuote.Kind.TRANSFER,
-        payer=payer,
+        payer=user,
         receiver=recipient,
         note=note,
         now=now,

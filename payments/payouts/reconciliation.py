@@ -27,7 +27,8 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
-from ledger.models import Direction, Posting
+from ledger.models import Direction
+from ledger.selectors import processor_clearing_postings
 from payments.payouts.models import ReconciliationDifference, ReconciliationReport
 from payments.processors.base import get_processor
 
@@ -64,23 +65,12 @@ def _entry_source(metadata: dict) -> str | None:
 
 
 def _ledger_side(processor_name: str, start: datetime, end: datetime) -> dict[Key, int]:
-    prefix = f"platform:processor_clearing:{processor_name}:"
-    postings = (
-        Posting.objects.filter(
-            account__key__startswith=prefix,
-            entry__created_at__gte=start,
-            entry__created_at__lt=end,
-        )
-        .select_related("entry", "entry__reverses")
-        .order_by("id")
-    )
     sums: dict[Key, int] = defaultdict(int)
-    for posting in postings.iterator(chunk_size=2000):
-        entry = posting.entry
-        source = _entry_source(entry.metadata or {})
-        if source is None and entry.reverses_id is not None:
-            source = _entry_source(entry.reverses.metadata or {})
-        source = source or f"entry:{entry.pk}"
+    for posting in processor_clearing_postings(processor=processor_name, start=start, end=end):
+        source = _entry_source(posting.metadata)
+        if source is None and posting.reversed_metadata is not None:
+            source = _entry_source(posting.reversed_metadata)
+        source = source or f"entry:{posting.entry_id}"
         sign = 1 if posting.direction == Direction.DEBIT else -1
         sums[(source, posting.currency)] += sign * posting.amount
     return dict(sums)

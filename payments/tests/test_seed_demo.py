@@ -8,11 +8,11 @@ from django.core.management import call_command
 
 from accounts.models import Follow, User
 from core.money import Money
+from ledger.chart import wallet_key
 from ledger.models import Entry
 from ledger.selectors import balance_of
 from payments.creators.models import Membership, MembershipTier, Product, Tip, Unlock
 from payments.payouts.models import PayoutDestination
-from payments.wallets.accounts import wallet_key
 from payments.wallets.models import MoneyRequest, TopUp, Transfer
 from posts.models import Like, Post
 

@@ -20,20 +20,14 @@ from django.urls import reverse
 from accounts.models import ApiToken, User
 from core.money import Money
 from payments.creators import services as creators
-from payments.models import (
-    Membership,
-    MoneyRequest,
-    Order,
-    Payout,
-    Tip,
-    Transfer,
-    Unlock,
-)
-from payments.models.fx import FxQuote
-from payments.tests import payouts_support
-from payments.tests.creators_factories import api_for, fund, key, make_post, make_user
-from payments.tests.wallet_support import generous_throttles
+from payments.creators.models import Membership, Order, Tip, Unlock
+from payments.creators.tests.factories import api_for, fund, key, make_post, make_user
+from payments.fx.models import FxQuote
+from payments.payouts.models import Payout
+from payments.payouts.tests import support as payouts_support
+from payments.wallets.models import MoneyRequest, Transfer
 from payments.wallets.requests import request_create
+from payments.wallets.tests.support import generous_throttles
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +183,7 @@ def api_payout() -> ApiCase:
 
 
 def api_fx_send() -> ApiCase:
-    from payments.tests import fx_support
+    from payments.fx.tests import support as fx_support
 
     fx_support.store_rates()
     alice = fx_support.make_person(home_currency="EUR")

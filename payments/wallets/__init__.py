@@ -14,5 +14,7 @@ Public services for other payments areas (stable API):
 * ``payments.wallets.receipts.payment_receipts`` — the receipts of both sides of a money
   event, each in its reader's language, written to the outbox in the event's transaction
   (``receipt_send`` for a single one).
-* ``payments.wallets.accounts.wallet_key`` — the ledger key of a person's wallet.
+
+A wallet is the ledger account ``ledger.chart.wallet_key(user_id, currency)``; every
+ledger key is built in ``ledger.chart``.
 """

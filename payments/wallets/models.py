@@ -11,9 +11,9 @@ on first use. These rows describe *why* money moved; the ledger says *that* it m
     ``topup:{id}:credit`` and ``topup:{id}:fee``), so duplicate or out-of-order webhooks
     can never credit twice.
 ``Transfer``
-    One P2P payment. The row (with the limit reservation), the ledger entry with key
-    ``transfer:{id}`` and the ``completed`` status commit in one transaction; a refusal
-    leaves no row. ``client_key`` (the API's
+    One P2P payment. The row (with the limit reservation) and the ledger entry with key
+    ``transfer:{id}`` commit in one transaction, so every row is ``completed`` (a CHECK);
+    a refusal leaves no row. ``client_key`` (the API's
     Idempotency-Key or a form's key) is unique per sender, so a retry after a crash finds
     the same row instead of paying twice.
 ``MoneyRequest``
@@ -142,9 +142,9 @@ class MoneyRequest(models.Model):
 
 class Transfer(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending"  # limits reserved, ledger entry not booked yet
+        # The row, its limit reservation and its ledger entry commit together, so a
+        # committed transfer is always completed.
         COMPLETED = "completed"
-        FAILED = "failed"
 
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey(
@@ -156,8 +156,7 @@ class Transfer(models.Model):
     limit_amount = models.BigIntegerField()
     note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.PRIVATE)
-    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
-    failure_code = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.COMPLETED)
     entry_id = models.BigIntegerField(null=True, blank=True)
     client_key = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -173,6 +172,7 @@ class Transfer(models.Model):
             models.UniqueConstraint(
                 fields=["sender", "client_key"], name="transfer_client_key_once"
             ),
+            models.CheckConstraint(condition=Q(status="completed"), name="transfer_completed"),
         ]
         indexes = [
             models.Index(fields=["sender", "-id"], name="transfer_sender_newest"),

@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Block, Follow, User
 from core.money import Money, currency_require_supported
+from ledger import chart
 from ledger import selectors as ledger_selectors
 from ledger.errors import AccountNotFound
-from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import RequestNotFound, TopUpNotFound
 from payments.wallets.models import MoneyRequest, TopUp, Transfer
 
@@ -132,7 +132,7 @@ def wallet_statement(
     currency = currency_require_supported(currency)
     try:
         page = ledger_selectors.statement(
-            account=wallet_key(user.pk, currency), before=before, limit=limit
+            account=chart.wallet_key(user.pk, currency), before=before, limit=limit
         )
     except AccountNotFound:
         return Statement(currency=currency, lines=[], next_cursor=None)

@@ -39,7 +39,6 @@ from payments.processors.base import (
     TransientProcessorError,
     get_processor,
 )
-from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import (
     AccountFrozen,
     CardDeclined,
@@ -203,7 +202,7 @@ def topup_settle(*, topup_id: int, payment_id: str) -> TopUp | None:
         idempotency_key=f"topup:{topup.pk}:credit",
         postings=[
             ledger.debit(clearing, money),
-            ledger.credit(wallet_key(topup.user_id, money.currency), money),
+            ledger.credit(chart.wallet_key(topup.user_id, money.currency), money),
         ],
         reference=f"topup:{topup.pk}",
         metadata={"payment": payment.id},

@@ -11,16 +11,14 @@ wallet:recipient, no fee).
    and share-locked, not frozen, the per-payment limit of the fresh tier, the step-up
    rule); insert the ``Transfer`` row and reserve the amount on the sender's ``SendLimit``
    row in one statement (row lock, see ``limits``); book the ledger entry (idempotency key
-   ``transfer:{id}``; it locks the sender's wallet account); mark the row ``completed``;
-   write both receipts to the outbox. One commit per transfer is what lets transfers keep
+   ``transfer:{id}``; it locks the sender's wallet account); record the entry on
+   the row; write both receipts to the outbox. One commit per transfer is what lets transfers keep
    up with plain reads (``bench/transfers.py``).
 3. When the ledger refuses (insufficient funds) the exception rolls the transaction back:
    no row, no reservation, so the same client key can be used again once corrected.
 
-A crash at any point before the commit leaves nothing behind. ``pending`` rows exist only
-from an older two-transaction flow (or ``transfer_finish`` used by the redrive): a retry
-with the same client key finishes them, and Celery beat finishes any that nobody retried
-(``transfers_redrive``).
+A crash at any point before the commit leaves nothing behind, so a committed ``Transfer``
+row is always a completed payment (its only status).
 
 Lock order inside the transaction: the sender's user row (share), the sender's
 ``SendLimit`` row, then the sender's wallet account (the ledger). Credits to the recipient
@@ -29,21 +27,17 @@ take no lock (balance deltas), so two people paying each other cannot deadlock.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
 from accounts.models import User
 from accounts.selectors import is_blocked
-from core.exceptions import DomainError
 from core.money import CurrencyMismatch, Money, currency_require_supported
+from ledger import chart
+from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.errors import InsufficientFunds
-from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import (
     AccountsMustBeDifferent,
     AmountNotPositive,
@@ -54,7 +48,6 @@ from payments.wallets.limits import (
     RESERVE_UPDATE_SQL,
     limit_amount,
     limits_check_reserved,
-    limits_release,
     limits_reserve,
     limits_row_create,
     reserve_params,
@@ -138,7 +131,7 @@ def transfer_create(
     # Nested in a caller's transaction this is a savepoint, so a caller that catches a
     # refusal can still use its transaction afterwards.
     with transaction.atomic():
-        transfer = _transfer_insert(
+        transfer, inserted = _transfer_insert(
             sender=sender,
             recipient=recipient,
             money=money,
@@ -148,7 +141,7 @@ def transfer_create(
             client_key=client_key,
             reauthenticated=reauthenticated,
         )
-        if transfer.status == Transfer.Status.PENDING:
+        if inserted:
             _transfer_complete(transfer)
     return transfer
 
@@ -159,10 +152,9 @@ _INSERT_AND_RESERVE_SQL = f"""
 WITH p AS ({PAYER_ROW_SQL}
 ), t AS (
     INSERT INTO payments_transfer (sender_id, recipient_id, amount, currency, limit_amount,
-                                   note, visibility, status, failure_code, client_key,
-                                   created_at)
+                                   note, visibility, status, client_key, created_at)
     SELECT %(user)s, %(recipient)s, %(money)s, %(currency)s, %(amount)s, %(note)s,
-           %(visibility)s, 'pending', '', %(client_key)s, %(now)s
+           %(visibility)s, 'completed', %(client_key)s, %(now)s
     FROM p WHERE NOT p.is_frozen
     ON CONFLICT (sender_id, client_key) DO NOTHING
     RETURNING id, created_at
@@ -185,13 +177,15 @@ def _transfer_insert(
     visibility: str,
     client_key: str,
     reauthenticated: bool | None = None,
-) -> Transfer:
-    """The payer check, the ``pending`` row and the limit reservation, in one statement
+) -> tuple[Transfer, bool]:
+    """The payer check, the row and the limit reservation, in one statement
     inside the caller's transaction: the sender's row is read fresh and share-locked, the
     UPDATE of the ``SendLimit`` row takes its lock (see ``limits``), then the payer's rules
     (``payer.payer_rules``) and the limits are checked on what it returned; a refusal
     raises and the caller's transaction rolls the row back.
-    Returns the existing row when ``client_key`` was used before by this sender."""
+    Returns ``(row, True)``, or ``(existing row, False)`` when ``client_key`` was used
+    before by this sender: a concurrent insert of the same key waits for the first one's
+    transaction, then finds its committed row (or inserts, if it rolled back)."""
     params = reserve_params(user_id=sender.pk, amount=counted)
     params.update(
         payer=sender.pk,
@@ -232,11 +226,11 @@ def _transfer_insert(
             .first()
         )
         if existing is not None:
-            return existing
+            return existing, False
         if row is None or row[0]:
             payer_rules(payer_id=sender.pk, row=row and row[:2], counted=None, reauthenticated=None)
-        # The row that conflicted was deleted (a refused legacy pending row): insert again.
-    return Transfer(
+        # The conflicting insert of the same key rolled back after we read: insert again.
+    transfer = Transfer(
         pk=row[2],
         sender=sender,
         recipient=recipient,
@@ -245,21 +239,19 @@ def _transfer_insert(
         limit_amount=counted,
         note=note,
         visibility=visibility,
-        status=Transfer.Status.PENDING,
+        status=Transfer.Status.COMPLETED,
         client_key=client_key,
         created_at=row[3],
     )
+    return transfer, True
 
 
-_COMPLETE_SQL = (
-    "UPDATE payments_transfer SET status = 'completed', entry_id = %s"
-    " WHERE id = %s AND status = 'pending'"
-)
+_ENTRY_SQL = "UPDATE payments_transfer SET entry_id = %s WHERE id = %s AND entry_id IS NULL"
 
 
 def _transfer_complete(transfer: Transfer) -> None:
-    """Inside the caller's transaction: book the entry, mark the row ``completed`` and
-    queue the receipts for after commit. Ledger refusals propagate (the caller rolls back);
+    """Inside the caller's transaction: book the entry, record it on the row and write the
+    receipts to the outbox. Ledger refusals propagate (the caller rolls back);
     a wallet that does not hold the currency at all is reported as a currency mismatch."""
     money = Money(transfer.amount, transfer.currency)
     try:
@@ -267,8 +259,8 @@ def _transfer_complete(transfer: Transfer) -> None:
             code=LEDGER_CODE,
             idempotency_key=f"transfer:{transfer.pk}",
             postings=[
-                ledger.debit(wallet_key(transfer.sender_id, money.currency), money),
-                ledger.credit(wallet_key(transfer.recipient_id, money.currency), money),
+                ledger.debit(chart.wallet_key(transfer.sender_id, money.currency), money),
+                ledger.credit(chart.wallet_key(transfer.recipient_id, money.currency), money),
             ],
             reference=f"transfer:{transfer.pk}",
         )
@@ -276,51 +268,16 @@ def _transfer_complete(transfer: Transfer) -> None:
         _raise_if_no_wallet(transfer.sender_id, money.currency, exc)
         raise
     with connection.cursor() as cur:
-        cur.execute(_COMPLETE_SQL, [entry.pk, transfer.pk])
-        updated = cur.rowcount
-    if updated:
-        _receipts(transfer)
-    transfer.status = Transfer.Status.COMPLETED
+        cur.execute(_ENTRY_SQL, [entry.pk, transfer.pk])
+        assert cur.rowcount == 1, "the row was inserted by this transaction"
+    _receipts(transfer)
     transfer.entry_id = entry.pk
-
-
-def transfer_finish(*, transfer: Transfer) -> Transfer:
-    """Finish a ``pending`` transfer in a transaction of its own (the redrive), or, when the
-    ledger refuses, delete the row and release the limit reservation, then re-raise."""
-    try:
-        with transaction.atomic(durable=True):
-            _transfer_complete(transfer)
-    except DomainError:
-        # The ledger refused it: nothing was booked, so the row and reservation go.
-        _transfer_abandon(transfer)
-        raise
-    return transfer
-
-
-def _transfer_abandon(transfer: Transfer) -> None:
-    with transaction.atomic(durable=True):
-        deleted, _ = Transfer.objects.filter(
-            pk=transfer.pk, status=Transfer.Status.PENDING
-        ).delete()
-        if deleted:
-            limits_release(
-                user_id=transfer.sender_id,
-                amount=transfer.limit_amount,
-                reserved_at=transfer.created_at,
-            )
 
 
 def _raise_if_no_wallet(user_id: int, currency: str, exc: Exception) -> None:
     """Paying from a currency one holds no money in is a currency mismatch, not a
     shortfall: say which wallets exist."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT a.currency, EXISTS (SELECT 1 FROM ledger_posting p WHERE p.account_id = a.id)"
-            " FROM ledger_account a WHERE a.owner_id = %s AND a.key LIKE 'wallet:%%'",
-            [user_id],
-        )
-        rows = cur.fetchall()
-    used = {c for c, has_postings in rows if has_postings}
+    used = ledger_selectors.wallet_currencies_used(owner_id=user_id)
     if currency not in used and used:
         raise CurrencyMismatch(
             _("You have no %(currency)s in your wallet.") % {"currency": currency},
@@ -372,23 +329,3 @@ def transfer_get(*, viewer: User, transfer_id: int) -> Transfer:
     if transfer is None or viewer.pk not in (transfer.sender_id, transfer.recipient_id):
         raise TransferNotFound()
     return transfer
-
-
-def transfers_redrive(*, limit: int = 100) -> int:
-    """Finish transfers left ``pending`` by a crash (Celery beat). Returns how many."""
-    cutoff = timezone.now() - dt.timedelta(seconds=settings.WALLET_PENDING_TRANSFER_SECONDS)
-    stuck = list(
-        Transfer.objects.select_related("sender", "recipient")
-        .filter(status=Transfer.Status.PENDING, created_at__lt=cutoff)
-        .order_by("id")[:limit]
-    )
-    done = 0
-    for transfer in stuck:
-        try:
-            transfer_finish(transfer=transfer)
-            done += 1
-        except Exception:
-            import structlog
-
-            structlog.get_logger(__name__).warning("wallet.transfer_abandoned", id=transfer.pk)
-    return done

@@ -222,41 +222,6 @@ def test_a_used_quote_moves_nothing_again(funded_quote):
     assert available(alice, "EUR") == 4000
 
 
-def test_an_entry_whose_mark_was_lost_still_counts_as_used(funded_quote):
-    """A crash between the ledger entry and the quote's mark: the retry completes the mark
-    (even after expiry), and nothing is booked twice."""
-    alice, quote = funded_quote
-    legs = services._postings(quote, alice.pk, alice.pk)
-    from ledger.services import entry_post
-
-    pricing = services.quote_pricing(quote)
-    entry_post(
-        code="fx_conversion",
-        idempotency_key=quote.ledger_key,
-        postings=legs,
-        reference=f"fx_quote:{quote.pk}",
-        metadata={
-            "quote": str(quote.pk),
-            "kind": "conversion",
-            "payer": alice.pk,
-            "receiver": alice.pk,
-            "mid_rate": str(quote.mid_rate),
-            "our_rate": str(pricing.our_rate),
-            "fee_bps": quote.fee_bps,
-            "rate_source": quote.snapshot.source,
-            "rate_as_of": quote.snapshot.as_of.isoformat(),
-            "source": pricing.source.as_dict(),
-            "target": pricing.target.as_dict(),
-            "fee": pricing.fee.as_dict(),
-        },
-    )
-    later = quote.expires_at + timedelta(minutes=5)
-    done = services.fx_conversion_execute(user=alice, quote_id=quote.pk, now=later)
-    assert done.entry.idempotency_key == quote.ledger_key
-    assert Entry.objects.filter(idempotency_key=quote.ledger_key).count() == 1
-    assert available(alice, "EUR") == 4000
-
-
 def test_another_persons_quote_is_not_found(funded_quote):
     _, quote = funded_quote
     mallory = make_person(home_currency="EUR")

@@ -33,6 +33,8 @@ from payments.payouts.tests.support import (
     settle,
 )
 from payments.processors.sandbox import models as sandbox_models
+from payments.wallets.models import ReceiptOutbox
+from payments.wallets.receipts import receipts_outbox_drain
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +84,9 @@ def test_requested_payout_holds_the_wallet_and_submits_once():
     verify_ok()
 
 
-def test_paid_payout_posts_the_hold_then_moves_money_out_of_clearing():
+def test_paid_payout_posts_the_hold_then_moves_money_out_of_clearing(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     creator = payee(15000)
     payout = request(creator, 10000)
     services.payout_submit(payout_id=payout.pk)
@@ -109,19 +113,80 @@ def test_paid_payout_posts_the_hold_then_moves_money_out_of_clearing():
         "pending",
         "paid",
     ]
-    assert creator.notifications.filter(kind="payout_paid").exists() is False  # on commit
+    # The receipt waits in the outbox, written with the status change; delivered once.
+    (outbox,) = ReceiptOutbox.objects.all()
+    assert [spec["key"] for spec in outbox.payload] == [f"payout:{payout.pk}:paid"]
+    assert creator.notifications.filter(kind="payout_paid").exists() is False
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail leaves on commit
+        assert receipts_outbox_drain() == 1
+    assert receipts_outbox_drain() == 0
+    note = creator.notifications.get(kind="payout_paid")
+    assert (note.target_type, note.target_id) == ("payout", payout.pk)
+    assert note.data["text"] == "Your payout of $100.00 was paid."
+    (mail,) = mailoutbox
+    assert mail.subject == "Your payout was paid" and f"Payout #{payout.pk}." in mail.body
     verify_ok()
 
 
-def test_failed_payout_voids_the_hold_and_says_why(django_capture_on_commit_callbacks):
+def test_a_crash_between_the_hold_and_the_payout_row_leaves_nothing(monkeypatch):
+    """The hold, the payout row and its event commit together: a request that dies after
+    the hold leaves no reservation behind, and its retry with the same key pays once."""
+    creator = payee(15000)
+    original = services.hold_create
+
+    def hold_then_crash(**kwargs):
+        original(**kwargs)
+        raise RuntimeError("the process died after the hold")
+
+    monkeypatch.setattr(services, "hold_create", hold_then_crash)
+    with pytest.raises(RuntimeError):
+        request(creator, 10000, key="crash-key-1")
+    assert not Hold.objects.exists() and not Payout.objects.exists()
+    assert available(WALLET.format(creator.pk)) == 15000
+
+    monkeypatch.undo()
+    payout = request(creator, 10000, key="crash-key-1")
+    assert request(creator, 10000, key="crash-key-1").pk == payout.pk
+    assert available(WALLET.format(creator.pk)) == 5000
+    verify_ok()
+
+
+def test_a_status_change_and_its_receipt_commit_together(monkeypatch):
+    """A failure after the receipt was written undoes the status change, its event and the
+    receipt alike: the retried change then writes exactly one receipt."""
+    creator = payee(15000)
+    payout = request(creator, 10000)
+    services.payout_submit(payout_id=payout.pk)
+    events = PayoutEvent.objects.filter(payout=payout).count()
+    original = services.receipts_send
+
+    def send_then_crash(specs):
+        original(specs)
+        raise RuntimeError("crash after the receipt was written")
+
+    monkeypatch.setattr(services, "receipts_send", send_then_crash)
+    with pytest.raises(RuntimeError):
+        services.payout_transition(payout_id=payout.pk, to_status="paid", source="test")
+    assert Payout.objects.get(pk=payout.pk).status == PayoutStatus.PENDING
+    assert PayoutEvent.objects.filter(payout=payout).count() == events
+    assert not ReceiptOutbox.objects.exists()
+
+    monkeypatch.undo()
+    services.payout_transition(payout_id=payout.pk, to_status="paid", source="test")
+    services.payout_transition(payout_id=payout.pk, to_status="paid", source="test")  # repeat
+    (outbox,) = ReceiptOutbox.objects.all()
+    assert [spec["key"] for spec in outbox.payload] == [f"payout:{payout.pk}:paid"]
+
+
+def test_failed_payout_voids_the_hold_and_says_why():
     creator = payee(15000, bank="000111111116")
     payout = request(creator, 10000)
     services.payout_submit(payout_id=payout.pk)
     remote_id = Payout.objects.get(pk=payout.pk).processor_payout_id
 
     assert settle(remote_id) == "failed"
-    with django_capture_on_commit_callbacks(execute=True):
-        deliver_events(remote_id, "payout.failed")
+    deliver_events(remote_id, "payout.failed")
+    receipts_outbox_drain()
 
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
@@ -131,7 +196,6 @@ def test_failed_payout_voids_the_hold_and_says_why(django_capture_on_commit_call
     assert available(WALLET.format(creator.pk)) == 15000
     assert not Entry.objects.filter(idempotency_key__startswith=f"payout:{payout.pk}:").exists()
     # The receipt was written to the outbox with the status; the worker delivers it.
-    from payments.wallets.receipts import receipts_outbox_drain
 
     assert receipts_outbox_drain() == 1
     note = creator.notifications.get(kind="payout_failed")
@@ -312,34 +376,21 @@ def test_transient_errors_retry_then_permanent_ones_end_the_payout(monkeypatch):
     verify_ok()
 
 
-def test_sweeper_redrives_stuck_payouts_and_voids_orphan_holds():
+def test_sweeper_redrives_stuck_payouts():
     creator = payee(30000)
     stuck = request(creator, 10000, key="stuck-key-1")
     # A pending payout whose webhook was lost.
     lost = request(creator, 5000, key="lost-key-1")
     services.payout_submit(payout_id=lost.pk)
     settle(Payout.objects.get(pk=lost.pk).processor_payout_id)
-    # A request that died between its hold and its payout row.
-    from ledger import chart
-    from ledger.services import credit, debit, hold_create
-
-    orphan = hold_create(
-        code="payout",
-        idempotency_key="payout-request:orphan",
-        postings=[
-            debit(chart.wallet_key(creator.pk, "USD"), Money(1000, "USD")),
-            credit(chart.payouts_in_transit_key("USD"), Money(1000, "USD")),
-        ],
-    )
 
     # Seven hours later (past every threshold), the sweeper runs.
     report = services.payouts_sweep(now=timezone.now() + timedelta(hours=7))
 
-    assert (report.resubmitted, report.orphan_holds_voided) == (1, 1)
+    assert report.resubmitted == 1
     assert report.checked >= 1
     assert Payout.objects.get(pk=stuck.pk).status == PayoutStatus.PENDING
     assert Payout.objects.get(pk=lost.pk).status == PayoutStatus.PAID
-    assert Hold.objects.get(pk=orphan.pk).status == "voided"
     assert available(WALLET.format(creator.pk)) == 30000 - 10000 - 5000
     verify_ok()
 

@@ -263,38 +263,6 @@ def test_velocity_limit(settings):
     assert codes == [201, 201, 201, 429]
 
 
-def test_a_transfer_interrupted_after_its_reservation_is_finished(settings):
-    """A crash between transaction 1 and the ledger leaves a pending row: a retry with the
-    same client key finishes it, and so does Celery beat's redrive."""
-    from core.money import Money
-    from payments.wallets import transfers
-
-    alice, bob = person(), person()
-    fund(alice, 1000)
-    for client_key in ("crash-1", "crash-2"):
-        transfers._transfer_insert(
-            sender=alice,
-            recipient=bob,
-            money=Money(100, "USD"),
-            counted=100,
-            note="",
-            visibility="private",
-            client_key=client_key,
-        )
-    assert Transfer.objects.filter(status="pending").count() == 2
-
-    again = transfers.transfer_create(
-        sender=alice, to=bob.handle, money=Money(100, "USD"), client_key="crash-1"
-    )
-    settings.WALLET_PENDING_TRANSFER_SECONDS = -1
-    assert transfers.transfers_redrive() == 1
-
-    assert again.status == "completed"
-    assert Transfer.objects.filter(status="completed").count() == 2
-    assert balance_of(account=f"wallet:user:{alice.pk}:USD").available.amount == 800
-    assert api(alice).get("/api/v1/limits").json()["weekly_used"]["amount"] == 200
-
-
 def test_money_endpoints_have_their_own_rate(monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 

@@ -1,5 +1,6 @@
-"""A webhook handler for tests, loaded by the test profile (PAYMENTS_WEBHOOK_HANDLER_MODULES)
-in the test process and in the Celery worker the tests start.
+"""A webhook handler for tests: registered in the test process by importing this module, and
+in the Celery worker the tests start through its environment (``conftest.py`` names it in
+``PAYMENTS_WEBHOOK_HANDLER_MODULES``); production settings never see it.
 
 It counts its calls per event id in Redis, which both processes share. Events whose object
 carries metadata ``probe`` = ``transient`` fail transiently (once per event) and

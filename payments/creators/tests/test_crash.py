@@ -21,20 +21,16 @@ from core.money import Money
 from ledger import services as ledger_services
 from ledger.models import Account, BalanceDelta, Entry, Hold, Posting
 from payments.creators import services
-from payments.models import (
+from payments.creators.models import (
     Membership,
     MembershipCharge,
-    MoneyRequest,
     Order,
     OrderRefund,
-    Receipt,
-    ReceiptOutbox,
-    SendLimit,
+    Product,
     Tip,
-    Transfer,
     Unlock,
 )
-from payments.tests.creators_factories import (
+from payments.creators.tests.factories import (
     assert_ledger_ok,
     fund,
     key,
@@ -42,7 +38,7 @@ from payments.tests.creators_factories import (
     make_user,
 )
 from payments.wallets import payer, receipts
-from posts.models import Product
+from payments.wallets.models import MoneyRequest, Receipt, ReceiptOutbox, SendLimit, Transfer
 
 
 class Crash(Exception):
