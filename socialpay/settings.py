@@ -479,7 +479,9 @@ WALLET_LIMITS = {
 }
 # Transfers one person may start per minute (velocity limit, against scripted abuse).
 WALLET_TRANSFERS_PER_MINUTE = env.int("WALLET_TRANSFERS_PER_MINUTE", default=20)
-# Transfers above this (limits currency, minor units) need a recent re-authentication.
+# Payments to someone else or out above this (limits currency, minor units) need a recent
+# re-authentication: transfers, request payments, tips, unlocks, orders, memberships, FX
+# sends and payouts (the one step-up rule, ``payments.wallets.payer``).
 WALLET_REAUTH_ABOVE = env.int("WALLET_REAUTH_ABOVE", default=20_000)
 # Largest single top-up (limits currency, minor units).
 WALLET_TOPUP_MAX = env.int("WALLET_TOPUP_MAX", default=200_000)

@@ -7,13 +7,15 @@ wallet:recipient, no fee).
    neither blocked the other; the amount is positive; the note and the visibility are
    valid (``text``).
 2. ONE transaction (the caller's, when there is one — the API's idempotency record joins
-   it — or its own): the payer check (``payer.payer_check``: the sender's row read fresh
-   and share-locked, not frozen, the per-payment limit of the fresh tier, the step-up
-   rule); insert the ``Transfer`` row and reserve the amount on the sender's ``SendLimit``
-   row in one statement (row lock, see ``limits``); book the ledger entry (idempotency key
-   ``transfer:{id}``; it locks the sender's wallet account); record the entry on
-   the row; write both receipts to the outbox. One commit per transfer is what lets transfers keep
-   up with plain reads (``bench/transfers.py``).
+   it — or its own): one statement reads the sender's row fresh and share-locked
+   (``payer.PAYER_ROW_SQL``), inserts the ``Transfer`` row unless the sender is frozen and
+   reserves the amount on the sender's ``SendLimit`` row (row lock, see ``limits``); the
+   payer's rules (``payer.payer_rules``: frozen, the per-payment limit of the fresh tier,
+   the step-up rule) and the limits are checked on what it returned; book the ledger
+   entry (idempotency key ``transfer:{id}``; it locks the sender's wallet account); record
+   the entry on the row; write both receipts to the outbox. One commit, and no extra
+   round trip for the payer check, is what lets transfers keep up with plain reads
+   (``bench/transfers.py``).
 3. When the ledger refuses (insufficient funds) the exception rolls the transaction back:
    no row, no reservation, so the same client key can be used again once corrected.
 
