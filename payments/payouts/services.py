@@ -392,9 +392,7 @@ def payout_transition(
     """
     with transaction.atomic(durable=True):
         payout = (
-            Payout.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .get(pk=payout_id)
+            Payout.objects.select_for_update(of=("self",)).select_related("user").get(pk=payout_id)
         )
         from_status = payout.status
         try:
