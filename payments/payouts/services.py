@@ -402,7 +402,9 @@ def payout_transition(
     row and the wallet.
     """
     with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        payout = (
+            Payout.objects.select_for_update(of=("self",)).select_related("user").get(pk=payout_id)
+        )
         from_status = payout.status
         try:
             changed = _transition(payout, to_status, source=source, detail=detail)

@@ -39,6 +39,7 @@ def _inline_tasks():
     with deliver_tasks_inline():
         yield
 
+
 CONVERSION_STEPS = ["_quote_lock", "_payer_lock", "entry_post", "_quote_mark", "receipts_send"]
 TRANSFER_STEPS = [*CONVERSION_STEPS[:2], "limits_reserve", *CONVERSION_STEPS[2:]]
 
