@@ -15,7 +15,9 @@ ONE transaction — the caller's when there is one (the API's idempotency record
 or its own:
 
 1. lock the quote row and refuse it if it is used (``quote_used``) or expired;
-2. re-read and lock the payer's row: a staff freeze applies at once (``account_frozen``);
+2. the payer check of every outgoing payment (``payments.wallets.payer.payer_check``): the
+   payer's row read fresh and share-locked, so a staff freeze applies at once
+   (``account_frozen``); for sends also the per-payment limit and the step-up rule;
 3. cross-border sends only: reserve the amount on the payer's ``SendLimit`` row;
 4. book the entry (the ledger joins the transaction as a savepoint; its idempotency key
    ``fx:quote:<id>`` is unique, so a quote can never be booked twice);
@@ -55,12 +57,10 @@ from payments.fx import selectors
 from payments.fx.models import FxQuote, FxRateSnapshot
 from payments.fx.quotes import Pricing, price_for_target, price_from_source, ratio
 from payments.fx.sources import RateUnavailable, get_rate_source
-from payments.wallets.errors import AccountFrozen
 from payments.wallets.limits import (
     limit_amount,
-    limits_check_amount,
-    limits_reserve,
 )
+from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSpec, receipts_send
 from payments.wallets.text import note_clean
 from payments.wallets.transfers import recipient_resolve
@@ -288,20 +288,6 @@ def _quote_lock(quote: FxQuote) -> bool:
     return entry_id.get() is not None
 
 
-def _payer_lock(user: User) -> User:
-    """Re-read the payer under a row lock: a freeze or a tier change by staff applies at
-    once, whatever the request's cached user says, and cannot commit half-way through this
-    payment. Raises ``AccountFrozen`` (403). The caller is inside ``transaction.atomic``."""
-    fresh = (
-        User.objects.select_for_update(no_key=True)
-        .only("id", "handle", "is_frozen", "verification_tier", "language")
-        .get(pk=user.pk)
-    )
-    if fresh.is_frozen:
-        raise AccountFrozen()
-    return fresh
-
-
 def _quote_mark(*, quote: FxQuote, entry, kind: str, receiver: User, note: str, now) -> None:
     """Record what the locked quote became. The row lock makes the conditional UPDATE
     certain to match; a miss would mean the lock contract was broken."""
@@ -341,6 +327,7 @@ def _execute(
     receiver: User,
     note: str,
     now: datetime,
+    reauthenticated: bool | None = None,
 ) -> FxQuote:
     """Steps 1-6 of the module docstring, in one transaction (a savepoint inside the
     caller's). Locks: the quote row, the payer's user row, the payer's ``SendLimit`` row
@@ -349,10 +336,15 @@ def _execute(
     counted = fx_limit_amount(quote) if kind == FxQuote.Kind.TRANSFER else None
     with transaction.atomic():
         _ensure_unused_and_valid(used=_quote_lock(quote), quote=quote, now=now)
-        payer = _payer_lock(payer)
-        if counted is not None:
-            limits_check_amount(tier=payer.verification_tier, amount=counted)
-            limits_reserve(user_id=payer.pk, tier=payer.verification_tier, amount=counted)
+        # The one rule of every outgoing payment (fresh, locked, not frozen); a send to
+        # someone else also checks and reserves the limits and asks for the step-up.
+        payer_check(
+            payer_id=payer.pk,
+            money=None,
+            counted=counted,
+            reauthenticated=reauthenticated,
+            reserve=counted is not None,
+        )
         try:
             entry = entry_post(
                 code=code,
@@ -481,6 +473,7 @@ def fx_transfer_execute(
     to: str,
     note: str = "",
     now: datetime | None = None,
+    reauthenticated: bool | None = None,
 ) -> FxQuote:
     """Send money abroad: ``user`` pays the quote's source amount, ``to`` receives the target
     amount in their home currency.
@@ -490,6 +483,8 @@ def fx_transfer_execute(
     ``accounts_must_be_different`` (paying oneself), ``recipient_currency_mismatch`` (the
     quote's target is not the recipient's home currency), ``invalid_note``, and the wallet's
     ``limit_exceeded`` (422) / velocity (429) - limits counted at the quote's rates.
+    ``reauthenticated``: what the request proved (``payer_reauthenticated``); a large send
+    raises ``reauthentication_required`` (403) without it, like every payment.
     Locks: as ``fx_conversion_execute``, plus the payer's ``SendLimit`` row.
     """
     now = now or timezone.now()
@@ -506,6 +501,7 @@ def fx_transfer_execute(
         receiver=recipient,
         note=note,
         now=now,
+        reauthenticated=reauthenticated,
     )
 
 

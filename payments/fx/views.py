@@ -136,6 +136,7 @@ def _confirm(request, *, kind: str):
                 quote_id=quote_id,
                 to=form.cleaned_data["to"],
                 note=form.cleaned_data.get("note", ""),
+                reauthenticated=payer_reauthenticated(request),
             )
         else:
             quote = services.fx_conversion_execute(user=request.user, quote_id=quote_id)

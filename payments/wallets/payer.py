@@ -121,12 +121,15 @@ def payer_check(
     check_limits: bool = False,
     reserve: bool = False,
     require_verified: bool = False,
+    counted: int | None = None,
 ) -> Payer:
     """May ``payer_id`` pay ``money`` now? See the module docstring for the steps.
 
     Must run inside the payment's transaction (it locks until that transaction ends).
     ``check_limits``: the per-payment maximum; ``reserve``: also reserve the weekly and
-    velocity limits (implies ``check_limits``).
+    velocity limits (implies ``check_limits``). ``counted``: the amount already in the limits
+    currency, for a caller that converts at rates of its own (FX at the quote's rates);
+    otherwise ``money`` is converted like every wallet payment.
     Locks: the payer's user row (share), with ``reserve`` its ``SendLimit`` row.
     """
     assert connection.in_atomic_block, "payer_check runs inside the payment's transaction"
@@ -136,7 +139,7 @@ def payer_check(
     payer = payer_rules(
         payer_id=payer_id,
         row=row,
-        counted=limit_amount(money) if money is not None else None,
+        counted=counted if counted is not None else limit_amount(money) if money else None,
         reauthenticated=reauthenticated,
         check_limits=check_limits or reserve,
         require_verified=require_verified,

@@ -40,8 +40,9 @@ def _inline_tasks():
         yield
 
 
-CONVERSION_STEPS = ["_quote_lock", "_payer_lock", "entry_post", "_quote_mark", "receipts_send"]
-TRANSFER_STEPS = [*CONVERSION_STEPS[:2], "limits_reserve", *CONVERSION_STEPS[2:]]
+CONVERSION_STEPS = ["_quote_lock", "payer_check", "entry_post", "_quote_mark", "receipts_send"]
+# A send's payer check also reserves its limits: a crash after it has reserved them.
+TRANSFER_STEPS = CONVERSION_STEPS
 
 
 class Crash(Exception):
