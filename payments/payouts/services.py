@@ -47,7 +47,7 @@ from accounts.models import User
 from core.money import Money, currency_require_supported
 from ledger import chart
 from ledger.errors import EntryAlreadyReversed
-from ledger.models import Entry, Hold, HoldStatus
+from ledger.models import Entry, HoldStatus
 from ledger.services import credit, debit, entry_post, entry_reverse, hold_create, hold_post
 from ledger.services import hold_void as ledger_hold_void
 from payments.payouts.errors import (
@@ -314,16 +314,19 @@ def payout_request(
             reference=f"payout-request:{user.pk}",
             metadata={"method": method},
         )
-        locked = Hold.objects.select_for_update().get(pk=hold.pk)
+        # A request with the same key that got here first committed its hold and its
+        # payout together (hold_create waited for it), so its payout is visible now.
         existing = Payout.objects.filter(hold_id=hold.pk).first()
         if existing is not None:
-            return existing  # the same key committed meanwhile
-        if locked.status != HoldStatus.PENDING:
+            return existing
+        if hold.status != HoldStatus.PENDING:
+            # Unreachable while a hold and its payout commit together; refuse rather than
+            # attach a payout to a resolved hold.
             raise PayoutRequestExpired()
         payout = Payout.objects.create(
             user=user,
             destination=destination,
-            hold=locked,
+            hold=hold,
             amount=quote.amount.amount,
             fee=quote.fee.amount,
             currency=currency,
@@ -428,13 +431,22 @@ def payout_transition(
     return Payout.objects.get(pk=payout_id)
 
 
-_NOTE_TEXT = {
-    PayoutStatus.PAID: _("Your payout of %(amount)s was paid."),
-    PayoutStatus.FAILED: _(
-        "Your payout of %(amount)s failed: %(reason)s The money is back in your wallet."
+# Subject and text of the receipt for each outcome the person is told about.
+_RECEIPT_TEXT = {
+    PayoutStatus.PAID: (
+        _("Your payout was paid"),
+        _("Your payout of %(amount)s was paid."),
     ),
-    PayoutStatus.REVERSED: _(
-        "Your bank returned your payout of %(amount)s: %(reason)s The money is back in your wallet."
+    PayoutStatus.FAILED: (
+        _("Your payout failed"),
+        _("Your payout of %(amount)s failed: %(reason)s The money is back in your wallet."),
+    ),
+    PayoutStatus.REVERSED: (
+        _("Your bank returned your payout"),
+        _(
+            "Your bank returned your payout of %(amount)s: %(reason)s The money is back in "
+            "your wallet."
+        ),
     ),
 }
 
@@ -442,9 +454,9 @@ _NOTE_TEXT = {
 def _receipt(payout: Payout) -> None:
     """The person's receipt of a final status, in the transaction that sets it (the
     outbox): a committed status is always told, a rolled-back one never."""
-    if payout.status not in _NOTE_TEXT:
+    if payout.status not in _RECEIPT_TEXT:
         return
-    text = _NOTE_TEXT[payout.status]
+    subject, text = _RECEIPT_TEXT[payout.status]
     payment_receipts(
         event=f"payout:{payout.pk}:{payout.status}",
         target_type="payout",
@@ -455,14 +467,17 @@ def _receipt(payout: Payout) -> None:
             "currency": payout.currency,
             "failure_message": payout.failure_message,
         },
-        params={"reason": lambda: payout.failure_message or str(_("no reason given"))},
+        params={
+            "reason": lambda: payout.failure_message or str(_("no reason given")),
+            "id": payout.pk,
+        },
         sides=[
             ReceiptSide(
                 role="owner",
                 user=payout.user,
                 kind=f"payout_{payout.status}",
-                subject=text,
-                body=[text],
+                subject=subject,
+                body=[text, _("Payout #%(id)d.")],
                 text=text,
             )
         ],
@@ -495,8 +510,9 @@ def _reverse_once(entry: Entry, key: str) -> Entry:
     try:
         return entry_reverse(entry=entry, idempotency_key=key)
     except EntryAlreadyReversed:
-        # A concurrent sync won the race; it used the same key, or something is very wrong.
-        return Entry.objects.get(reverses_id=entry.pk, idempotency_key=key)
+        # A concurrent sync won the race. Asked again, the ledger returns its reversal when
+        # it used the same key, and raises again if something is very wrong.
+        return entry_reverse(entry=entry, idempotency_key=key)
 
 
 def _book_paid(payout: Payout) -> tuple[Entry, Entry]:
@@ -579,7 +595,9 @@ def payout_submit(*, payout_id: int, source: str = "task") -> SubmitOutcome:
 
 def _submit_transient(payout_id: int, exc: TransientProcessorError) -> SubmitOutcome:
     with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        payout = (
+            Payout.objects.select_for_update(of=("self",)).select_related("user").get(pk=payout_id)
+        )
         payout.last_error = f"{exc.code}: {exc.message}"[:500]
         retry_in = _backoff(payout.attempts)
         payout.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
@@ -675,7 +693,6 @@ class SweepReport:
     resubmitted: int = 0
     checked: int = 0
     ledger_synced: int = 0
-    orphan_holds_voided: int = 0
 
 
 def payouts_sweep(*, now=None) -> SweepReport:
@@ -685,15 +702,13 @@ def payouts_sweep(*, now=None) -> SweepReport:
       killed task): submitted again with the same key, here and now;
     - ``pending`` for ``PAYOUT_PENDING_CHECK_SECONDS`` (a lost webhook): the processor is
       asked (``retrieve_payout``) and its answer applied;
-    - a status whose ledger effects are missing: booked (only rows of older versions,
-      which booked in a second transaction, can be in that state);
-    - a payout hold whose payout row was never written: voided (likewise: a request is
-      now one transaction).
+    - a status whose ledger effects are missing: booked (a status change books them in its
+      own transaction, so only a failed sync can leave this).
     """
     now = now or timezone.now()
     batch = settings.PAYOUT_SWEEP_BATCH
     stuck_before = now - timedelta(seconds=settings.PAYOUT_STUCK_AFTER_SECONDS)
-    resubmitted = checked = synced = voided = 0
+    resubmitted = checked = synced = 0
     stuck = list(
         Payout.objects.filter(
             status__in=[PayoutStatus.REQUESTED, PayoutStatus.SUBMITTING],
@@ -721,18 +736,8 @@ def payouts_sweep(*, now=None) -> SweepReport:
     for payout_id in unsynced:
         payout_ledger_sync(payout_id=payout_id)
         synced += 1
-    orphan_before = now - timedelta(seconds=settings.PAYOUT_ORPHAN_HOLD_SECONDS)
-    orphans = Hold.objects.filter(
-        code=PAYOUT_CODE,
-        status=HoldStatus.PENDING,
-        created_at__lt=orphan_before,
-        payout__isnull=True,
-    ).values_list("pk", flat=True)[:batch]
-    for hold_id in orphans:
-        ledger_hold_void(hold=hold_id)
-        voided += 1
-    report = SweepReport(resubmitted, checked, synced, voided)
-    if any((resubmitted, checked, synced, voided)):
+    report = SweepReport(resubmitted, checked, synced)
+    if any((resubmitted, checked, synced)):
         log.info("payout.sweep", **asdict(report))
     return report
 

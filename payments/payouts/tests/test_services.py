@@ -115,7 +115,7 @@ def test_paid_payout_posts_the_hold_then_moves_money_out_of_clearing(
     ]
     # The receipt waits in the outbox, written with the status change; delivered once.
     (outbox,) = ReceiptOutbox.objects.all()
-    assert [spec["key"] for spec in outbox.payload] == [f"payout:{payout.pk}:paid"]
+    assert [spec["key"] for spec in outbox.payload] == [f"payout:{payout.pk}:paid:owner"]
     assert creator.notifications.filter(kind="payout_paid").exists() is False
     with django_capture_on_commit_callbacks(execute=True):  # the e-mail leaves on commit
         assert receipts_outbox_drain() == 1
@@ -158,13 +158,13 @@ def test_a_status_change_and_its_receipt_commit_together(monkeypatch):
     payout = request(creator, 10000)
     services.payout_submit(payout_id=payout.pk)
     events = PayoutEvent.objects.filter(payout=payout).count()
-    original = services.receipts_send
+    original = services.payment_receipts
 
-    def send_then_crash(specs):
-        original(specs)
+    def send_then_crash(**kwargs):
+        original(**kwargs)
         raise RuntimeError("crash after the receipt was written")
 
-    monkeypatch.setattr(services, "receipts_send", send_then_crash)
+    monkeypatch.setattr(services, "payment_receipts", send_then_crash)
     with pytest.raises(RuntimeError):
         services.payout_transition(payout_id=payout.pk, to_status="paid", source="test")
     assert Payout.objects.get(pk=payout.pk).status == PayoutStatus.PENDING
@@ -175,7 +175,7 @@ def test_a_status_change_and_its_receipt_commit_together(monkeypatch):
     services.payout_transition(payout_id=payout.pk, to_status="paid", source="test")
     services.payout_transition(payout_id=payout.pk, to_status="paid", source="test")  # repeat
     (outbox,) = ReceiptOutbox.objects.all()
-    assert [spec["key"] for spec in outbox.payload] == [f"payout:{payout.pk}:paid"]
+    assert [spec["key"] for spec in outbox.payload] == [f"payout:{payout.pk}:paid:owner"]
 
 
 def test_failed_payout_voids_the_hold_and_says_why():
@@ -186,7 +186,6 @@ def test_failed_payout_voids_the_hold_and_says_why():
 
     assert settle(remote_id) == "failed"
     deliver_events(remote_id, "payout.failed")
-    receipts_outbox_drain()
 
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
