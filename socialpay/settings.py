@@ -7,6 +7,7 @@ every transport-security setting so that ``manage.py check --deploy`` is clean.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -278,6 +279,19 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- The client's address behind proxies (core.client_ip) ---------------------------------
+# Rate limits, the login lockout and the logs key on the client's address. X-Forwarded-For
+# is ignored unless one of these says which proxies are ours: the number of proxies in
+# front of the app (each appends to the header), or the networks they are in. Both empty:
+# the direct peer's address (REMOTE_ADDR) is the client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_CIDRS = env.list("TRUSTED_PROXY_CIDRS", default=[])
+if TRUSTED_PROXY_COUNT < 0:
+    raise ValueError("TRUSTED_PROXY_COUNT must be 0 or more")
+for _cidr in TRUSTED_PROXY_CIDRS:
+    ipaddress.ip_network(_cidr, strict=False)  # a typo must stop the start, not trust all
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -300,6 +314,11 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="10/min"),
         "money": env.str("THROTTLE_MONEY", default="120/min"),
+        # POST /webhooks/{processor}, per client address; the processor retries a 429.
+        # The test suite posts many signed events from one address (its own test sets it).
+        "webhook": env.str(
+            "THROTTLE_WEBHOOK", default="100000/min" if PROFILE == "test" else "300/min"
+        ),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
