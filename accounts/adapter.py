@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.core.exceptions import PermissionDenied
 
 from accounts.home_currency import home_currency_suggest
 from accounts.services import handle_check
+from core.client_ip import client_ip
 from core.exceptions import DomainError
 
 
@@ -22,3 +24,10 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
         user.home_currency = home_currency_suggest(request.headers.get("Accept-Language", ""))
         return super().save_user(request, user, form, commit=commit)
+
+    def get_client_ip(self, request) -> str:
+        # allauth's rate limits key on this; the same trusted-proxy rule as everything else.
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip

@@ -16,7 +16,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import lockout, selectors, services
 from accounts.api_inputs import StrictSerializer, TextField, UnknownField, parse
 from accounts.models import ApiToken, User
 from accounts.serializers import (
@@ -153,8 +153,15 @@ def _check_password_and_second_factor(request, *, login: str, password: str, cod
     if selectors.user_security_flags(user=user)["mfa_enabled"]:
         if not code:
             raise MfaRequired()
+        # A wrong code is a failed login of the same identity as a wrong password, and a
+        # locked identity may not try codes at all (accounts.lockout).
+        if not lockout.second_factor_check_allowed(request, user):
+            raise LockedOut()
         if not services.mfa_code_verify(user=user, code=code):
+            if lockout.second_factor_failed(request, user):
+                raise LockedOut()
             raise MfaInvalid()
+    lockout.login_completed(request, user)
     return user
 
 

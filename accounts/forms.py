@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.core import context
+from allauth.mfa.base.forms import AuthenticateForm as AllauthMfaAuthenticateForm
+from allauth.mfa.base.forms import ReauthenticateForm as AllauthMfaReauthenticateForm
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -11,6 +14,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import HANDLE_MAX_LENGTH
+from accounts.lockout import second_factor_check_allowed
 from accounts.models import BIO_MAX_LENGTH
 from accounts.services import DISPLAY_NAME_MAX_LENGTH
 
@@ -49,6 +53,27 @@ class LoginForm(AllauthLoginForm):
         self.fields["login"].widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "placeholder": _("handle or e-mail")}
         )
+
+
+class _LockedOutCodeMixin:
+    """A locked-out identity may not try a code at all, or the lockout would only slow
+    down guessing the second factor. Wrong codes are counted by the receiver of allauth's
+    ``authentication_failed`` signal (accounts.signals)."""
+
+    def clean_code(self):
+        if not second_factor_check_allowed(context.request, self.user):
+            raise forms.ValidationError(
+                _("Too many failed logins. Try again later."), code="locked_out"
+            )
+        return super().clean_code()
+
+
+class MfaAuthenticateForm(_LockedOutCodeMixin, AllauthMfaAuthenticateForm):
+    pass
+
+
+class MfaReauthenticateForm(_LockedOutCodeMixin, AllauthMfaReauthenticateForm):
+    pass
 
 
 def _language_choices():

@@ -180,7 +180,15 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SocialPay] "
 ACCOUNT_PREVENT_ENUMERATION = True
 MFA_TOTP_ISSUER = "SocialPay"
-# Failed logins are counted per canonical handle / e-mail, whatever form the name came in.
+# Wrong codes count towards the login lockout; a locked identity may not try one.
+MFA_FORMS = {
+    "authenticate": "accounts.forms.MfaAuthenticateForm",
+    "reauthenticate": "accounts.forms.MfaReauthenticateForm",
+}
+# Failed logins (wrong passwords and wrong second-factor codes alike) are counted per
+# person — the account behind any spelling of the handle or the e-mail address — and
+# client address (accounts.lockout; the address from core.client_ip). Only a complete
+# login resets the count.
 AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
