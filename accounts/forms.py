@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import HANDLE_MAX_LENGTH
 from accounts.lockout import second_factor_check_allowed
-from accounts.models import BIO_MAX_LENGTH
-from accounts.services import DISPLAY_NAME_MAX_LENGTH
+from accounts.models import BIO_MAX_LENGTH, ApiToken
+from accounts.services import DISPLAY_NAME_MAX_LENGTH, TOKEN_NAME_MAX_LENGTH
 
 
 class SignupForm(AllauthSignupForm):
@@ -100,4 +100,29 @@ class ProfileForm(forms.Form):
         choices=_language_choices,
         required=False,
         help_text=_("Pages, receipts and notifications use it."),
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=TOKEN_NAME_MAX_LENGTH,
+        help_text=_("What uses it, so you recognise it later (“shop bot”)."),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("What it may do"),
+        choices=ApiToken.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ApiToken.Scope.READ],
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Expires after"),
+        coerce=int,
+        choices=[
+            (7, _("7 days")),
+            (30, _("30 days")),
+            (90, _("90 days")),
+            (365, _("one year")),
+        ],
+        initial=90,
     )

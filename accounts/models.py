@@ -6,14 +6,18 @@
   bio, avatar, link). Suspending a user sets ``is_active`` false and writes an
   ``AccountAuditEvent``.
 - ``ApiToken``: revocable Bearer tokens; only a SHA-256 digest of each token is stored.
-  ``reauthenticated_at`` records the last password (and second factor) check made with
-  the token, for "sudo mode" on money-sensitive API calls.
+  Each has a name, scopes (``read``, ``payments``, ``payouts``), an optional expiry and
+  the time it was last used (written at most once a minute). ``reauthenticated_at``
+  records the last password (and second factor) check made with the token, for "sudo
+  mode" on money-sensitive API calls.
 - ``Follow``, ``Block``, ``Mute``: directed edges between two different people.
 - ``Notification``: a generic event for one recipient (kind + actor + target + JSON data),
   reused by every app, money events included.
 
 Invariants (database-enforced): ``handle_key`` and ``handle_skeleton`` unique; lower-cased
-e-mail unique; one edge of each kind per ordered pair; no edge from a person to themself.
+e-mail unique; one edge of each kind per ordered pair; no edge from a person to themself;
+a token's scopes are known ones and at least one; a token's ``revoked_at`` is never
+cleared (a trigger).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -30,6 +35,12 @@ from django.utils.translation import gettext_lazy as _
 from accounts.handles import HANDLE_MAX_LENGTH, handle_key, handle_skeleton
 
 BIO_MAX_LENGTH = 300
+
+
+def _all_scopes() -> list[str]:
+    # A callable default: a token made without naming scopes (and every token that existed
+    # before scopes did) may do everything, as before.
+    return ["read", "payments", "payouts"]
 
 
 class SocialPayUserManager(UserManager):
@@ -140,19 +151,53 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class ApiToken(models.Model):
-    """A Bearer token. The plain token is shown once, at creation; we keep its digest."""
+    """A Bearer token. The plain token is shown once, at creation; we keep its digest.
+
+    ``scopes`` say which API operations it may call (``accounts.authentication``):
+    ``read`` (everything that moves no money), ``payments`` (operations that move money)
+    and ``payouts`` (payouts and payout destinations). ``expires_at`` (None: never) ends
+    it; ``revoked_at`` ends it for good — revocation only moves forward.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read, post and follow (no money)")
+        PAYMENTS = "payments", _("Move money (pay, tip, top up, convert)")
+        PAYOUTS = "payouts", _("Payouts to a bank account")
+
+    ALL_SCOPES = (Scope.READ.value, Scope.PAYMENTS.value, Scope.PAYOUTS.value)
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters, to recognise a token.")
     name = models.CharField(max_length=100, blank=True)
+    scopes = ArrayField(models.CharField(max_length=16), default=_all_scopes)
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     reauthenticated_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scopes__contained_by=["read", "payments", "payouts"])
+                & models.Q(scopes__len__gte=1),
+                name="api_token_known_scopes",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "-id"],
+                name="api_token_user_live",
+                condition=models.Q(revoked_at__isnull=True),
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     @staticmethod
     def digest_of(token: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import password_validation
@@ -41,7 +42,7 @@ from accounts.models import (
     User,
 )
 from accounts.selectors import is_blocked
-from core.exceptions import Conflict, DomainError, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 
 DISPLAY_NAME_MAX_LENGTH = 60
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
@@ -298,23 +299,96 @@ def user_set_avatar(*, user: User, upload) -> User:
 # --- tokens -------------------------------------------------------------------------------
 
 
-def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Issue a Bearer token; the plain secret is returned once and never stored."""
+class TokenScopesInvalid(ValidationFailed):
+    code = "token_scopes_invalid"
+    default_message = _("Choose one or more scopes: read, payments, payouts.")
+
+
+class TokenExpiryInvalid(ValidationFailed):
+    code = "token_expiry_invalid"
+    default_message = _("A token lasts from 1 to 365 days.")
+
+
+class TokenScopeNotHeld(PermissionDenied):
+    code = "token_scope_missing"
+    default_message = _("A token cannot create a token with scopes it does not have itself.")
+
+
+TOKEN_NAME_MAX_LENGTH = 100
+
+
+def token_scopes_clean(*, scopes: Any) -> list[str]:
+    """Known scopes, each once, in a fixed order. Raises ``TokenScopesInvalid``."""
+    if not isinstance(scopes, list | tuple) or not scopes or len(scopes) > 3:
+        raise TokenScopesInvalid()
+    if any(not isinstance(s, str) or s not in ApiToken.ALL_SCOPES for s in scopes):
+        raise TokenScopesInvalid(details={"allowed": list(ApiToken.ALL_SCOPES)})
+    return [s for s in ApiToken.ALL_SCOPES if s in scopes]
+
+
+def token_create(
+    *,
+    user: User,
+    name: str = "",
+    scopes: list[str] | tuple[str, ...] | None = None,
+    expires_in_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue a Bearer token; the plain secret is returned once and never stored.
+
+    ``scopes`` default to all three; ``expires_in_days`` (1..``API_TOKEN_MAX_DAYS``)
+    defaults to ``API_TOKEN_DEFAULT_DAYS``. Raises ``TokenScopesInvalid``,
+    ``TokenExpiryInvalid`` and the text errors for ``name``.
+    """
+    from django.conf import settings
+
+    scopes = token_scopes_clean(scopes=list(ApiToken.ALL_SCOPES) if scopes is None else scopes)
+    days = settings.API_TOKEN_DEFAULT_DAYS if expires_in_days is None else expires_in_days
+    if type(days) is not int or not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
+        raise TokenExpiryInvalid(details={"max_days": settings.API_TOKEN_MAX_DAYS})
+    name = text_clean(
+        value=name or "", max_length=TOKEN_NAME_MAX_LENGTH, field="name", allow_newlines=False
+    )
     secret = ApiToken.new_secret()
     now = timezone.now()
     row = ApiToken.objects.create(
         user=user,
         digest=ApiToken.digest_of(secret),
         prefix=secret[:8],
-        name=name[:100],
+        name=name,
+        scopes=scopes,
         created_at=now,
+        expires_at=now + timedelta(days=days),
         reauthenticated_at=now,  # it was just issued against the password (and 2FA)
     )
     return row, secret
 
 
 def token_revoke(*, token: ApiToken) -> None:
+    """Revoke one token (idempotent: a revoked token stays revoked as it was)."""
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def token_revoke_for_user(*, user: User, token_id: int) -> ApiToken:
+    """Revoke one of ``user``'s tokens by id. Raises ``NotFound`` for anyone else's."""
+    token = ApiToken.objects.filter(pk=token_id, user=user).first()
+    if token is None:
+        raise NotFound(_("No such token."))
+    token_revoke(token=token)
+    token.refresh_from_db()
+    return token
+
+
+def token_revoke_all(*, user: User, reason: str, actor: User | None = None) -> int:
+    """Revoke every live token of ``user`` and record why in the audit trail. Returns how
+    many were revoked."""
+    with transaction.atomic():
+        count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        AccountAuditEvent.objects.create(
+            user=user, actor=actor or user, action="tokens_revoked", reason=f"{reason} ({count})"
+        )
+    return count
 
 
 def token_mark_reauthenticated(*, token: ApiToken) -> None:

@@ -188,9 +188,13 @@ def idempotent_api(endpoint: str, *, one_transaction: bool = False):
     """
 
     def decorator(method):
-        if one_transaction:
-            return _one_transaction(endpoint, method)
+        wrapped = _one_transaction(endpoint, method) if one_transaction else _claimed(method)
+        # Read by the token authentication: an operation that moves money needs the
+        # token's "payments" scope (accounts.authentication).
+        wrapped.moves_money = True
+        return wrapped
 
+    def _claimed(method):
         @functools.wraps(method)
         def wrapper(view, request, *args, **kwargs):
             key = validate_key(request.headers.get(HEADER))

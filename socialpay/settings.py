@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -300,6 +301,12 @@ if TRUSTED_PROXY_COUNT < 0:
 for _cidr in TRUSTED_PROXY_CIDRS:
     ipaddress.ip_network(_cidr, strict=False)  # a typo must stop the start, not trust all
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+
+# --- API tokens (accounts.authentication) --------------------------------------------------
+# New tokens expire after this many days unless their creator picks 1..API_TOKEN_MAX_DAYS.
+# Tokens issued before expiry existed have none (and all scopes) until revoked.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
