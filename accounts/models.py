@@ -30,6 +30,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import HANDLE_MAX_LENGTH, handle_key, handle_skeleton
@@ -112,6 +113,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # The interface language the person chose; '' follows the browser (Accept-Language).
     # Receipts and notifications are written in it too (accounts.language).
     language = models.CharField(max_length=8, blank=True, default="")
+    # Raised when a credential changes (password, second factor, an e-mail change undone):
+    # it is part of every session's auth hash, so every other session of the person ends
+    # (accounts.services.credentials_changed).
+    session_epoch = models.PositiveIntegerField(default=0)
 
     objects = SocialPayUserManager()
 
@@ -148,6 +153,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_username(self) -> str:
         return self.handle
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        from django.conf import settings
+
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+    def _session_hash(self, secret=None) -> str:
+        # Django's hash covers the password only. Epoch 0 keeps exactly Django's value, so
+        # sessions from before the epoch existed stay valid; a raised epoch ends them all.
+        if not self.session_epoch:
+            return self._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class ApiToken(models.Model):

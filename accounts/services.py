@@ -391,6 +391,103 @@ def token_revoke_all(*, user: User, reason: str, actor: User | None = None) -> i
     return count
 
 
+# --- credential events ----------------------------------------------------------------------
+
+
+def credentials_changed(*, user: User, reason: str, request=None) -> int:
+    """A password, a second factor or the account's e-mail changed: whoever held a token or
+    a session from before must prove themselves again.
+
+    Revokes every API token of ``user`` and raises the session epoch, which ends every
+    session; when ``request`` is the person's own session, it alone is kept (they just
+    proved who they are). Writes an audit event. Returns how many tokens were revoked.
+    Locks the user row.
+    """
+    from django.contrib.auth import update_session_auth_hash
+
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.session_epoch += 1
+        locked.save(update_fields=["session_epoch"])
+        revoked = token_revoke_all(user=locked, reason=reason)
+    user.session_epoch = locked.session_epoch
+    current = getattr(request, "user", None)
+    if current is not None and current.is_authenticated and current.pk == user.pk:
+        current.session_epoch = locked.session_epoch
+        update_session_auth_hash(request, current)
+    return revoked
+
+
+# --- undoing an e-mail change --------------------------------------------------------------
+
+EMAIL_UNDO_SALT = "accounts.email_change_undo"
+EMAIL_UNDO_MAX_AGE = timedelta(days=7)
+
+
+class EmailUndoInvalid(ValidationFailed):
+    code = "email_undo_invalid"
+    default_message = _(
+        "This link is not valid any more. Reset your password to recover the account."
+    )
+
+
+def email_undo_token(*, user: User, address: str) -> str:
+    """A signed link token, mailed to ``address`` when it stops being the account's
+    address: whoever reads that mailbox can take the account back to it."""
+    from django.core import signing
+
+    return signing.dumps({"u": user.pk, "e": address}, salt=EMAIL_UNDO_SALT, compress=True)
+
+
+def email_undo_check(*, token: str) -> tuple[User, str]:
+    """The person and the address a token names. Raises ``EmailUndoInvalid``."""
+    from django.core import signing
+
+    try:
+        data = signing.loads(
+            token, salt=EMAIL_UNDO_SALT, max_age=EMAIL_UNDO_MAX_AGE.total_seconds()
+        )
+        user = User.objects.get(pk=int(data["u"]))
+        address = str(data["e"])
+    except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError, ValueError):
+        raise EmailUndoInvalid() from None
+    return user, address
+
+
+def email_change_undo(*, token: str, request=None) -> User:
+    """Give the account back to the address in ``token``: it becomes the only, verified,
+    primary address; every other address is removed, every token revoked and every
+    session ended (``credentials_changed``). Idempotent.
+
+    Raises ``EmailUndoInvalid``, ``EmailTaken`` (the address belongs to someone else now).
+    Locks the user row.
+    """
+    from allauth.account.models import EmailAddress
+
+    user, address = email_undo_check(token=token)
+    if User.objects.filter(email__iexact=address).exclude(pk=user.pk).exists():
+        raise EmailTaken()
+    try:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            EmailAddress.objects.filter(user=locked).exclude(email__iexact=address).delete()
+            row = EmailAddress.objects.filter(user=locked, email__iexact=address).first()
+            if row is None:
+                row = EmailAddress.objects.create(
+                    user=locked, email=address, verified=True, primary=True
+                )
+            EmailAddress.objects.filter(pk=row.pk).update(verified=True, primary=True)
+            locked.email = row.email
+            locked.save(update_fields=["email"])
+            AccountAuditEvent.objects.create(
+                user=locked, actor=None, action="email_change_undone", reason=row.email
+            )
+    except IntegrityError as exc:
+        _raise_unique_violation(exc)
+    credentials_changed(user=locked, reason="e-mail change undone")
+    return locked
+
+
 def token_mark_reauthenticated(*, token: ApiToken) -> None:
     now = timezone.now()
     ApiToken.objects.filter(pk=token.pk).update(reauthenticated_at=now)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings", views.settings_profile, name="settings"),
     path("settings/language", views.language_set, name="language"),
     path("settings/tokens", views.tokens, name="tokens"),
+    path("email/undo/<str:token>", views.email_undo, name="email-undo"),
     path("settings/tokens/new", views.token_new, name="token-new"),
     path("settings/tokens/revoke", views.token_revoke, name="token-revoke"),
 ]

@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
@@ -216,3 +216,21 @@ def token_revoke(request):
         raise Http404 from None
     messages.success(request, _("Token revoked."))
     return redirect("accounts:tokens")
+
+
+# --- undoing an e-mail change ---------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def email_undo(request, token: str):
+    """The link mailed to an address that stopped being the account's. GET explains (a
+    mail scanner following links changes nothing); POST takes the account back."""
+    template = "accounts/email_undo.html"
+    try:
+        user, address = services.email_undo_check(token=token)
+        if request.method == "GET":
+            return render(request, template, {"address": address, "handle": user.handle})
+        services.email_change_undo(token=token)
+    except DomainError as exc:
+        return render(request, template, {"error": error_message(exc)}, status=400)
+    return render(request, template, {"done": True, "address": address})

@@ -170,6 +170,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "handle"
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Adding, removing or choosing the primary e-mail address and changing the password need a
+# fresh proof of identity; each change is mailed to the person (an address that stops
+# being the account's gets the notice, with an undo link: accounts.adapter).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
