@@ -127,14 +127,23 @@ class SignupApi(AuthThrottled, APIView):
             password=data["password"],
             display_name=data.get("display_name", ""),
             accept_language=request.headers.get("Accept-Language", ""),
+            detach_taken_email=True,
         )
-        # allauth builds the confirmation link from the request (host and scheme), so the
-        # mail is sent here, after the account exists, rather than inside the service.
-        EmailAddress.objects.get(user=user, primary=True).send_confirmation(
-            request._request, signup=True
-        )
+        typed = services.email_check(email=data["email"], check_unique=False)
+        # allauth builds the links from the request (host and scheme), so the mail is
+        # sent here, after the account exists, rather than inside the service.
+        if user.email:
+            EmailAddress.objects.get(user=user, primary=True).send_confirmation(
+                request._request, signup=True
+            )
+        else:
+            # The address has an account: its owner hears about it; this answer is the
+            # same as for a free address (the new account simply has none yet).
+            services.signup_attempt_notify(request=request._request, email=typed)
         _, secret = services.token_create(user=user, name="signup")
-        return Response({"user": _me_payload(user), "token": secret}, status=201)
+        payload = _me_payload(user)
+        payload["email"] = typed
+        return Response({"user": payload, "token": secret}, status=201)
 
 
 class _TokenOptions(StrictSerializer):

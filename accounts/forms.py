@@ -29,6 +29,37 @@ class SignupForm(AllauthSignupForm):
             {"autocapitalize": "none", "spellcheck": "false", "maxlength": HANDLE_MAX_LENGTH}
         )
 
+    def validate_unique_email(self, value):
+        """A taken address is not an error here: saying so would tell anyone which
+        addresses have accounts. The account is created without it and the address's
+        owner gets a mail instead (``save``)."""
+        from accounts.services import email_is_taken
+
+        self.account_already_exists = False
+        self.email_taken = email_is_taken(email=value)
+        return value
+
+    def save(self, request):
+        if not getattr(self, "email_taken", False):
+            return super().save(request)
+        from allauth.account.adapter import get_adapter
+        from django.contrib import messages as django_messages
+
+        from accounts.services import signup_attempt_notify
+
+        typed = self.cleaned_data["email"]
+        self.cleaned_data["email"] = ""
+        user = super().save(request)
+        signup_attempt_notify(request=request, email=typed)
+        # The same notice a free address gets when its confirmation mail goes out.
+        get_adapter(request).add_message(
+            request,
+            django_messages.INFO,
+            "account/messages/email_confirmation_sent.txt",
+            {"email": typed, "login": False, "signup": True},
+        )
+        return user
+
     def try_save(self, request):
         """Two people sending the same free handle at the same moment both pass validation;
         the database's unique constraint refuses the second. Show that as the form error it

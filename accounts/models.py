@@ -15,9 +15,9 @@
   reused by every app, money events included.
 
 Invariants (database-enforced): ``handle_key`` and ``handle_skeleton`` unique; lower-cased
-e-mail unique; one edge of each kind per ordered pair; no edge from a person to themself;
-a token's scopes are known ones and at least one; a token's ``revoked_at`` is never
-cleared (a trigger).
+e-mail unique when not empty (an account signed up with a taken address has none); one
+edge of each kind per ordered pair; no edge from a person to themself; a token's scopes
+are known ones and at least one; a token's ``revoked_at`` is never cleared (a trigger).
 """
 
 from __future__ import annotations
@@ -126,7 +126,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # An account signed up with an address another account has is kept without
+            # one (accounts.services.user_signup): empty addresses are not unique.
+            models.UniqueConstraint(
+                Lower("email"), name="accounts_user_email_ci_unique", condition=~models.Q(email="")
+            ),
             models.CheckConstraint(
                 condition=models.Q(home_currency__regex=r"^[A-Z]{3}$"),
                 name="accounts_user_home_currency_iso",

@@ -148,7 +148,9 @@ def handle_check(*, handle: str, exclude_user_id: int | None = None) -> str:
     return key
 
 
-def email_check(*, email: str, exclude_user_id: int | None = None) -> str:
+def email_check(
+    *, email: str, exclude_user_id: int | None = None, check_unique: bool = True
+) -> str:
     if not isinstance(email, str) or len(email) > 254 or "\x00" in email:
         raise EmailInvalid()
     email = User.objects.normalize_email(email.strip())
@@ -156,12 +158,24 @@ def email_check(*, email: str, exclude_user_id: int | None = None) -> str:
         EmailValidator()(email)
     except DjangoValidationError:
         raise EmailInvalid() from None
+    if not check_unique:
+        return email
     others = User.objects.filter(email__iexact=email)
     if exclude_user_id is not None:
         others = others.exclude(pk=exclude_user_id)
     if others.exists():
         raise EmailTaken()
     return email
+
+
+def email_is_taken(*, email: str) -> bool:
+    """True when an account has ``email`` (its own field or any of its addresses)."""
+    from allauth.account.models import EmailAddress
+
+    return (
+        User.objects.filter(email__iexact=email).exists()
+        or EmailAddress.objects.filter(email__iexact=email).exists()
+    )
 
 
 def user_signup(
@@ -171,16 +185,28 @@ def user_signup(
     password: str,
     display_name: str = "",
     accept_language: str = "",
+    detach_taken_email: bool = False,
 ) -> User:
     """Create a person with an unverified primary e-mail address. Their home currency is
     suggested from the browser's ``accept_language`` (``accounts.home_currency``).
 
-    Raises the handle errors, ``EmailInvalid``/``EmailTaken``, ``PasswordInvalid``.
+    ``detach_taken_email`` is for sign-up by people (page and API), which must not reveal
+    whether an address has an account: a taken address then raises nothing; the account
+    is created without an address (``email`` empty, no ``EmailAddress``) and the caller
+    mails the address's owner instead (``signup_attempt_notify``). Check ``user.email``.
+
+    Raises the handle errors, ``EmailInvalid``, ``EmailTaken`` (unless detaching),
+    ``PasswordInvalid``.
     """
     from allauth.account.models import EmailAddress
 
     handle = handle_check(handle=handle)
-    email = email_check(email=email)
+    if detach_taken_email:
+        email = email_check(email=email, check_unique=False)
+        if email_is_taken(email=email):
+            email = ""
+    else:
+        email = email_check(email=email)
     display_name = text_clean(
         value=display_name,
         max_length=DISPLAY_NAME_MAX_LENGTH,
@@ -203,10 +229,35 @@ def user_signup(
     try:
         with transaction.atomic():
             candidate.save()
-            EmailAddress.objects.create(user=candidate, email=email, primary=True, verified=False)
+            if email:
+                EmailAddress.objects.create(
+                    user=candidate, email=email, primary=True, verified=False
+                )
     except IntegrityError as exc:
-        _raise_unique_violation(exc)
+        text = str(exc)
+        if not (detach_taken_email and email and "email" in text and "handle" not in text):
+            _raise_unique_violation(exc)
+        # Taken by a sign-up that committed a moment ago: detached like any taken one.
+        candidate.pk, candidate.email = None, ""
+        try:
+            candidate.save(force_insert=True)
+        except IntegrityError as again:
+            _raise_unique_violation(again)
     return candidate
+
+
+def signup_attempt_notify(*, request, email: str) -> None:
+    """Tell the owner of ``email`` that someone signed up with it (allauth's "account
+    already exists" mail, with the password-reset link). Sent instead of an error, so the
+    sign-up answer does not reveal that the address has an account."""
+    from allauth.account.adapter import get_adapter
+    from allauth.account.internal.flows.password_reset import get_reset_password_url
+
+    get_adapter(request).send_mail(
+        "account/email/account_already_exists",
+        email,
+        {"request": request, "password_reset_url": get_reset_password_url(request), "email": email},
+    )
 
 
 def _raise_unique_violation(exc: IntegrityError) -> None:
