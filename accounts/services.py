@@ -671,3 +671,97 @@ def user_unsuspend(*, user: User, actor: User, reason: str = "") -> None:
         User.objects.filter(pk=user.pk).update(is_active=True)
         AccountAuditEvent.objects.create(user=user, actor=actor, action="unsuspend", reason=reason)
     user.is_active = True
+
+
+# --- staff changes to credentials (admin actions; each one audited) ------------------------
+
+
+class StaffFlagChangeRefused(PermissionDenied):
+    code = "permission_denied"
+    default_message = _("Only a superuser changes staff and superuser flags.")
+
+
+def user_set_staff_flags(
+    *,
+    user: User,
+    actor: User,
+    is_staff: bool | None = None,
+    is_superuser: bool | None = None,
+    reason: str = "",
+) -> User:
+    """Grant or take away staff / superuser rights, audited. Only a superuser may;
+    superuser implies staff. Raises ``StaffFlagChangeRefused``. Locks the user row."""
+    if not actor.is_superuser:
+        raise StaffFlagChangeRefused()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        changes = []
+        if is_superuser is not None and locked.is_superuser != is_superuser:
+            locked.is_superuser = is_superuser
+            changes.append("superuser_granted" if is_superuser else "superuser_revoked")
+            if is_superuser and not locked.is_staff:
+                is_staff = True
+        if is_staff is not None and locked.is_staff != is_staff:
+            locked.is_staff = is_staff
+            changes.append("staff_granted" if is_staff else "staff_revoked")
+            if not is_staff and locked.is_superuser:
+                locked.is_superuser = False
+                changes.append("superuser_revoked")
+        if changes:
+            locked.save(update_fields=["is_staff", "is_superuser"])
+            for action in changes:
+                AccountAuditEvent.objects.create(
+                    user=locked, actor=actor, action=action, reason=reason
+                )
+    user.is_staff, user.is_superuser = locked.is_staff, locked.is_superuser
+    return locked
+
+
+def email_address_staff_change(*, address, actor: User, change: str, reason: str = "") -> None:
+    """Staff change one of a person's e-mail addresses, audited: ``verify`` it, make it
+    ``primary`` (verified addresses only) or ``remove`` it (not the primary one). An
+    address is the key to the account (password resets go there), so nothing else in the
+    admin can edit one. Raises ``ValidationFailed``, ``EmailTaken``. Locks the user row."""
+    from allauth.account.models import EmailAddress
+
+    if change not in {"verify", "primary", "remove"}:
+        raise ValidationFailed(details={"change": change})
+    try:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=address.user_id)
+            row = EmailAddress.objects.select_for_update().get(pk=address.pk)
+            if change == "verify":
+                if not row.set_verified():
+                    raise EmailTaken()
+            elif change == "primary":
+                if not row.verified:
+                    raise ValidationFailed(_("Verify the address before making it primary."))
+                row.set_as_primary()
+            elif row.primary:
+                raise ValidationFailed(_("The primary address cannot be removed."))
+            else:
+                row.delete()
+            AccountAuditEvent.objects.create(
+                user=locked,
+                actor=actor,
+                action=f"email_{change}",
+                reason=f"{row.email} {reason}".strip(),
+            )
+    except IntegrityError as exc:
+        _raise_unique_violation(exc)
+
+
+def token_revoke_by_staff(*, token: ApiToken, actor: User, reason: str = "") -> bool:
+    """Revoke a person's token from the admin, audited. False if it was revoked already."""
+    with transaction.atomic():
+        done = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if done:
+            AccountAuditEvent.objects.create(
+                user_id=token.user_id,
+                actor=actor,
+                action="token_revoked",
+                reason=f"{token.prefix} {reason}".strip(),
+            )
+    return bool(done)
