@@ -24,6 +24,7 @@ from accounts.api_inputs import (
     UnknownField,
     parse,
 )
+from accounts.authentication import ANY_SCOPE
 from accounts.models import ApiToken, User
 from accounts.reauth import require_recent_authentication
 from accounts.serializers import (
@@ -200,6 +201,8 @@ def _check_password_and_second_factor(request, *, login: str, password: str, cod
 class TokenApi(AuthThrottled, APIView):
     """``POST`` logs in and issues a token; ``DELETE`` revokes the token used to call it."""
 
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
 
@@ -248,6 +251,8 @@ class ReauthenticateInput(StrictSerializer):
 
 
 class ReauthenticateApi(AuthThrottled, APIView):
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
     @extend_schema(
         operation_id="auth_reauthenticate",
         request=ReauthenticateInput,
@@ -278,6 +283,8 @@ def _token_payload(token: ApiToken, request) -> dict:
 class ApiTokenListApi(APIView):
     """``GET`` lists the caller's live tokens; ``POST`` creates one (after a recent
     re-authentication; a token cannot create one with scopes it lacks)."""
+
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
 
     @extend_schema(
         operation_id="auth_tokens_list",
@@ -318,6 +325,8 @@ class ApiTokenListApi(APIView):
 
 
 class ApiTokenDetailApi(APIView):
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
     @extend_schema(
         operation_id="auth_tokens_revoke",
         request=None,
@@ -330,6 +339,8 @@ class ApiTokenDetailApi(APIView):
 
 
 class ApiTokenRevokeAllApi(APIView):
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
     @extend_schema(
         operation_id="auth_tokens_revoke_all",
         request=None,

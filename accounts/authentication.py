@@ -6,7 +6,10 @@ own permission classes:
 - ``payouts``: the payout endpoints (a view with ``token_scope = "payouts"``);
 - ``payments``: every operation that moves money — the methods marked by
   ``core.idempotency.idempotent_api`` (every money POST requires an Idempotency-Key);
-- ``read``: everything else.
+- ``read``: everything else;
+- none at all for managing tokens themselves (revoking the token in use, re-authenticating
+  it, listing and revoking one's tokens): a view with ``token_scope = ANY_SCOPE``. A token
+  can always end itself, and a ``payments`` token can renew its re-authentication.
 
 A token past its ``expires_at`` is refused (401 ``token_expired``); one without the scope
 an operation needs gets 403 ``token_scope_missing``. A browser session is not a token and
@@ -64,8 +67,12 @@ class TokenScopeMissing(exceptions.PermissionDenied):
     default_code = "token_scope_missing"
 
 
+ANY_SCOPE = "*"
+
+
 def required_scope(request) -> str:
-    """The scope the operation being called needs (see the module docstring)."""
+    """The scope the operation being called needs (see the module docstring);
+    ``ANY_SCOPE`` when any valid token may call it."""
     context = getattr(request, "parser_context", None) or {}
     view = context.get("view")
     if view is None:
@@ -99,7 +106,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if row.is_expired(now):
             raise TokenExpired()
         needed = required_scope(request)
-        if needed not in row.scopes:
+        if needed != ANY_SCOPE and needed not in row.scopes:
             raise TokenScopeMissing(
                 f"This token does not have the {needed!r} scope this operation needs."
             )

@@ -251,3 +251,13 @@ def test_only_the_digest_of_a_secret_is_stored(make_user):
         cur.execute("SELECT * FROM accounts_apitoken WHERE id = %s", [token.pk])
         row = cur.fetchone()
     assert secret not in [str(v) for v in row] and ApiToken.digest_of(secret) in row
+
+
+def test_any_token_can_end_itself_and_renew_its_re_authentication(make_user):
+    user = make_user()
+    _, payments_only = token_create(user=user, scopes=["payments"])
+    client = bearer(payments_only)
+    assert client.post("/api/v1/auth/reauthenticate", {"password": PASSWORD}).status_code == 204
+    assert client.get("/api/v1/auth/tokens").status_code == 200
+    assert client.delete("/api/v1/auth/token").status_code == 204
+    assert client.get("/api/v1/auth/tokens").status_code == 401
