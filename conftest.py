@@ -89,3 +89,13 @@ def _database_url(db: dict) -> str:
     port = f":{db['PORT']}" if db.get("PORT") else ""
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
     return f"postgres://{db.get('USER') or ''}{password}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def admin_user(admin_user):
+    """pytest-django's superuser, with the second factor every staff member needs to reach
+    the admin (accounts.admin_site)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(admin_user, generate_totp_secret())
+    return admin_user

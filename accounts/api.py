@@ -16,10 +16,19 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
-from accounts.api_inputs import StrictSerializer, TextField, UnknownField, parse
+from accounts import lockout, selectors, services
+from accounts.api_inputs import (
+    StrictIntegerField,
+    StrictSerializer,
+    TextField,
+    UnknownField,
+    parse,
+)
+from accounts.authentication import ANY_SCOPE
 from accounts.models import ApiToken, User
+from accounts.reauth import require_recent_authentication
 from accounts.serializers import (
+    ApiTokenSerializer,
     MeSerializer,
     NotificationSerializer,
     UserProfileSerializer,
@@ -119,23 +128,47 @@ class SignupApi(AuthThrottled, APIView):
             password=data["password"],
             display_name=data.get("display_name", ""),
             accept_language=request.headers.get("Accept-Language", ""),
+            detach_taken_email=True,
         )
-        # allauth builds the confirmation link from the request (host and scheme), so the
-        # mail is sent here, after the account exists, rather than inside the service.
-        EmailAddress.objects.get(user=user, primary=True).send_confirmation(
-            request._request, signup=True
-        )
+        typed = services.email_check(email=data["email"], check_unique=False)
+        # allauth builds the links from the request (host and scheme), so the mail is
+        # sent here, after the account exists, rather than inside the service.
+        if user.email:
+            EmailAddress.objects.get(user=user, primary=True).send_confirmation(
+                request._request, signup=True
+            )
+        else:
+            # The address has an account: its owner hears about it; this answer is the
+            # same as for a free address (the new account simply has none yet).
+            services.signup_attempt_notify(request=request._request, email=typed)
         _, secret = services.token_create(user=user, name="signup")
-        return Response({"user": _me_payload(user), "token": secret}, status=201)
+        payload = _me_payload(user)
+        payload["email"] = typed
+        return Response({"user": payload, "token": secret}, status=201)
 
 
-class TokenInput(StrictSerializer):
+class _TokenOptions(StrictSerializer):
+    name = TextField(max_length=100, required=False, allow_blank=True)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiToken.ALL_SCOPES),
+        min_length=1,
+        max_length=3,
+        required=False,
+        help_text="read (no money), payments (moves money), payouts. Default: all three.",
+    )
+    expires_in_days = StrictIntegerField(
+        min_value=1,
+        required=False,
+        help_text="1 to API_TOKEN_MAX_DAYS (365); default API_TOKEN_DEFAULT_DAYS (90).",
+    )
+
+
+class TokenInput(_TokenOptions):
     login = TextField(max_length=254, help_text="Handle or e-mail address.")
     password = TextField(max_length=1024, trim_whitespace=False)
     code = TextField(
         max_length=64, required=False, help_text="TOTP or recovery code, when 2FA is on."
     )
-    name = TextField(max_length=100, required=False, allow_blank=True)
 
 
 def _check_password_and_second_factor(request, *, login: str, password: str, code: str | None):
@@ -153,13 +186,22 @@ def _check_password_and_second_factor(request, *, login: str, password: str, cod
     if selectors.user_security_flags(user=user)["mfa_enabled"]:
         if not code:
             raise MfaRequired()
+        # A wrong code is a failed login of the same identity as a wrong password, and a
+        # locked identity may not try codes at all (accounts.lockout).
+        if not lockout.second_factor_check_allowed(request, user):
+            raise LockedOut()
         if not services.mfa_code_verify(user=user, code=code):
+            if lockout.second_factor_failed(request, user):
+                raise LockedOut()
             raise MfaInvalid()
+    lockout.login_completed(request, user)
     return user
 
 
 class TokenApi(AuthThrottled, APIView):
     """``POST`` logs in and issues a token; ``DELETE`` revokes the token used to call it."""
+
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
@@ -182,7 +224,12 @@ class TokenApi(AuthThrottled, APIView):
         user = _check_password_and_second_factor(
             request, login=data["login"], password=data["password"], code=data.get("code")
         )
-        _, secret = services.token_create(user=user, name=data.get("name", ""))
+        _, secret = services.token_create(
+            user=user,
+            name=data.get("name", ""),
+            scopes=data.get("scopes"),
+            expires_in_days=data.get("expires_in_days"),
+        )
         return Response({"token": secret})
 
     @extend_schema(
@@ -204,6 +251,8 @@ class ReauthenticateInput(StrictSerializer):
 
 
 class ReauthenticateApi(AuthThrottled, APIView):
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
     @extend_schema(
         operation_id="auth_reauthenticate",
         request=ReauthenticateInput,
@@ -221,6 +270,90 @@ class ReauthenticateApi(AuthThrottled, APIView):
             raise InvalidCredentials()
         services.token_mark_reauthenticated(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the person's API tokens ---------------------------------------------------------------
+
+
+def _token_payload(token: ApiToken, request) -> dict:
+    token.current = isinstance(request.auth, ApiToken) and request.auth.pk == token.pk
+    return ApiTokenSerializer(token).data
+
+
+class ApiTokenListApi(APIView):
+    """``GET`` lists the caller's live tokens; ``POST`` creates one (after a recent
+    re-authentication; a token cannot create one with scopes it lacks)."""
+
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
+    @extend_schema(
+        operation_id="auth_tokens_list",
+        responses={200: inline_serializer("TokenList", {"results": ApiTokenSerializer(many=True)})},
+    )
+    def get(self, request):
+        tokens = selectors.token_list(user=request.user)
+        return Response({"results": [_token_payload(t, request) for t in tokens]})
+
+    @extend_schema(
+        operation_id="auth_tokens_create",
+        request=_TokenOptions,
+        responses={
+            201: inline_serializer(
+                "TokenCreated", {"token": serializers.CharField(), "details": ApiTokenSerializer()}
+            ),
+            400: ERROR,
+            403: ERROR,
+        },
+        summary="Create a named, scoped, expiring token (the secret is shown once)",
+    )
+    def post(self, request):
+        require_recent_authentication(request)
+        data = parse(_TokenOptions, request.data)
+        scopes = data.get("scopes") or list(ApiToken.ALL_SCOPES)
+        if isinstance(request.auth, ApiToken) and not set(scopes) <= set(request.auth.scopes):
+            raise services.TokenScopeNotHeld(details={"held": request.auth.scopes})
+        token, secret = services.token_create(
+            user=request.user,
+            name=data.get("name", ""),
+            scopes=scopes,
+            expires_in_days=data.get("expires_in_days"),
+        )
+        return Response(
+            {"token": secret, "details": _token_payload(token, request)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ApiTokenDetailApi(APIView):
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
+    @extend_schema(
+        operation_id="auth_tokens_revoke",
+        request=None,
+        responses={204: None, 404: ERROR},
+        summary="Revoke one of your tokens",
+    )
+    def delete(self, request, token_id: int):
+        services.token_revoke_for_user(user=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiTokenRevokeAllApi(APIView):
+    token_scope = ANY_SCOPE  # any token may manage tokens (accounts.authentication)
+
+    @extend_schema(
+        operation_id="auth_tokens_revoke_all",
+        request=None,
+        responses={
+            200: inline_serializer("TokensRevoked", {"revoked": serializers.IntegerField()})
+        },
+        summary="Revoke every one of your tokens, the one making this call included",
+    )
+    def post(self, request):
+        if request.data:
+            parse(StrictSerializer, request.data)
+        revoked = services.token_revoke_all(user=request.user, reason="revoked all (API)")
+        return Response({"revoked": revoked})
 
 
 # --- me -------------------------------------------------------------------------------------

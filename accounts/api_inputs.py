@@ -49,3 +49,15 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("not_a_string")
         return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer and only that. DRF's IntegerField also takes ``"3"``, ``" 3"`` and
+    ``3.0`` (the strict JSON parser reads ``1.0e0`` as a Decimal, which DRF then turns
+    into 1): a count that arrives as anything but an integer is a client bug, refused
+    like an amount (``Money.from_minor``) rather than guessed at."""
+
+    def to_internal_value(self, data):
+        if type(data) is not int:  # bool is an int subclass, and True is not one item
+            self.fail("invalid")
+        return super().to_internal_value(data)

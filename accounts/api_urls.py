@@ -8,6 +8,11 @@ urlpatterns = [
     path("auth/signup", api.SignupApi.as_view(), name="api-signup"),
     path("auth/token", api.TokenApi.as_view(), name="api-token"),
     path("auth/reauthenticate", api.ReauthenticateApi.as_view(), name="api-reauthenticate"),
+    path("auth/tokens", api.ApiTokenListApi.as_view(), name="api-tokens"),
+    path(
+        "auth/tokens/revoke-all", api.ApiTokenRevokeAllApi.as_view(), name="api-tokens-revoke-all"
+    ),
+    path("auth/tokens/<int:token_id>", api.ApiTokenDetailApi.as_view(), name="api-token-detail"),
     path("me", api.MeApi.as_view(), name="api-me"),
     path("me/avatar", api.MeAvatarApi.as_view(), name="api-me-avatar"),
     path("users", api.UserSearchApi.as_view(), name="api-user-search"),

@@ -6,5 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        # Registers the OpenAPI description of Bearer tokens with drf-spectacular.
-        from accounts import schema  # noqa: F401
+        # schema registers the OpenAPI description of Bearer tokens with drf-spectacular;
+        # signals connects the receivers for credential events (lockout, notices, revocation).
+        from accounts import schema, signals  # noqa: F401

@@ -1,4 +1,20 @@
-"""``Authorization: Bearer <token>`` for the API; tokens are revocable and stored hashed."""
+"""``Authorization: Bearer <token>`` for the API; tokens are revocable and stored hashed.
+
+Each token carries scopes, checked here for every API operation, whatever the view's
+own permission classes:
+
+- ``payouts``: the payout endpoints (a view with ``token_scope = "payouts"``);
+- ``payments``: every operation that moves money — the methods marked by
+  ``core.idempotency.idempotent_api`` (every money POST requires an Idempotency-Key);
+- ``read``: everything else;
+- none at all for managing tokens themselves (revoking the token in use, re-authenticating
+  it, listing and revoking one's tokens): a view with ``token_scope = ANY_SCOPE``. A token
+  can always end itself, and a ``payments`` token can renew its re-authentication.
+
+A token past its ``expires_at`` is refused (401 ``token_expired``); one without the scope
+an operation needs gets 403 ``token_scope_missing``. A browser session is not a token and
+is not scoped.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +57,35 @@ def _token_lookup(digest: str) -> ApiToken | None:
     return token
 
 
+class TokenExpired(exceptions.AuthenticationFailed):
+    default_detail = "This token has expired. Create a new one."
+    default_code = "token_expired"
+
+
+class TokenScopeMissing(exceptions.PermissionDenied):
+    default_detail = "This token does not have the scope this operation needs."
+    default_code = "token_scope_missing"
+
+
+ANY_SCOPE = "*"
+
+
+def required_scope(request) -> str:
+    """The scope the operation being called needs (see the module docstring);
+    ``ANY_SCOPE`` when any valid token may call it."""
+    context = getattr(request, "parser_context", None) or {}
+    view = context.get("view")
+    if view is None:
+        return ApiToken.Scope.READ
+    declared = getattr(view, "token_scope", None)
+    if declared:
+        return declared
+    handler = getattr(view, request.method.lower(), None)
+    if getattr(handler, "moves_money", False):
+        return ApiToken.Scope.PAYMENTS
+    return ApiToken.Scope.READ
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -58,6 +103,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if row is None or not row.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
+        if row.is_expired(now):
+            raise TokenExpired()
+        needed = required_scope(request)
+        if needed != ANY_SCOPE and needed not in row.scopes:
+            raise TokenScopeMissing(
+                f"This token does not have the {needed!r} scope this operation needs."
+            )
         if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         return row.user, row

@@ -6,14 +6,18 @@
   bio, avatar, link). Suspending a user sets ``is_active`` false and writes an
   ``AccountAuditEvent``.
 - ``ApiToken``: revocable Bearer tokens; only a SHA-256 digest of each token is stored.
-  ``reauthenticated_at`` records the last password (and second factor) check made with
-  the token, for "sudo mode" on money-sensitive API calls.
+  Each has a name, scopes (``read``, ``payments``, ``payouts``), an optional expiry and
+  the time it was last used (written at most once a minute). ``reauthenticated_at``
+  records the last password (and second factor) check made with the token, for "sudo
+  mode" on money-sensitive API calls.
 - ``Follow``, ``Block``, ``Mute``: directed edges between two different people.
 - ``Notification``: a generic event for one recipient (kind + actor + target + JSON data),
   reused by every app, money events included.
 
 Invariants (database-enforced): ``handle_key`` and ``handle_skeleton`` unique; lower-cased
-e-mail unique; one edge of each kind per ordered pair; no edge from a person to themself.
+e-mail unique when not empty (an account signed up with a taken address has none); one
+edge of each kind per ordered pair; no edge from a person to themself; a token's scopes
+are known ones and at least one; a token's ``revoked_at`` is never cleared (a trigger).
 """
 
 from __future__ import annotations
@@ -22,14 +26,22 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import HANDLE_MAX_LENGTH, handle_key, handle_skeleton
 
 BIO_MAX_LENGTH = 300
+
+
+def _all_scopes() -> list[str]:
+    # A callable default: a token made without naming scopes (and every token that existed
+    # before scopes did) may do everything, as before.
+    return ["read", "payments", "payouts"]
 
 
 class SocialPayUserManager(UserManager):
@@ -101,6 +113,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # The interface language the person chose; '' follows the browser (Accept-Language).
     # Receipts and notifications are written in it too (accounts.language).
     language = models.CharField(max_length=8, blank=True, default="")
+    # Raised when a credential changes (password, second factor, an e-mail change undone):
+    # it is part of every session's auth hash, so every other session of the person ends
+    # (accounts.services.credentials_changed).
+    session_epoch = models.PositiveIntegerField(default=0)
 
     objects = SocialPayUserManager()
 
@@ -110,7 +126,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # An account signed up with an address another account has is kept without
+            # one (accounts.services.user_signup): empty addresses are not unique.
+            models.UniqueConstraint(
+                Lower("email"), name="accounts_user_email_ci_unique", condition=~models.Q(email="")
+            ),
             models.CheckConstraint(
                 condition=models.Q(home_currency__regex=r"^[A-Z]{3}$"),
                 name="accounts_user_home_currency_iso",
@@ -138,21 +158,76 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_username(self) -> str:
         return self.handle
 
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        from django.conf import settings
+
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+    def _session_hash(self, secret=None) -> str:
+        # Django's hash covers the password only. Epoch 0 keeps exactly Django's value, so
+        # sessions from before the epoch existed stay valid; a raised epoch ends them all.
+        if not self.session_epoch:
+            return self._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
 
 class ApiToken(models.Model):
-    """A Bearer token. The plain token is shown once, at creation; we keep its digest."""
+    """A Bearer token. The plain token is shown once, at creation; we keep its digest.
+
+    ``scopes`` say which API operations it may call (``accounts.authentication``):
+    ``read`` (everything that moves no money), ``payments`` (operations that move money)
+    and ``payouts`` (payouts and payout destinations). ``expires_at`` (None: never) ends
+    it; ``revoked_at`` ends it for good — revocation only moves forward.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read, post and follow (no money)")
+        PAYMENTS = "payments", _("Move money (pay, tip, top up, convert)")
+        PAYOUTS = "payouts", _("Payouts to a bank account")
+
+    ALL_SCOPES = (Scope.READ.value, Scope.PAYMENTS.value, Scope.PAYOUTS.value)
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters, to recognise a token.")
     name = models.CharField(max_length=100, blank=True)
+    scopes = ArrayField(models.CharField(max_length=16), default=_all_scopes)
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     reauthenticated_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scopes__contained_by=["read", "payments", "payouts"])
+                & models.Q(scopes__len__gte=1),
+                name="api_token_known_scopes",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "-id"],
+                name="api_token_user_live",
+                condition=models.Q(revoked_at__isnull=True),
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     @staticmethod
     def digest_of(token: str) -> str:

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
-from accounts.models import Block, Follow, Mute, Notification, User
+from accounts.models import ApiToken, Block, Follow, Mute, Notification, User
 from core.exceptions import NotFound
 
 SEARCH_MAX_RESULTS = 50
@@ -127,3 +127,16 @@ def user_security_flags(*, user: User) -> dict[str, bool]:
         ).exists(),
         "mfa_enabled": is_mfa_enabled(user),
     }
+
+
+TOKEN_LIST_MAX = 100
+
+
+def token_list(*, user: User) -> list[ApiToken]:
+    """``user``'s tokens that are not revoked (expired ones included, marked by their
+    ``expires_at``), newest first; at most ``TOKEN_LIST_MAX``."""
+    return list(
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-id")[
+            :TOKEN_LIST_MAX
+        ]
+    )

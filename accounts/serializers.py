@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Notification, User
+from accounts.models import ApiToken, Notification, User
 
 
 class UserPublicSerializer(serializers.ModelSerializer):
@@ -70,5 +70,26 @@ class NotificationSerializer(serializers.ModelSerializer):
             "data",
             "created_at",
             "read_at",
+        ]
+        read_only_fields = fields
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it: never the secret (shown once, at creation)."""
+
+    scopes = serializers.ListField(child=serializers.CharField())
+    current = serializers.BooleanField(default=False, help_text="The token of this request.")
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "current",
         ]
         read_only_fields = fields

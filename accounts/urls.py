@@ -13,6 +13,10 @@ urlpatterns = [
     path("notifications/badge", views.notifications_badge, name="notifications-badge"),
     path("settings", views.settings_profile, name="settings"),
     path("settings/language", views.language_set, name="language"),
+    path("settings/tokens", views.tokens, name="tokens"),
+    path("email/undo/<str:token>", views.email_undo, name="email-undo"),
+    path("settings/tokens/new", views.token_new, name="token-new"),
+    path("settings/tokens/revoke", views.token_revoke, name="token-revoke"),
 ]
 # Avatars in development (static() is empty unless DEBUG); a proxy serves them in production.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,4 +1,4 @@
-"""Pages for people: follow/block/mute buttons, notifications, profile settings."""
+"""Pages for people: follow/block/mute buttons, notifications, profile settings, API tokens."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
-from accounts.forms import ProfileForm
+from accounts.forms import ApiTokenForm, ProfileForm
 from accounts.language import language_codes
+from accounts.reauth import reauthentication_required
+from core.counts import typed_count
 from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 
@@ -157,3 +159,78 @@ def language_set(request):
     if request.user.is_authenticated and language in language_codes():
         services.user_update_profile(user=request.user, language=language)
     return response
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def _tokens_page(request, *, form, created=None, status=200):
+    return render(
+        request,
+        "accounts/tokens.html",
+        {"form": form, "tokens": selectors.token_list(user=request.user), "created": created},
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def tokens(request):
+    return _tokens_page(request, form=ApiTokenForm())
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def token_new(request):
+    """Create a token; its secret is on this answer only (never stored, never redirected)."""
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _tokens_page(request, form=form, status=400)
+    data = form.cleaned_data
+    try:
+        token, secret = services.token_create(
+            user=request.user,
+            name=data["name"],
+            scopes=data["scopes"],
+            expires_in_days=data["expires_in_days"],
+        )
+    except DomainError as exc:
+        form.add_error(None, error_message(exc))
+        return _tokens_page(request, form=form, status=400)
+    return _tokens_page(request, form=ApiTokenForm(), created={"token": token, "secret": secret})
+
+
+@login_required
+@require_POST
+def token_revoke(request):
+    """Revoke one token (``token``: its id) or all of them (``all``)."""
+    if request.POST.get("all") == "1":
+        count = services.token_revoke_all(user=request.user, reason="revoked all (settings page)")
+        messages.success(request, _("Revoked %(count)d token(s).") % {"count": count})
+        return redirect("accounts:tokens")
+    token_id = typed_count(request.POST.get("token", ""))
+    try:
+        services.token_revoke_for_user(user=request.user, token_id=token_id or 0)
+    except NotFound:
+        raise Http404 from None
+    messages.success(request, _("Token revoked."))
+    return redirect("accounts:tokens")
+
+
+# --- undoing an e-mail change ---------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def email_undo(request, token: str):
+    """The link mailed to an address that stopped being the account's. GET explains (a
+    mail scanner following links changes nothing); POST takes the account back."""
+    template = "accounts/email_undo.html"
+    try:
+        user, address = services.email_undo_check(token=token)
+        if request.method == "GET":
+            return render(request, template, {"address": address, "handle": user.handle})
+        services.email_change_undo(token=token)
+    except DomainError as exc:
+        return render(request, template, {"error": error_message(exc)}, status=400)
+    return render(request, template, {"done": True, "address": address})

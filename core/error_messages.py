@@ -85,6 +85,15 @@ MESSAGES: Mapping[str, Any] = {
     "locked_out": _("Too many attempts. Wait a few minutes, then try again."),
     "token_required": _("Sign in again to continue."),
     "reauthentication_required": _("For your safety, confirm your password, then try again."),
+    "email_undo_invalid": _(
+        "This link has expired or is not valid. Reset your password to recover the account."
+    ),
+    "token_scopes_invalid": _("Choose what the token may do: read, payments, payouts."),
+    "token_expiry_invalid": _("Choose how long the token lasts: 1 to 365 days."),
+    "token_scope_missing": _(
+        "This token may not do that. Create a token with the scope this needs."
+    ),
+    "token_expired": _("This token has expired. Create a new one in your settings."),
     "unknown_field": _("The form sent a field we do not know. Reload the page and retry."),
     # posts
     "post_empty": _("Write something before posting."),

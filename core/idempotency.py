@@ -126,8 +126,13 @@ def idempotent_api(endpoint: str, *, one_transaction: bool = False):
 
     def decorator(method):
         if one_transaction:
-            return _one_transaction(endpoint, method)
-        return _session_claim(endpoint, method)
+            wrapped = _one_transaction(endpoint, method)
+        else:
+            wrapped = _session_claim(endpoint, method)
+        # Read by the token authentication: an operation that moves money needs the
+        # token's "payments" scope (accounts.authentication).
+        wrapped.moves_money = True
+        return wrapped
 
     return decorator
 

@@ -134,6 +134,8 @@ def typed_amount_normalise(text: str, locale: str) -> str:
     """
     from babel.numbers import get_decimal_symbol, get_group_symbol
 
+    if not text or text != text.strip():
+        return text  # empty or padded: parse refuses it with its own reason
     decimal, group = get_decimal_symbol(locale), get_group_symbol(locale)
     if group.isspace():
         group = " "
@@ -152,7 +154,7 @@ def typed_amount_normalise(text: str, locale: str) -> str:
         return None
 
     sign = ""
-    if cleaned[:1] in "+-":
+    if cleaned and cleaned[0] in "+-":
         sign, cleaned = cleaned[0], cleaned[1:]
     if decimal != "." and cleaned.count(decimal) == 1:
         whole, fraction = cleaned.split(decimal)
@@ -238,8 +240,9 @@ class Money:
     def parse(cls, text: Any, currency: Any) -> Money:
         """Parse a decimal string in major units (``"10.50"`` USD → 1050).
 
-        Raises ``InvalidAmount`` (``details.reason``: ``not_a_string``, ``empty``,
-        ``too_long``, ``non_ascii``, ``exponent_notation``, ``not_a_number``, ``malformed``),
+        Raises ``InvalidAmount`` (``details.reason``: ``not_a_string``, ``empty`` (blank
+        included), ``padded`` (leading or trailing spaces), ``too_long``, ``non_ascii``,
+        ``exponent_notation``, ``not_a_number``, ``malformed``),
         ``AmountTooPrecise``, ``AmountTooLarge`` or ``InvalidCurrency``. A float raises
         ``TypeError``.
         """
@@ -252,8 +255,12 @@ class Money:
             text = format(text, "f")
         if type(text) is not str:
             raise InvalidAmount(details={"reason": "not_a_string"})
-        if not text:
+        if not text.strip():
             raise InvalidAmount(details={"reason": "empty"})
+        if text != text.strip():
+            # " 1" is refused, not trimmed: a field that reaches us padded was not typed
+            # into our form as it is, and silently repairing input hides client bugs.
+            raise InvalidAmount(details={"reason": "padded"})
         if len(text) > _MAX_TEXT_LENGTH:
             raise InvalidAmount(details={"reason": "too_long"})
         if not text.isascii():

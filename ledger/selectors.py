@@ -261,8 +261,9 @@ def ledger_verify(*, hold_max_age: timedelta) -> VerifyReport:
     postings; every no-overdraft account's reserved amount equals its open holds and its
     available balance is not negative; every entry and every hold has two or more legs
     summing to zero per currency; postings sum to zero per currency over the whole ledger;
-    no hold is pending for longer than ``hold_max_age``. At most 100 findings per check
-    are listed.
+    no processor payment (entry metadata ``payment``) is booked into a processor clearing
+    account by two standing entries; no hold is pending for longer than ``hold_max_age``.
+    At most 100 findings per check are listed.
     """
     report = VerifyReport()
     # Inside an outer transaction (a test) its snapshot rules; alone, take one snapshot.
@@ -367,6 +368,36 @@ def ledger_verify(*, hold_max_age: timedelta) -> VerifyReport:
             report.totals[currency] = int(debits)
             if net != 0:
                 report.findings.append(f"global imbalance: {currency} postings sum to {net}")
+
+        # Money that arrived at a processor is booked once: a debit of a processor clearing
+        # account names the processor payment it came from (metadata "payment"). Two
+        # standing entries for one payment (neither reversed) mean it was credited twice
+        # (a top-up and another top-up or card tip fed by the same charge).
+        cur.execute(
+            """
+            SELECT split_part(a.key, ':', 3), e.metadata->>'payment',
+                   array_agg(DISTINCT e.id ORDER BY e.id)
+            FROM ledger_entry e
+            JOIN ledger_posting p ON p.entry_id = e.id AND p.direction = 'D'
+            JOIN ledger_account a ON a.id = p.account_id
+            WHERE a.key LIKE 'platform:processor\\_clearing:%%'
+              AND coalesce(e.metadata->>'payment', '') <> ''
+              AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_id = e.id)
+            GROUP BY 1, 2 HAVING count(DISTINCT e.id) > 1
+            ORDER BY 2 LIMIT %s
+            """,
+            [_FINDINGS_LIMIT],
+        )
+        for processor, payment, entry_ids in cur.fetchall():
+            report.findings.append(
+                f"payment credited twice: {processor} payment {payment} is booked by entries "
+                + ", ".join(f"#{i}" for i in entry_ids)
+            )
+        count_payments = (
+            "SELECT count(DISTINCT e.metadata->>'payment') FROM ledger_entry e"
+            " WHERE coalesce(e.metadata->>'payment', '') <> ''"
+        )
+        count("processor_payments", count_payments)
 
         cutoff = timezone.now() - hold_max_age
         cur.execute(

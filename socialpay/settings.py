@@ -7,6 +7,7 @@ every transport-security setting so that ``manage.py check --deploy`` is clean.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -39,7 +40,8 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, behind allauth's login and a second factor (accounts.admin_site).
+    "accounts.admin_site.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -174,6 +177,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "handle"
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Adding, removing or choosing the primary e-mail address and changing the password need a
+# fresh proof of identity; each change is mailed to the person (an address that stops
+# being the account's gets the notice, with an undo link: accounts.adapter).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
@@ -186,7 +194,15 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SocialPay] "
 ACCOUNT_PREVENT_ENUMERATION = True
 MFA_TOTP_ISSUER = "SocialPay"
-# Failed logins are counted per canonical handle / e-mail, whatever form the name came in.
+# Wrong codes count towards the login lockout; a locked identity may not try one.
+MFA_FORMS = {
+    "authenticate": "accounts.forms.MfaAuthenticateForm",
+    "reauthenticate": "accounts.forms.MfaReauthenticateForm",
+}
+# Failed logins (wrong passwords and wrong second-factor codes alike) are counted per
+# person — the account behind any spelling of the handle or the e-mail address — and
+# client address (accounts.lockout; the address from core.client_ip). Only a complete
+# login resets the count.
 AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -285,6 +301,25 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- The client's address behind proxies (core.client_ip) ---------------------------------
+# Rate limits, the login lockout and the logs key on the client's address. X-Forwarded-For
+# is ignored unless one of these says which proxies are ours: the number of proxies in
+# front of the app (each appends to the header), or the networks they are in. Both empty:
+# the direct peer's address (REMOTE_ADDR) is the client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_CIDRS = env.list("TRUSTED_PROXY_CIDRS", default=[])
+if TRUSTED_PROXY_COUNT < 0:
+    raise ValueError("TRUSTED_PROXY_COUNT must be 0 or more")
+for _cidr in TRUSTED_PROXY_CIDRS:
+    ipaddress.ip_network(_cidr, strict=False)  # a typo must stop the start, not trust all
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+
+# --- API tokens (accounts.authentication) --------------------------------------------------
+# New tokens expire after this many days unless their creator picks 1..API_TOKEN_MAX_DAYS.
+# Tokens issued before expiry existed have none (and all scopes) until revoked.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -307,6 +342,11 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="10/min"),
         "money": env.str("THROTTLE_MONEY", default="120/min"),
+        # POST /webhooks/{processor}, per client address; the processor retries a 429.
+        # The test suite posts many signed events from one address (its own test sets it).
+        "webhook": env.str(
+            "THROTTLE_WEBHOOK", default="100000/min" if PROFILE == "test" else "300/min"
+        ),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

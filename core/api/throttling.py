@@ -22,6 +22,8 @@ import redis
 from django.conf import settings
 from rest_framework import throttling
 
+from core.client_ip import client_ip
+
 _client: redis.Redis | None = None
 
 
@@ -39,6 +41,12 @@ class SlidingWindowMixin:
     """Counting for any ``SimpleRateThrottle`` subclass (see the module docstring)."""
 
     key_prefix = "rate"
+
+    def get_ident(self, request) -> str:
+        # DRF's own reads X-Forwarded-For whenever it is present, so a client rotating
+        # that header had a fresh budget per request. The address comes from the one
+        # trusted-proxy setting instead (core.client_ip).
+        return client_ip(request) or "unknown"
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -95,3 +103,13 @@ class ScopedRateThrottle(SlidingWindowMixin, throttling.ScopedRateThrottle):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return SlidingWindowMixin.allow_request(self, request, view)
+
+
+class WebhookRateThrottle(SlidingWindowMixin, throttling.SimpleRateThrottle):
+    """Requests to ``POST /webhooks/{processor}`` per client address (rate ``webhook``).
+    Used by a plain Django view, so ``view`` is None; a refused processor retries later."""
+
+    scope = "webhook"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -85,8 +85,8 @@ def test_parse_accepts_a_finite_decimal():
         ("-inf", "USD", "invalid_amount", "not_a_number"),
         ("١٢", "USD", "invalid_amount", "non_ascii"),
         ("\uff11\uff12", "USD", "invalid_amount", "non_ascii"),
-        (" 12", "USD", "invalid_amount", "malformed"),
-        ("12 ", "USD", "invalid_amount", "malformed"),
+        (" 12", "USD", "invalid_amount", "padded"),
+        ("12 ", "USD", "invalid_amount", "padded"),
         ("+12", "USD", "invalid_amount", "malformed"),
         ("1,000", "USD", "invalid_amount", "malformed"),
         ("1_000", "USD", "invalid_amount", "malformed"),
@@ -225,6 +225,32 @@ def test_typed_amounts_that_cannot_be_read_safely_are_refused(typed, locale):
 
     with pytest.raises(DomainError):
         Money.parse_typed(typed, "EUR", locale=locale)
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("-", "malformed"),
+        ("+", "malformed"),
+        (" 1", "padded"),
+        ("1 ", "padded"),
+        ("\u00a01", "padded"),
+        ("1e3", "exponent_notation"),
+        ("1.0e0", "exponent_notation"),
+    ],
+)
+def test_typed_amounts_blank_padded_or_exponent_are_invalid_amount(typed, reason, locale):
+    """Once a 500 (the normaliser read the first character of an empty string)."""
+    from core.exceptions import DomainError
+    from core.money import Money
+
+    with pytest.raises(DomainError) as exc:
+        Money.parse_typed(typed, "EUR", locale=locale)
+    assert exc.value.code == "invalid_amount"
+    assert exc.value.details["reason"] == reason
 
 
 def test_typed_amounts_use_the_active_language_by_default():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
@@ -17,9 +18,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user(
+    user = django_user_model.objects.create_user(
         handle="auditor", email="auditor@example.com", password="correct-horse-battery"
     )
+    TOTP.activate(user, generate_totp_secret())  # staff reach the admin with a second factor
+    return user
 
 
 @pytest.fixture
@@ -29,6 +32,8 @@ def superuser_client(client, django_user_model):
     )
     user.is_staff = user.is_superuser = True
     user.save()
+    # The admin lets only staff with a second factor in (accounts.admin_site).
+    TOTP.activate(user, generate_totp_secret())
     client.force_login(user)
     client.user = user
     return client

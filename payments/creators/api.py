@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
-from accounts.api_inputs import StrictSerializer, parse
+from accounts.api_inputs import StrictIntegerField, StrictSerializer, parse
 from accounts.selectors import user_get_by_handle
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
@@ -280,11 +280,11 @@ class PostUnlockApi(APIView):
 
 # --- products and orders --------------------------------------------------------------------
 class ProductInput(StrictSerializer):
-    post = serializers.IntegerField(min_value=1)
+    post = StrictIntegerField(min_value=1)
     title = serializers.CharField(max_length=1000, allow_blank=True)
     description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
     price = RawField()
-    stock = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    stock = StrictIntegerField(min_value=0, max_value=1_000_000)
     kind = serializers.CharField(max_length=20)
     delivery_url = serializers.CharField(max_length=1000, allow_blank=True, required=False)
 
@@ -309,8 +309,8 @@ class ProductListApi(APIView):
 
 
 class OrderInput(StrictSerializer):
-    product = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_ORDER_QUANTITY)
+    product = StrictIntegerField(min_value=1)
+    quantity = StrictIntegerField(min_value=1, max_value=services.MAX_ORDER_QUANTITY)
     shipping_address = serializers.CharField(max_length=2000, allow_blank=True, required=False)
 
 
@@ -445,7 +445,7 @@ class TierListApi(APIView):
 
 
 class MembershipInput(StrictSerializer):
-    tier = serializers.IntegerField(min_value=1)
+    tier = StrictIntegerField(min_value=1)
 
 
 class MembershipListApi(APIView):

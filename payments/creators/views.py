@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.reauth import ReauthenticationRequired
 from accounts.selectors import user_get_by_handle
+from core.counts import typed_count
 from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from core.idempotency import form_key, idempotent_form
@@ -39,13 +40,14 @@ TIP_FIELDS = ("preset", "custom", "currency", "message", "public", "show_amount"
 def _amount_from_form(post) -> Money:
     """The chosen preset (minor units) or the custom amount typed in major units."""
     currency = currency_require_supported(post.get("currency", "USD"))
-    custom = (post.get("custom") or "").strip()
-    if custom:
+    custom = post.get("custom") or ""
+    if custom.strip():
+        # Passed as typed: a padded or exponent amount is refused, not repaired.
         return services.amount_check(money=Money.parse_typed(custom, currency))
-    preset = post.get("preset", "")
-    if not preset.isdigit() or int(preset) not in settings.CREATOR_TIP_PRESETS:
+    preset = typed_count(post.get("preset", ""))
+    if preset is None or preset not in settings.CREATOR_TIP_PRESETS:
         return services.amount_check(money=Money.parse_typed("", currency))
-    return services.amount_check(money=Money(int(preset), currency))
+    return services.amount_check(money=Money(preset, currency))
 
 
 # --- tips -----------------------------------------------------------------------------------
@@ -83,7 +85,9 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
         amount = _amount_from_form(request.POST)
     except DomainError as exc:
         ctx["error"] = error_message(exc)
-        return render(request, "payments/creators/tip.html" + panel, ctx, status=200)
+        # htmx swaps only 2xx answers into the panel; a whole page says 400 like the API.
+        status = 200 if request.htmx else 400
+        return render(request, "payments/creators/tip.html" + panel, ctx, status=status)
     ctx["quote"] = fee_quote(kind="tip", gross=amount)
     if request.POST.get("step") != "confirm":
         return render(request, "payments/creators/tip_review.html" + panel, ctx)
@@ -171,20 +175,17 @@ def lock_page(request, post_id: int):
         try:
             price = None
             if (request.POST.get("price") or "").strip():
-                price = Money.parse_typed(
-                    request.POST["price"].strip(), request.POST.get("currency")
-                )
-            tier = request.POST.get("members_tier") or ""
+                price = Money.parse_typed(request.POST["price"], request.POST.get("currency"))
             services.post_set_paid_content(
                 author=request.user,
                 post=post,
                 locked_text=request.POST.get("locked_text", ""),
                 price=price,
-                members_tier_id=int(tier) if tier.isdigit() else None,
+                members_tier_id=typed_count(request.POST.get("members_tier") or ""),
             )
         except DomainError as exc:
             messages.error(request, error_message(exc))
-            return render(request, "payments/creators/lock.html", ctx)
+            return render(request, "payments/creators/lock.html", ctx, status=400)
         messages.success(request, _("The locked content is saved."))
         return redirect("posts:detail", post_id=post.pk)
     return render(request, "payments/creators/lock.html", ctx)
@@ -202,7 +203,7 @@ def product_new(request, post_id: int):
     ctx = {"post": post, "currencies": supported_currencies(), "form": request.POST}
     if request.method == "POST":
         try:
-            stock = request.POST.get("stock", "")
+            stock = typed_count(request.POST.get("stock", ""))
             services.product_create(
                 seller=request.user,
                 post_id=post.pk,
@@ -211,13 +212,13 @@ def product_new(request, post_id: int):
                 price=Money.parse_typed(
                     request.POST.get("price", ""), request.POST.get("currency")
                 ),
-                stock=int(stock) if stock.isdigit() else -1,
+                stock=-1 if stock is None else stock,
                 kind=request.POST.get("kind", ""),
                 delivery_url=request.POST.get("delivery_url", ""),
             )
         except DomainError as exc:
             messages.error(request, error_message(exc))
-            return render(request, "payments/creators/product_new.html", ctx)
+            return render(request, "payments/creators/product_new.html", ctx, status=400)
         messages.success(request, _("The product is on your post."))
         return redirect("posts:detail", post_id=post.pk)
     return render(request, "payments/creators/product_new.html", ctx)
@@ -234,8 +235,7 @@ def buy_page(request, product_id: int):
     if product is None:
         raise Http404
     typed = request.POST if request.method == "POST" else stepup_restore(request)
-    qty_text = typed.get("quantity", "1")
-    quantity = int(qty_text) if qty_text.isdigit() else 0
+    quantity = typed_count(typed.get("quantity", "1")) or 0
     ctx = {
         "product": product,
         "quantity": quantity or 1,
@@ -246,7 +246,7 @@ def buy_page(request, product_id: int):
         return render(request, "payments/creators/buy.html", ctx)
     if not 1 <= quantity <= services.MAX_ORDER_QUANTITY:
         messages.error(request, _("The quantity must be a whole number from 1 to 100."))
-        return render(request, "payments/creators/buy.html", ctx)
+        return render(request, "payments/creators/buy.html", ctx, status=400)
     total = Money(product.price_amount * quantity, product.price_currency)
     ctx["total"] = total
     ctx["sale_quote"] = fee_quote(kind="sale", gross=total)
@@ -307,9 +307,10 @@ def order_action(request, order_id: int, action: str):
         elif action == "confirm":
             services.order_confirm(buyer=request.user, order_id=order_id)
         elif action == "refund":
-            text = (request.POST.get("amount") or "").strip()
+            text = request.POST.get("amount") or ""
             order = selectors.order_get_for(user=request.user, order_id=order_id)
-            amount = Money.parse_typed(text, order.currency) if text and order else None
+            # Blank: the whole order; otherwise parsed as typed (padding is refused).
+            amount = Money.parse_typed(text, order.currency) if text.strip() and order else None
             services.order_refund(
                 seller=request.user,
                 order_id=order_id,
@@ -328,6 +329,7 @@ def order_action(request, order_id: int, action: str):
 # --- memberships ----------------------------------------------------------------------------
 @login_required
 def tiers_page(request):
+    status = 200
     if request.method == "POST":
         try:
             services.tier_create(
@@ -342,6 +344,7 @@ def tiers_page(request):
             return redirect("payments:tiers")
         except DomainError as exc:
             messages.error(request, error_message(exc))
+            status = 400
     tiers = MembershipTier.objects.filter(creator=request.user, is_active=True).order_by(
         "price_amount"
     )
@@ -349,6 +352,7 @@ def tiers_page(request):
         request,
         "payments/creators/tiers.html",
         {"tiers": tiers, "currencies": supported_currencies()},
+        status=status,
     )
 
 
@@ -383,7 +387,7 @@ def memberships_page(request):
         try:
             services.membership_cancel(
                 member=request.user,
-                membership_id=int(membership_id) if membership_id.isdigit() else 0,
+                membership_id=typed_count(membership_id) or 0,
             )
             messages.success(request, _("Cancelled: you keep access until the period ends."))
         except DomainError as exc:

@@ -19,7 +19,7 @@ class _AmountForm(forms.Form):
     amount = forms.CharField(
         label=_("Amount"),
         max_length=40,
-        strip=True,
+        strip=False,  # a padded amount is refused by Money.parse_typed, not trimmed
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 

@@ -98,7 +98,7 @@ def _money_page(request, *, kind: str):
         return _page(request, kind=kind, form=form_class(initial=initial))
     form = form_class(request.POST)
     if not form.is_valid():
-        return _page(request, kind=kind, form=form)
+        return _page(request, kind=kind, form=form, status=400)
     return _page(request, kind=kind, form=form, extra=_quote_context(request, kind=kind, form=form))
 
 
@@ -121,7 +121,7 @@ def fx_quote_panel(request, kind: str):
 def _confirm(request, *, kind: str):
     form = _form_class(kind)(request.POST)
     if not form.is_valid():
-        return _page(request, kind=kind, form=form)
+        return _page(request, kind=kind, form=form, status=400)
     quote_id = request.POST.get("quote", "")
     if kind == "send" and _needs_reauthentication(request, quote_id):
         extra = {

@@ -97,6 +97,8 @@ PAYOUT_OUTPUT = inline_serializer(
 
 
 class PayoutListCreateApi(APIView):
+    token_scope = "payouts"  # a token needs its payouts scope (accounts.authentication)
+
     @extend_schema(
         operation_id="payouts_create",
         request=PayoutInput,
@@ -126,6 +128,8 @@ class PayoutListCreateApi(APIView):
 
 
 class PayoutDetailApi(APIView):
+    token_scope = "payouts"  # a token needs its payouts scope (accounts.authentication)
+
     @extend_schema(operation_id="payouts_read", responses={200: PAYOUT_OUTPUT})
     def get(self, request, payout_id: str):
         payout = selectors.payout_get_for_owner(user=request.user, payout_id=payout_id)
@@ -166,6 +170,8 @@ DESTINATION_OUTPUT = inline_serializer(
 
 
 class PayoutQuoteApi(APIView):
+    token_scope = "payouts"  # a token needs its payouts scope (accounts.authentication)
+
     @extend_schema(
         operation_id="payouts_quote", request=PayoutQuoteInput, responses={200: QUOTE_OUTPUT}
     )
@@ -206,6 +212,8 @@ def destination_payload(destination: PayoutDestination | None) -> dict | None:
 
 
 class PayoutDestinationApi(APIView):
+    token_scope = "payouts"  # a token needs its payouts scope (accounts.authentication)
+
     @extend_schema(operation_id="payout_destination_read", responses={200: DESTINATION_OUTPUT})
     def get(self, request):
         return Response(

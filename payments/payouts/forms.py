@@ -12,7 +12,10 @@ from payments.payouts.models import PayoutMethod, PayoutSchedule
 
 
 class PayoutRequestForm(forms.Form):
-    amount = forms.CharField(label=_("Amount"), max_length=40, help_text=_("For example 25.00"))
+    # strip=False: a padded amount is refused by Money.parse_typed, not silently trimmed.
+    amount = forms.CharField(
+        label=_("Amount"), max_length=40, strip=False, help_text=_("For example 25.00")
+    )
     currency = forms.ChoiceField(label=_("Currency"), choices=[])
     method = forms.ChoiceField(
         label=_("Speed"),
@@ -33,11 +36,11 @@ class PayoutRequestForm(forms.Form):
         data = super().clean()
         if "amount" in data and "currency" in data:
             try:
-                money = Money.parse_typed(data["amount"].strip(), data["currency"])
+                money = Money.parse_typed(data["amount"], data["currency"])
             except DomainError as exc:
-                raise forms.ValidationError(exc.message) from exc
+                raise forms.ValidationError({"amount": exc.message}) from exc
             if money.amount <= 0:
-                raise forms.ValidationError(_("The amount must be more than zero."))
+                raise forms.ValidationError({"amount": _("The amount must be more than zero.")})
             data["money"] = money
         return data
 

@@ -48,6 +48,8 @@ def payouts_page(request):
             "payouts": selectors.payouts_of(user=request.user)[:50],
             "destination": selectors.payout_destination_active(user=request.user),
         },
+        # A refused form is a 4xx, like the API's answer to the same input.
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -58,7 +60,16 @@ def payout_confirm(request):
     form = PayoutRequestForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Check the payout and try again."))
-        return redirect("payments:payouts")
+        return render(
+            request,
+            "payments/payouts/index.html",
+            {
+                "form": form,
+                "payouts": selectors.payouts_of(user=request.user)[:50],
+                "destination": selectors.payout_destination_active(user=request.user),
+            },
+            status=400,
+        )
     data = form.cleaned_data
     try:
         payout = services.payout_request(

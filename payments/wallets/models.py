@@ -89,6 +89,12 @@ class TopUp(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="topup_amount_positive"),
             _currency_check("topup_currency_iso"),
             models.UniqueConstraint(fields=["user", "client_key"], name="topup_client_key_once"),
+            # One processor payment credits at most one top-up.
+            models.UniqueConstraint(
+                fields=["processor", "payment_id"],
+                condition=~Q(payment_id=""),
+                name="topup_payment_once",
+            ),
         ]
         indexes = [models.Index(fields=["user", "status"], name="topup_user_status")]
 

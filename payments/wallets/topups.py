@@ -8,11 +8,14 @@
 3. Record the result in a new transaction: ``pending`` (accepted; the wallet is credited
    by the webhook), ``requires_action`` (the cardholder must authenticate, then
    ``topup_confirm``), or ``failed`` (declined: ``CardDeclined``, 402, nothing credited).
-4. ``topup_settle`` (the ``payment_intent.succeeded`` webhook): reads the fee with
-   ``retrieve_payment`` and books two entries with keys derived from the row id —
+4. ``topup_settle`` (the ``payment_intent.succeeded`` webhook): checks that the event's
+   payment is this top-up's own (the recorded payment id, amount, currency, the platform's
+   account; a failed top-up stays failed), reads the fee with ``retrieve_payment`` and, in
+   one transaction, books two entries with keys derived from the row id —
    ``topup:{id}:credit`` (D processor clearing, C wallet) and ``topup:{id}:fee``
-   (D processor_fees, C clearing) — then marks the row ``succeeded``. Each step is
-   idempotent, so duplicate and out-of-order webhooks credit once.
+   (D processor_fees, C clearing) — and marks the row ``succeeded``. Duplicate and
+   out-of-order webhooks credit once; a payment id is bound to at most one top-up
+   (a unique index), so one payment never credits two.
 """
 
 from __future__ import annotations
@@ -178,58 +181,99 @@ def topup_confirm(*, user: User, topup_id: int) -> TopUp:
     return _record_payment(topup, payment)
 
 
-def topup_settle(*, topup_id: int, payment_id: str) -> TopUp | None:
-    """Credit a top-up the processor reports as succeeded, exactly once.
+class TopUpPaymentMismatch(Exception):
+    """A processor event names a top-up that its payment does not belong to: another
+    payment id than the one recorded, another amount, currency or processor account, a
+    payment already bound to another top-up, or a top-up that failed. Nothing is credited;
+    the webhook event ends ``failed`` with this message, for staff to look at (a real
+    charge left uncredited also shows in reconciliation)."""
 
-    Called by the webhook handler (outside any transaction). Reads the payment (and its
-    fee) from the processor, books the credit and the fee entries (ledger keys derived
-    from the row id) and marks the row ``succeeded``. Returns None for an unknown id.
+
+def _binding_check(topup: TopUp, *, payment_id: str, account: str | None) -> None:
+    """Refuse an event that cannot be this top-up's own payment. Raises
+    ``TopUpPaymentMismatch``."""
+    if account:
+        # Top-ups are charged on the platform's own processor account; an event of a
+        # connected account is some other business's payment.
+        raise TopUpPaymentMismatch(f"top-up {topup.pk}: event of connected account {account}")
+    if topup.status == TopUp.Status.FAILED:
+        raise TopUpPaymentMismatch(f"top-up {topup.pk} failed; it can never succeed later")
+    if topup.payment_id and topup.payment_id != payment_id:
+        raise TopUpPaymentMismatch(
+            f"top-up {topup.pk} was charged as {topup.payment_id}, not {payment_id}"
+        )
+
+
+def topup_settle(*, topup_id: int, payment_id: str, account: str | None = None) -> TopUp | None:
+    """Credit a top-up the processor reports as succeeded, exactly once, and only with its
+    own payment.
+
+    Called by the webhook handler (outside any transaction) with the event's payment id
+    and processor account. The binding is checked before anything is read from the
+    processor and again under the row lock: the payment must be the one recorded when
+    the top-up was charged (or, when the event overtook that answer, one whose metadata
+    names this top-up), of the same amount and currency, on the platform's own account;
+    a failed top-up stays failed. The processor's own record of the payment (not the
+    event body) supplies the status, amount and fee. One durable transaction then books
+    the credit and the fee (ledger keys derived from the row id), binds the payment id
+    (unique per processor: one payment never credits two top-ups) and marks the row
+    ``succeeded``.
+
+    Locks: the ``TopUp`` row (``FOR UPDATE``), then the ledger's accounts. Raises
+    ``TopUpPaymentMismatch``; processor errors propagate (the handler retries transient
+    ones). Returns None for an unknown id.
     """
     topup = TopUp.objects.filter(pk=topup_id).first()
     if topup is None:
         return None
+    _binding_check(topup, payment_id=payment_id, account=account)
     if topup.status == TopUp.Status.SUCCEEDED:
         return topup
     payment = get_processor(topup.processor).retrieve_payment(payment_id)
     if payment.status != PaymentStatus.SUCCEEDED:
         return topup  # an out-of-order or stale event: the succeeded one will follow
+    if payment.id != payment_id or payment.metadata.get("topup_id") != str(topup.pk):
+        raise TopUpPaymentMismatch(f"payment {payment_id} was not made for top-up {topup.pk}")
     if (payment.amount, payment.currency) != (topup.amount, topup.currency):
-        raise ValueError(f"top-up {topup.pk} does not match payment {payment.id}")
+        raise TopUpPaymentMismatch(f"top-up {topup.pk} does not match payment {payment.id}")
     money = Money(topup.amount, topup.currency)
     clearing = chart.processor_clearing_key(topup.processor, topup.currency)
-    credit = ledger.entry_post(
-        code="topup",
-        idempotency_key=f"topup:{topup.pk}:credit",
-        postings=[
-            ledger.debit(clearing, money),
-            ledger.credit(chart.wallet_key(topup.user_id, money.currency), money),
-        ],
-        reference=f"topup:{topup.pk}",
-        metadata={"payment": payment.id},
-    )
     fee = payment.fee or 0
-    if fee > 0:
-        fee_money = Money(fee, topup.currency)
-        ledger.entry_post(
-            code="processor_fee",
-            idempotency_key=f"topup:{topup.pk}:fee",
-            postings=[
-                ledger.debit(chart.processor_fees_key(topup.currency), fee_money),
-                ledger.credit(clearing, fee_money),
-            ],
-            reference=f"topup:{topup.pk}",
-            metadata={"payment": payment.id},
-        )
-    with transaction.atomic(durable=True):
-        locked = TopUp.objects.select_for_update().get(pk=topup.pk)
-        if locked.status != TopUp.Status.SUCCEEDED:
+    try:
+        with transaction.atomic(durable=True):
+            locked = TopUp.objects.select_for_update().get(pk=topup.pk)
+            _binding_check(locked, payment_id=payment.id, account=account)
+            if locked.status == TopUp.Status.SUCCEEDED:
+                return locked
+            credit = ledger.entry_post(
+                code="topup",
+                idempotency_key=f"topup:{locked.pk}:credit",
+                postings=[
+                    ledger.debit(clearing, money),
+                    ledger.credit(chart.wallet_key(locked.user_id, money.currency), money),
+                ],
+                reference=f"topup:{locked.pk}",
+                metadata={"payment": payment.id},
+            )
+            if fee > 0:
+                fee_money = Money(fee, locked.currency)
+                ledger.entry_post(
+                    code="processor_fee",
+                    idempotency_key=f"topup:{locked.pk}:fee",
+                    postings=[
+                        ledger.debit(chart.processor_fees_key(locked.currency), fee_money),
+                        ledger.credit(clearing, fee_money),
+                    ],
+                    reference=f"topup:{locked.pk}",
+                    metadata={"payment": payment.id},
+                )
             locked.status = TopUp.Status.SUCCEEDED
             locked.payment_id = payment.id
             locked.fee = fee
             locked.credit_entry_id = credit.pk
             locked.decline_code = ""
             locked.failure_message = ""
-            locked.save()
+            locked.save()  # the unique (processor, payment_id) index refuses a second binding
             with in_language_of(locked.user_id):
                 params = {"amount": money.format(), "id": locked.pk}
                 subject = _("You added %(amount)s to your wallet") % params
@@ -244,15 +288,26 @@ def topup_settle(*, topup_id: int, payment_id: str) -> TopUp | None:
                 subject=subject,
                 body=body,
             )
+    except IntegrityError as exc:
+        if "topup_payment_once" not in str(exc):
+            raise
+        raise TopUpPaymentMismatch(
+            f"payment {payment.id} already credited another top-up"
+        ) from None
     return locked
 
 
-def topup_fail_from_processor(*, topup_id: int, decline_code: str, message: str) -> None:
+def topup_fail_from_processor(
+    *, topup_id: int, decline_code: str, message: str, payment_id: str = ""
+) -> None:
     """A ``payment_intent.payment_failed`` webhook: mark the row failed unless it already
-    succeeded (events arrive in any order; success is final)."""
+    succeeded (events arrive in any order; success is final). An event about another
+    payment than the one recorded for the top-up changes nothing."""
     with transaction.atomic(durable=True):
         locked = TopUp.objects.select_for_update().filter(pk=topup_id).first()
         if locked is None or locked.status in {TopUp.Status.SUCCEEDED, TopUp.Status.FAILED}:
+            return
+        if locked.payment_id and payment_id and locked.payment_id != payment_id:
             return
         locked.status = TopUp.Status.FAILED
         locked.decline_code = (decline_code or "")[:64]

@@ -40,9 +40,8 @@ STATEMENT_CSV_MAX_LINES = 10_000
 
 
 def _money(request) -> Money:
-    money = Money.parse_typed(
-        request.POST.get("amount", "").strip(), request.POST.get("currency", "")
-    )
+    # Not stripped: parse_typed refuses blank and padded amounts with invalid_amount.
+    money = Money.parse_typed(request.POST.get("amount", ""), request.POST.get("currency", ""))
     currency_require_supported(money.currency)
     if not money.is_positive:
         raise AmountNotPositive()

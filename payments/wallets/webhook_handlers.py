@@ -30,7 +30,11 @@ def topup_succeeded(event: Event) -> None:
         return
     if not TopUp.objects.filter(pk=topup_id).exists():
         raise WebhookRetryLater(f"top-up {topup_id} is not recorded yet")
-    topups.topup_settle(topup_id=topup_id, payment_id=str(event.data["id"]))
+    # The event's metadata only says which top-up to look at; topup_settle decides
+    # whether this payment may credit it (same payment, amount, currency, account).
+    topups.topup_settle(
+        topup_id=topup_id, payment_id=str(event.data.get("id") or ""), account=event.account
+    )
 
 
 @webhook_handler("payment_intent.payment_failed")
@@ -43,4 +47,5 @@ def topup_failed(event: Event) -> None:
         topup_id=topup_id,
         decline_code=str(error.get("decline_code") or error.get("code") or "declined"),
         message=str(error.get("message") or ""),
+        payment_id=str(event.data.get("id") or ""),
     )

@@ -1,9 +1,9 @@
 """Payments models: the webhook intake.
 
 A ``WebhookDelivery`` is every request that reached ``POST /webhooks/{processor}``: its raw
-body and a few headers, stored before anything else is done with it, and its outcome
-(accepted, duplicate, rejected with a code). Rejected deliveries are kept for forensics
-and never processed.
+body and a few headers, stored before its event is acted on, and its outcome (accepted,
+duplicate, rejected with a code). Rejected deliveries keep only the first kilobyte of
+their body (and its length), are kept for forensics and never processed.
 
 A ``WebhookEvent`` is a processor event whose signature verified: unique per
 (processor, event id), so a second delivery of the same event is only a duplicate

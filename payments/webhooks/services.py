@@ -29,6 +29,9 @@ KNOWN_PROCESSORS = ("sandbox", "stripe")
 KEPT_HEADERS = ("content-type", "content-length", "stripe-signature", "user-agent", "x-request-id")
 MAX_HEADER_VALUE = 1024
 REDRIVE_BATCH = 500
+# What a rejected delivery keeps of its body: enough to recognise it, too little to let
+# unsigned posts fill the table.
+REJECTED_BODY_KEEP_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,12 @@ def accepted_processors() -> tuple[str, ...]:
 
 
 def webhook_receive(*, processor: str, body: bytes, headers: Mapping[str, str]) -> ReceiveResult:
-    """Store the raw delivery, verify it, record the event once, enqueue its processing.
+    """Verify a delivery, store it, record the event once, enqueue its processing.
+
+    Every delivery is stored (a ``WebhookDelivery``) before its event is acted on. The
+    signature is checked first, without touching the database: a verified delivery is
+    stored whole; a rejected one keeps only its first ``REJECTED_BODY_KEEP_BYTES`` (enough
+    to see what it was), so unsigned junk cannot fill the table.
 
     Never raises for bad input: every refusal is a ``ReceiveResult`` with a 4xx status and a
     stable code (``unknown_processor``, ``payload_too_large``, ``unsupported_media_type``,
@@ -69,16 +77,18 @@ def webhook_receive(*, processor: str, body: bytes, headers: Mapping[str, str]) 
         return ReceiveResult(413, "payload_too_large", "The webhook body is too large.")
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     kept = {k: lowered[k][:MAX_HEADER_VALUE] for k in KEPT_HEADERS if k in lowered}
-    # Stored first, in its own commit: whatever happens next, the raw request is on disk.
-    delivery = WebhookDelivery.objects.create(processor=processor, raw_body=body, headers=kept)
 
     content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        return _reject(delivery, 415, "unsupported_media_type", "Send application/json.")
+        return _reject(
+            processor, body, kept, 415, "unsupported_media_type", "Send application/json."
+        )
     try:
         event = get_processor(processor).parse_webhook(body, lowered)
     except (WebhookSignatureError, WebhookPayloadError) as exc:
-        return _reject(delivery, 400, exc.code, exc.message)
+        return _reject(processor, body, kept, 400, exc.code, exc.message)
+    # Stored in its own commit before the event: whatever happens next, it is on disk.
+    delivery = WebhookDelivery.objects.create(processor=processor, raw_body=body, headers=kept)
 
     with transaction.atomic(durable=True):
         row, created = WebhookEvent.objects.get_or_create(
@@ -112,11 +122,17 @@ def webhook_receive(*, processor: str, body: bytes, headers: Mapping[str, str]) 
     return ReceiveResult(200, "duplicate", "Event already received.", event.id)
 
 
-def _reject(delivery: WebhookDelivery, status: int, code: str, message: str) -> ReceiveResult:
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        outcome=WebhookDelivery.Outcome.REJECTED, error_code=code
+def _reject(
+    processor: str, body: bytes, headers: dict, status: int, code: str, message: str
+) -> ReceiveResult:
+    delivery = WebhookDelivery.objects.create(
+        processor=processor,
+        raw_body=body[:REJECTED_BODY_KEEP_BYTES],
+        headers={**headers, "body-length": str(len(body))},
+        outcome=WebhookDelivery.Outcome.REJECTED,
+        error_code=code,
     )
-    log.warning("webhook.rejected", processor=delivery.processor, delivery=delivery.pk, code=code)
+    log.warning("webhook.rejected", processor=processor, delivery=delivery.pk, code=code)
     return ReceiveResult(status, code, message)
 
 

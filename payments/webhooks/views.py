@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from core.api.errors import error_body
+from core.api.throttling import WebhookRateThrottle
 from payments.webhooks.services import webhook_receive
 
 
@@ -20,6 +21,12 @@ def webhook_intake(request: HttpRequest, processor: str) -> JsonResponse:
     if request.method != "POST":
         response = _error(405, "method_not_allowed", "Use POST.")
         response["Allow"] = "POST"
+        return response
+    throttle = WebhookRateThrottle()
+    if not throttle.allow_request(request, None):
+        # Per client address (core.client_ip); a processor retries a 429 later.
+        response = _error(429, "throttled", "Too many webhook requests. Retry later.")
+        response["Retry-After"] = str(int(throttle.wait() or 1))
         return response
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"

@@ -1,4 +1,5 @@
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
 from accounts.models import AccountAuditEvent
@@ -12,6 +13,8 @@ def test_admin_actions_hide_and_suspend(make_user):
     staff = make_user()
     staff.is_staff = staff.is_superuser = True
     staff.save()
+    # The admin lets only staff with a second factor in (accounts.admin_site).
+    TOTP.activate(staff, generate_totp_secret())
     author, reporter = make_user(), make_user()
     post = services.post_create(author=author, text="spam")
     report = services.report_create(reporter=reporter, post_id=post.pk, reason="spam")

@@ -14,8 +14,8 @@ from ledger.selectors import ledger_verify
 class Command(BaseCommand):
     help = (
         "Recompute every balance from postings, check that every entry and hold sums to zero "
-        "per currency and that the whole ledger does, and report stale holds. Exits 1 on any "
-        "finding."
+        "per currency and that the whole ledger does, that no processor payment is credited "
+        "twice, and report stale holds. Exits 1 on any finding."
     )
 
     def add_arguments(self, parser):
@@ -39,7 +39,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {currency}: {total}")
         self.stdout.write(
             "Checks: cached balances = sum of postings; reserved = open holds; no overdraft; "
-            f"entries and holds zero-sum with 2+ legs; global zero-sum; holds older than {hours}h"
+            "entries and holds zero-sum with 2+ legs; global zero-sum; no processor payment "
+            f"credited twice; holds older than {hours}h"
         )
         if report.ok:
             self.stdout.write(self.style.SUCCESS("OK: every invariant holds."))

@@ -53,7 +53,7 @@ def test_tip_page_custom_amount_and_bad_amount():
         f"/tip/{creator.handle}",
         {"idempotency_key": k, "custom": "1e3", "currency": "USD", "step": "review"},
     )
-    assert bad.status_code == 200 and not Tip.objects.exists()
+    assert bad.status_code == 400 and not Tip.objects.exists()
     c.post(
         f"/tip/{creator.handle}",
         {"idempotency_key": k, "custom": "7.25", "currency": "USD", "step": "confirm"},

@@ -4,6 +4,7 @@ can be added, changed or deleted."""
 from __future__ import annotations
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from accounts.models import User
 from payments.fx import services
@@ -18,6 +19,8 @@ def staff_client(client):
     admin = User.objects.create_superuser(
         handle="fxroot", email="fxroot@example.com", password="x" * 12
     )
+    # The admin lets only staff with a second factor in (accounts.admin_site).
+    TOTP.activate(admin, generate_totp_secret())
     client.force_login(admin)
     return client
 

@@ -4,6 +4,7 @@ read-only; the one action (mark a dispute reviewed) goes through a service."""
 from __future__ import annotations
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,6 +24,8 @@ def staff_client(client):
     admin = User.objects.create_superuser(
         handle="root", email="root@example.com", password="x" * 12
     )
+    # The admin lets only staff with a second factor in (accounts.admin_site).
+    TOTP.activate(admin, generate_totp_secret())
     client.force_login(admin)
     return client
 

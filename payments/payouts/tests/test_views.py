@@ -49,7 +49,7 @@ def test_review_then_confirm_once():
 def test_bad_amount_is_shown_not_paid():
     client = signed_in(payee(20000))
     response = client.post("/payouts/", {"amount": "1,00", "currency": "USD", "method": "standard"})
-    assert response.status_code == 200 and b'role="alert"' in response.content
+    assert response.status_code == 400 and b'role="alert"' in response.content
     response = client.post("/payouts/", {"amount": "0", "currency": "USD", "method": "standard"})
     assert b"more than zero" in response.content
 

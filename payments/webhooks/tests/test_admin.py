@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 
 from accounts.models import User
@@ -20,6 +21,8 @@ def staff_client(client):
     admin = User.objects.create_superuser(
         handle="root", email="root@example.com", password="x" * 12
     )
+    # The admin lets only staff with a second factor in (accounts.admin_site).
+    TOTP.activate(admin, generate_totp_secret())
     client.force_login(admin)
     return client
 
