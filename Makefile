@@ -12,7 +12,9 @@ $(VENV)/.synced: pyproject.toml uv.lock
 		echo "• installing uv into .data/tools"; \
 		mkdir -p .data && "$(PYTHON)" -m venv .data/tools && .data/tools/bin/pip install -q uv; \
 	fi
-	UV_PROJECT_ENVIRONMENT=$(VENV) "$(UV)" sync --frozen --python "$(PYTHON)"
+	# The embedded PostgreSQL and Redis (group "embedded") are for development and tests
+	# only; the production image installs neither them nor the development group.
+	UV_PROJECT_ENVIRONMENT=$(VENV) "$(UV)" sync --frozen --group embedded --python "$(PYTHON)"
 	@touch $@
 
 run: $(VENV)/.synced
