@@ -118,6 +118,7 @@ from django.db import (
     transaction,
 )
 
+from core.metrics import LEDGER_ENTRIES
 from core.money import CurrencyMismatch, Money, currency_require_supported
 from ledger import chart
 from ledger.errors import (
@@ -573,7 +574,11 @@ def _insert_entry(
             [amount for _, amount in deltas],
         ],
     )
-    return cur.fetchone()
+    row = cur.fetchone()
+    if row is not None:
+        # Counted once committed (a rolled-back savepoint drops its callbacks).
+        transaction.on_commit(LEDGER_ENTRIES.labels(code=code).inc)
+    return row
 
 
 def _replayed_entry(idempotency_key: str, fingerprint: str) -> Entry:
