@@ -29,6 +29,10 @@ import structlog
 # The request being served by this thread (set by RequestIdMiddleware), for ``user_id``.
 current_request: contextvars.ContextVar = contextvars.ContextVar("current_request", default=None)
 
+# Where the access log (core.gunicorn_logging) finds the user id: the WSGI environ, which
+# is request.META (set by RequestIdMiddleware).
+USER_ID_ENVIRON_KEY = "socialpay.user_id"
+
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(
     r"password|passwd|passphrase|^pass$|secret|token|api[_-]?key|authori[sz]ation|cookie|session_?id"
@@ -203,6 +207,9 @@ def logging_config(*, level: str, json: bool) -> dict:
 
 def configure_logging(*, level: str, json: bool) -> None:
     logging.config.dictConfig(logging_config(level=level, json=json))
+    # Python's warnings (a library's deprecation, Celery's "running as root") become log
+    # lines too, instead of free text on stderr.
+    logging.captureWarnings(True)
     structlog.configure(
         processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

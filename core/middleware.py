@@ -9,15 +9,11 @@ import uuid
 
 import structlog
 
-from core.logging import current_request, request_user_id
+from core.logging import USER_ID_ENVIRON_KEY, current_request, request_user_id
 from core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 log = structlog.get_logger(__name__)
-
-# Where the access log (core.gunicorn_logging) finds the user id: the WSGI environ, which
-# is request.META.
-USER_ID_ENVIRON_KEY = "socialpay.user_id"
 
 
 class RequestIdMiddleware:

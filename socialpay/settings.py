@@ -24,7 +24,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A local .env is convenient in development; the real environment always wins. Production
 # takes its settings from the process environment alone (see the module docstring).
-if os.environ.get("SOCIALPAY_PROFILE") != "production":
+if os.environ.get("SOCIALPAY_PROFILE") != "production" and (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 PROFILE = env.str("SOCIALPAY_PROFILE", default="development")
@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: counts and times every answer, other middlewares' included.
     "core.middleware.MetricsMiddleware",
+    # Next, so that every answer (static files and redirects too) carries a request id.
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -91,7 +93,6 @@ MIDDLEWARE = [
     # of HTML, 3 KB gzipped). Below WhiteNoise, which serves its own pre-compressed static
     # files; Django pads each gzipped body with random bytes against BREACH.
     "django.middleware.gzip.GZipMiddleware",
-    "core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -415,14 +416,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# Stopping a worker (SIGTERM, e.g. `docker compose stop`): it stops taking tasks and lets
-# running ones finish for this long; then it cancels what is left, which goes back to the
-# queue (every task is acks_late and idempotent). Above the hard limit of ordinary tasks, so
-# only a nightly check is ever cut short; the container's stop grace period must be longer
-# (docker-compose.yml: 120 s). The worker needs REMAP_SIGTERM=SIGQUIT for SIGTERM to start
-# this soft shutdown.
-CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=100)
-CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+# Stopping a worker (SIGTERM, e.g. `docker compose stop`; the worker runs with
+# REMAP_SIGTERM=SIGQUIT): it stops taking tasks and, if any is running, waits this long
+# (Celery's soft shutdown: a fixed wait), then cancels what is still running, which goes
+# back to the queue at once (acks_late; every task is idempotent). Just above the hard
+# limit of ordinary tasks, so that only a nightly check is ever cut short; an idle worker
+# stops at once. The container's stop grace period must be longer (docker-compose.yml).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float(
+    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 5
+)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False
 # Our own logging configuration (JSON in production) applies to the worker and beat too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
