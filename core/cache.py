@@ -18,8 +18,12 @@ from core.redis_fallback import RedisBreaker
 _breaker = RedisBreaker("cache")
 
 # What each client method returns when Redis is away: what it returns for a missing key.
+# ``add`` answers True ("the key was absent and is stored now"), consistent with ``get``
+# answering a miss: code that takes a lock or marks something used with ``add`` (allauth's
+# rate-limit lock, its TOTP replay guard) goes on instead of waiting for a lock that can
+# never be had. Logins stay limited by django-axes, which counts failures in PostgreSQL.
 _ON_FAILURE = {
-    "add": False,
+    "add": True,
     "clear": False,
     "delete": False,
     "delete_many": None,
