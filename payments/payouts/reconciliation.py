@@ -160,12 +160,14 @@ def reconciliation_run(
     return report
 
 
-def reconciliation_run_and_record() -> ReconciliationReport:
-    """The nightly run: compare the previous day, then record the outcome for the metrics
-    and mail ADMINS about differences (core.nightly)."""
+def reconciliation_run_and_record(
+    *, start: datetime | None = None, end: datetime | None = None
+) -> ReconciliationReport:
+    """The nightly run: compare the previous day (or the window given), then record the
+    outcome for the metrics and mail ADMINS about differences (core.nightly)."""
     from core.nightly import nightly_check_record
 
-    report = reconciliation_run()
+    report = reconciliation_run(start=start, end=end)
     findings = [
         f"{d.kind} {d.source} {d.currency}: processor {d.processor_amount}, "
         f"ledger {d.ledger_amount}"
