@@ -24,14 +24,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A local .env is convenient in development; the real environment always wins. Production
 # takes its settings from the process environment alone (see the module docstring).
-if os.environ.get("SOCIALPAY_PROFILE") != "production" and (BASE_DIR / ".env").is_file():
+# (read_env copies the file's values into os.environ, so the real value is noted first.)
+_PROFILE_IN_ENVIRONMENT = os.environ.get("SOCIALPAY_PROFILE")
+if _PROFILE_IN_ENVIRONMENT != "production" and (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 PROFILE = env.str("SOCIALPAY_PROFILE", default="development")
 if PROFILE not in {"development", "test", "production"}:
     raise ValueError(f"SOCIALPAY_PROFILE must be development, test or production, not {PROFILE!r}")
 PRODUCTION = PROFILE == "production"
-if PRODUCTION and os.environ.get("SOCIALPAY_PROFILE") != "production":
+if PRODUCTION and _PROFILE_IN_ENVIRONMENT != "production":
     raise ImproperlyConfigured(
         "SOCIALPAY_PROFILE=production came from .env; production reads only the process "
         "environment, so set it (and every other setting) there"
