@@ -4,7 +4,7 @@ PYTHON := $(shell scripts/find-python)
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 
-.PHONY: run test lint messages bench-ledger bench-timeline bench-transfers bench-pages clean
+.PHONY: run test lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -33,6 +33,14 @@ MESSAGES_IGNORE := -i '.venv/*' -i '.data/*' -i 'static/*' -i 'staticfiles/*' \
 messages: $(VENV)/.synced
 	$(VENV)/bin/python manage.py makemessages -l de --add-location file $(MESSAGES_IGNORE)
 	$(VENV)/bin/python manage.py compilemessages -l de -i .venv -i .data
+
+# Backups (README, "Backups and restores"): pg_dump's custom format plus the uploads.
+backup:
+	scripts/backup.sh
+
+# make restore BACKUP=.data/backups/socialpay-<time>.dump [RESTORE_DATABASE_URL=...]
+restore:
+	BACKUP="$(BACKUP)" scripts/restore.sh
 
 bench-ledger: $(VENV)/.synced
 	$(VENV)/bin/python bench/ledger.py $(BENCH_ARGS)
