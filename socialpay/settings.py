@@ -144,6 +144,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # a primary-key read (see PERFORMANCE.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (see also LEDGER_PREPARED_STATEMENTS).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 # While PostgreSQL cannot be reached, requests answer 503 with this Retry-After (core.views).
