@@ -269,3 +269,19 @@ def test_uploads_go_to_s3_compatible_storage_when_a_bucket_is_set():
     assert s3["OPTIONS"]["bucket_name"] == "socialpay-media"
     assert s3["OPTIONS"]["endpoint_url"] == "https://s3.example"
     assert s3["OPTIONS"]["querystring_auth"] is True
+
+
+def test_sentry_reports_django_and_celery_when_a_dsn_is_set():
+    code = (
+        "import json, django, sentry_sdk; django.setup(); o = sentry_sdk.get_client().options;"
+        "print(json.dumps({'dsn': o['dsn'], 'pii': o['send_default_pii'],"
+        " 'integrations': sorted(sentry_sdk.get_client().integrations)}))"
+    )
+    result = _run(code, SENTRY_DSN="https://public@sentry.example.invalid/1")
+    assert result.returncode == 0, result.stderr
+    s = json.loads(result.stdout.strip().splitlines()[-1])
+    assert s["dsn"] == "https://public@sentry.example.invalid/1"
+    assert s["pii"] is False
+    assert {"django", "celery"} <= set(s["integrations"])
+    off = _run(code)
+    assert json.loads(off.stdout.strip().splitlines()[-1])["dsn"] is None
