@@ -32,6 +32,8 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Metrics of every worker process are summed through files in this directory
 # (core.metrics); prometheus_client reads the variable when first imported, so it is set
 # before anything imports it, and emptied here, at start, so that old runs do not count.
+# Set here, for gunicorn's processes only: other commands in the same container (probes,
+# manage.py) must not write files into it.
 _metrics_dir = os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR", "/tmp/socialpay-metrics-web"  # noqa: S108
 )
