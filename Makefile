@@ -4,7 +4,7 @@ PYTHON := $(shell scripts/find-python)
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 
-.PHONY: run test lint messages bench-ledger bench-timeline bench-transfers bench-pages clean
+.PHONY: run test lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -12,7 +12,9 @@ $(VENV)/.synced: pyproject.toml uv.lock
 		echo "• installing uv into .data/tools"; \
 		mkdir -p .data && "$(PYTHON)" -m venv .data/tools && .data/tools/bin/pip install -q uv; \
 	fi
-	UV_PROJECT_ENVIRONMENT=$(VENV) "$(UV)" sync --frozen --python "$(PYTHON)"
+	# The embedded PostgreSQL and Redis (group "embedded") are for development and tests
+	# only; the production image installs neither them nor the development group.
+	UV_PROJECT_ENVIRONMENT=$(VENV) "$(UV)" sync --frozen --group embedded --python "$(PYTHON)"
 	@touch $@
 
 run: $(VENV)/.synced
@@ -31,6 +33,14 @@ MESSAGES_IGNORE := -i '.venv/*' -i '.data/*' -i 'static/*' -i 'staticfiles/*' \
 messages: $(VENV)/.synced
 	$(VENV)/bin/python manage.py makemessages -l de --add-location file $(MESSAGES_IGNORE)
 	$(VENV)/bin/python manage.py compilemessages -l de -i .venv -i .data
+
+# Backups (README, "Backups and restores"): pg_dump's custom format plus the uploads.
+backup:
+	scripts/backup.sh
+
+# make restore BACKUP=.data/backups/socialpay-<time>.dump [RESTORE_DATABASE_URL=...]
+restore:
+	BACKUP="$(BACKUP)" scripts/restore.sh
 
 bench-ledger: $(VENV)/.synced
 	$(VENV)/bin/python bench/ledger.py $(BENCH_ARGS)

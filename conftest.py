@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log_path = ROOT / ".data" / f"celery-test-{settings.CELERY_TASK_DEFAULT_QUEUE}.log"
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "wb")  # noqa: SIM115 - closed in the finaliser
+    node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "celery"),
@@ -51,7 +53,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             "-Q",
             settings.CELERY_TASK_DEFAULT_QUEUE,
             "-n",
-            f"test-{uuid.uuid4().hex[:8]}@%h",
+            node,
             "--without-mingle",
             "--without-gossip",
         ],
@@ -62,17 +64,21 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     )
     from socialpay.celery import app
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"Celery worker exited; see {log_path}")
-        replies = app.control.ping(timeout=0.5)
-        if replies:
-            break
-    else:
-        proc.terminate()
-        raise RuntimeError(f"Celery worker did not answer a ping; see {log_path}")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"Celery worker exited; see {log_path}")
+            # Its own node: another worker on the same broker (a run that died) is not ready.
+            if app.control.ping(destination=[node], timeout=0.5):
+                break
+        else:
+            raise RuntimeError(f"Celery worker did not answer a ping; see {log_path}")
+    except BaseException:
+        proc.kill()  # never leave a worker behind when the fixture fails
+        raise
     connection.close()
+    proc.node = node  # for tests that ping this worker by name
     yield proc
     proc.terminate()
     try:

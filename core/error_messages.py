@@ -28,6 +28,9 @@ MESSAGES: Mapping[str, Any] = {
     ),
     "permission_denied": _("You are not allowed to do that."),
     "conflict": _("That changed in the meantime. Reload the page and try again."),
+    "service_unavailable": _(
+        "We cannot reach our database for a moment. Nothing was changed; try again shortly."
+    ),
     # money values
     "invalid_amount": _("Enter the amount as a number, such as 12.50."),
     "amount_too_precise": _("That amount has too many decimals for its currency."),

@@ -37,3 +37,22 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key} ({self.response_status})"
+
+
+class NightlyCheck(models.Model):
+    """The outcome of one run of a nightly consistency check (``ledger_verify``,
+    ``reconciliation``): kept so that metrics and staff see the last result whatever
+    process ran it, and so that a check that stopped running is noticed (its age grows).
+    Append-only by convention; a few rows a day."""
+
+    name = models.CharField(max_length=40)
+    ok = models.BooleanField()
+    findings = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    finished_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "-finished_at"], name="core_nightly_last")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {'ok' if self.ok else f'{self.findings} findings'}"

@@ -93,8 +93,11 @@ a reader never sees a credit twice or half a fold.
 Round trips for a transfer: BEGIN, resolve account keys, one INSERT (entry, postings and
 deltas as one statement with data-modifying CTEs), lock the payer, fold + debit, COMMIT.
 The four statements are prepared once per database session with generic plans (see
-``_prepare``), which halves the database CPU per transfer. Connection poolers must
-therefore keep sessions (PgBouncer session pooling, or Django's persistent connections).
+``_prepare``), which halves the database CPU per transfer. That needs a database session
+that outlives a transaction (Django's persistent connections, or PgBouncer in session
+mode). Behind a transaction pooler (PgBouncer in transaction mode) the next transaction
+may run on another server session, so ``LEDGER_PREPARED_STATEMENTS = False`` sends the
+same statements as plain SQL instead (``_execute``).
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import (
     IntegrityError,
     OperationalError,
@@ -114,6 +118,7 @@ from django.db import (
     transaction,
 )
 
+from core.metrics import LEDGER_ENTRIES
 from core.money import CurrencyMismatch, Money, currency_require_supported
 from ledger import chart
 from ledger.errors import (
@@ -269,6 +274,29 @@ _STATEMENTS = {
     """,
 }
 _prepared_on: set[tuple[int, int]] = set()
+# The same statements as plain SQL with named parameters ($1 -> %(p1)s; a parameter may
+# appear twice), for connections that cannot keep a prepared statement.
+_PLAIN = {
+    name: re.sub(r"\$(\d+)", r"%(p\1)s", sql) for name, sql in _STATEMENTS.items()
+}
+_CASTS = {
+    "ledger_resolve": ["text[]"],
+    "ledger_insert_entry": [None] * 6 + ["bigint[]", "text[]", "bigint[]", "text[]"]
+    + ["bigint[]", "bigint[]"],
+    "ledger_lock": ["bigint[]"],
+    "ledger_apply": ["bigint[]", "bigint[]", "bigint[]"],
+}
+
+
+def _execute(cur, name: str, params: Sequence[Any]) -> None:
+    """Run one hot-path statement: ``EXECUTE`` of the session's prepared statement, or the
+    plain SQL when ``LEDGER_PREPARED_STATEMENTS`` is off (transaction-pooled connections)."""
+    if not settings.LEDGER_PREPARED_STATEMENTS:
+        cur.execute(_PLAIN[name], {f"p{i}": value for i, value in enumerate(params, 1)})
+        return
+    _prepare(cur)
+    placeholders = ", ".join(f"%s::{c}" if c else "%s" for c in _CASTS[name])
+    cur.execute(f"EXECUTE {name}({placeholders})", list(params))
 
 
 def _prepare(cur) -> None:
@@ -334,8 +362,7 @@ def account_get_or_create(
 
 def _accounts_resolve(cur, keys: Sequence[str]) -> dict[str, _AccountRef]:
     """Map keys to accounts, creating missing chart accounts. Takes no locks."""
-    _prepare(cur)
-    cur.execute("EXECUTE ledger_resolve(%s::text[])", [list(keys)])
+    _execute(cur, "ledger_resolve", [list(keys)])
     found = {row[1]: _AccountRef(*row) for row in cur.fetchall()}
     missing = [k for k in keys if k not in found]
     if missing:
@@ -350,7 +377,7 @@ def _accounts_resolve(cur, keys: Sequence[str]) -> dict[str, _AccountRef]:
                 " ON CONFLICT (key) DO NOTHING",
                 [spec.key, spec.kind, spec.currency, spec.no_overdraft, spec.owner_id],
             )
-        cur.execute("EXECUTE ledger_resolve(%s::text[])", [missing])
+        _execute(cur, "ledger_resolve", [missing])
         found.update({row[1]: _AccountRef(*row) for row in cur.fetchall()})
     return found
 
@@ -481,11 +508,11 @@ def _lock_and_apply(cur, changes: dict[int, tuple[int, int]], keys: dict[int, st
     applies the changes and checks ``balance >= pending_out`` in one UPDATE. Raises
     ``InsufficientFunds``; the caller's transaction then rolls back, the fold included.
     """
-    _prepare(cur)
     ids = sorted(changes)
-    cur.execute("EXECUTE ledger_lock(%s::bigint[])", [ids])
-    cur.execute(
-        "EXECUTE ledger_apply(%s::bigint[], %s::bigint[], %s::bigint[])",
+    _execute(cur, "ledger_lock", [ids])
+    _execute(
+        cur,
+        "ledger_apply",
         [ids, [changes[i][0] for i in ids], [changes[i][1] for i in ids]],
     )
     rows = sorted(cur.fetchall())
@@ -529,10 +556,9 @@ def _insert_entry(
 
     Returns ``(id, created_at)``, or None when the idempotency key already exists (then
     nothing was inserted)."""
-    _prepare(cur)
-    cur.execute(
-        "EXECUTE ledger_insert_entry(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::text[],"
-        " %s::bigint[], %s::text[], %s::bigint[], %s::bigint[])",
+    _execute(
+        cur,
+        "ledger_insert_entry",
         [
             code,
             idempotency_key,
@@ -548,7 +574,11 @@ def _insert_entry(
             [amount for _, amount in deltas],
         ],
     )
-    return cur.fetchone()
+    row = cur.fetchone()
+    if row is not None:
+        # Counted once committed (a rolled-back savepoint drops its callbacks).
+        transaction.on_commit(LEDGER_ENTRIES.labels(code=code).inc)
+    return row
 
 
 def _replayed_entry(idempotency_key: str, fingerprint: str) -> Entry:

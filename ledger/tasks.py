@@ -32,13 +32,24 @@ def balance_deltas_fold() -> int:
     return folded
 
 
-@shared_task(name="ledger.tasks.ledger_verify")
+@shared_task(
+    name="ledger.tasks.ledger_verify",
+    # It reads the whole ledger, so it gets the nightly limits, not the global ones.
+    soft_time_limit=settings.NIGHTLY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.NIGHTLY_TASK_TIME_LIMIT,
+)
 def ledger_verify() -> dict:
-    """Nightly: recompute every balance and invariant; log an error for each finding."""
+    """Nightly: recompute every balance and invariant; log an error for each finding,
+    record the run and mail ADMINS about findings (core.nightly)."""
+    from core.nightly import nightly_check_record
+
     report = selectors.ledger_verify(
         hold_max_age=timedelta(hours=settings.LEDGER_HOLD_MAX_AGE_HOURS)
     )
     for finding in report.findings:
         log.error("ledger.verify.finding", finding=finding)
     log.info("ledger.verify", ok=report.ok, checked=report.checked, findings=len(report.findings))
+    nightly_check_record(
+        name="ledger_verify", ok=report.ok, findings=report.findings, summary=report.checked
+    )
     return {"ok": report.ok, "checked": report.checked, "findings": report.findings}

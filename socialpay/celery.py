@@ -1,15 +1,41 @@
-"""The Celery application. Configuration lives in Django settings under ``CELERY_*``."""
+"""The Celery application. Configuration lives in Django settings under ``CELERY_*``.
+
+Also: Celery's own logging is replaced by ours (JSON lines, core.logging), every task is
+counted and timed for Prometheus (core.metrics), and a worker serves those metrics on
+``CELERY_METRICS_PORT`` when it is set.
+"""
 
 import os
+import time
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import (
+    setup_logging,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_retry,
+    worker_init,
+    worker_process_shutdown,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
 
 app = Celery("socialpay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _use_our_logging(**_):
+    # A receiver here stops Celery from configuring logging itself; loading the settings
+    # runs core.logging.configure_logging, so worker and beat log as the web does.
+    from django.conf import settings
+
+    settings.LOG_LEVEL  # noqa: B018  (loads the settings, which configure logging)
+
+
+_started: dict[str, float] = {}
 
 
 @task_prerun.connect
@@ -19,3 +45,54 @@ def _bind_task_context(task_id=None, task=None, **_):
 
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(task_id=task_id, task=getattr(task, "name", None))
+    if task_id:
+        _started[task_id] = time.monotonic()
+
+
+@task_postrun.connect
+def _count_task(task_id=None, task=None, state=None, **_):
+    from core.metrics import TASK_LATENCY, TASKS
+
+    name = getattr(task, "name", "unknown")
+    started = _started.pop(task_id, None)
+    if started is not None:
+        TASK_LATENCY.labels(task=name).observe(time.monotonic() - started)
+    if state == "SUCCESS":
+        TASKS.labels(task=name, outcome="succeeded").inc()
+
+
+@task_failure.connect
+def _count_failure(sender=None, **_):
+    from core.metrics import TASKS
+
+    TASKS.labels(task=getattr(sender, "name", "unknown"), outcome="failed").inc()
+
+
+@task_retry.connect
+def _count_retry(sender=None, **_):
+    from core.metrics import TASKS
+
+    TASKS.labels(task=getattr(sender, "name", "unknown"), outcome="retried").inc()
+
+
+@worker_init.connect
+def _serve_metrics(**_):
+    """In the worker's main process: serve the task metrics of every pool process."""
+    from django.conf import settings
+
+    if not settings.CELERY_METRICS_PORT:
+        return
+    from prometheus_client import start_http_server
+
+    from core.metrics import registry
+
+    start_http_server(settings.CELERY_METRICS_PORT, registry=registry(scrape=False))
+
+
+@worker_process_shutdown.connect
+def _forget_pool_process(pid=None, **_):
+    # A pool process that exits leaves its files; its live gauges must stop counting.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and pid:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

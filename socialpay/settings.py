@@ -2,30 +2,43 @@
 
 Profiles (``SOCIALPAY_PROFILE``): ``development`` (default), ``test`` and ``production``.
 Production refuses to start without a real ``SECRET_KEY`` and ``ALLOWED_HOSTS`` and turns on
-every transport-security setting so that ``manage.py check --deploy`` is clean.
+every transport-security setting so that ``manage.py check --deploy`` is clean. Production
+reads the process environment only: a ``.env`` file is a development convenience, and one
+left in a deployed folder (or image) must not silently supply secrets.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A local .env is convenient for operators; the real environment always wins.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env is convenient in development; the real environment always wins. Production
+# takes its settings from the process environment alone (see the module docstring).
+# (read_env copies the file's values into os.environ, so the real value is noted first.)
+_PROFILE_IN_ENVIRONMENT = os.environ.get("SOCIALPAY_PROFILE")
+if _PROFILE_IN_ENVIRONMENT != "production" and (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 PROFILE = env.str("SOCIALPAY_PROFILE", default="development")
 if PROFILE not in {"development", "test", "production"}:
     raise ValueError(f"SOCIALPAY_PROFILE must be development, test or production, not {PROFILE!r}")
 PRODUCTION = PROFILE == "production"
+if PRODUCTION and _PROFILE_IN_ENVIRONMENT != "production":
+    raise ImproperlyConfigured(
+        "SOCIALPAY_PROFILE=production came from .env; production reads only the process "
+        "environment, so set it (and every other setting) there"
+    )
 
 DEBUG = env.bool("DEBUG", default=PROFILE == "development")
 
@@ -38,6 +51,12 @@ else:
         "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
     )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Key rotation: put the old key here when setting a new SECRET_KEY, so sessions, password
+# reset links and signed values made with it stay valid; remove it once they have expired
+# (two weeks for sessions, PASSWORD_RESET_TIMEOUT for reset links).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# Who receives error reports and the nightly checks' findings (comma-separated addresses).
+ADMINS = env.list("ADMINS", default=[])
 
 INSTALLED_APPS = [
     # Django's admin, behind allauth's login and a second factor (accounts.admin_site).
@@ -75,6 +94,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every answer, other middlewares' included.
+    "core.middleware.MetricsMiddleware",
+    # Next, so that every answer (static files and redirects too) carries a request id.
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -82,7 +105,6 @@ MIDDLEWARE = [
     # of HTML, 3 KB gzipped). Below WhiteNoise, which serves its own pre-compressed static
     # files; Django pads each gzipped body with random bytes against BREACH.
     "django.middleware.gzip.GZipMiddleware",
-    "core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,18 +154,33 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # a primary-key read (see PERFORMANCE.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (see also LEDGER_PREPARED_STATEMENTS).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# While PostgreSQL cannot be reached, requests answer 503 with this Retry-After (core.views).
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int(
+    "DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=10
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker --------------------------------------------------------
+# REDIS_URL holds the cache, the API rate limits and the beat heartbeat, all of which may be
+# lost (an LRU-evicting server is right for it). CELERY_BROKER_URL holds queued tasks, which
+# must not be evicted: in production give it its own server (or at least its own database
+# on a server) with maxmemory-policy noeviction.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# While Redis is unreachable the cache answers "not found" and rate limits count in each
+# process (core.redis_fallback); after a failure Redis is left alone this many seconds.
+REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=5.0)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="sp"),
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 
@@ -210,6 +247,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "login"
+# Login records (django-axes) older than this are deleted nightly (core.tasks).
+AUTH_LOG_RETENTION_DAYS = env.int("AUTH_LOG_RETENTION_DAYS", default=90)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Django 6.1 configures mail through MAILERS; EMAIL_URL (django-environ's syntax) fills it.
@@ -257,8 +296,30 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+# Uploads (avatars, digital goods): the file system by default (one machine, MEDIA_ROOT,
+# backed up by `make backup`); with MEDIA_S3_BUCKET set, an S3-compatible object store
+# (AWS S3, MinIO, Ceph...), which every web server and worker shares, for more than one
+# machine. Credentials come from the usual AWS_* variables or the instance's role.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "custom_domain": env.str("MEDIA_S3_CUSTOM_DOMAIN", default="") or None,
+            # Objects are private; pages link to them with signed, expiring URLs.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 3600,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -294,7 +355,8 @@ SECURE_CSP = {
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Probes and Prometheus talk plain HTTP to the container, past the TLS proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|livez|readyz|metrics)$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -377,11 +439,48 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+# The nightly checks (ledger_verify, reconciliation) read everything and grow with the data,
+# so they have limits of their own (set on the tasks from these values).
+NIGHTLY_TASK_SOFT_TIME_LIMIT = env.int("NIGHTLY_TASK_SOFT_TIME_LIMIT", default=45 * 60)
+NIGHTLY_TASK_TIME_LIMIT = env.int("NIGHTLY_TASK_TIME_LIMIT", default=50 * 60)
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged task after the visibility timeout; it must exceed the
-# longest task plus its countdown.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# longest task (the nightly limit) plus its countdown, or a slow task runs twice at once.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= NIGHTLY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed NIGHTLY_TASK_TIME_LIMIT "
+        "(a task still running at the visibility timeout is delivered a second time)"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # A broker that does not answer must not hold a web request for long (kombu's default
+    # is to wait for the operating system's TCP timeout).
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# Publishing a task when the broker is down: give up after about a second (the callers log
+# it, and a sweeper or beat re-drives the work from the database) instead of blocking.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Stopping a worker (SIGTERM, e.g. `docker compose stop`; the worker runs with
+# REMAP_SIGTERM=SIGQUIT): it stops taking tasks and, if any is running, waits this long
+# (Celery's soft shutdown: a fixed wait), then cancels what is still running, which goes
+# back to the queue at once (acks_late; every task is idempotent). Just above the hard
+# limit of ordinary tasks, so that only a nightly check is ever cut short; an idle worker
+# stops at once. The container's stop grace period must be longer (docker-compose.yml).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float(
+    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 5
+)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False
+# Our own logging configuration (JSON in production) applies to the worker and beat too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
 # Tests give their worker a queue of its own so that no other worker on the same Redis
 # (a developer's `make run`) takes their tasks.
@@ -390,6 +489,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".data" / "celerybeat-schedule")
 )
+# Beat records that it is alive (``beat:last``) for its health probe (core.beat).
+CELERY_BEAT_SCHEDULER = "core.beat.HeartbeatScheduler"
+# The beat probe (manage.py probe beat) fails when beat:last is older than this.
+BEAT_PROBE_MAX_AGE_SECONDS = env.int("BEAT_PROBE_MAX_AGE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "core.tasks.heartbeat",
@@ -398,6 +501,11 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {
         "task": "core.tasks.idempotency_purge",
         "schedule": timedelta(hours=1),
+    },
+    # Expired sessions are never deleted by Django itself.
+    "sessions-clear-expired": {
+        "task": "core.tasks.sessions_clear_expired",
+        "schedule": crontab(hour=4, minute=5),
     },
 }
 
@@ -454,7 +562,15 @@ SANDBOX_PAYOUT_SETTLE_SECONDS = env.float("SANDBOX_PAYOUT_SETTLE_SECONDS", defau
 # Connect events (payouts of connected accounts) come from a second Stripe endpoint.
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=0)
-STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=30)
+# A web request that calls Stripe must get its answer (or give up) before gunicorn kills the
+# worker process serving it (GUNICORN_TIMEOUT, read by deploy/gunicorn.conf.py too).
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+GUNICORN_TIMEOUT = env.int("GUNICORN_TIMEOUT", default=30)
+if STRIPE_TIMEOUT_SECONDS * (STRIPE_MAX_NETWORK_RETRIES + 1) >= GUNICORN_TIMEOUT:
+    raise ImproperlyConfigured(
+        "STRIPE_TIMEOUT_SECONDS (times 1 + STRIPE_MAX_NETWORK_RETRIES) must stay below "
+        "GUNICORN_TIMEOUT, or gunicorn kills a request that is still waiting for Stripe"
+    )
 # Rejected and duplicate deliveries are kept this long for forensics, then deleted.
 WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["payments-webhooks-redrive"] = {
@@ -469,6 +585,11 @@ CELERY_BEAT_SCHEDULE["payments-webhook-deliveries-prune"] = {
 # --- Ledger ---------------------------------------------------------------------------------
 # ledger_verify reports holds still pending after this many hours.
 LEDGER_HOLD_MAX_AGE_HOURS = env.int("LEDGER_HOLD_MAX_AGE_HOURS", default=7 * 24)
+# The ledger's hot path runs prepared statements, prepared once per database session (about
+# half the database CPU of a transfer). Turn this off behind a transaction-mode pooler
+# (PgBouncer pool_mode=transaction), where a session's prepared statements are not there
+# for its next transaction; the same SQL is then sent in full each time.
+LEDGER_PREPARED_STATEMENTS = env.bool("LEDGER_PREPARED_STATEMENTS", default=True)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Folds appended credits into cached balances (see ledger.services, "Hot accounts").
@@ -490,6 +611,29 @@ from core.logging import configure_logging  # noqa: E402  (needs the values abov
 
 LOGGING_CONFIG = None
 configure_logging(level=LOG_LEVEL, json=LOG_JSON)
+
+# --- Metrics and error tracking -------------------------------------------------------------
+# /metrics (Prometheus) answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
+# without a token it does not exist. Workers serve their task metrics on
+# CELERY_METRICS_PORT (0: off), a port for the internal network only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+# Error tracking with Sentry (or a compatible service) for Django and Celery, when set.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=PROFILE),
+        integrations=[DjangoIntegration(), CeleryIntegration(monitor_beat_tasks=False)],
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        # No personal data (user e-mail, IP, cookies, bodies) leaves for the error tracker.
+        send_default_pii=False,
+        max_request_body_size="never",
+    )
 
 # --- Wallet: top-ups, P2P transfers, requests, limits ---------------------------------------
 # Send limits are counted in one currency; other currencies are converted with the fixed,

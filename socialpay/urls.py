@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core.views import favicon, healthz
+from core.views import favicon, healthz, livez, metrics, readyz
 from posts.views import home
+
+# An unreachable database answers 503 with Retry-After instead of 500 (core.views).
+handler500 = "core.views.server_error"
 
 # Each app owns its endpoints; this file only mounts them.
 api_v1 = [
@@ -17,6 +20,9 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", favicon),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),

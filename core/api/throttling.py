@@ -12,19 +12,28 @@ taken back out (``DECR``), so refusals do not extend the wait.
 The estimate assumes the previous window's requests were spread evenly; it can be off by a
 fraction of one window's traffic, never by a whole window's burst as a plain fixed window
 can.
+
+Without Redis (down, or unreachable within a second) the same counters are kept in the
+process's memory (``_LocalCounters``): every limit, logins' included, still holds per
+process, so a client gets at most the limit times the number of web processes while Redis
+is away, and no request fails because of the rate limiter. Each request counted locally
+adds to ``socialpay_degraded_operations{component="ratelimit"}``.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import redis
 from django.conf import settings
 from rest_framework import throttling
 
 from core.client_ip import client_ip
+from core.redis_fallback import RedisBreaker
 
 _client: redis.Redis | None = None
+_breaker = RedisBreaker("ratelimit")
 
 
 def _redis() -> redis.Redis:
@@ -32,9 +41,37 @@ def _redis() -> redis.Redis:
     global _client
     if _client is None:
         _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
         )
     return _client
+
+
+class _LocalCounters:
+    """Window counters in this process's memory, for while Redis is away. Windows older
+    than the previous one are dropped as new ones start, so the table stays small."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int], int] = {}
+        self._newest = 0
+
+    def count(self, key: str, window: int) -> tuple[int, int]:
+        """Add one to ``key``'s current window; return (current, previous) counts."""
+        with self._lock:
+            if window > self._newest:
+                self._newest = window
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window - 1}
+            current = self._counts.get((key, window), 0) + 1
+            self._counts[(key, window)] = current
+            return current, self._counts.get((key, window - 1), 0)
+
+    def take_back(self, key: str, window: int) -> None:
+        with self._lock:
+            if (key, window) in self._counts:
+                self._counts[(key, window)] -= 1
+
+
+_local = _LocalCounters()
 
 
 class SlidingWindowMixin:
@@ -57,19 +94,43 @@ class SlidingWindowMixin:
         now = self.timer()
         window = int(now // self.duration)
         current = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{self.key_prefix}:{self.key}"
-        pipe = _redis().pipeline(transaction=False)
-        pipe.incr(f"{current}:{window}")
-        pipe.expire(f"{current}:{window}", self.duration * 2)
-        pipe.get(f"{current}:{window - 1}")
-        in_window, _, previous = pipe.execute()
-        previous = int(previous or 0)
+        counted = self._count_in_redis(current, window) if _breaker.available() else None
+        if counted is None:
+            _breaker.fallback()
+            in_window, previous = _local.count(current, window)
+        else:
+            in_window, previous = counted
         elapsed = (now - window * self.duration) / self.duration
         estimate = previous * (1 - elapsed) + in_window
         if estimate <= self.num_requests:
             return True
-        _redis().decr(f"{current}:{window}")
+        self._take_back(current, window, in_redis=counted is not None)
         self._wait = self._seconds_until_allowed(previous, in_window - 1, elapsed)
         return False
+
+    def _count_in_redis(self, current: str, window: int) -> tuple[int, int] | None:
+        """One pipelined round trip; None when Redis cannot be reached."""
+        try:
+            pipe = _redis().pipeline(transaction=False)
+            pipe.incr(f"{current}:{window}")
+            pipe.expire(f"{current}:{window}", self.duration * 2)
+            pipe.get(f"{current}:{window - 1}")
+            in_window, _, previous = pipe.execute()
+        except redis.RedisError as exc:
+            _breaker.failed(exc)
+            return None
+        _breaker.succeeded()
+        return in_window, int(previous or 0)
+
+    def _take_back(self, current: str, window: int, *, in_redis: bool) -> None:
+        if not in_redis:
+            _local.take_back(current, window)
+            return
+        try:
+            _redis().decr(f"{current}:{window}")
+        except redis.RedisError as exc:
+            # The refusal stands; the counter stays one higher until its window ends.
+            _breaker.failed(exc)
 
     def _seconds_until_allowed(self, previous: int, in_window: int, elapsed: float) -> float:
         """When the estimate (with one more request) falls back to the limit, as the

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRINT_SETTINGS = """
@@ -167,3 +169,119 @@ def test_the_suite_runs_under_the_test_profile_with_a_private_queue(settings):
     assert settings.PROFILE == "test"
     assert settings.CELERY_TASK_DEFAULT_QUEUE.startswith("test-")
     assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+PRINT_PROD = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({"secret": settings.SECRET_KEY, "hosts": settings.ALLOWED_HOSTS,
+                  "fallbacks": settings.SECRET_KEY_FALLBACKS, "admins": settings.ADMINS}))
+"""
+
+
+@pytest.fixture
+def dotenv():
+    """A .env file beside manage.py for one test (a developer's own is put back after)."""
+    path = ROOT / ".env"
+    saved = path.read_bytes() if path.exists() else None
+
+    def write(text: str) -> None:
+        path.write_text(text)
+
+    yield write
+    if saved is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(saved)
+
+
+def test_production_reads_the_environment_only_never_a_dotenv(dotenv, monkeypatch):
+    monkeypatch.delenv("SANDBOX_WEBHOOK_SECRET", raising=False)
+    dotenv("SECRET_KEY=from-the-dotenv-file-0123456789abcdefghijklmnopqrstuv\nADMINS=x@y.z\n")
+    # Development reads it...
+    dev = _run(PRINT_PROD)
+    assert dev.returncode == 0, dev.stderr
+    assert json.loads(dev.stdout.strip().splitlines()[-1])["secret"].startswith("from-the-dotenv")
+    # ...production does not: without SECRET_KEY in its environment it refuses to start.
+    prod = _run(
+        PRINT_PROD,
+        SOCIALPAY_PROFILE="production",
+        ALLOWED_HOSTS="pay.example.com",
+        EMAIL_URL="smtp://mail.example.com:25",
+        PAYMENTS_PROCESSOR="stripe",
+    )
+    assert prod.returncode != 0
+    assert "SECRET_KEY" in prod.stderr
+    key = secrets.token_urlsafe(50)
+    prod = _production(PAYMENTS_PROCESSOR="stripe", SECRET_KEY=key)
+    assert prod.returncode == 0, prod.stderr
+
+
+def test_a_production_profile_set_only_in_dotenv_is_refused(dotenv):
+    dotenv("SOCIALPAY_PROFILE=production\n")
+    result = _run(PRINT_PROD)
+    assert result.returncode != 0
+    assert "production reads only the process environment" in result.stderr
+
+
+def test_key_rotation_and_admins_come_from_the_environment():
+    old = secrets.token_urlsafe(50)
+    result = _run(PRINT_PROD, SECRET_KEY_FALLBACKS=old, ADMINS="a@example.com,b@example.com")
+    assert result.returncode == 0, result.stderr
+    s = json.loads(result.stdout.strip().splitlines()[-1])
+    assert s["fallbacks"] == [old]
+    assert s["admins"] == ["a@example.com", "b@example.com"]
+
+
+def test_a_stripe_timeout_at_or_above_gunicorns_is_refused():
+    result = _run(PRINT_SETTINGS, STRIPE_TIMEOUT_SECONDS="30", GUNICORN_TIMEOUT="30")
+    assert result.returncode != 0
+    assert "must stay below GUNICORN_TIMEOUT" in result.stderr
+    result = _run(PRINT_SETTINGS, STRIPE_TIMEOUT_SECONDS="10", STRIPE_MAX_NETWORK_RETRIES="2")
+    assert result.returncode != 0  # 3 tries of 10 s do not fit in 30 s
+    assert _run(PRINT_SETTINGS, STRIPE_TIMEOUT_SECONDS="10").returncode == 0
+
+
+def test_nightly_limits_must_fit_in_the_broker_visibility_timeout():
+    result = _run(PRINT_SETTINGS, NIGHTLY_TASK_TIME_LIMIT="4000")
+    assert result.returncode != 0
+    assert "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed" in result.stderr
+
+
+def test_worker_shutdown_waits_longer_than_the_task_limit(settings):
+    assert settings.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT > settings.CELERY_TASK_TIME_LIMIT
+    assert settings.CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE is False
+    assert settings.STRIPE_TIMEOUT_SECONDS < settings.GUNICORN_TIMEOUT
+
+
+def test_uploads_go_to_s3_compatible_storage_when_a_bucket_is_set():
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "print(json.dumps(settings.STORAGES['default']))"
+    )
+    local = json.loads(_run(code).stdout.strip().splitlines()[-1])
+    assert local["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    s3 = _run(code, MEDIA_S3_BUCKET="socialpay-media", MEDIA_S3_ENDPOINT_URL="https://s3.example")
+    assert s3.returncode == 0, s3.stderr
+    s3 = json.loads(s3.stdout.strip().splitlines()[-1])
+    assert s3["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert s3["OPTIONS"]["bucket_name"] == "socialpay-media"
+    assert s3["OPTIONS"]["endpoint_url"] == "https://s3.example"
+    assert s3["OPTIONS"]["querystring_auth"] is True
+
+
+def test_sentry_reports_django_and_celery_when_a_dsn_is_set():
+    code = (
+        "import json, django, sentry_sdk; django.setup(); o = sentry_sdk.get_client().options;"
+        "print(json.dumps({'dsn': o['dsn'], 'pii': o['send_default_pii'],"
+        " 'integrations': sorted(sentry_sdk.get_client().integrations)}))"
+    )
+    result = _run(code, SENTRY_DSN="https://public@sentry.example.invalid/1")
+    assert result.returncode == 0, result.stderr
+    s = json.loads(result.stdout.strip().splitlines()[-1])
+    assert s["dsn"] == "https://public@sentry.example.invalid/1"
+    assert s["pii"] is False
+    assert {"django", "celery"} <= set(s["integrations"])
+    off = _run(code)
+    assert json.loads(off.stdout.strip().splitlines()[-1])["dsn"] is None

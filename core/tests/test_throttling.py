@@ -106,3 +106,80 @@ def test_limits_are_per_person_and_the_strictest_scope_wins(clock, rates, person
 def test_a_view_without_a_scope_is_only_user_limited(clock, rates, person):
     alice = person()
     assert [call(UserOnly, alice).status_code for _ in range(4)] == [200] * 4
+
+
+# --- without Redis ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down(monkeypatch, settings):
+    """The limiter's Redis is a port nobody listens on; a fresh breaker for the test."""
+    import redis
+
+    from core.redis_fallback import RedisBreaker
+
+    settings.REDIS_RETRY_AFTER_SECONDS = 60
+    monkeypatch.setattr(throttling, "_client", redis.Redis(port=1, socket_connect_timeout=1))
+    monkeypatch.setattr(throttling, "_breaker", RedisBreaker("ratelimit"))
+    monkeypatch.setattr(throttling, "_local", throttling._LocalCounters())
+
+
+def _degraded(component: str) -> float:
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value(
+        "socialpay_degraded_operations_total", {"component": component, "dependency": "redis"}
+    )
+    return value or 0.0
+
+
+def test_without_redis_requests_are_answered_and_limits_hold_per_process(
+    clock, rates, person, redis_down, caplog
+):
+    alice, bob = person(), person()
+    before = _degraded("ratelimit")
+    assert [call(UserOnly, alice).status_code for _ in range(5)] == [200, 200, 200, 200, 429]
+    assert [call(Ping, bob).status_code for _ in range(3)] == [200, 200, 429]
+    # Every request was counted without Redis (two throttles each for Ping).
+    assert _degraded("ratelimit") - before == 5 + 3 * 2
+    # One log line when Redis went away, not one per request.
+    assert [r for r in caplog.records if "redis.unavailable" in r.getMessage()] != []
+    assert throttling._breaker.available() is False
+
+
+def test_the_local_fallback_slides_and_forgets_old_windows(clock, rates, person, redis_down):
+    alice = person()
+    for _ in range(4):
+        call(UserOnly, alice)
+    clock.now += 60 * 2
+    assert [call(UserOnly, alice).status_code for _ in range(5)] == [200] * 4 + [429]
+    assert all(window >= throttling._local._newest - 1 for _, window in throttling._local._counts)
+
+
+def test_login_stays_rate_limited_without_redis(redis_down, rates, monkeypatch, clock):
+    from rest_framework.test import APIClient
+
+    rates_now = dict(SimpleRateThrottle.THROTTLE_RATES)
+    rates_now.update(auth="2/min")
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates_now)
+    api = APIClient(REMOTE_ADDR=f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}")
+    wrong = {"login": "nobody", "password": "wrong password"}
+    codes = [api.post("/api/v1/auth/token", wrong).status_code for _ in range(3)]
+    # Two wrong passwords are refused as such, the third attempt by the limiter.
+    assert codes[0] in {400, 401} and codes[1] in {400, 401}
+    assert codes[2] == 429
+
+
+def test_redis_comes_back_and_counting_returns_to_it(clock, rates, person, redis_down, settings):
+    import redis
+
+    alice = person()
+    call(UserOnly, alice)
+    assert throttling._breaker.available() is False
+    settings.REDIS_RETRY_AFTER_SECONDS = 0
+    throttling._breaker._retry_at = 0.0
+    throttling._client = redis.Redis.from_url(settings.REDIS_URL)
+    before = _degraded("ratelimit")
+    assert call(UserOnly, alice).status_code == 200
+    assert _degraded("ratelimit") == before
+    assert throttling._breaker._down is False

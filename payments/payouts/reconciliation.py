@@ -37,6 +37,7 @@ log = structlog.get_logger(__name__)
 MAX_PAGES = 1000  # 100 000 balance transactions per run, a limit on everything
 _SOURCE_KEYS = ("processor_object", "processor_payout_id", "charge_id", "payment")
 MAX_PAYMENT_LOOKUPS = 10_000
+MAX_REPORTED_DIFFERENCES = 200  # named in the nightly record and mail; the rest in admin
 Key = tuple[str, str]  # (source, currency)
 
 
@@ -146,4 +147,33 @@ def reconciliation_run(
             difference.report = report
         ReconciliationDifference.objects.bulk_create(differences)
     log.info("reconciliation.done", report_id=report.pk, differences=len(differences))
+    return report
+
+
+def reconciliation_run_and_record(
+    *, start: datetime | None = None, end: datetime | None = None
+) -> ReconciliationReport:
+    """The nightly run: compare the previous day (or the window given), then record the
+    outcome for the metrics and mail ADMINS about differences (core.nightly)."""
+    from core.nightly import nightly_check_record
+
+    report = reconciliation_run(start=start, end=end)
+    findings = [
+        f"{d.kind} {d.source} {d.currency}: processor {d.processor_amount}, "
+        f"ledger {d.ledger_amount}"
+        for d in report.differences.order_by("id")[:MAX_REPORTED_DIFFERENCES]
+    ]
+    nightly_check_record(
+        name="reconciliation",
+        ok=report.difference_count == 0,
+        findings=findings,
+        total=report.difference_count,
+        summary={
+            "report_id": report.pk,
+            "processor": report.processor,
+            "window_start": report.window_start.isoformat(),
+            "processor_rows": report.processor_rows,
+            "ledger_rows": report.ledger_rows,
+        },
+    )
     return report

@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.money import Money, currency_require_supported
+from core.publish import publish_on_commit
 from ledger import chart
 from ledger.errors import EntryAlreadyReversed
 from ledger.models import Entry, HoldStatus
@@ -338,7 +339,10 @@ def payout_request(
             payout=payout, from_status="", to_status=PayoutStatus.REQUESTED, source="api"
         )
         payout_id = payout.pk
-        transaction.on_commit(lambda: payout_submit_enqueue(payout_id=payout_id))
+        # The sweeper re-drives a requested payout whose task never reached the broker.
+        publish_on_commit(
+            lambda: payout_submit_enqueue(payout_id=payout_id), task="payouts.submit"
+        )
     log.info("payout.requested", payout_id=payout.pk, amount=payout.amount, currency=currency)
     return payout
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from payments.payouts import reconciliation, services
@@ -32,9 +33,15 @@ def payouts_sweep_task() -> dict:
     return asdict(services.payouts_sweep())
 
 
-@shared_task(name="payouts.reconcile", ignore_result=True)
+@shared_task(
+    name="payouts.reconcile",
+    ignore_result=True,
+    # It pages through a day of the processor's records: the nightly limits apply.
+    soft_time_limit=settings.NIGHTLY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.NIGHTLY_TASK_TIME_LIMIT,
+)
 def reconciliation_task() -> int:
-    return reconciliation.reconciliation_run().pk
+    return reconciliation.reconciliation_run_and_record().pk
 
 
 @shared_task(name="payouts.scheduled", ignore_result=True)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import Conflict, NotFound
+from core.publish import publish_on_commit
 from payments.processors import get_processor, objects
 from payments.processors.base import (
     TransientProcessorError,
@@ -139,8 +140,10 @@ def _reject(
 def _enqueue_on_commit(event_pk: int, *, countdown: float = 0) -> None:
     from payments.webhooks.tasks import webhook_event_process_task
 
-    transaction.on_commit(
-        lambda: webhook_event_process_task.apply_async((event_pk,), countdown=countdown)
+    # Beat's redrive picks up an event whose task never reached the broker.
+    publish_on_commit(
+        lambda: webhook_event_process_task.apply_async((event_pk,), countdown=countdown),
+        task="webhook_event_process",
     )
 
 

@@ -222,8 +222,10 @@ def _emit(
 def schedule_delivery(event_id: str, *, countdown: float = 0) -> None:
     from payments.processors.sandbox.tasks import sandbox_deliver_event
 
+    # robust: a broker that cannot be reached is logged, not raised into the request that
+    # committed (the event stays undelivered; sandbox_resend_webhooks --undelivered).
     transaction.on_commit(
-        lambda: sandbox_deliver_event.apply_async((event_id,), countdown=countdown)
+        lambda: sandbox_deliver_event.apply_async((event_id,), countdown=countdown), robust=True
     )
 
 
@@ -498,7 +500,7 @@ def _attempt(pi: m.PaymentIntent, *, authenticated: bool = False) -> dict[str, A
         from payments.processors.sandbox.tasks import sandbox_dispute_open
 
         pi_id = pi.id
-        transaction.on_commit(lambda: sandbox_dispute_open.delay(pi_id))
+        transaction.on_commit(lambda: sandbox_dispute_open.delay(pi_id), robust=True)
     return payment_intent_json(pi, expand=True)
 
 
@@ -632,7 +634,7 @@ def dispute_submit_evidence(dispute_id: str, *, text: str) -> dict[str, Any]:
         _emit("charge.dispute.updated", dispute_json(dispute))
         from payments.processors.sandbox.tasks import sandbox_dispute_close
 
-        transaction.on_commit(lambda: sandbox_dispute_close.delay(dispute_id))
+        transaction.on_commit(lambda: sandbox_dispute_close.delay(dispute_id), robust=True)
         return dispute_json(dispute)
 
 
@@ -785,7 +787,9 @@ def schedule_payout_settle(payout_id: str) -> None:
     from payments.processors.sandbox.tasks import sandbox_payout_settle
 
     delay = settings.SANDBOX_PAYOUT_SETTLE_SECONDS
-    transaction.on_commit(lambda: sandbox_payout_settle.apply_async((payout_id,), countdown=delay))
+    transaction.on_commit(
+        lambda: sandbox_payout_settle.apply_async((payout_id,), countdown=delay), robust=True
+    )
 
 
 def payout_settle(payout_id: str) -> str:
