@@ -48,3 +48,11 @@ class IllegalPayoutTransition(Conflict):
 class PayoutRequestExpired(Conflict):
     code = "payout_request_expired"
     default_message = _("This payout request expired; send it again with a new key.")
+
+
+class InvalidBankDetails(InvalidBankAccount):
+    """Bank details that do not fit the country's format; ``details["fields"]`` maps each
+    refused input to its reason (``payments.payouts.bank_formats.BANK_FIELD_ERRORS``)."""
+
+    code = "invalid_bank_details"
+    default_message = _("Some bank details are not right. Check the marked fields.")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
@@ -50,9 +51,11 @@ from ledger.errors import EntryAlreadyReversed
 from ledger.models import Entry, Hold, HoldStatus
 from ledger.services import credit, debit, entry_post, entry_reverse, hold_create, hold_post
 from ledger.services import hold_void as ledger_hold_void
+from payments.payouts import bank_formats
 from payments.payouts.errors import (
     IllegalPayoutTransition,
     InvalidBankAccount,
+    InvalidBankDetails,
     InvalidPayoutMethod,
     NoPayoutDestination,
     PayoutDestinationOnHold,
@@ -85,6 +88,7 @@ from payments.wallets.receipts import ReceiptSide, payment_receipts
 log = structlog.get_logger(__name__)
 
 PAYOUT_CODE = "payout"
+MAX_HOLDER_NAME = 100
 SETTLE_CODE = "payout_settle"
 
 
@@ -155,6 +159,9 @@ def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> 
 def payout_destination_add(
     *,
     user: User,
+    country: str = "US",
+    currency: str = "",
+    details: Mapping[str, str] | None = None,
     account_number: str = "",
     routing_number: str = "",
     token: str = "",
@@ -163,29 +170,50 @@ def payout_destination_add(
 ) -> PayoutDestination:
     """Attach a bank account through the processor and make it the active destination.
 
+    ``details`` holds the country's fields (``bank_formats``: ``iban``, ``sort_code``,
+    ``account_number`` ...); ``account_number`` and ``routing_number`` are shorthand for
+    the two most common ones. ``currency`` empty is the country's usual one. ``token`` is
+    a processor bank token instead of details. Only the last four characters are stored.
+
     The caller has checked re-authentication. Starts the payout hold
-    (``PAYOUT_DESTINATION_HOLD_HOURS``). Raises ``InvalidBankAccount`` (nothing active
-    changes) or ``ProcessorUnavailable`` (retry later).
+    (``PAYOUT_DESTINATION_HOLD_HOURS``). Raises ``InvalidBankDetails`` (per field, nothing
+    written), ``InvalidBankAccount`` (the processor refused it; nothing active changes) or
+    ``ProcessorUnavailable`` (retry later).
     """
-    if bool(account_number) == bool(token):
-        raise InvalidBankAccount(_("Give a bank account number or a bank token."))
-    if account_number and not (account_number.isascii() and account_number.isdigit()):
-        raise InvalidBankAccount(_("The account number is digits only."))
-    if account_number and not 4 <= len(account_number) <= 17:
-        raise InvalidBankAccount(_("The account number has 4 to 17 digits."))
-    if routing_number and not (
-        routing_number.isascii() and routing_number.isdigit() and len(routing_number) == 9
-    ):
-        raise InvalidBankAccount(_("The routing number has 9 digits."))
+    values = dict(details or {})
+    if account_number:
+        values["account_number"] = account_number
+    if routing_number:
+        values["routing_number"] = routing_number
     if schedule not in PayoutSchedule.values:
         raise InvalidBankAccount(_("Unknown payout schedule."), details={"field": "schedule"})
+    holder = " ".join(str(account_holder_name or "").split())[:MAX_HOLDER_NAME]
+    if token:
+        if any(values.values()):
+            raise InvalidBankAccount(_("Give bank account details or a bank token, not both."))
+        fmt = bank_formats.bank_format(country)
+        if fmt is None or not fmt.supported_currencies():
+            raise InvalidBankDetails(details={"fields": {"country": "bank_country_unsupported"}})
+        bank_currency = (currency or fmt.supported_currencies()[0]).upper()
+        if bank_currency not in fmt.supported_currencies():
+            raise InvalidBankDetails(details={"fields": {"currency": "bank_currency_unsupported"}})
+        checked = None
+        bank_country = fmt.country
+    else:
+        checked = bank_formats.bank_details_validate(
+            country=country, currency=currency, values=values
+        )
+        bank_country, bank_currency = checked.country, checked.currency
     processor = get_processor()
     # Intent first: the row id becomes the processor's idempotency key.
     with transaction.atomic(durable=True):
         destination = PayoutDestination.objects.create(
             user=user,
             processor=processor.name,
-            last4=(account_number or "")[-4:],
+            last4=checked.last4 if checked else "",
+            country=bank_country,
+            currency=bank_currency,
+            account_holder_name=holder,
             schedule=schedule,
         )
     try:
@@ -195,9 +223,12 @@ def payout_destination_add(
                 account_id=account.account_id,
                 idempotency_key=f"payout-destination:{destination.pk}",
                 token=token or None,
-                account_number=account_number or None,
-                routing_number=routing_number or None,
-                account_holder_name=account_holder_name[:100],
+                account_number=checked.account_number if checked else None,
+                routing_number=checked.routing_number if checked else None,
+                bic=checked.bic if checked else None,
+                country=bank_country,
+                currency=bank_currency,
+                account_holder_name=holder,
             )
         )
     except TransientProcessorError as exc:
@@ -219,8 +250,9 @@ def payout_destination_add(
         destination.status = PayoutDestination.Status.ACTIVE
         destination.bank_account_id = bank.id
         destination.last4 = bank.last4
-        destination.currency = bank.currency.upper()[:3]
-        destination.country = bank.country[:2]
+        # What the processor says it attached wins; it answered for the same shape.
+        destination.currency = bank.currency.upper()[:3] or bank_currency
+        destination.country = bank.country.upper()[:2] or bank_country
         destination.payouts_allowed_at = now + timedelta(
             hours=settings.PAYOUT_DESTINATION_HOLD_HOURS
         )

@@ -146,14 +146,18 @@ def test_destination_needs_recent_reauthentication_and_starts_the_hold(settings)
         reauthenticated_at=timezone.now() - timedelta(hours=1)
     )
     response = client.put(
-        "/api/v1/payouts/destination", {"account_number": "000123456789"}, format="json"
+        "/api/v1/payouts/destination",
+        {"account_number": "000123456789", "routing_number": "110000000"},
+        format="json",
     )
     assert response.status_code == 403 and code(response) == "reauthentication_required"
     assert not PayoutDestination.objects.exists()
 
     client = client_for(creator)  # a fresh token is a fresh proof
     response = client.put(
-        "/api/v1/payouts/destination", {"account_number": "000123456789"}, format="json"
+        "/api/v1/payouts/destination",
+        {"account_number": "000123456789", "routing_number": "110000000"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     assert response.json()["destination"]["last4"] == "6789"
@@ -161,7 +165,11 @@ def test_destination_needs_recent_reauthentication_and_starts_the_hold(settings)
     assert response.status_code == 409 and code(response) == "payout_destination_on_hold"
 
     bad = client.put("/api/v1/payouts/destination", {"account_number": "12ab"}, format="json")
-    assert bad.status_code == 400 and code(bad) == "invalid_bank_account"
+    assert bad.status_code == 400 and code(bad) == "invalid_bank_details"
+    assert bad.json()["error"]["details"]["fields"] == {
+        "account_number": "bank_field_digits",
+        "routing_number": "bank_field_required",
+    }
 
 
 def test_quote_shows_fee_and_arrival():

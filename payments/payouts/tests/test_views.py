@@ -68,7 +68,9 @@ def test_settings_and_bank_account_need_reauthentication():
     assert client.get("/payouts/settings").status_code == 200
     response = client.get("/payouts/settings/bank")
     assert response.status_code == 302 and "reauthenticate" in response["Location"]
-    response = client.post("/payouts/settings/bank", {"account_number": "000123456789"})
+    response = client.post(
+        "/payouts/settings/bank", {"account_number": "000123456789", "routing_number": "110000000"}
+    )
     assert response.status_code == 302
     assert not user.payout_destinations.exists()
     response = client.post("/payouts/settings/onboarding")
@@ -90,7 +92,9 @@ def test_after_reauthentication_the_bank_account_is_saved_and_payouts_wait(setti
     reauth = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
     assert reauth.status_code == 302
     assert client.get("/payouts/settings/bank").status_code == 200
-    response = client.post("/payouts/settings/bank", {"account_number": "000123456789"})
+    response = client.post(
+        "/payouts/settings/bank", {"account_number": "000123456789", "routing_number": "110000000"}
+    )
     assert response.status_code == 302 and response["Location"] == "/payouts/settings"
     destination = user.payout_destinations.get(status="active")
     assert destination.last4 == "6789"
