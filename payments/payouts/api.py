@@ -3,6 +3,7 @@ service or selector, and renders."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -19,7 +20,7 @@ from accounts.api_inputs import StrictSerializer, parse
 from core.api.pagination import CursorPagination
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
-from payments.payouts import selectors, services
+from payments.payouts import bank_formats, selectors, services
 from payments.payouts.models import Payout, PayoutDestination
 from payments.wallets.payer import payer_reauthenticated, stepup_check
 
@@ -74,7 +75,11 @@ def payout_payload(payout: Payout) -> dict:
         "arrival_date": payout.arrival_date.isoformat() if payout.arrival_date else None,
         "failure_code": payout.failure_code or None,
         "failure_message": payout.failure_message or None,
-        "destination": {"last4": payout.destination.last4},
+        "destination": {
+            "last4": payout.destination.last4,
+            "country": payout.destination.country,
+            "currency": payout.destination.currency,
+        },
         "created_at": payout.created_at.isoformat(),
     }
 
@@ -155,7 +160,9 @@ DESTINATION_OUTPUT = inline_serializer(
             {
                 "id": serializers.IntegerField(),
                 "last4": serializers.CharField(),
+                "country": serializers.CharField(),
                 "currency": serializers.CharField(),
+                "account_holder_name": serializers.CharField(),
                 "schedule": serializers.CharField(),
                 "payouts_allowed_at": serializers.DateTimeField(),
             },
@@ -186,11 +193,23 @@ class PayoutQuoteApi(APIView):
 
 
 class DestinationInput(StrictSerializer):
-    account_number = serializers.CharField(required=False, max_length=17, allow_blank=True)
-    routing_number = serializers.CharField(required=False, max_length=9, allow_blank=True)
+    """The bank account: ``country`` (default US, the only kind this endpoint once took),
+    ``currency`` (default the country's usual one) and the country's fields, which
+    ``GET /payouts/bank-formats`` lists; or a processor ``token`` instead of fields."""
+
+    country = serializers.CharField(required=False, max_length=2, default="US")
+    currency = serializers.CharField(required=False, max_length=3, allow_blank=True)
     token = serializers.CharField(required=False, max_length=100, allow_blank=True)
     account_holder_name = serializers.CharField(required=False, max_length=100, allow_blank=True)
     schedule = serializers.ChoiceField(choices=["manual", "weekly"], required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in bank_formats.FIELD_NAMES:
+            fields[name] = serializers.CharField(
+                required=False, max_length=bank_formats.MAX_FIELD_LENGTH, allow_blank=True
+            )
+        return fields
 
 
 def destination_payload(destination: PayoutDestination | None) -> dict | None:
@@ -199,10 +218,56 @@ def destination_payload(destination: PayoutDestination | None) -> dict | None:
     return {
         "id": destination.pk,
         "last4": destination.last4,
+        "country": destination.country,
         "currency": destination.currency,
+        "account_holder_name": destination.account_holder_name,
         "schedule": destination.schedule,
         "payouts_allowed_at": destination.payouts_allowed_at.isoformat(),
     }
+
+
+BANK_FORMATS_OUTPUT = inline_serializer(
+    "PayoutBankFormats",
+    {
+        "countries": inline_serializer(
+            "PayoutBankFormat",
+            {
+                "country": serializers.CharField(),
+                "currencies": serializers.ListField(child=serializers.CharField()),
+                "fields": serializers.ListField(child=serializers.DictField()),
+            },
+            many=True,
+        ),
+        "hold_hours": serializers.IntegerField(),
+    },
+)
+
+
+class PayoutBankFormatsApi(APIView):
+    @extend_schema(operation_id="payout_bank_formats", responses={200: BANK_FORMATS_OUTPUT})
+    def get(self, request):
+        """What a bank account needs, country by country, and the hold a change starts."""
+        countries = []
+        for code in bank_formats.bank_countries():
+            fmt = bank_formats.FORMATS[code]
+            countries.append(
+                {
+                    "country": code,
+                    "currencies": list(fmt.supported_currencies()),
+                    "fields": [
+                        {
+                            "name": f.name,
+                            "label": str(f.label),
+                            "required": f.required,
+                            "help": str(f.help_text),
+                        }
+                        for f in fmt.fields
+                    ],
+                }
+            )
+        return Response(
+            {"countries": countries, "hold_hours": settings.PAYOUT_DESTINATION_HOLD_HOURS}
+        )
 
 
 class PayoutDestinationApi(APIView):
@@ -226,10 +291,12 @@ class PayoutDestinationApi(APIView):
         # Changing where money goes out always needs a fresh proof (the step-up rule).
         stepup_check(counted=None, reauthenticated=payer_reauthenticated(request))
         data = parse(DestinationInput, request.data)
+        details = {name: data[name] for name in bank_formats.FIELD_NAMES if data.get(name)}
         destination = services.payout_destination_add(
             user=request.user,
-            account_number=data.get("account_number", ""),
-            routing_number=data.get("routing_number", ""),
+            country=data["country"],
+            currency=data.get("currency", ""),
+            details=details,
             token=data.get("token", ""),
             account_holder_name=data.get("account_holder_name", ""),
             schedule=data.get("schedule", "manual"),

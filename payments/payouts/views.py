@@ -3,10 +3,14 @@ and payout settings (bank account behind re-authentication, schedule)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,8 +19,15 @@ from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from core.money import Money
-from payments.payouts import selectors, services
-from payments.payouts.forms import BankAccountForm, PayoutRequestForm, ScheduleForm
+from payments.payouts import bank_formats, selectors, services
+from payments.payouts.errors import InvalidBankDetails
+from payments.payouts.forms import (
+    BankAccountForm,
+    BankCountryForm,
+    PayoutRequestForm,
+    ScheduleForm,
+    country_name,
+)
 from payments.wallets.payer import payer_reauthenticated
 from payments.wallets.stepup import stepup_redirect, stepup_restore
 
@@ -113,22 +124,45 @@ def payout_settings(request):
 @login_required
 @reauthentication_required
 def payout_bank_account(request):
-    form = BankAccountForm(request.POST or None)
+    """Two steps, no script needed: the bank's country (``?country=DE``), then the fields
+    that country's accounts need. The hold that a change starts is shown before saving."""
+    country = (request.POST.get("country") or request.GET.get("country") or "").upper()[:2]
+    context = {
+        "hold_hours": settings.PAYOUT_DESTINATION_HOLD_HOURS,
+        "hold_until": timezone.now() + timedelta(hours=settings.PAYOUT_DESTINATION_HOLD_HOURS),
+    }
+    if country not in bank_formats.bank_countries():
+        country_form = BankCountryForm(request.GET if "country" in request.GET else None)
+        return render(
+            request,
+            "payments/payouts/bank_account.html",
+            {**context, "country_form": country_form},
+            status=400 if request.method == "POST" else 200,
+        )
+    form = BankAccountForm(request.POST or None, country=country)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.payout_destination_add(
                 user=request.user,
-                account_number=data["account_number"].strip(),
-                routing_number=data["routing_number"].strip(),
+                country=country,
+                currency=data["currency"],
+                details=form.details(),
                 account_holder_name=data["account_holder_name"],
             )
+        except InvalidBankDetails as exc:
+            form.add_bank_errors(exc.details.get("fields", {}))
         except DomainError as exc:
             form.add_error(None, error_message(exc))
         else:
             messages.success(request, _("Bank account saved. Payouts resume after the hold."))
             return redirect("payments:payout-settings")
-    return render(request, "payments/payouts/bank_account.html", {"form": form})
+    return render(
+        request,
+        "payments/payouts/bank_account.html",
+        {**context, "form": form, "country": country, "country_name": country_name(country)},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required

@@ -181,3 +181,67 @@ def test_quote_shows_fee_and_arrival():
     ).json()
     assert (body["fee"], body["total"]) == (150, 10150)
     assert body["arrival_estimate"] == timezone.now().date().isoformat()
+
+
+def test_the_bank_formats_say_what_each_country_needs():
+    body = client_for(make_user()).get("/api/v1/payouts/bank-formats").json()
+    by_country = {c["country"]: c for c in body["countries"]}
+    assert [f["name"] for f in by_country["DE"]["fields"]] == ["iban", "bic"]
+    assert by_country["DE"]["currencies"] == ["EUR"]
+    assert [f["name"] for f in by_country["GB"]["fields"]] == ["sort_code", "account_number"]
+    assert [f["name"] for f in by_country["IN"]["fields"]] == ["ifsc", "account_number"]
+    assert "hold_hours" in body
+
+
+def test_an_iban_destination_through_the_api(settings):
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
+    creator = make_user()
+    response = client_for(creator).put(
+        "/api/v1/payouts/destination",
+        {
+            "country": "DE",
+            "iban": "DE89 3704 0044 0532 0130 00",
+            "account_holder_name": "Grete Müller",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    destination = response.json()["destination"]
+    assert (destination["country"], destination["currency"], destination["last4"]) == (
+        "DE",
+        "EUR",
+        "3000",
+    )
+
+
+IBAN = "DE89370400440532013000"
+BAD = "invalid_bank_details"
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "fields"),
+    [
+        ({"country": "DE", "iban": "DE88" + IBAN[4:]}, BAD, {"iban": "bank_field_checksum"}),
+        (
+            {"country": "GB", "sort_code": "1088"},
+            BAD,
+            {"sort_code": "bank_field_length", "account_number": "bank_field_required"},
+        ),
+        (
+            {"country": "DE", "iban": IBAN, "currency": "GBP"},
+            BAD,
+            {"currency": "bank_currency_unsupported"},
+        ),
+        ({"country": "XX", "iban": IBAN}, BAD, {"country": "bank_country_unsupported"}),
+        ({"country": "DE", "iban": IBAN, "swift": "x"}, "unknown_field", None),
+        ({"country": "DE", "iban": "D" * 51}, "max_length", None),
+    ],
+)  # fmt: skip
+def test_bad_bank_details_are_a_4xx_and_change_nothing(body, error, fields):
+    creator = make_user()
+    response = client_for(creator).put("/api/v1/payouts/destination", body, format="json")
+    assert response.status_code == 400, response.content
+    assert code(response) == error
+    if fields is not None:
+        assert response.json()["error"]["details"]["fields"] == fields
+    assert not PayoutDestination.objects.filter(user=creator).exists()
