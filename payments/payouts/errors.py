@@ -56,3 +56,20 @@ class InvalidBankDetails(InvalidBankAccount):
 
     code = "invalid_bank_details"
     default_message = _("Some bank details are not right. Check the marked fields.")
+
+
+class PayoutCurrencyMismatch(ValidationFailed):
+    """A payout in another currency than its bank account's (``details["currency"]``)."""
+
+    code = "payout_currency_mismatch"
+    status = 422
+    default_message = _(
+        "Payouts to this bank account are in its currency; convert from your wallet first."
+    )
+
+
+class PayoutQuoteMismatch(Conflict):
+    """A conversion quote that does not pay for this payout (other amount or currency)."""
+
+    code = "payout_quote_mismatch"
+    default_message = _("This exchange quote does not match the payout. Review it again.")

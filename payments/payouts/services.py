@@ -36,7 +36,8 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import structlog
 from django.conf import settings
@@ -58,7 +59,9 @@ from payments.payouts.errors import (
     InvalidBankDetails,
     InvalidPayoutMethod,
     NoPayoutDestination,
+    PayoutCurrencyMismatch,
     PayoutDestinationOnHold,
+    PayoutQuoteMismatch,
     PayoutRequestExpired,
     ProcessorUnavailable,
 )
@@ -339,6 +342,8 @@ def payout_request(
             require_verified=True,
         )
         destination = _destination_payable(user)
+        if destination.currency != currency:
+            raise PayoutCurrencyMismatch(details={"currency": destination.currency})
         hold = hold_create(
             code=PAYOUT_CODE,
             idempotency_key=hold_key,
@@ -369,6 +374,110 @@ def payout_request(
         payout_id = payout.pk
         transaction.on_commit(lambda: payout_submit_enqueue(payout_id=payout_id))
     log.info("payout.requested", payout_id=payout.pk, amount=payout.amount, currency=currency)
+    return payout
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutConversion:
+    """A payout from a wallet in another currency: the FX quote that converts first (rate,
+    FX fee, expiry) and the payout it pays for. Shown in full before the person confirms."""
+
+    payout: PayoutQuote
+    fx_quote_id: str
+    source: Money  # what leaves the wallet the person pays from
+    fx_fee: Money  # in the payout's currency, on top of the rate's mid-market value
+    mid_rate: Decimal  # mid-market, target currency per source currency
+    expires_at: datetime
+
+
+def payout_destination_currency(*, user: User) -> str | None:
+    """The currency payouts to ``user``'s active bank account are made in."""
+    return (
+        PayoutDestination.objects.filter(user=user, status=PayoutDestination.Status.ACTIVE)
+        .values_list("currency", flat=True)
+        .first()
+    )
+
+
+def payout_conversion_quote(
+    *, user: User, amount: Money, method: str, from_currency: str
+) -> PayoutConversion:
+    """Price a payout of ``amount`` (in the bank account's currency) paid from the wallet in
+    ``from_currency``: the payout's own fee and arrival, and an FX quote for exactly what
+    the payout takes from a wallet (``amount`` + its fee). Moves no money; the quote
+    expires after ``FX_QUOTE_TTL_SECONDS``. Raises ``NoPayoutDestination``,
+    ``PayoutCurrencyMismatch``, ``InvalidPayoutMethod``, and the FX pricing errors
+    (``same_currency``, ``amount_too_small``, ``rate_stale`` ...)."""
+    from payments.fx.services import fx_quote_create
+
+    currency = payout_destination_currency(user=user)
+    if currency is None:
+        raise NoPayoutDestination()
+    if amount.currency != currency:
+        raise PayoutCurrencyMismatch(details={"currency": currency})
+    payout = payout_quote(amount=amount, method=method)
+    fx = fx_quote_create(
+        user=user,
+        source_currency=from_currency,
+        target_currency=currency,
+        target_amount=payout.total.amount,
+    )
+    return PayoutConversion(
+        payout=payout,
+        fx_quote_id=str(fx.pk),
+        source=Money(fx.source_amount, fx.source_currency),
+        fx_fee=Money(fx.fee_amount, fx.target_currency),
+        mid_rate=fx.mid_rate,
+        expires_at=fx.expires_at,
+    )
+
+
+def payout_request_converted(
+    *,
+    user: User,
+    amount: Money,
+    method: str,
+    fx_quote_id: str,
+    request_key: str,
+    reauthenticated: bool | None = None,
+) -> Payout:
+    """Convert at the FX quote, then request the payout, in ONE transaction: if the payout
+    is refused (hold, verification, step-up, funds) the conversion is rolled back too, so
+    a confirmed step either does both or nothing.
+
+    The quote must be ``user``'s, unused, unexpired, and pay for exactly this payout (its
+    target is ``amount`` + the payout's fee, in the bank account's currency). The same
+    ``request_key`` returns the same payout (and converts nothing again).
+    Locks: as ``fx_conversion_execute`` (the source wallet), then as ``payout_request``.
+    Raises ``PayoutQuoteMismatch``, ``quote_expired``/``quote_used``/``not_found``, and
+    whatever ``payout_request`` raises.
+    """
+    from payments.fx import selectors as fx_selectors
+    from payments.fx.services import fx_conversion_execute
+
+    existing = Payout.objects.filter(
+        user=user, hold__idempotency_key=_request_hold_key(user.pk, request_key)
+    ).first()
+    if existing is not None:
+        return existing
+    total = payout_quote(amount=amount, method=method).total
+    quote = fx_selectors.quote_get(user=user, quote_id=fx_quote_id)
+    if (quote.target_currency, quote.target_amount) != (total.currency, total.amount):
+        raise PayoutQuoteMismatch(
+            details={
+                "quote_target": {"amount": quote.target_amount, "currency": quote.target_currency}
+            }
+        )
+    with transaction.atomic(durable=True):
+        fx_conversion_execute(user=user, quote_id=quote.pk)
+        payout = payout_request(
+            user=user,
+            amount=amount,
+            method=method,
+            request_key=request_key,
+            reauthenticated=reauthenticated,
+        )
+    log.info("payout.converted", payout_id=payout.pk, fx_quote=str(quote.pk))
     return payout
 
 
@@ -786,16 +895,20 @@ def payout_refresh(*, payout_id: int, source: str = "sweeper") -> Payout:
 
 
 __all__ = [
+    "PayoutConversion",
     "PayoutQuote",
     "SubmitOutcome",
     "SweepReport",
     "payout_apply_remote",
+    "payout_conversion_quote",
     "payout_destination_add",
+    "payout_destination_currency",
     "payout_ledger_sync",
     "payout_onboarding_link",
     "payout_quote",
     "payout_refresh",
     "payout_request",
+    "payout_request_converted",
     "payout_schedule_set",
     "payout_submit",
     "payout_submit_enqueue",
