@@ -169,6 +169,11 @@ MESSAGES: Mapping[str, Any] = {
     "bank_country_unsupported": _("Payouts cannot go to bank accounts in this country yet."),
     "bank_currency_unsupported": _("Accounts in this country cannot be paid in this currency."),
     "routing_number_invalid": _("That bank code is not valid. Check it and retry."),
+    "payout_currency_mismatch": _(
+        "Payouts to your bank account are in its currency. Choose the wallet to pay from; "
+        "another currency is converted first."
+    ),
+    "payout_quote_mismatch": _("The exchange offer no longer fits this payout. Review it again."),
     "illegal_payout_transition": _("This payout has already moved on. Reload the page."),
     "payout_request_expired": _("This payout request expired. Review it and send it again."),
     # processors and webhooks (seen by staff in the admin, rarely by people)

@@ -52,8 +52,13 @@ class RawCurrencyField(RawJsonField):
 
 class PayoutInput(StrictSerializer):
     amount = RawAmountField(help_text="Integer minor units (1050 is 10.50 USD).")
-    currency = RawCurrencyField(help_text="Uppercase ISO 4217 code.")
+    currency = RawCurrencyField(help_text="The bank account's currency (ISO 4217).")
     method = serializers.ChoiceField(choices=["standard", "instant"], required=False)
+    fx_quote_id = serializers.UUIDField(
+        required=False,
+        help_text="From another wallet: the quote from /payouts/quote with from_currency; "
+        "the conversion and the payout happen together or not at all.",
+    )
 
 
 def _money(data: dict) -> Money:
@@ -112,13 +117,23 @@ class PayoutListCreateApi(APIView):
     @idempotent_api("payouts.create", one_transaction=True)
     def post(self, request):
         data = parse(PayoutInput, request.data)
-        payout = services.payout_request(
-            user=request.user,
-            amount=_money(data),
-            method=data.get("method", "standard"),
-            request_key=request.idempotency_key,
-            reauthenticated=payer_reauthenticated(request),
-        )
+        if data.get("fx_quote_id"):
+            payout = services.payout_request_converted(
+                user=request.user,
+                amount=_money(data),
+                method=data.get("method", "standard"),
+                fx_quote_id=str(data["fx_quote_id"]),
+                request_key=request.idempotency_key,
+                reauthenticated=payer_reauthenticated(request),
+            )
+        else:
+            payout = services.payout_request(
+                user=request.user,
+                amount=_money(data),
+                method=data.get("method", "standard"),
+                request_key=request.idempotency_key,
+                reauthenticated=payer_reauthenticated(request),
+            )
         return Response(payout_payload(payout), status=202)
 
     @extend_schema(operation_id="payouts_list", responses={200: PAYOUT_OUTPUT})
@@ -137,8 +152,13 @@ class PayoutDetailApi(APIView):
         return Response(payout_payload(payout))
 
 
-class PayoutQuoteInput(PayoutInput):
-    pass
+class PayoutQuoteInput(StrictSerializer):
+    amount = RawAmountField(help_text="Integer minor units of the bank account's currency.")
+    currency = RawCurrencyField(help_text="The bank account's currency (ISO 4217).")
+    method = serializers.ChoiceField(choices=["standard", "instant"], required=False)
+    from_currency = serializers.CharField(
+        required=False, max_length=3, help_text="The wallet that pays, when not ``currency``."
+    )
 
 
 QUOTE_OUTPUT = inline_serializer(
@@ -150,6 +170,17 @@ QUOTE_OUTPUT = inline_serializer(
         "currency": serializers.CharField(),
         "method": serializers.CharField(),
         "arrival_estimate": serializers.DateField(),
+        "conversion": inline_serializer(
+            "PayoutConversion",
+            {
+                "fx_quote_id": serializers.UUIDField(),
+                "source": serializers.DictField(),
+                "fx_fee": serializers.DictField(),
+                "mid_rate": serializers.CharField(),
+                "expires_at": serializers.DateTimeField(),
+            },
+            allow_null=True,
+        ),
     },
 )
 DESTINATION_OUTPUT = inline_serializer(
@@ -179,17 +210,34 @@ class PayoutQuoteApi(APIView):
     def post(self, request):
         """The fee and arrival estimate of a payout, before requesting it (moves nothing)."""
         data = parse(PayoutQuoteInput, request.data)
-        quote = services.payout_quote(amount=_money(data), method=data.get("method", "standard"))
-        return Response(
-            {
-                "amount": quote.amount.amount,
-                "fee": quote.fee.amount,
-                "total": quote.total.amount,
-                "currency": quote.amount.currency,
-                "method": quote.method,
-                "arrival_estimate": quote.arrival_estimate.isoformat(),
+        money = _money(data)
+        method = data.get("method", "standard")
+        conversion = None
+        if data.get("from_currency") and data["from_currency"] != money.currency:
+            conversion = services.payout_conversion_quote(
+                user=request.user, amount=money, method=method, from_currency=data["from_currency"]
+            )
+            quote = conversion.payout
+        else:
+            quote = services.payout_quote(amount=money, method=method)
+        body = {
+            "amount": quote.amount.amount,
+            "fee": quote.fee.amount,
+            "total": quote.total.amount,
+            "currency": quote.amount.currency,
+            "method": quote.method,
+            "arrival_estimate": quote.arrival_estimate.isoformat(),
+            "conversion": None,
+        }
+        if conversion is not None:
+            body["conversion"] = {
+                "fx_quote_id": conversion.fx_quote_id,
+                "source": conversion.source.as_dict(),
+                "fx_fee": conversion.fx_fee.as_dict(),
+                "mid_rate": str(conversion.mid_rate),
+                "expires_at": conversion.expires_at.isoformat(),
             }
-        )
+        return Response(body)
 
 
 class DestinationInput(StrictSerializer):

@@ -28,10 +28,23 @@ class PayoutRequestForm(forms.Form):
         initial=PayoutMethod.STANDARD,
     )
 
-    def __init__(self, *args, **kwargs):
+    from_currency = forms.ChoiceField(
+        label=_("Pay from wallet"),
+        choices=[],
+        required=False,
+        help_text=_("Another wallet's money is converted first; you see the rate and fee."),
+    )
+    fx_quote_id = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, destination_currency: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [(c, c) for c in settings.SUPPORTED_CURRENCIES]
-        self.fields["currency"].initial = settings.DEFAULT_CURRENCY
+        wallets = [(c, c) for c in settings.SUPPORTED_CURRENCIES]
+        # Payouts are in the bank account's currency; any wallet can pay for them.
+        payout_currency = destination_currency or settings.DEFAULT_CURRENCY
+        self.fields["currency"].choices = [(payout_currency, payout_currency)]
+        self.fields["currency"].initial = payout_currency
+        self.fields["from_currency"].choices = wallets
+        self.fields["from_currency"].initial = payout_currency
 
     def clean(self):
         data = super().clean()
@@ -43,6 +56,7 @@ class PayoutRequestForm(forms.Form):
             if money.amount <= 0:
                 raise forms.ValidationError(_("The amount must be more than zero."))
             data["money"] = money
+            data["from_currency"] = data.get("from_currency") or money.currency
         return data
 
 

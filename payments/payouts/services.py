@@ -441,7 +441,7 @@ def payout_request_converted(
     request_key: str,
     reauthenticated: bool | None = None,
 ) -> Payout:
-    """Convert at the FX quote, then request the payout, in ONE transaction: if the payout
+    """Convert at the FX quote, then request the payout, in one transaction: if the payout
     is refused (hold, verification, step-up, funds) the conversion is rolled back too, so
     a confirmed step either does both or nothing.
 
@@ -468,7 +468,8 @@ def payout_request_converted(
                 "quote_target": {"amount": quote.target_amount, "currency": quote.target_currency}
             }
         )
-    with transaction.atomic(durable=True):
+    # The caller's transaction when there is one (the API's idempotent request is one).
+    with transaction.atomic():
         fx_conversion_execute(user=user, quote_id=quote.pk)
         payout = payout_request(
             user=user,

@@ -32,25 +32,7 @@ from payments.wallets.payer import payer_reauthenticated
 from payments.wallets.stepup import stepup_redirect, stepup_restore
 
 
-@login_required
-def payouts_page(request):
-    """GET: history and the request form. POST: review the payout (moves nothing)."""
-    if request.method == "POST":
-        form = PayoutRequestForm(request.POST)
-    else:  # back from a re-authentication: the form as it was typed
-        form = PayoutRequestForm(initial=stepup_restore(request) or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            quote = services.payout_quote(amount=data["money"], method=data["method"])
-        except DomainError as exc:
-            form.add_error(None, error_message(exc))
-        else:
-            return render(
-                request,
-                "payments/payouts/confirm.html",
-                {"quote": quote, "form_data": data, "idempotency_key": form_key()},
-            )
+def _index(request, form, status=200):
     return render(
         request,
         "payments/payouts/index.html",
@@ -59,42 +41,91 @@ def payouts_page(request):
             "payouts": selectors.payouts_of(user=request.user)[:50],
             "destination": selectors.payout_destination_active(user=request.user),
         },
+        status=status,
     )
+
+
+@login_required
+def payouts_page(request):
+    """GET: history and the request form. POST: review the payout (moves nothing): what
+    arrives, when, the fees, and from another wallet the conversion's rate and expiry."""
+    currency = services.payout_destination_currency(user=request.user)
+    if request.method == "POST":
+        form = PayoutRequestForm(request.POST, destination_currency=currency)
+    else:  # back from a re-authentication: the form as it was typed
+        form = PayoutRequestForm(
+            initial=stepup_restore(request) or None, destination_currency=currency
+        )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["from_currency"] != data["money"].currency:
+                conversion = services.payout_conversion_quote(
+                    user=request.user,
+                    amount=data["money"],
+                    method=data["method"],
+                    from_currency=data["from_currency"],
+                )
+                quote = conversion.payout
+            else:
+                conversion = None
+                quote = services.payout_quote(amount=data["money"], method=data["method"])
+        except DomainError as exc:
+            form.add_error(None, error_message(exc))
+        else:
+            echo = request.POST.copy()
+            echo["fx_quote_id"] = conversion.fx_quote_id if conversion else ""
+            return render(
+                request,
+                "payments/payouts/confirm.html",
+                {
+                    "quote": quote,
+                    "conversion": conversion,
+                    "echo": echo,
+                    "destination": selectors.payout_destination_active(user=request.user),
+                    "idempotency_key": form_key(),
+                },
+            )
+    return _index(request, form)
 
 
 @login_required
 @require_POST
 @idempotent_form("payouts.create")
 def payout_confirm(request):
-    form = PayoutRequestForm(request.POST)
+    currency = services.payout_destination_currency(user=request.user)
+    form = PayoutRequestForm(request.POST, destination_currency=currency)
     if not form.is_valid():
         messages.error(request, _("Check the payout and try again."))
         return redirect("payments:payouts")
     data = form.cleaned_data
     try:
-        payout = services.payout_request(
-            user=request.user,
-            amount=data["money"],
-            method=data["method"],
-            request_key=request.POST["idempotency_key"],
-            reauthenticated=payer_reauthenticated(request),
-        )
+        if data["fx_quote_id"]:
+            payout = services.payout_request_converted(
+                user=request.user,
+                amount=data["money"],
+                method=data["method"],
+                fx_quote_id=data["fx_quote_id"],
+                request_key=request.POST["idempotency_key"],
+                reauthenticated=payer_reauthenticated(request),
+            )
+        else:
+            payout = services.payout_request(
+                user=request.user,
+                amount=data["money"],
+                method=data["method"],
+                request_key=request.POST["idempotency_key"],
+                reauthenticated=payer_reauthenticated(request),
+            )
     except ReauthenticationRequired:
         return stepup_redirect(
-            request, back=reverse("payments:payouts"), fields=("amount", "currency", "method")
+            request,
+            back=reverse("payments:payouts"),
+            fields=("amount", "currency", "method", "from_currency"),
         )
     except DomainError as exc:
         messages.error(request, error_message(exc))
-        return render(
-            request,
-            "payments/payouts/index.html",
-            {
-                "form": form,
-                "payouts": selectors.payouts_of(user=request.user)[:50],
-                "destination": selectors.payout_destination_active(user=request.user),
-            },
-            status=200,
-        )
+        return _index(request, form)
     total = Money(payout.amount + payout.fee, payout.currency)
     messages.success(request, _("Payout of %(amount)s requested.") % {"amount": total.format()})
     return redirect("payments:payouts")

@@ -101,7 +101,7 @@ def test_same_key_other_body_is_refused():
         ('{"amount": NaN, "currency": "USD"}', None),
         ("[1, 2]", None),
         ('{"amount": 999999, "currency": "USD"}', "insufficient_funds"),
-        ('{"amount": 100, "currency": "EUR"}', "insufficient_funds"),
+        ('{"amount": 100, "currency": "EUR"}', "payout_currency_mismatch"),  # a USD account
     ],
 )
 def test_bad_inputs_are_4xx_and_write_nothing(raw, expected):
@@ -245,3 +245,46 @@ def test_bad_bank_details_are_a_4xx_and_change_nothing(body, error, fields):
     if fields is not None:
         assert response.json()["error"]["details"]["fields"] == fields
     assert not PayoutDestination.objects.filter(user=creator).exists()
+
+
+def test_a_usd_wallet_pays_a_eur_account_through_the_quote(settings):
+    from payments.fx.services import fx_rates_refresh
+    from payments.payouts import services
+
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
+    fx_rates_refresh()
+    creator = make_user()
+    services.payout_destination_add(
+        user=creator, country="DE", details={"iban": "DE89370400440532013000"}
+    )
+    fund(creator, 20000, "USD")
+    client = client_for(creator)
+
+    wrong = post(client, {"amount": 1000, "currency": "USD"}, key="payout-key-usd")
+    assert wrong.status_code == 422 and code(wrong) == "payout_currency_mismatch"
+
+    quote = client.post(
+        "/api/v1/payouts/quote",
+        {"amount": 5000, "currency": "EUR", "from_currency": "USD"},
+        format="json",
+    ).json()
+    conversion = quote["conversion"]
+    assert quote["total"] == 5000 and conversion["source"]["currency"] == "USD"
+    assert conversion["fx_fee"]["amount"] > 0 and conversion["expires_at"]
+
+    bad = post(
+        client,
+        {"amount": 4000, "currency": "EUR", "fx_quote_id": conversion["fx_quote_id"]},
+        key="payout-key-bad",
+    )
+    assert bad.status_code == 409 and code(bad) == "payout_quote_mismatch"
+    assert available(f"wallet:user:{creator.pk}:USD") == 20000
+
+    response = post(
+        client,
+        {"amount": 5000, "currency": "EUR", "fx_quote_id": conversion["fx_quote_id"]},
+        key="payout-key-conv",
+    )
+    assert response.status_code == 202, response.content
+    assert response.json()["destination"]["currency"] == "EUR"
+    assert available(f"wallet:user:{creator.pk}:USD") == 20000 - conversion["source"]["amount"]

@@ -185,3 +185,41 @@ def test_an_unknown_country_goes_back_to_the_country_step():
     client = _reauthenticated(make_user())
     response = client.post("/payouts/settings/bank", {"country": "ZZ", "iban": "x"})
     assert response.status_code == 400 and 'name="country"' in response.content.decode()
+
+
+def test_a_usd_wallet_reviews_and_confirms_a_eur_payout_in_one_step(settings):
+    from payments.fx.services import fx_rates_refresh
+    from payments.payouts import services
+    from payments.payouts.tests.support import available, fund
+
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
+    fx_rates_refresh()
+    user = make_user()
+    services.payout_destination_add(
+        user=user, country="DE", details={"iban": "DE89370400440532013000"}
+    )
+    fund(user, 20000, "USD")
+    client = signed_in(user)
+    index = client.get("/payouts/").content.decode()
+    assert "Payouts arrive in EUR" in index
+
+    review = client.post(
+        "/payouts/",
+        {"amount": "50.00", "currency": "EUR", "from_currency": "USD", "method": "standard"},
+    )
+    page = review.content.decode()
+    assert review.status_code == 200 and "Converted first at the mid-market rate" in page
+    assert "Exchange fee" in page and "Total from your USD wallet" in page
+    assert "ending in <strong>3000</strong>" in page
+    assert not Payout.objects.exists()  # a review moves nothing
+    echo = review.context["echo"]
+    assert echo["fx_quote_id"]
+
+    body = {k: echo[k] for k in ("amount", "currency", "from_currency", "method", "fx_quote_id")}
+    confirmed = client.post(
+        "/payouts/confirm", {**body, "idempotency_key": review.context["idempotency_key"]}
+    )
+    assert confirmed.status_code == 302
+    payout = Payout.objects.get(user=user)
+    assert (payout.amount, payout.currency) == (5000, "EUR")
+    assert available(f"wallet:user:{user.pk}:USD") < 20000
