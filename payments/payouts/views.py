@@ -156,7 +156,8 @@ def payout_settings(request):
 @reauthentication_required
 def payout_bank_account(request):
     """Two steps, no script needed: the bank's country (``?country=DE``), then the fields
-    that country's accounts need. The hold that a change starts is shown before saving."""
+    that country's accounts need. The hold that a change starts is shown before saving.
+    Mistakes come back on the page (200, as every form page here), each on its field."""
     country = (request.POST.get("country") or request.GET.get("country") or "").upper()[:2]
     context = {
         "hold_hours": settings.PAYOUT_DESTINATION_HOLD_HOURS,
@@ -168,7 +169,6 @@ def payout_bank_account(request):
             request,
             "payments/payouts/bank_account.html",
             {**context, "country_form": country_form},
-            status=400 if request.method == "POST" else 200,
         )
     form = BankAccountForm(request.POST or None, country=country)
     if request.method == "POST" and form.is_valid():
@@ -192,7 +192,6 @@ def payout_bank_account(request):
         request,
         "payments/payouts/bank_account.html",
         {**context, "form": form, "country": country, "country_name": country_name(country)},
-        status=400 if request.method == "POST" else 200,
     )
 
 

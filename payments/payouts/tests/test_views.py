@@ -156,7 +156,7 @@ def test_each_mistake_is_shown_on_its_field_and_nothing_is_saved():
             "bic": "COBAFRFF",
         },
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     form = response.context["form"]
     assert form.errors["iban"] == ["This number has a typo: its check digits do not match."]
     assert "bic" not in form.errors  # the BIC is only compared with a valid IBAN
@@ -184,7 +184,7 @@ def test_a_german_iban_is_saved_from_the_page(settings):
 def test_an_unknown_country_goes_back_to_the_country_step():
     client = _reauthenticated(make_user())
     response = client.post("/payouts/settings/bank", {"country": "ZZ", "iban": "x"})
-    assert response.status_code == 400 and 'name="country"' in response.content.decode()
+    assert response.status_code == 200 and 'name="country"' in response.content.decode()
 
 
 def test_a_usd_wallet_reviews_and_confirms_a_eur_payout_in_one_step(settings):
