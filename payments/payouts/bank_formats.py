@@ -194,6 +194,9 @@ def _normalise(value: str) -> str:
 
 def _check(spec: BankField, value: str, country: str) -> tuple[str, str | None]:
     """``(normalised value, error code or None)`` for one field."""
+    if not value.isascii():
+        # Other scripts' digits ("٨٩") and look-alike letters are never a bank number.
+        return value, NOT_DIGITS if spec.kind in {"digits", "us_routing"} else BAD_FORMAT
     if spec.kind == "iban":
         try:
             iban = IBAN(value)

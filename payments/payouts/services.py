@@ -47,6 +47,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.money import Money, currency_require_supported
+from core.text import text_clean
 from ledger import chart
 from ledger.errors import EntryAlreadyReversed
 from ledger.models import Entry, Hold, HoldStatus
@@ -190,7 +191,14 @@ def payout_destination_add(
         values["routing_number"] = routing_number
     if schedule not in PayoutSchedule.values:
         raise InvalidBankAccount(_("Unknown payout schedule."), details={"field": "schedule"})
-    holder = " ".join(str(account_holder_name or "").split())[:MAX_HOLDER_NAME]
+    holder = " ".join(
+        text_clean(
+            value=account_holder_name or "",
+            max_length=MAX_HOLDER_NAME,
+            field="account_holder_name",
+            allow_newlines=False,
+        ).split()
+    )
     if token:
         if any(values.values()):
             raise InvalidBankAccount(_("Give bank account details or a bank token, not both."))

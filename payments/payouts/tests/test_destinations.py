@@ -85,3 +85,22 @@ def test_a_valid_iban_the_processor_does_not_know_leaves_the_active_one(settings
         )
     assert caught.value.details == {"processor_code": "account_number_invalid"}
     assert creator.payout_destinations.get(status="active").last4 == "3000"
+
+
+@pytest.mark.parametrize(
+    ("details", "holder"),
+    [
+        ({"iban": "DE٨٩370400440532013000"}, "Grete"),  # other scripts' digits
+        ({"iban": "DE89370400440532013000"}, "Grete\x00Müller"),  # a NUL in the name
+        ({"iban": "DE89370400440532013000"}, "G" * 101),
+    ],
+)
+def test_odd_characters_are_refused_before_anything_is_written(details, holder):
+    from core.exceptions import ValidationFailed
+
+    creator = make_user()
+    with pytest.raises(ValidationFailed):
+        services.payout_destination_add(
+            user=creator, country="DE", details=details, account_holder_name=holder
+        )
+    assert not PayoutDestination.objects.filter(user=creator).exists()
