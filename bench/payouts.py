@@ -64,7 +64,7 @@ def make_payees(count: int, per_payee_amount: int) -> list:
         user = user_signup(handle=handle, email=f"{handle}@example.com", password="x" * 16)
         User.objects.filter(pk=user.pk).update(verification_tier="verified")
         user.refresh_from_db()
-        payout_destination_add(user=user, account_number="000123456789")
+        payout_destination_add(user=user, account_number="000123456789", routing_number="110000000")
         money = Money(per_payee_amount, "USD")
         entry_post(
             code="topup",

@@ -170,6 +170,22 @@ MESSAGES: Mapping[str, Any] = {
     "invalid_bank_account": _(
         "That bank account could not be added. Check the account and routing numbers."
     ),
+    "invalid_bank_details": _("Some bank details are not right. Check the marked fields."),
+    # one field of bank details (``invalid_bank_details`` names them in details["fields"])
+    "bank_field_required": _("This field is needed for a bank account in this country."),
+    "bank_field_length": _("This has the wrong number of characters for this country."),
+    "bank_field_digits": _("Use digits only here (spaces and dashes are fine)."),
+    "bank_field_format": _("This is not in the right format. Check it against your bank's."),
+    "bank_field_checksum": _("This number has a typo: its check digits do not match."),
+    "bank_country_mismatch": _("This belongs to a bank in another country than the one chosen."),
+    "bank_country_unsupported": _("Payouts cannot go to bank accounts in this country yet."),
+    "bank_currency_unsupported": _("Accounts in this country cannot be paid in this currency."),
+    "routing_number_invalid": _("That bank code is not valid. Check it and retry."),
+    "payout_currency_mismatch": _(
+        "Payouts to your bank account are in its currency. Choose the wallet to pay from; "
+        "another currency is converted first."
+    ),
+    "payout_quote_mismatch": _("The exchange offer no longer fits this payout. Review it again."),
     "illegal_payout_transition": _("This payout has already moved on. Reload the page."),
     "payout_request_expired": _("This payout request expired. Review it and send it again."),
     # processors and webhooks (seen by staff in the admin, rarely by people)

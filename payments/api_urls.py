@@ -79,5 +79,10 @@ urlpatterns += [
         payouts_api.PayoutDestinationApi.as_view(),
         name="payouts-destination",
     ),
+    path(
+        "payouts/bank-formats",
+        payouts_api.PayoutBankFormatsApi.as_view(),
+        name="payouts-bank-formats",
+    ),
     path("payouts/<str:payout_id>", payouts_api.PayoutDetailApi.as_view(), name="payout-detail"),
 ]

@@ -42,8 +42,8 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 @admin.register(PayoutDestination)
 class PayoutDestinationAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "user", "status", "last4", "currency", "payouts_allowed_at"]
-    list_filter = ["status"]
+    list_display = ["pk", "user", "status", "country", "last4", "currency", "payouts_allowed_at"]
+    list_filter = ["status", "country", "currency"]
     search_fields = ["user__handle"]
 
 

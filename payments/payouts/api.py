@@ -3,6 +3,7 @@ service or selector, and renders."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -19,7 +20,7 @@ from accounts.api_inputs import StrictSerializer, parse
 from core.api.pagination import CursorPagination
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
-from payments.payouts import selectors, services
+from payments.payouts import bank_formats, selectors, services
 from payments.payouts.models import Payout, PayoutDestination
 from payments.wallets.payer import payer_reauthenticated, stepup_check
 
@@ -51,8 +52,13 @@ class RawCurrencyField(RawJsonField):
 
 class PayoutInput(StrictSerializer):
     amount = RawAmountField(help_text="Integer minor units (1050 is 10.50 USD).")
-    currency = RawCurrencyField(help_text="Uppercase ISO 4217 code.")
+    currency = RawCurrencyField(help_text="The bank account's currency (ISO 4217).")
     method = serializers.ChoiceField(choices=["standard", "instant"], required=False)
+    fx_quote_id = serializers.UUIDField(
+        required=False,
+        help_text="From another wallet: the quote from /payouts/quote with from_currency; "
+        "the conversion and the payout happen together or not at all.",
+    )
 
 
 def _money(data: dict) -> Money:
@@ -74,7 +80,11 @@ def payout_payload(payout: Payout) -> dict:
         "arrival_date": payout.arrival_date.isoformat() if payout.arrival_date else None,
         "failure_code": payout.failure_code or None,
         "failure_message": payout.failure_message or None,
-        "destination": {"last4": payout.destination.last4},
+        "destination": {
+            "last4": payout.destination.last4,
+            "country": payout.destination.country,
+            "currency": payout.destination.currency,
+        },
         "created_at": payout.created_at.isoformat(),
     }
 
@@ -109,13 +119,23 @@ class PayoutListCreateApi(APIView):
     @idempotent_api("payouts.create", one_transaction=True)
     def post(self, request):
         data = parse(PayoutInput, request.data)
-        payout = services.payout_request(
-            user=request.user,
-            amount=_money(data),
-            method=data.get("method", "standard"),
-            request_key=request.idempotency_key,
-            reauthenticated=payer_reauthenticated(request),
-        )
+        if data.get("fx_quote_id"):
+            payout = services.payout_request_converted(
+                user=request.user,
+                amount=_money(data),
+                method=data.get("method", "standard"),
+                fx_quote_id=str(data["fx_quote_id"]),
+                request_key=request.idempotency_key,
+                reauthenticated=payer_reauthenticated(request),
+            )
+        else:
+            payout = services.payout_request(
+                user=request.user,
+                amount=_money(data),
+                method=data.get("method", "standard"),
+                request_key=request.idempotency_key,
+                reauthenticated=payer_reauthenticated(request),
+            )
         return Response(payout_payload(payout), status=202)
 
     @extend_schema(operation_id="payouts_list", responses={200: PAYOUT_OUTPUT})
@@ -136,8 +156,13 @@ class PayoutDetailApi(APIView):
         return Response(payout_payload(payout))
 
 
-class PayoutQuoteInput(PayoutInput):
-    pass
+class PayoutQuoteInput(StrictSerializer):
+    amount = RawAmountField(help_text="Integer minor units of the bank account's currency.")
+    currency = RawCurrencyField(help_text="The bank account's currency (ISO 4217).")
+    method = serializers.ChoiceField(choices=["standard", "instant"], required=False)
+    from_currency = serializers.CharField(
+        required=False, max_length=3, help_text="The wallet that pays, when not ``currency``."
+    )
 
 
 QUOTE_OUTPUT = inline_serializer(
@@ -149,6 +174,17 @@ QUOTE_OUTPUT = inline_serializer(
         "currency": serializers.CharField(),
         "method": serializers.CharField(),
         "arrival_estimate": serializers.DateField(),
+        "conversion": inline_serializer(
+            "PayoutConversion",
+            {
+                "fx_quote_id": serializers.UUIDField(),
+                "source": serializers.DictField(),
+                "fx_fee": serializers.DictField(),
+                "mid_rate": serializers.CharField(),
+                "expires_at": serializers.DateTimeField(),
+            },
+            allow_null=True,
+        ),
     },
 )
 DESTINATION_OUTPUT = inline_serializer(
@@ -159,7 +195,9 @@ DESTINATION_OUTPUT = inline_serializer(
             {
                 "id": serializers.IntegerField(),
                 "last4": serializers.CharField(),
+                "country": serializers.CharField(),
                 "currency": serializers.CharField(),
+                "account_holder_name": serializers.CharField(),
                 "schedule": serializers.CharField(),
                 "payouts_allowed_at": serializers.DateTimeField(),
             },
@@ -178,25 +216,54 @@ class PayoutQuoteApi(APIView):
     def post(self, request):
         """The fee and arrival estimate of a payout, before requesting it (moves nothing)."""
         data = parse(PayoutQuoteInput, request.data)
-        quote = services.payout_quote(amount=_money(data), method=data.get("method", "standard"))
-        return Response(
-            {
-                "amount": quote.amount.amount,
-                "fee": quote.fee.amount,
-                "total": quote.total.amount,
-                "currency": quote.amount.currency,
-                "method": quote.method,
-                "arrival_estimate": quote.arrival_estimate.isoformat(),
+        money = _money(data)
+        method = data.get("method", "standard")
+        conversion = None
+        if data.get("from_currency") and data["from_currency"] != money.currency:
+            conversion = services.payout_conversion_quote(
+                user=request.user, amount=money, method=method, from_currency=data["from_currency"]
+            )
+            quote = conversion.payout
+        else:
+            quote = services.payout_quote(amount=money, method=method)
+        body = {
+            "amount": quote.amount.amount,
+            "fee": quote.fee.amount,
+            "total": quote.total.amount,
+            "currency": quote.amount.currency,
+            "method": quote.method,
+            "arrival_estimate": quote.arrival_estimate.isoformat(),
+            "conversion": None,
+        }
+        if conversion is not None:
+            body["conversion"] = {
+                "fx_quote_id": conversion.fx_quote_id,
+                "source": conversion.source.as_dict(),
+                "fx_fee": conversion.fx_fee.as_dict(),
+                "mid_rate": str(conversion.mid_rate),
+                "expires_at": conversion.expires_at.isoformat(),
             }
-        )
+        return Response(body)
 
 
 class DestinationInput(StrictSerializer):
-    account_number = serializers.CharField(required=False, max_length=17, allow_blank=True)
-    routing_number = serializers.CharField(required=False, max_length=9, allow_blank=True)
+    """The bank account: ``country`` (default US, the only kind this endpoint once took),
+    ``currency`` (default the country's usual one) and the country's fields, which
+    ``GET /payouts/bank-formats`` lists; or a processor ``token`` instead of fields."""
+
+    country = serializers.CharField(required=False, max_length=2, default="US")
+    currency = serializers.CharField(required=False, max_length=3, allow_blank=True)
     token = serializers.CharField(required=False, max_length=100, allow_blank=True)
     account_holder_name = serializers.CharField(required=False, max_length=100, allow_blank=True)
     schedule = serializers.ChoiceField(choices=["manual", "weekly"], required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in bank_formats.FIELD_NAMES:
+            fields[name] = serializers.CharField(
+                required=False, max_length=bank_formats.MAX_FIELD_LENGTH, allow_blank=True
+            )
+        return fields
 
 
 def destination_payload(destination: PayoutDestination | None) -> dict | None:
@@ -205,10 +272,56 @@ def destination_payload(destination: PayoutDestination | None) -> dict | None:
     return {
         "id": destination.pk,
         "last4": destination.last4,
+        "country": destination.country,
         "currency": destination.currency,
+        "account_holder_name": destination.account_holder_name,
         "schedule": destination.schedule,
         "payouts_allowed_at": destination.payouts_allowed_at.isoformat(),
     }
+
+
+BANK_FORMATS_OUTPUT = inline_serializer(
+    "PayoutBankFormats",
+    {
+        "countries": inline_serializer(
+            "PayoutBankFormat",
+            {
+                "country": serializers.CharField(),
+                "currencies": serializers.ListField(child=serializers.CharField()),
+                "fields": serializers.ListField(child=serializers.DictField()),
+            },
+            many=True,
+        ),
+        "hold_hours": serializers.IntegerField(),
+    },
+)
+
+
+class PayoutBankFormatsApi(APIView):
+    @extend_schema(operation_id="payout_bank_formats", responses={200: BANK_FORMATS_OUTPUT})
+    def get(self, request):
+        """What a bank account needs, country by country, and the hold a change starts."""
+        countries = []
+        for code in bank_formats.bank_countries():
+            fmt = bank_formats.FORMATS[code]
+            countries.append(
+                {
+                    "country": code,
+                    "currencies": list(fmt.supported_currencies()),
+                    "fields": [
+                        {
+                            "name": f.name,
+                            "label": str(f.label),
+                            "required": f.required,
+                            "help": str(f.help_text),
+                        }
+                        for f in fmt.fields
+                    ],
+                }
+            )
+        return Response(
+            {"countries": countries, "hold_hours": settings.PAYOUT_DESTINATION_HOLD_HOURS}
+        )
 
 
 class PayoutDestinationApi(APIView):
@@ -234,10 +347,12 @@ class PayoutDestinationApi(APIView):
         # Changing where money goes out always needs a fresh proof (the step-up rule).
         stepup_check(counted=None, reauthenticated=payer_reauthenticated(request))
         data = parse(DestinationInput, request.data)
+        details = {name: data[name] for name in bank_formats.FIELD_NAMES if data.get(name)}
         destination = services.payout_destination_add(
             user=request.user,
-            account_number=data.get("account_number", ""),
-            routing_number=data.get("routing_number", ""),
+            country=data["country"],
+            currency=data.get("currency", ""),
+            details=details,
             token=data.get("token", ""),
             account_holder_name=data.get("account_holder_name", ""),
             schedule=data.get("schedule", "manual"),

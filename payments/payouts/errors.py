@@ -48,3 +48,28 @@ class IllegalPayoutTransition(Conflict):
 class PayoutRequestExpired(Conflict):
     code = "payout_request_expired"
     default_message = _("This payout request expired; send it again with a new key.")
+
+
+class InvalidBankDetails(InvalidBankAccount):
+    """Bank details that do not fit the country's format; ``details["fields"]`` maps each
+    refused input to its reason (``payments.payouts.bank_formats.BANK_FIELD_ERRORS``)."""
+
+    code = "invalid_bank_details"
+    default_message = _("Some bank details are not right. Check the marked fields.")
+
+
+class PayoutCurrencyMismatch(ValidationFailed):
+    """A payout in another currency than its bank account's (``details["currency"]``)."""
+
+    code = "payout_currency_mismatch"
+    status = 422
+    default_message = _(
+        "Payouts to this bank account are in its currency; convert from your wallet first."
+    )
+
+
+class PayoutQuoteMismatch(Conflict):
+    """A conversion quote that does not pay for this payout (other amount or currency)."""
+
+    code = "payout_quote_mismatch"
+    default_message = _("This exchange quote does not match the payout. Review it again.")

@@ -3,6 +3,9 @@
 - ``PayoutAccount``: the person's account at the processor (a Stripe Connect account).
 - ``PayoutDestination``: a bank account attached to it. At most one is active per person;
   adding one starts a payout hold (``payouts_allowed_at``): no payout before it passes.
+  It records the holder's name, the account's country and currency (payouts to it leave
+  from the wallet in that currency) and only the last four characters of the number; the
+  full number goes to the processor and is never stored here (``bank_formats`` checks it).
 - ``Payout``: one request. Its life is a small state machine (``TRANSITIONS``); every change
   is written as an append-only ``PayoutEvent`` in the same transaction, and a change the
   table does not allow is refused.
@@ -67,6 +70,7 @@ class PayoutDestination(models.Model):
     last4 = models.CharField(max_length=4, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     country = models.CharField(max_length=2, default="US")
+    account_holder_name = models.CharField(max_length=100, blank=True)
     schedule = models.CharField(
         max_length=10, choices=PayoutSchedule.choices, default=PayoutSchedule.MANUAL
     )
@@ -85,10 +89,14 @@ class PayoutDestination(models.Model):
                 | (~Q(bank_account_id="") & Q(payouts_allowed_at__isnull=False)),
                 name="payout_destination_active_complete",
             ),
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$") & Q(currency__regex=r"^[A-Z]{3}$"),
+                name="payout_destination_country_currency_codes",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"bank ••{self.last4} ({self.status})"
+        return f"bank {self.country} ••{self.last4} {self.currency} ({self.status})"
 
 
 class PayoutStatus(models.TextChoices):

@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import structlog
 from django.conf import settings
@@ -46,17 +48,22 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from core.money import Money, currency_require_supported
 from core.publish import publish_on_commit
+from core.text import text_clean
 from ledger import chart
 from ledger.errors import EntryAlreadyReversed
 from ledger.models import Entry, HoldStatus
 from ledger.services import credit, debit, entry_post, entry_reverse, hold_create, hold_post
 from ledger.services import hold_void as ledger_hold_void
+from payments.payouts import bank_formats
 from payments.payouts.errors import (
     IllegalPayoutTransition,
     InvalidBankAccount,
+    InvalidBankDetails,
     InvalidPayoutMethod,
     NoPayoutDestination,
+    PayoutCurrencyMismatch,
     PayoutDestinationOnHold,
+    PayoutQuoteMismatch,
     PayoutRequestExpired,
     ProcessorUnavailable,
 )
@@ -86,6 +93,7 @@ from payments.wallets.receipts import ReceiptSide, payment_receipts
 log = structlog.get_logger(__name__)
 
 PAYOUT_CODE = "payout"
+MAX_HOLDER_NAME = 100
 SETTLE_CODE = "payout_settle"
 
 
@@ -156,6 +164,9 @@ def payout_onboarding_link(*, user: User, refresh_url: str, return_url: str) -> 
 def payout_destination_add(
     *,
     user: User,
+    country: str = "US",
+    currency: str = "",
+    details: Mapping[str, str] | None = None,
     account_number: str = "",
     routing_number: str = "",
     token: str = "",
@@ -164,29 +175,57 @@ def payout_destination_add(
 ) -> PayoutDestination:
     """Attach a bank account through the processor and make it the active destination.
 
+    ``details`` holds the country's fields (``bank_formats``: ``iban``, ``sort_code``,
+    ``account_number`` ...); ``account_number`` and ``routing_number`` are shorthand for
+    the two most common ones. ``currency`` empty is the country's usual one. ``token`` is
+    a processor bank token instead of details. Only the last four characters are stored.
+
     The caller has checked re-authentication. Starts the payout hold
-    (``PAYOUT_DESTINATION_HOLD_HOURS``). Raises ``InvalidBankAccount`` (nothing active
-    changes) or ``ProcessorUnavailable`` (retry later).
+    (``PAYOUT_DESTINATION_HOLD_HOURS``). Raises ``InvalidBankDetails`` (per field, nothing
+    written), ``InvalidBankAccount`` (the processor refused it; nothing active changes) or
+    ``ProcessorUnavailable`` (retry later).
     """
-    if bool(account_number) == bool(token):
-        raise InvalidBankAccount(_("Give a bank account number or a bank token."))
-    if account_number and not (account_number.isascii() and account_number.isdigit()):
-        raise InvalidBankAccount(_("The account number is digits only."))
-    if account_number and not 4 <= len(account_number) <= 17:
-        raise InvalidBankAccount(_("The account number has 4 to 17 digits."))
-    if routing_number and not (
-        routing_number.isascii() and routing_number.isdigit() and len(routing_number) == 9
-    ):
-        raise InvalidBankAccount(_("The routing number has 9 digits."))
+    values = dict(details or {})
+    if account_number:
+        values["account_number"] = account_number
+    if routing_number:
+        values["routing_number"] = routing_number
     if schedule not in PayoutSchedule.values:
         raise InvalidBankAccount(_("Unknown payout schedule."), details={"field": "schedule"})
+    holder = " ".join(
+        text_clean(
+            value=account_holder_name or "",
+            max_length=MAX_HOLDER_NAME,
+            field="account_holder_name",
+            allow_newlines=False,
+        ).split()
+    )
+    if token:
+        if any(values.values()):
+            raise InvalidBankAccount(_("Give bank account details or a bank token, not both."))
+        fmt = bank_formats.bank_format(country)
+        if fmt is None or not fmt.supported_currencies():
+            raise InvalidBankDetails(details={"fields": {"country": "bank_country_unsupported"}})
+        bank_currency = (currency or fmt.supported_currencies()[0]).upper()
+        if bank_currency not in fmt.supported_currencies():
+            raise InvalidBankDetails(details={"fields": {"currency": "bank_currency_unsupported"}})
+        checked = None
+        bank_country = fmt.country
+    else:
+        checked = bank_formats.bank_details_validate(
+            country=country, currency=currency, values=values
+        )
+        bank_country, bank_currency = checked.country, checked.currency
     processor = get_processor()
     # Intent first: the row id becomes the processor's idempotency key.
     with transaction.atomic(durable=True):
         destination = PayoutDestination.objects.create(
             user=user,
             processor=processor.name,
-            last4=(account_number or "")[-4:],
+            last4=checked.last4 if checked else "",
+            country=bank_country,
+            currency=bank_currency,
+            account_holder_name=holder,
             schedule=schedule,
         )
     try:
@@ -196,9 +235,12 @@ def payout_destination_add(
                 account_id=account.account_id,
                 idempotency_key=f"payout-destination:{destination.pk}",
                 token=token or None,
-                account_number=account_number or None,
-                routing_number=routing_number or None,
-                account_holder_name=account_holder_name[:100],
+                account_number=checked.account_number if checked else None,
+                routing_number=checked.routing_number if checked else None,
+                bic=checked.bic if checked else None,
+                country=bank_country,
+                currency=bank_currency,
+                account_holder_name=holder,
             )
         )
     except TransientProcessorError as exc:
@@ -220,8 +262,9 @@ def payout_destination_add(
         destination.status = PayoutDestination.Status.ACTIVE
         destination.bank_account_id = bank.id
         destination.last4 = bank.last4
-        destination.currency = bank.currency.upper()[:3]
-        destination.country = bank.country[:2]
+        # What the processor says it attached wins; it answered for the same shape.
+        destination.currency = bank.currency.upper()[:3] or bank_currency
+        destination.country = bank.country.upper()[:2] or bank_country
         destination.payouts_allowed_at = now + timedelta(
             hours=settings.PAYOUT_DESTINATION_HOLD_HOURS
         )
@@ -308,6 +351,8 @@ def payout_request(
             require_verified=True,
         )
         destination = _destination_payable(user)
+        if destination.currency != currency:
+            raise PayoutCurrencyMismatch(details={"currency": destination.currency})
         hold = hold_create(
             code=PAYOUT_CODE,
             idempotency_key=hold_key,
@@ -344,6 +389,111 @@ def payout_request(
             lambda: payout_submit_enqueue(payout_id=payout_id), task="payouts.submit"
         )
     log.info("payout.requested", payout_id=payout.pk, amount=payout.amount, currency=currency)
+    return payout
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutConversion:
+    """A payout from a wallet in another currency: the FX quote that converts first (rate,
+    FX fee, expiry) and the payout it pays for. Shown in full before the person confirms."""
+
+    payout: PayoutQuote
+    fx_quote_id: str
+    source: Money  # what leaves the wallet the person pays from
+    fx_fee: Money  # in the payout's currency, on top of the rate's mid-market value
+    mid_rate: Decimal  # mid-market, target currency per source currency
+    expires_at: datetime
+
+
+def payout_destination_currency(*, user: User) -> str | None:
+    """The currency payouts to ``user``'s active bank account are made in."""
+    return (
+        PayoutDestination.objects.filter(user=user, status=PayoutDestination.Status.ACTIVE)
+        .values_list("currency", flat=True)
+        .first()
+    )
+
+
+def payout_conversion_quote(
+    *, user: User, amount: Money, method: str, from_currency: str
+) -> PayoutConversion:
+    """Price a payout of ``amount`` (in the bank account's currency) paid from the wallet in
+    ``from_currency``: the payout's own fee and arrival, and an FX quote for exactly what
+    the payout takes from a wallet (``amount`` + its fee). Moves no money; the quote
+    expires after ``FX_QUOTE_TTL_SECONDS``. Raises ``NoPayoutDestination``,
+    ``PayoutCurrencyMismatch``, ``InvalidPayoutMethod``, and the FX pricing errors
+    (``same_currency``, ``amount_too_small``, ``rate_stale`` ...)."""
+    from payments.fx.services import fx_quote_create
+
+    currency = payout_destination_currency(user=user)
+    if currency is None:
+        raise NoPayoutDestination()
+    if amount.currency != currency:
+        raise PayoutCurrencyMismatch(details={"currency": currency})
+    payout = payout_quote(amount=amount, method=method)
+    fx = fx_quote_create(
+        user=user,
+        source_currency=from_currency,
+        target_currency=currency,
+        target_amount=payout.total.amount,
+    )
+    return PayoutConversion(
+        payout=payout,
+        fx_quote_id=str(fx.pk),
+        source=Money(fx.source_amount, fx.source_currency),
+        fx_fee=Money(fx.fee_amount, fx.target_currency),
+        mid_rate=fx.mid_rate,
+        expires_at=fx.expires_at,
+    )
+
+
+def payout_request_converted(
+    *,
+    user: User,
+    amount: Money,
+    method: str,
+    fx_quote_id: str,
+    request_key: str,
+    reauthenticated: bool | None = None,
+) -> Payout:
+    """Convert at the FX quote, then request the payout, in one transaction: if the payout
+    is refused (hold, verification, step-up, funds) the conversion is rolled back too, so
+    a confirmed step either does both or nothing.
+
+    The quote must be ``user``'s, unused, unexpired, and pay for exactly this payout (its
+    target is ``amount`` + the payout's fee, in the bank account's currency). The same
+    ``request_key`` returns the same payout (and converts nothing again).
+    Locks: as ``fx_conversion_execute`` (the source wallet), then as ``payout_request``.
+    Raises ``PayoutQuoteMismatch``, ``quote_expired``/``quote_used``/``not_found``, and
+    whatever ``payout_request`` raises.
+    """
+    from payments.fx import selectors as fx_selectors
+    from payments.fx.services import fx_conversion_execute
+
+    existing = Payout.objects.filter(
+        user=user, hold__idempotency_key=_request_hold_key(user.pk, request_key)
+    ).first()
+    if existing is not None:
+        return existing
+    total = payout_quote(amount=amount, method=method).total
+    quote = fx_selectors.quote_get(user=user, quote_id=fx_quote_id)
+    if (quote.target_currency, quote.target_amount) != (total.currency, total.amount):
+        raise PayoutQuoteMismatch(
+            details={
+                "quote_target": {"amount": quote.target_amount, "currency": quote.target_currency}
+            }
+        )
+    # The caller's transaction when there is one (the API's idempotent request is one).
+    with transaction.atomic():
+        fx_conversion_execute(user=user, quote_id=quote.pk)
+        payout = payout_request(
+            user=user,
+            amount=amount,
+            method=method,
+            request_key=request_key,
+            reauthenticated=reauthenticated,
+        )
+    log.info("payout.converted", payout_id=payout.pk, fx_quote=str(quote.pk))
     return payout
 
 
@@ -765,16 +915,20 @@ def payout_refresh(*, payout_id: int, source: str = "sweeper") -> Payout:
 
 
 __all__ = [
+    "PayoutConversion",
     "PayoutQuote",
     "SubmitOutcome",
     "SweepReport",
     "payout_apply_remote",
+    "payout_conversion_quote",
     "payout_destination_add",
+    "payout_destination_currency",
     "payout_ledger_sync",
     "payout_onboarding_link",
     "payout_quote",
     "payout_refresh",
     "payout_request",
+    "payout_request_converted",
     "payout_schedule_set",
     "payout_submit",
     "payout_submit_enqueue",

@@ -3,10 +3,14 @@ and payout settings (bank account behind re-authentication, schedule)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,31 +19,20 @@ from core.error_messages import error_message
 from core.exceptions import DomainError
 from core.idempotency import form_key, idempotent_form
 from core.money import Money
-from payments.payouts import selectors, services
-from payments.payouts.forms import BankAccountForm, PayoutRequestForm, ScheduleForm
+from payments.payouts import bank_formats, selectors, services
+from payments.payouts.errors import InvalidBankDetails
+from payments.payouts.forms import (
+    BankAccountForm,
+    BankCountryForm,
+    PayoutRequestForm,
+    ScheduleForm,
+    country_name,
+)
 from payments.wallets.payer import payer_reauthenticated
 from payments.wallets.stepup import stepup_redirect, stepup_restore
 
 
-@login_required
-def payouts_page(request):
-    """GET: history and the request form. POST: review the payout (moves nothing)."""
-    if request.method == "POST":
-        form = PayoutRequestForm(request.POST)
-    else:  # back from a re-authentication: the form as it was typed
-        form = PayoutRequestForm(initial=stepup_restore(request) or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            quote = services.payout_quote(amount=data["money"], method=data["method"])
-        except DomainError as exc:
-            form.add_error(None, error_message(exc))
-        else:
-            return render(
-                request,
-                "payments/payouts/confirm.html",
-                {"quote": quote, "form_data": data, "idempotency_key": form_key()},
-            )
+def _index(request, form):
     return render(
         request,
         "payments/payouts/index.html",
@@ -54,10 +47,55 @@ def payouts_page(request):
 
 
 @login_required
+def payouts_page(request):
+    """GET: history and the request form. POST: review the payout (moves nothing): what
+    arrives, when, the fees, and from another wallet the conversion's rate and expiry."""
+    currency = services.payout_destination_currency(user=request.user)
+    if request.method == "POST":
+        form = PayoutRequestForm(request.POST, destination_currency=currency)
+    else:  # back from a re-authentication: the form as it was typed
+        form = PayoutRequestForm(
+            initial=stepup_restore(request) or None, destination_currency=currency
+        )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["from_currency"] != data["money"].currency:
+                conversion = services.payout_conversion_quote(
+                    user=request.user,
+                    amount=data["money"],
+                    method=data["method"],
+                    from_currency=data["from_currency"],
+                )
+                quote = conversion.payout
+            else:
+                conversion = None
+                quote = services.payout_quote(amount=data["money"], method=data["method"])
+        except DomainError as exc:
+            form.add_error(None, error_message(exc))
+        else:
+            echo = request.POST.copy()
+            echo["fx_quote_id"] = conversion.fx_quote_id if conversion else ""
+            return render(
+                request,
+                "payments/payouts/confirm.html",
+                {
+                    "quote": quote,
+                    "conversion": conversion,
+                    "echo": echo,
+                    "destination": selectors.payout_destination_active(user=request.user),
+                    "idempotency_key": form_key(),
+                },
+            )
+    return _index(request, form)
+
+
+@login_required
 @require_POST
 @idempotent_form("payouts.create")
 def payout_confirm(request):
-    form = PayoutRequestForm(request.POST)
+    currency = services.payout_destination_currency(user=request.user)
+    form = PayoutRequestForm(request.POST, destination_currency=currency)
     if not form.is_valid():
         messages.error(request, _("Check the payout and try again."))
         return render(
@@ -72,29 +110,32 @@ def payout_confirm(request):
         )
     data = form.cleaned_data
     try:
-        payout = services.payout_request(
-            user=request.user,
-            amount=data["money"],
-            method=data["method"],
-            request_key=request.POST["idempotency_key"],
-            reauthenticated=payer_reauthenticated(request),
-        )
+        if data["fx_quote_id"]:
+            payout = services.payout_request_converted(
+                user=request.user,
+                amount=data["money"],
+                method=data["method"],
+                fx_quote_id=data["fx_quote_id"],
+                request_key=request.POST["idempotency_key"],
+                reauthenticated=payer_reauthenticated(request),
+            )
+        else:
+            payout = services.payout_request(
+                user=request.user,
+                amount=data["money"],
+                method=data["method"],
+                request_key=request.POST["idempotency_key"],
+                reauthenticated=payer_reauthenticated(request),
+            )
     except ReauthenticationRequired:
         return stepup_redirect(
-            request, back=reverse("payments:payouts"), fields=("amount", "currency", "method")
+            request,
+            back=reverse("payments:payouts"),
+            fields=("amount", "currency", "method", "from_currency"),
         )
     except DomainError as exc:
         messages.error(request, error_message(exc))
-        return render(
-            request,
-            "payments/payouts/index.html",
-            {
-                "form": form,
-                "payouts": selectors.payouts_of(user=request.user)[:50],
-                "destination": selectors.payout_destination_active(user=request.user),
-            },
-            status=200,
-        )
+        return _index(request, form)
     total = Money(payout.amount + payout.fee, payout.currency)
     messages.success(request, _("Payout of %(amount)s requested.") % {"amount": total.format()})
     return redirect("payments:payouts")
@@ -124,22 +165,44 @@ def payout_settings(request):
 @login_required
 @reauthentication_required
 def payout_bank_account(request):
-    form = BankAccountForm(request.POST or None)
+    """Two steps, no script needed: the bank's country (``?country=DE``), then the fields
+    that country's accounts need. The hold that a change starts is shown before saving.
+    Mistakes come back on the page (200, as every form page here), each on its field."""
+    country = (request.POST.get("country") or request.GET.get("country") or "").upper()[:2]
+    context = {
+        "hold_hours": settings.PAYOUT_DESTINATION_HOLD_HOURS,
+        "hold_until": timezone.now() + timedelta(hours=settings.PAYOUT_DESTINATION_HOLD_HOURS),
+    }
+    if country not in bank_formats.bank_countries():
+        country_form = BankCountryForm(request.GET if "country" in request.GET else None)
+        return render(
+            request,
+            "payments/payouts/bank_account.html",
+            {**context, "country_form": country_form},
+        )
+    form = BankAccountForm(request.POST or None, country=country)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.payout_destination_add(
                 user=request.user,
-                account_number=data["account_number"].strip(),
-                routing_number=data["routing_number"].strip(),
+                country=country,
+                currency=data["currency"],
+                details=form.details(),
                 account_holder_name=data["account_holder_name"],
             )
+        except InvalidBankDetails as exc:
+            form.add_bank_errors(exc.details.get("fields", {}))
         except DomainError as exc:
             form.add_error(None, error_message(exc))
         else:
             messages.success(request, _("Bank account saved. Payouts resume after the hold."))
             return redirect("payments:payout-settings")
-    return render(request, "payments/payouts/bank_account.html", {"form": form})
+    return render(
+        request,
+        "payments/payouts/bank_account.html",
+        {**context, "form": form, "country": country, "country_name": country_name(country)},
+    )
 
 
 @login_required

@@ -224,7 +224,11 @@ class OnboardingLink:
 @dataclass(frozen=True, slots=True)
 class BankAccountRequest:
     """Attach a bank account to a connected account: either a processor token
-    (``btok_us_verified``) or test account and routing numbers (``000123456789``)."""
+    (``btok_us_verified``) or the account's details, in the shape Stripe's external
+    accounts take: ``account_number`` is the IBAN where the country uses one, else the
+    national account number; ``routing_number`` the national bank code (ABA routing
+    number, sort code, BSB, ``transit-institution``, IFSC), absent for IBANs. Nothing is
+    filled in for a missing field: the processor refuses what is incomplete."""
 
     account_id: str
     idempotency_key: str
@@ -234,10 +238,13 @@ class BankAccountRequest:
     country: str = "US"
     currency: str = "USD"
     account_holder_name: str = ""
+    bic: str | None = None  # kept for processors that route by BIC; Stripe takes none
 
     def __post_init__(self) -> None:
         _check_key(self.idempotency_key)
         _check_currency(self.currency)
+        if not isinstance(self.country, str) or not re.match(r"^[A-Z]{2}$", self.country):
+            raise ValueError(f"country must be an uppercase ISO 3166 code, not {self.country!r}")
         if bool(self.token) == bool(self.account_number):
             raise ValueError("give exactly one of token or account_number")
 

@@ -210,12 +210,16 @@ class StripeProcessor(Processor):
         )
 
     def attach_bank_account(self, request: BankAccountRequest) -> BankAccount:
+        # Stripe's shape for every country: the IBAN goes in account_number (no routing
+        # number), a national bank code in routing_number. A missing field stays missing,
+        # for Stripe to refuse: never a test default in a request that may be live.
+        # Stripe's external accounts take no BIC (it derives the bank from the IBAN).
         external: Any = request.token or {
             "object": "bank_account",
             "country": request.country,
             "currency": request.currency.lower(),
             "account_number": request.account_number,
-            "routing_number": request.routing_number or "110000000",
+            "routing_number": request.routing_number or None,
             "account_holder_name": request.account_holder_name or None,
         }
         if isinstance(external, dict):

@@ -116,7 +116,7 @@ def _world() -> dict:
     )
     request_create(requester=ben, payer=ada, money=Money(800, "USD"), client_key="r1", note="taxi")
     request_create(requester=ada, payer=cleo, money=Money(400, "USD"), client_key="r2")
-    payout_destination_add(user=ada, account_number="000123456789")
+    payout_destination_add(user=ada, account_number="000123456789", routing_number="110000000")
     fx_rates_refresh()
     return {"ada": ada, "hello": hello, "paid": paid, "order": order, "transfer": transfer}
 

@@ -47,7 +47,7 @@ def fund(user: User, amount: int, currency: str = "USD", *, source: str | None =
 
 def payee(amount: int = 0, *, bank: str = "000123456789", currency: str = "USD") -> User:
     user = make_user()
-    services.payout_destination_add(user=user, account_number=bank)
+    services.payout_destination_add(user=user, account_number=bank, routing_number="110000000")
     if amount:
         fund(user, amount, currency)
     return user

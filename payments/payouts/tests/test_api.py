@@ -101,7 +101,7 @@ def test_same_key_other_body_is_refused():
         ('{"amount": NaN, "currency": "USD"}', None),
         ("[1, 2]", None),
         ('{"amount": 999999, "currency": "USD"}', "insufficient_funds"),
-        ('{"amount": 100, "currency": "EUR"}', "insufficient_funds"),
+        ('{"amount": 100, "currency": "EUR"}', "payout_currency_mismatch"),  # a USD account
     ],
 )
 def test_bad_inputs_are_4xx_and_write_nothing(raw, expected):
@@ -146,14 +146,18 @@ def test_destination_needs_recent_reauthentication_and_starts_the_hold(settings)
         reauthenticated_at=timezone.now() - timedelta(hours=1)
     )
     response = client.put(
-        "/api/v1/payouts/destination", {"account_number": "000123456789"}, format="json"
+        "/api/v1/payouts/destination",
+        {"account_number": "000123456789", "routing_number": "110000000"},
+        format="json",
     )
     assert response.status_code == 403 and code(response) == "reauthentication_required"
     assert not PayoutDestination.objects.exists()
 
     client = client_for(creator)  # a fresh token is a fresh proof
     response = client.put(
-        "/api/v1/payouts/destination", {"account_number": "000123456789"}, format="json"
+        "/api/v1/payouts/destination",
+        {"account_number": "000123456789", "routing_number": "110000000"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     assert response.json()["destination"]["last4"] == "6789"
@@ -161,7 +165,11 @@ def test_destination_needs_recent_reauthentication_and_starts_the_hold(settings)
     assert response.status_code == 409 and code(response) == "payout_destination_on_hold"
 
     bad = client.put("/api/v1/payouts/destination", {"account_number": "12ab"}, format="json")
-    assert bad.status_code == 400 and code(bad) == "invalid_bank_account"
+    assert bad.status_code == 400 and code(bad) == "invalid_bank_details"
+    assert bad.json()["error"]["details"]["fields"] == {
+        "account_number": "bank_field_digits",
+        "routing_number": "bank_field_required",
+    }
 
 
 def test_quote_shows_fee_and_arrival():
@@ -173,3 +181,110 @@ def test_quote_shows_fee_and_arrival():
     ).json()
     assert (body["fee"], body["total"]) == (150, 10150)
     assert body["arrival_estimate"] == timezone.now().date().isoformat()
+
+
+def test_the_bank_formats_say_what_each_country_needs():
+    body = client_for(make_user()).get("/api/v1/payouts/bank-formats").json()
+    by_country = {c["country"]: c for c in body["countries"]}
+    assert [f["name"] for f in by_country["DE"]["fields"]] == ["iban", "bic"]
+    assert by_country["DE"]["currencies"] == ["EUR"]
+    assert [f["name"] for f in by_country["GB"]["fields"]] == ["sort_code", "account_number"]
+    assert [f["name"] for f in by_country["IN"]["fields"]] == ["ifsc", "account_number"]
+    assert "hold_hours" in body
+
+
+def test_an_iban_destination_through_the_api(settings):
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
+    creator = make_user()
+    response = client_for(creator).put(
+        "/api/v1/payouts/destination",
+        {
+            "country": "DE",
+            "iban": "DE89 3704 0044 0532 0130 00",
+            "account_holder_name": "Grete Müller",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    destination = response.json()["destination"]
+    assert (destination["country"], destination["currency"], destination["last4"]) == (
+        "DE",
+        "EUR",
+        "3000",
+    )
+
+
+IBAN = "DE89370400440532013000"
+BAD = "invalid_bank_details"
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "fields"),
+    [
+        ({"country": "DE", "iban": "DE88" + IBAN[4:]}, BAD, {"iban": "bank_field_checksum"}),
+        (
+            {"country": "GB", "sort_code": "1088"},
+            BAD,
+            {"sort_code": "bank_field_length", "account_number": "bank_field_required"},
+        ),
+        (
+            {"country": "DE", "iban": IBAN, "currency": "GBP"},
+            BAD,
+            {"currency": "bank_currency_unsupported"},
+        ),
+        ({"country": "XX", "iban": IBAN}, BAD, {"country": "bank_country_unsupported"}),
+        ({"country": "DE", "iban": IBAN, "swift": "x"}, "unknown_field", None),
+        ({"country": "DE", "iban": "D" * 51}, "max_length", None),
+    ],
+)  # fmt: skip
+def test_bad_bank_details_are_a_4xx_and_change_nothing(body, error, fields):
+    creator = make_user()
+    response = client_for(creator).put("/api/v1/payouts/destination", body, format="json")
+    assert response.status_code == 400, response.content
+    assert code(response) == error
+    if fields is not None:
+        assert response.json()["error"]["details"]["fields"] == fields
+    assert not PayoutDestination.objects.filter(user=creator).exists()
+
+
+def test_a_usd_wallet_pays_a_eur_account_through_the_quote(settings):
+    from payments.fx.services import fx_rates_refresh
+    from payments.payouts import services
+
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
+    fx_rates_refresh()
+    creator = make_user()
+    services.payout_destination_add(
+        user=creator, country="DE", details={"iban": "DE89370400440532013000"}
+    )
+    fund(creator, 20000, "USD")
+    client = client_for(creator)
+
+    wrong = post(client, {"amount": 1000, "currency": "USD"}, key="payout-key-usd")
+    assert wrong.status_code == 422 and code(wrong) == "payout_currency_mismatch"
+
+    quote = client.post(
+        "/api/v1/payouts/quote",
+        {"amount": 5000, "currency": "EUR", "from_currency": "USD"},
+        format="json",
+    ).json()
+    conversion = quote["conversion"]
+    assert quote["total"] == 5000 and conversion["source"]["currency"] == "USD"
+    assert conversion["fx_fee"]["amount"] > 0 and conversion["expires_at"]
+
+    bad = post(
+        client,
+        {"amount": 4000, "currency": "EUR", "fx_quote_id": conversion["fx_quote_id"]},
+        key="payout-key-bad",
+    )
+    assert bad.status_code == 409 and code(bad) == "payout_quote_mismatch"
+    assert available(f"wallet:user:{creator.pk}:USD") == 20000
+
+    response = post(
+        client,
+        {"amount": 5000, "currency": "EUR", "fx_quote_id": conversion["fx_quote_id"]},
+        key="payout-key-conv",
+    )
+    assert response.status_code == 202, response.content
+    assert response.json()["destination"]["currency"] == "EUR"
+    assert available(f"wallet:user:{creator.pk}:USD") == 20000 - conversion["source"]["amount"]

@@ -334,7 +334,9 @@ def test_no_destination_and_destination_hold(settings):
         request(creator, 1000)
     # Changing the bank account starts the hold again, and only one destination is active.
     settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
-    services.payout_destination_add(user=creator, account_number="000123456789")
+    services.payout_destination_add(
+        user=creator, account_number="000123456789", routing_number="110000000"
+    )
     assert creator.payout_destinations.filter(status="active").count() == 1
     assert creator.payout_destinations.filter(status="replaced").count() == 1
 
@@ -343,9 +345,13 @@ def test_bad_bank_accounts_are_refused():
     creator = make_user()
     for number in ("12", "abc123456", "0001234567890123456789", "١٢٣٤٥٦٧٨٩"):
         with pytest.raises(InvalidBankAccount):
-            services.payout_destination_add(user=creator, account_number=number)
+            services.payout_destination_add(
+                user=creator, account_number=number, routing_number="110000000"
+            )
     with pytest.raises(InvalidBankAccount):
-        services.payout_destination_add(user=creator, account_number="999999999999")
+        services.payout_destination_add(
+            user=creator, account_number="999999999999", routing_number="110000000"
+        )
     assert not creator.payout_destinations.filter(status="active").exists()
 
 

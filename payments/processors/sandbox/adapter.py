@@ -114,9 +114,11 @@ class SandboxProcessor(Processor):
             "country": request.country,
             "currency": request.currency.lower(),
             "account_number": request.account_number,
-            "routing_number": request.routing_number or "110000000",
+            "routing_number": request.routing_number,
             "account_holder_name": request.account_holder_name,
         }
+        if isinstance(external, dict):
+            external = {k: v for k, v in external.items() if v}
         body = _call(
             lambda: engine.external_account_create(
                 request.account_id,

@@ -22,7 +22,17 @@ Test vocabulary (as Stripe's test mode):
   ``insufficient_funds``, ``000333333335`` ``debit_not_authorized``, ``000444444440``
   ``invalid_currency`` (tokens ``btok_us_verified_noAccount`` ...). Sandbox only:
   ``000888888883`` is paid and then fails (``could_not_process``), as a bank can return a
-  payout days later. Failures arrive asynchronously, never on create.
+  payout days later. Failures arrive asynchronously, never on create. The same numbers
+  work in Canada and India; the UK pays to ``00012345``, Australia to ``000123456``. A
+  country that banks by national numbers needs its bank code in ``routing_number``
+  (Stripe's test ones: US ``110000000``, GB ``108800``, CA ``11000-000``, AU ``110000``,
+  IN ``HDFC0000261``); nothing is filled in for a missing one.
+* IBANs (every other country; the IBAN's country must be the account's):
+  ``DE89370400440532013000`` pays and the Stripe test IBANs of other countries
+  (``FR1420041010050500013M02606`` ...) too; ``DE62370400440532013001`` fails with
+  ``no_account``, ``…002`` ``account_closed``, ``…003`` ``insufficient_funds``, ``…004``
+  ``debit_not_authorized``, ``…005`` ``invalid_currency``. Sandbox only:
+  ``DE67370400440532013008`` is paid and then fails (``could_not_process``).
 * dispute evidence ``winning_evidence`` wins (funds reinstated); anything else loses.
 """
 
@@ -74,6 +84,27 @@ BANK_NUMBERS = {
     "000444444440": "invalid_currency",
     "000888888883": "paid_then_could_not_process",
 }
+#: Countries that bank by a national account number plus a bank code (``routing_number``);
+#: every other country is paid by IBAN.
+LOCAL_BANK_COUNTRIES = frozenset({"US", "GB", "CA", "AU", "IN"})
+LOCAL_BANK_NUMBERS = {**BANK_NUMBERS, "00012345": "paid", "000123456": "paid"}
+IBANS = {
+    "DE89370400440532013000": "paid",
+    "DE62370400440532013001": "no_account",
+    "DE35370400440532013002": "account_closed",
+    "DE08370400440532013003": "insufficient_funds",
+    "DE78370400440532013004": "debit_not_authorized",
+    "DE51370400440532013005": "invalid_currency",
+    "DE67370400440532013008": "paid_then_could_not_process",
+    "FR1420041010050500013M02606": "paid",
+    "NL39RABO0300065264": "paid",
+    "AT611904300234573201": "paid",
+    "BE62510007547061": "paid",
+    "ES0700120345030000067890": "paid",
+    "IT60X0542811101000000123456": "paid",
+    "IE29AIBK93115212345678": "paid",
+    "CH9300762011623852957": "paid",
+}
 BANK_TOKENS = {
     "btok_us_verified": "paid",
     "btok_us_verified_noAccount": "no_account",
@@ -92,6 +123,28 @@ PAYOUT_FAILURES = {
 }
 DISPUTE_FEE = 1500
 MAX_LIST_LIMIT = 100
+
+
+def bank_test_outcome(external: dict[str, Any]) -> tuple[str, str | None, str]:
+    """What a test bank account does: ``(outcome, error code, message)``; an error code
+    means the account is refused on create, as Stripe refuses it. Shared with the Stripe
+    stub so that both adapters meet the same test values."""
+    country = str(external.get("country") or "").upper()
+    number = str(external.get("account_number") or "")
+    routing = str(external.get("routing_number") or "")
+    if country in LOCAL_BANK_COUNTRIES:
+        if not routing:
+            return "", "routing_number_invalid", f"A {country} bank account needs its bank code."
+        outcome = LOCAL_BANK_NUMBERS.get(number)
+    else:
+        if routing:
+            return "", "routing_number_invalid", "IBAN accounts take no routing number."
+        if number[:2] != country:
+            return "", "account_number_invalid", "The IBAN is not of the account's country."
+        outcome = IBANS.get(number)
+    if outcome is None:
+        return "", "account_number_invalid", "That is not a test account number."
+    return outcome, None, ""
 
 
 class SandboxApiError(Exception):
@@ -705,17 +758,13 @@ def external_account_create(
                 raise _missing("token", external)
             last4, currency, country = "6789", "usd", "US"
         elif isinstance(external, dict):
-            number = str(external.get("account_number") or "")
-            outcome = BANK_NUMBERS.get(number)
-            if outcome is None:
-                raise _invalid(
-                    "That is not a sandbox test account number.",
-                    code="account_number_invalid",
-                    param="account_number",
-                )
-            last4 = number[-4:]
-            currency = _currency(external.get("currency") or "usd")
-            country = str(external.get("country") or "US")[:2].upper()
+            outcome, error, message = bank_test_outcome(external)
+            if error:
+                param = error.removesuffix("_invalid")
+                raise _invalid(message, code=error, param=param)
+            last4 = str(external["account_number"])[-4:]
+            currency = _currency(external.get("currency"))
+            country = str(external.get("country") or "")[:2].upper()
         else:
             raise _invalid(
                 "Give a bank account token or account details.", param="external_account"
@@ -744,9 +793,14 @@ def payout_create(
         account = m.Account.objects.filter(id=account_id).first()
         if account is None:
             raise _missing("account", account_id)
-        bank = account.banks.order_by("-created").first()
+        currency = _currency(params.get("currency"))
+        # As at Stripe, a payout goes to the account's bank account in its currency.
+        bank = account.banks.filter(currency=currency).order_by("-created").first()
         if bank is None:
-            raise _invalid("This account has no external account.", code="no_external_account")
+            raise _invalid(
+                f"This account has no external account in {currency.upper()}.",
+                code="no_external_account",
+            )
         method = params.get("method") or "standard"
         if method not in {"standard", "instant"}:
             raise _invalid("Invalid method.", param="method")

@@ -21,11 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from payments.processors.sandbox.engine import (
-    BANK_NUMBERS,
     BANK_TOKENS,
     CARD_DECLINES,
     CARDS_OK,
     PAYOUT_FAILURES,
+    bank_test_outcome,
     charge_fee,
 )
 
@@ -408,19 +408,20 @@ class StripeStub:
         if isinstance(external, str):
             if external not in BANK_TOKENS:
                 return self._missing("token", external)
-            outcome, last4 = BANK_TOKENS[external], "6789"
+            outcome, last4, country, currency = BANK_TOKENS[external], "6789", "US", "usd"
         else:
-            number = external.get("account_number", "")
-            if number not in BANK_NUMBERS:
-                return self._invalid("Invalid account number.", "account_number_invalid")
-            outcome, last4 = BANK_NUMBERS[number], number[-4:]
+            outcome, error, message = bank_test_outcome(external)
+            if error:
+                return self._invalid(message, error)
+            last4 = external["account_number"][-4:]
+            country, currency = external.get("country", ""), external.get("currency", "")
         bank = {
             "id": self._new_id("ba"),
             "object": "bank_account",
             "account": acct_id,
             "bank_name": "STRIPE TEST BANK",
-            "country": "US",
-            "currency": "usd",
+            "country": country,
+            "currency": currency,
             "last4": last4,
             "status": "new",
             "_outcome": outcome,
@@ -431,7 +432,7 @@ class StripeStub:
 
     def payout_create(self, account: str | None, params) -> tuple[int, dict]:
         bank = self.state.banks.get(account or "")
-        if bank is None:
+        if bank is None or bank["currency"] != params.get("currency"):
             return self._invalid("This account has no external account.", "no_external_account")
         po = {
             "id": self._new_id("po"),

@@ -160,18 +160,124 @@ def test_refunding_more_than_was_paid_is_refused(driver):
     assert caught.value.code == "amount_too_large"
 
 
-def _payee(driver, account_number: str):
+def _payee(
+    driver,
+    account_number: str,
+    *,
+    routing_number: str | None = "110000000",
+    country: str = "US",
+    currency: str = "USD",
+):
     account = driver.processor.create_connected_account(
         ConnectedAccountRequest(idempotency_key=key("acct"), email="creator@example.com")
     )
     bank = driver.processor.attach_bank_account(
         BankAccountRequest(
-            account_id=account.id, idempotency_key=key("bank"), account_number=account_number
+            account_id=account.id,
+            idempotency_key=key("bank"),
+            account_number=account_number,
+            routing_number=routing_number,
+            country=country,
+            currency=currency,
+            account_holder_name="Ada Lovelace",
         )
     )
     assert bank.last4 == account_number[-4:]
     assert bank.account_id == account.id
+    assert (bank.country, bank.currency) == (country, currency)
     return account
+
+
+# One shape per country, with Stripe's test values: the IBAN alone, or a national account
+# number with the bank code in routing_number (sort code, transit-institution, BSB, IFSC).
+COUNTRY_SHAPES = [
+    ("DE", "EUR", "DE89370400440532013000", None),
+    ("FR", "EUR", "FR1420041010050500013M02606", None),
+    ("CH", "CHF", "CH9300762011623852957", None),
+    ("GB", "GBP", "00012345", "108800"),
+    ("US", "USD", "000123456789", "110000000"),
+    ("CA", "CAD", "000123456789", "11000-000"),
+    ("AU", "AUD", "000123456", "110000"),
+    ("IN", "INR", "000123456789", "HDFC0000261"),
+]
+
+
+@pytest.mark.parametrize(("country", "currency", "number", "routing"), COUNTRY_SHAPES)
+def test_each_country_shape_attaches_and_is_paid_in_its_currency(
+    driver, country, currency, number, routing
+):
+    account = _payee(driver, number, routing_number=routing, country=country, currency=currency)
+    payout = driver.processor.create_payout(
+        PayoutRequest(
+            amount=2500, currency=currency, destination=account.id, idempotency_key=key("po")
+        )
+    )
+    assert (payout.amount, payout.currency) == (2500, currency)
+    driver.settle_payout(payout.id)
+    settled = driver.processor.retrieve_payout(payout.id, destination=account.id)
+    assert settled.status == PayoutStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("country", "currency", "number", "routing", "code"),
+    [
+        ("GB", "GBP", "00012345", None, "routing_number_invalid"),  # no test default filled
+        ("US", "USD", "000123456789", None, "routing_number_invalid"),
+        ("DE", "EUR", "DE89370400440532013000", "37040044", "routing_number_invalid"),
+        ("FR", "EUR", "DE89370400440532013000", None, "account_number_invalid"),
+        ("DE", "EUR", "DE12370400440532013999", None, "account_number_invalid"),
+    ],
+)
+def test_an_incomplete_or_foreign_shape_is_refused(
+    driver, country, currency, number, routing, code
+):
+    with pytest.raises(PermanentProcessorError) as caught:
+        _payee(driver, number, routing_number=routing, country=country, currency=currency)
+    assert caught.value.code == code
+
+
+def test_a_payout_in_another_currency_than_the_bank_is_refused(driver):
+    account = _payee(
+        driver, "DE89370400440532013000", routing_number=None, country="DE", currency="EUR"
+    )
+    with pytest.raises(PermanentProcessorError) as caught:
+        driver.processor.create_payout(
+            PayoutRequest(
+                amount=100, currency="USD", destination=account.id, idempotency_key=key("po")
+            )
+        )
+    assert caught.value.code == "no_external_account"
+
+
+@pytest.mark.parametrize(
+    ("iban", "status", "failure_code"),
+    [
+        ("DE62370400440532013001", PayoutStatus.FAILED, "no_account"),
+        ("DE35370400440532013002", PayoutStatus.FAILED, "account_closed"),
+    ],
+)
+def test_a_test_iban_fails_asynchronously(driver, iban, status, failure_code):
+    account = _payee(driver, iban, routing_number=None, country="DE", currency="EUR")
+    payout = driver.processor.create_payout(
+        PayoutRequest(amount=900, currency="EUR", destination=account.id, idempotency_key=key("po"))
+    )
+    assert payout.status == PayoutStatus.PENDING  # failures are never on create
+    driver.settle_payout(payout.id)
+    settled = driver.processor.retrieve_payout(payout.id, destination=account.id)
+    assert (settled.status, settled.failure_code) == (status, failure_code)
+
+
+def test_a_sepa_payout_can_fail_after_it_was_paid(driver):
+    account = _payee(
+        driver, "DE67370400440532013008", routing_number=None, country="DE", currency="EUR"
+    )
+    payout = driver.processor.create_payout(
+        PayoutRequest(amount=700, currency="EUR", destination=account.id, idempotency_key=key("po"))
+    )
+    driver.settle_payout(payout.id)
+    driver.settle_payout(payout.id)
+    settled = driver.processor.retrieve_payout(payout.id, destination=account.id)
+    assert (settled.status, settled.failure_code) == (PayoutStatus.FAILED, "could_not_process")
 
 
 @pytest.mark.parametrize(

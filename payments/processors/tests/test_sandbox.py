@@ -107,7 +107,10 @@ def test_an_unknown_bank_account_number_is_refused():
     with pytest.raises(PermanentProcessorError) as caught:
         sandbox.attach_bank_account(
             BankAccountRequest(
-                account_id=account.id, idempotency_key="bank:1", account_number="12345678"
+                account_id=account.id,
+                idempotency_key="bank:1",
+                account_number="12345678",
+                routing_number="110000000",
             )
         )
     assert caught.value.code == "account_number_invalid"

@@ -283,3 +283,64 @@ def test_connect_events_signed_with_the_second_secret_verify(stripe_stub):
     with pytest.raises(WebhookSignatureError) as caught:
         processor.parse_webhook(body, {"Stripe-Signature": stale})
     assert caught.value.code == "stale_webhook"
+
+
+@pytest.mark.parametrize(
+    ("country", "currency", "number", "routing"),
+    [
+        ("DE", "EUR", "DE89370400440532013000", None),
+        ("GB", "GBP", "00012345", "108800"),
+        ("CA", "CAD", "000123456789", "11000-000"),
+        ("AU", "AUD", "000123456", "110000"),
+        ("IN", "INR", "000123456789", "HDFC0000261"),
+    ],
+)
+def test_a_bank_account_is_sent_in_stripes_shape_for_its_country(
+    stripe_processor, stripe_stub, country, currency, number, routing
+):
+    from payments.processors.base import BankAccountRequest, ConnectedAccountRequest
+
+    account = stripe_processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key=f"acct:{country}", email="c@example.com")
+    )
+    stripe_stub.state.requests.clear()
+    stripe_processor.attach_bank_account(
+        BankAccountRequest(
+            account_id=account.id,
+            idempotency_key=f"bank:{country}",
+            account_number=number,
+            routing_number=routing,
+            country=country,
+            currency=currency,
+            account_holder_name="Ada Lovelace",
+        )
+    )
+
+    (sent,) = stripe_stub.state.requests
+    expected = {
+        "object": "bank_account",
+        "country": country,
+        "currency": currency.lower(),
+        "account_number": number,
+        "account_holder_name": "Ada Lovelace",
+    }
+    if routing:
+        expected["routing_number"] = routing
+    assert sent.params["external_account"] == expected  # no routing number made up for an IBAN
+
+
+def test_a_missing_routing_number_is_not_filled_with_a_test_one(stripe_processor, stripe_stub):
+    from payments.processors.base import BankAccountRequest, ConnectedAccountRequest
+
+    account = stripe_processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key="acct:nr", email="c@example.com")
+    )
+    stripe_stub.state.requests.clear()
+    with pytest.raises(PermanentProcessorError) as caught:
+        stripe_processor.attach_bank_account(
+            BankAccountRequest(
+                account_id=account.id, idempotency_key="bank:nr", account_number="000123456789"
+            )
+        )
+    assert caught.value.code == "routing_number_invalid"
+    assert "routing_number" not in stripe_stub.state.requests[0].params["external_account"]
