@@ -20,7 +20,7 @@ def _readme_block(language: str) -> str:
 def readme_python_verify():
     """``verify_socialpay_signature`` from the README's Python block."""
     namespace: dict = {}
-    exec(compile(_readme_block("python"), "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(_readme_block("python"), "README.md", "exec"), namespace)
     return namespace["verify_socialpay_signature"]
 
 
