@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from dataclasses import dataclass
 
 import structlog
 from django.conf import settings
@@ -46,39 +47,65 @@ EVENT_TYPES = (
 
 EVENT_ID_PREFIX = "evt_"
 
-# The row goes in only when someone listens: active, subscribed to this kind, this user's.
-_INSERT_SQL = """
-INSERT INTO hooks_event (public_id, user_id, kind, payload, created_at)
-SELECT %s, %s, %s, %s, now()
-WHERE EXISTS (
-    SELECT 1 FROM hooks_endpoint
-    WHERE user_id = %s AND is_active AND event_types ? %s
-)
-"""
+
+@dataclass(frozen=True)
+class EventSpec:
+    kind: str
+    user_id: int
+    payload: dict
+
+
+def event_spec(kind: str, user_id: int | None, payload: dict) -> EventSpec | None:
+    """An event to write (None when there is nobody to tell). Raises ``ValueError`` for an
+    unknown kind (a programming error, never a person's input)."""
+    if kind not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event kind {kind!r}")
+    return None if user_id is None else EventSpec(kind, user_id, payload)
 
 
 def event_id_new() -> str:
     return EVENT_ID_PREFIX + secrets.token_hex(12)
 
 
+def events_cte(events: list[EventSpec]) -> tuple[str, list]:
+    """``events AS (INSERT …)``: a data-modifying CTE that writes each event whose person
+    has an active endpoint subscribed to its kind, returning one row per event written.
+    The receipts' outbox insert prepends it to its own statement, so a transfer writes its
+    receipts and its events in one round trip."""
+    rows = ", ".join(["(%s, %s::bigint, %s, %s::jsonb)"] * len(events))
+    params: list = []
+    for event in events:
+        params += [event_id_new(), event.user_id, event.kind, json.dumps(event.payload)]
+    # Only placeholders are joined into the text; every value is a parameter.
+    sql = (
+        "hook_events AS (INSERT INTO hooks_event (public_id, user_id, kind, payload, created_at)"  # noqa: S608
+        f" SELECT v.id, v.uid, v.kind, v.payload, now() FROM (VALUES {rows})"
+        " AS v (id, uid, kind, payload) WHERE EXISTS (SELECT 1 FROM hooks_endpoint e"
+        " WHERE e.user_id = v.uid AND e.is_active AND e.event_types ? v.kind)"
+        " RETURNING 1)"
+    )
+    return sql, params
+
+
 def event_emit(kind: str, user_id: int | None, payload: dict) -> None:
     """Record event ``kind`` for ``user_id``'s webhook endpoints in the caller's transaction.
 
     ``payload`` is the event's ``data`` object (JSON-serialisable, money as
-    ``Money.as_dict()``). Raises ``ValueError`` for an unknown kind (a programming
-    error, never a person's input). Locks nothing.
+    ``Money.as_dict()``). Raises ``ValueError`` for an unknown kind. Locks nothing.
     """
-    if kind not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event kind {kind!r}")
-    if user_id is None:
+    spec = event_spec(kind, user_id, payload)
+    if spec is None:
         return
+    sql, params = events_cte([spec])
     with connection.cursor() as cur:
-        cur.execute(
-            _INSERT_SQL,
-            [event_id_new(), user_id, kind, json.dumps(payload), user_id, kind],
-        )
-        written = cur.rowcount
-    if written:
+        cur.execute(f"WITH {sql} SELECT count(*) FROM hook_events", params)  # noqa: S608
+        written = cur.fetchone()[0]
+    events_written(written)
+
+
+def events_written(count: int) -> None:
+    """Wake the dispatcher after commit when ``count`` events were written."""
+    if count:
         transaction.on_commit(_wake_dispatcher)
 
 

@@ -50,7 +50,7 @@ from payments.wallets.errors import (
     RecipientNotFound,
     TransferNotFound,
 )
-from payments.wallets.events import event_emit
+from payments.wallets.events import event_spec
 from payments.wallets.limits import (
     RESERVE_UPDATE_SQL,
     limit_amount,
@@ -331,16 +331,6 @@ def _raise_if_no_wallet(user_id: int, currency: str, exc: Exception) -> None:
 
 def _receipts(transfer: Transfer) -> None:
     sender, recipient = transfer.sender, transfer.recipient
-    event_emit(
-        "payment.received",
-        recipient.pk,
-        {
-            "transfer": transfer.pk,
-            "amount": Money(transfer.amount, transfer.currency).as_dict(),
-            "from": sender.handle,
-            "note": transfer.note,
-        },
-    )
     footer = _("Transfer #%(id)d.")
     payment_receipts(
         event=f"transfer:{transfer.pk}",
@@ -352,6 +342,19 @@ def _receipts(transfer: Transfer) -> None:
             "note": transfer.note,
         },
         params={"note": f" · {transfer.note}" if transfer.note else "", "id": transfer.pk},
+        # The hot path: the webhook event goes in the receipts' own statement.
+        events=[
+            event_spec(
+                "payment.received",
+                recipient.pk,
+                {
+                    "transfer": transfer.pk,
+                    "amount": Money(transfer.amount, transfer.currency).as_dict(),
+                    "from": sender.handle,
+                    "note": transfer.note,
+                },
+            )
+        ],
         sides=[
             ReceiptSide(
                 role="sender",

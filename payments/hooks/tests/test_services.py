@@ -333,3 +333,56 @@ def test_prune_keeps_pending_deliveries(receiver, settings):
     Event.objects.update(created_at=old)
     assert services.hooks_prune() == 1
     assert list(Delivery.objects.values_list("pk", flat=True)) == [second.pk]
+
+
+def test_creator_flows_tell_their_parties_without_the_shipping_address():
+    from payments.creators import services as creators
+    from payments.creators.tests.factories import fund as creators_fund
+    from payments.creators.tests.factories import make_post, make_user
+
+    creator, fan = make_user("c"), make_user("f")
+    everything = list(EVENT_TYPES)
+    _endpoint(creator, types=everything)
+    _endpoint(fan, types=everything)
+    creators_fund(fan, 10_000)
+    post = make_post(creator)
+    tip = creators.tip_send(
+        tipper=fan, post_id=post.pk, amount=Money(500, "USD"), request_key="t1", message="hi"
+    )
+    product = creators.product_create(
+        seller=creator,
+        post_id=post.pk,
+        title="Mug",
+        description="A mug",
+        price=Money(2_000, "USD"),
+        stock=5,
+        kind="physical",
+        delivery_url="",
+    )
+    order = creators.order_create(
+        buyer=fan,
+        product_id=product.pk,
+        quantity=1,
+        shipping_address="1 Secret Street",
+        request_key="o1",
+    )
+    creators.order_ship(seller=creator, order_id=order.pk)
+    creators.order_refund(seller=creator, order_id=order.pk, amount=Money(500, "USD"))
+    to_creator = list(Event.objects.filter(user=creator).order_by("id"))
+    assert [e.kind for e in to_creator] == [
+        "tip.received",
+        "order.paid",
+        "order.shipped",
+        "order.refunded",
+    ]
+    assert to_creator[0].payload["tip"] == tip.pk
+    assert to_creator[0].payload["amount"] == {"amount": 500, "currency": "USD"}
+    assert to_creator[0].payload["from"] == fan.handle
+    assert to_creator[3].payload["refund"]["amount"] == {"amount": 500, "currency": "USD"}
+    assert [e.kind for e in Event.objects.filter(user=fan).order_by("id")] == [
+        "order.paid",
+        "order.shipped",
+        "order.refunded",
+    ]
+    everything_sent = json.dumps(list(Event.objects.values_list("payload", flat=True)))
+    assert "Secret Street" not in everything_sent and fan.email not in everything_sent
