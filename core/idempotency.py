@@ -175,6 +175,18 @@ def idempotency_purge(*, older_than: timedelta = RETENTION) -> int:
     return deleted
 
 
+def idempotent_dispatch(endpoint: str):
+    """Mark a view method that hands each request to one of several ``idempotent_api``
+    methods (a tip from the wallet or by card): it requires the key as they do, and the
+    schema (``core.api.schema``) declares the header on it. Changes no behaviour."""
+
+    def decorator(method):
+        method.idempotency_endpoint = endpoint
+        return method
+
+    return decorator
+
+
 def idempotent_api(endpoint: str, *, one_transaction: bool = False):
     """Decorate a DRF view method (``post``) that moves money.
 
@@ -189,7 +201,10 @@ def idempotent_api(endpoint: str, *, one_transaction: bool = False):
 
     def decorator(method):
         if one_transaction:
-            return _one_transaction(endpoint, method)
+            wrapped = _one_transaction(endpoint, method)
+            # The marker the schema reads (core.api.schema) to declare the header.
+            wrapped.idempotency_endpoint = endpoint
+            return wrapped
 
         @functools.wraps(method)
         def wrapper(view, request, *args, **kwargs):
@@ -225,6 +240,7 @@ def idempotent_api(endpoint: str, *, one_transaction: bool = False):
             )
             return response
 
+        wrapper.idempotency_endpoint = endpoint
         return wrapper
 
     return decorator

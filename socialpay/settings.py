@@ -324,6 +324,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Relative: the schema describes the server that serves it.
+    "SERVERS": [{"url": "/", "description": "This server"}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.contract_hook",
+    ],
 }
 
 # --- Celery ---------------------------------------------------------------------------------

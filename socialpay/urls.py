@@ -27,3 +27,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("", include("payments.urls")),
 ]
+
+# Under /api/ these answer JSON in the API's error shape; elsewhere Django's pages.
+handler404 = "core.views.handler404"
+handler500 = "core.views.handler500"
