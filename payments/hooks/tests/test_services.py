@@ -386,3 +386,37 @@ def test_creator_flows_tell_their_parties_without_the_shipping_address():
     ]
     everything_sent = json.dumps(list(Event.objects.values_list("payload", flat=True)))
     assert "Secret Street" not in everything_sent and fan.email not in everything_sent
+
+
+def test_payouts_and_memberships_tell_their_parties(settings):
+    from payments.creators import services as creators
+    from payments.creators.tests.factories import fund as creators_fund
+    from payments.creators.tests.factories import make_user
+    from payments.payouts import services as payouts
+    from payments.payouts.tests.support import payee
+
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 0
+    owner = payee(15_000)
+    _endpoint(owner, types=["payout.paid", "payout.failed"])
+    payout = payouts.payout_request(
+        user=owner, amount=Money(10_000, "USD"), method="standard", request_key="p1"
+    )
+    payouts.payout_transition(payout_id=payout.pk, to_status="failed", source="staff")
+    (event,) = Event.objects.filter(user=owner)
+    assert event.kind == "payout.failed"
+    assert event.payload["payout"] == payout.pk
+    assert event.payload["amount"] == {"amount": 10_000, "currency": "USD"}
+    assert "bank" not in json.dumps(event.payload) and "last4" not in json.dumps(event.payload)
+
+    creator, member = make_user("c"), make_user("m")
+    _endpoint(creator, types=["membership.started", "membership.cancelled"])
+    creators_fund(member, 10_000)
+    tier = creators.tier_create(creator=creator, name="Gold", price=Money(500, "USD"))
+    membership = creators.membership_subscribe(member=member, tier_id=tier.pk)
+    creators.membership_cancel(member=member, membership_id=membership.pk)
+    creators.membership_cancel(member=member, membership_id=membership.pk)  # once only
+    kinds = list(Event.objects.filter(user=creator).order_by("id").values_list("kind", flat=True))
+    assert kinds == ["membership.started", "membership.cancelled"]
+    started = Event.objects.get(user=creator, kind="membership.started").payload
+    assert started["member"] == member.handle and started["tier"]["name"] == "Gold"
+    assert started["amount"] == {"amount": 500, "currency": "USD"}
