@@ -136,3 +136,24 @@ def test_the_settings_pages(client, settings):
     client.post(reverse("payments:webhook-action", args=[endpoint.public_id, "delete"]))
     assert not Endpoint.objects.exists()
     assert client.get(reverse("payments:webhook", args=[endpoint.public_id])).status_code == 404
+
+
+def test_the_admin_lists_without_showing_secrets(client):
+    from accounts.models import User
+
+    staff = User.objects.create_superuser(
+        handle="hookstaff", email="hookstaff@example.com", password="a long passphrase 42"
+    )
+    owner = person()
+    endpoint = services.endpoint_create(user=owner, url=URL, event_types=["payment.received"])
+    with transaction.atomic():
+        event_emit("payment.received", owner.pk, {"transfer": 1})
+    services.events_dispatch()
+    client.force_login(staff)
+    for name in ("endpoint", "event", "delivery"):
+        page = client.get(f"/admin/hooks/{name}/")
+        assert page.status_code == 200, name
+    detail = client.get(f"/admin/hooks/endpoint/{endpoint.pk}/change/")
+    assert detail.status_code == 200 and endpoint.secret.encode() not in detail.content
+    delivery = Delivery.objects.get()
+    assert client.get(f"/admin/hooks/delivery/{delivery.pk}/change/").status_code == 200
