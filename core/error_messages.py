@@ -212,6 +212,15 @@ MESSAGES: Mapping[str, Any] = {
     "processing_error": _(
         "The card could not be processed. Nothing was charged; try again in a moment."
     ),
+    # outgoing webhooks
+    "webhook_url_invalid": _("Enter a full https:// address for your webhook endpoint."),
+    "webhook_url_forbidden": _(
+        "That address is on a private or local network. Use a public address of your server."
+    ),
+    "webhook_event_type_unknown": _("Pick at least one event from the list."),
+    "webhook_endpoint_not_found": _("That webhook endpoint no longer exists."),
+    "webhook_delivery_not_found": _("That delivery no longer exists."),
+    "webhook_endpoints_limit": _("You have the most webhook endpoints allowed. Delete one first."),
 }
 
 #: A card's ``decline_code`` (Stripe's vocabulary) → what to tell the cardholder.

@@ -115,6 +115,18 @@ def idempotency_purge(*, older_than: timedelta = RETENTION) -> int:
     return deleted
 
 
+def idempotent_dispatch(endpoint: str):
+    """Mark a view method that hands each request to one of several ``idempotent_api``
+    methods (a tip from the wallet or by card): it requires the key as they do, and the
+    schema (``core.api.schema``) declares the header on it. Changes no behaviour."""
+
+    def decorator(method):
+        method.idempotency_endpoint = endpoint
+        return method
+
+    return decorator
+
+
 def idempotent_api(endpoint: str, *, one_transaction: bool = False):
     """Decorate a DRF view method (``post``) that moves money.
 
@@ -132,6 +144,8 @@ def idempotent_api(endpoint: str, *, one_transaction: bool = False):
         # Read by the token authentication: an operation that moves money needs the
         # token's "payments" scope (accounts.authentication).
         wrapped.moves_money = True
+        # The marker the schema reads (core.api.schema) to declare the header.
+        wrapped.idempotency_endpoint = endpoint
         return wrapped
 
     return decorator

@@ -97,3 +97,35 @@ def server_error(request):
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
     response["Retry-After"] = retry_after
     return response
+
+
+# --- errors: JSON under /api/, Django's pages elsewhere ------------------------------------
+# A client of the API never gets an HTML page: an unknown path and an unhandled error answer
+# with the one error shape (core.api.errors). Wrong methods are DRF's 405 already.
+API_PREFIX = "/api/"
+
+
+def handler404(request, exception=None):
+    if request.path.startswith(API_PREFIX):
+        from core.api.errors import error_body
+
+        return JsonResponse(error_body("not_found", "No such endpoint or object."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    """An unreachable database is a 503 (``server_error``); any other unhandled error under
+    /api/ is the error shape, elsewhere Django's page."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        return server_error(request)
+    if request.path.startswith(API_PREFIX):
+        from core.api.errors import error_body
+
+        body = error_body(
+            "server_error",
+            "Something went wrong on our side; nothing more was done. Try again later.",
+            {"request_id": getattr(request, "request_id", None) or ""},
+        )
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)

@@ -4,6 +4,7 @@ from django.urls import path
 
 from payments.creators import api as creators_api
 from payments.fx import api as fx_api
+from payments.hooks import api as hooks_api
 from payments.payouts import api as payouts_api
 from payments.wallets import api as wallet_api
 
@@ -85,4 +86,29 @@ urlpatterns += [
         name="payouts-bank-formats",
     ),
     path("payouts/<str:payout_id>", payouts_api.PayoutDetailApi.as_view(), name="payout-detail"),
+]
+
+# Outgoing webhooks: endpoints, their delivery log, redelivery.
+urlpatterns += [
+    path("webhook-endpoints", hooks_api.EndpointListApi.as_view(), name="webhook-endpoints"),
+    path(
+        "webhook-endpoints/<str:endpoint_id>",
+        hooks_api.EndpointDetailApi.as_view(),
+        name="webhook-endpoint",
+    ),
+    path(
+        "webhook-endpoints/<str:endpoint_id>/rotate-secret",
+        hooks_api.EndpointRotateApi.as_view(),
+        name="webhook-endpoint-rotate",
+    ),
+    path(
+        "webhook-endpoints/<str:endpoint_id>/deliveries",
+        hooks_api.DeliveryListApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhook-deliveries/<str:delivery_id>/redeliver",
+        hooks_api.DeliveryRedeliverApi.as_view(),
+        name="webhook-delivery-redeliver",
+    ),
 ]

@@ -2,6 +2,7 @@ from django.urls import path
 
 from payments.creators import views as creators
 from payments.fx import views as fx_views
+from payments.hooks import views as hooks_views
 from payments.payouts import views as payout_views
 from payments.wallets import views as wallet_views
 
@@ -68,4 +69,15 @@ urlpatterns += [
     path("payouts/settings", payout_views.payout_settings, name="payout-settings"),
     path("payouts/settings/bank", payout_views.payout_bank_account, name="payout-bank"),
     path("payouts/settings/onboarding", payout_views.payout_onboarding, name="payout-onboarding"),
+]
+
+# Outgoing webhooks, under settings.
+urlpatterns += [
+    path("settings/webhooks", hooks_views.endpoints_page, name="webhooks"),
+    path("settings/webhooks/<str:endpoint_id>", hooks_views.endpoint_page, name="webhook"),
+    path(
+        "settings/webhooks/<str:endpoint_id>/<str:action>",
+        hooks_views.endpoint_action,
+        name="webhook-action",
+    ),
 ]

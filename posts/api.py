@@ -31,6 +31,14 @@ PAGE_PARAMS = [
 ]
 
 
+class TimelinePage(serializers.Serializer):
+    """A page of posts (every post list: cursor pagination)."""
+
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = PostSerializer(many=True)
+
+
 def _paginated(view: APIView, request, queryset):
     paginator = CursorPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
@@ -59,7 +67,7 @@ class PostListApi(APIView):
     @extend_schema(
         operation_id="posts_list",
         parameters=PAGE_PARAMS,
-        responses={200: PostSerializer(many=True)},
+        responses={200: TimelinePage},
         summary="Recent public posts",
     )
     def get(self, request):
@@ -227,12 +235,6 @@ def _encode_cursor(before: int) -> str:
     return b64encode(urlencode({"p": str(before)}).encode("ascii")).decode("ascii")
 
 
-class TimelinePage(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = PostSerializer(many=True)
-
-
 class TimelineApi(APIView):
     @extend_schema(
         operation_id="timeline_home",
@@ -262,7 +264,7 @@ class UserPostsApi(APIView):
     @extend_schema(
         operation_id="users_posts",
         parameters=PAGE_PARAMS,
-        responses={200: PostSerializer(many=True), 404: ERROR},
+        responses={200: TimelinePage, 404: ERROR},
         summary="A person's posts and reposts, newest first",
     )
     def get(self, request, handle: str):

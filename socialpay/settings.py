@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "payments.creators",
     "payments.payouts",
     "payments.disputes",
+    "payments.hooks",
     "payments.processors.sandbox.apps.SandboxProcessorConfig",
     "payments",
 ]
@@ -424,6 +425,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Relative: the schema describes the server that serves it.
+    "SERVERS": [{"url": "/", "description": "This server"}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.contract_hook",
+    ],
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -579,6 +586,43 @@ CELERY_BEAT_SCHEDULE["payments-webhooks-redrive"] = {
 }
 CELERY_BEAT_SCHEDULE["payments-webhook-deliveries-prune"] = {
     "task": "payments.webhook_deliveries_prune",
+    "schedule": timedelta(hours=6),
+}
+
+# --- Outgoing webhooks (payments.hooks) -----------------------------------------------------
+# Deliveries are retried with exponential backoff (base * 2^attempt, capped) until this long
+# after the event, then marked failed; the person can still redeliver by hand.
+HOOKS_RETRY_FOR = timedelta(seconds=env.int("HOOKS_RETRY_FOR_SECONDS", default=3 * 24 * 3600))
+HOOKS_RETRY_BASE_SECONDS = env.float(
+    "HOOKS_RETRY_BASE_SECONDS", default=0.2 if PROFILE == "test" else 30.0
+)
+HOOKS_RETRY_MAX_SECONDS = env.float(
+    "HOOKS_RETRY_MAX_SECONDS", default=2.0 if PROFILE == "test" else 6 * 3600.0
+)
+# One request's connect + read budget; a receiver that takes longer is retried later.
+HOOKS_TIMEOUT_SECONDS = env.float(
+    "HOOKS_TIMEOUT_SECONDS", default=1.0 if PROFILE == "test" else 10.0
+)
+# Endpoints on loopback or private addresses are refused (SSRF) unless this is on; it is
+# never on in production, where it would let anyone probe the internal network.
+HOOKS_ALLOW_PRIVATE_ADDRESSES = (
+    False if PRODUCTION else env.bool("HOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)
+)
+HOOKS_ENDPOINTS_PER_USER_MAX = env.int("HOOKS_ENDPOINTS_PER_USER_MAX", default=10)
+# After a rotation the old secret keeps signing (a second v1) this long.
+HOOKS_SECRET_OVERLAP = timedelta(hours=env.int("HOOKS_SECRET_OVERLAP_HOURS", default=24))
+HOOKS_KICK_SECONDS = env.float("HOOKS_KICK_SECONDS", default=0.0 if PROFILE == "test" else 0.5)
+HOOKS_DELIVERY_RETENTION_DAYS = env.int("HOOKS_DELIVERY_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["hooks-events-dispatch"] = {
+    "task": "hooks.events_dispatch",
+    "schedule": timedelta(seconds=5),
+}
+CELERY_BEAT_SCHEDULE["hooks-deliveries-due"] = {
+    "task": "hooks.deliveries_due",
+    "schedule": timedelta(seconds=30),
+}
+CELERY_BEAT_SCHEDULE["hooks-prune"] = {
+    "task": "hooks.prune",
     "schedule": timedelta(hours=6),
 }
 

@@ -6,7 +6,6 @@ from core.views import favicon, healthz, livez, metrics, readyz
 from posts.views import home
 
 # An unreachable database answers 503 with Retry-After instead of 500 (core.views).
-handler500 = "core.views.server_error"
 
 # Each app owns its endpoints; this file only mounts them.
 api_v1 = [
@@ -33,3 +32,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("", include("payments.urls")),
 ]
+
+# Under /api/ these answer JSON in the API's error shape; elsewhere Django's pages.
+handler404 = "core.views.handler404"
+handler500 = "core.views.handler500"

@@ -56,3 +56,55 @@ def test_no_request_makes_the_api_answer_5xx(case, bearer):
         f"{case.method} {case.formatted_path} answered {response.status_code}: "
         f"{response.text[:500]}"
     )
+
+
+# The typed operations: their answers must match the schema (status code, content type and
+# body), not only stay below 500. Valid Idempotency-Keys come from the declared pattern;
+# the user has money, so transfers and request payments also succeed, not only fail.
+TYPED = (
+    "wallet_get",
+    "wallet_statement",
+    "transfers_create",
+    "transfers_get",
+    "topups_get",
+    "requests_inbox",
+    "requests_create",
+    "requests_get",
+    "requests_pay",
+    "requests_decline",
+    "requests_cancel",
+    "webhook_endpoints_list",
+    "webhook_endpoints_create",
+)
+
+
+@pytest.fixture
+def funded_bearer(bearer):
+    from accounts.models import User
+    from payments.wallets.tests.support import fund, person
+
+    fund(User.objects.get(handle_key="fuzzer"), 100_000)
+    if not User.objects.filter(handle_key="payee").exists():
+        person("payee")  # someone to pay and to ask
+    return bearer
+
+
+@schema.include(operation_id=list(TYPED)).parametrize()
+@settings(
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_typed_operations_answer_as_the_schema_says(case, funded_bearer):
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    case.call_and_validate(
+        # identity: the WSGI client does not un-gzip bodies (GZipMiddleware).
+        headers={"Authorization": funded_bearer, "Accept-Encoding": "identity"},
+        checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
+    )

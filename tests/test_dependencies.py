@@ -1,14 +1,17 @@
 """The layers, read from the imports of production code (tests, migrations and management
 commands excluded, imports inside functions included).
 
-    payments (urls, demo data) → payments.{payouts, disputes} → payments.{fx, creators}
+    payments (urls, demo data) → payments.hooks → payments.{payouts, disputes}
+    payments.{payouts, disputes} → payments.{fx, creators}
     payments.creators → {posts, payments.wallets} → ledger → core
     payments.wallets → payments.webhooks → payments.processors
 
 ``payments.processors`` and ``ledger`` import no app of ours but ``core``'s money
 (processors not even that); ``posts`` imports nothing from ``payments``. A module that
 needs something from above asks through a registry the upper app fills at start-up
-(``posts.locked``, the wallet statement's describers, webhook handlers).
+(``posts.locked``, the wallet statement's describers, webhook handlers); the money apps
+tell ``payments.hooks`` about their events through the outbox row that
+``payments.wallets.events.event_emit`` writes, never by importing it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ PACKAGES = [
     "payments.creators",
     "payments.payouts",
     "payments.disputes",
+    "payments.hooks",
     "payments",
     "posts",
     "accounts",
@@ -48,6 +52,9 @@ ALLOWED = {
     "payments.creators": _MONEY_BASE | {"payments.wallets", "posts"},
     "payments.payouts": _MONEY_BASE | {"payments.wallets", "payments.fx"},
     "payments.disputes": _MONEY_BASE | {"payments.wallets"},
+    # Outgoing webhooks sit above every money app; none of them imports it.
+    "payments.hooks": _MONEY_BASE
+    | {"payments.wallets", "payments.creators", "payments.payouts", "payments.disputes"},
     "payments": set(PACKAGES) - {"payments", "socialpay"},
     # The project: settings, URL roots, the Celery app.
     "socialpay": set(PACKAGES),

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from accounts.api import ERROR
 from accounts.api_inputs import StrictIntegerField, StrictSerializer, parse
 from accounts.selectors import user_get_by_handle
-from core.idempotency import idempotent_api
+from core.idempotency import idempotent_api, idempotent_dispatch
 from core.money import InvalidAmount, Money
 from payments.creators import selectors, services
 from payments.creators.errors import CreatorNotFound, OrderNotFound
@@ -237,6 +237,7 @@ class PostTipsApi(_TipApi):
         },
         summary="Tip the author of a post from the wallet (or by card)",
     )
+    @idempotent_dispatch("creators.tip")
     def post(self, request, post_id: int):
         return self._dispatch_tip(request, post_id=post_id)
 
@@ -247,6 +248,7 @@ class UserTipsApi(_TipApi):
         request=TipInput,
         responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR},
     )
+    @idempotent_dispatch("creators.tip")
     def post(self, request, handle: str):
         return self._dispatch_tip(request, handle=handle)
 

@@ -45,6 +45,7 @@ from ledger.services import credit, debit, entry_post, entry_reverse
 from payments.disputes.models import Dispute
 from payments.processors.base import Dispute as RemoteDispute
 from payments.processors.base import ProcessorError, get_processor
+from payments.wallets.events import event_emit
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +108,17 @@ def dispute_record(*, processor: str, remote: RemoteDispute) -> Dispute:
                 "needs_review": user_id is None,
             },
         )
+        if created:
+            event_emit(
+                "dispute.opened",
+                user_id,
+                {
+                    "dispute": dispute.pk,
+                    "amount": Money(dispute.amount, dispute.currency).as_dict(),
+                    "reason": dispute.reason,
+                    "status": dispute.status,
+                },
+            )
         # A closed dispute stays closed whatever late event arrives.
         if not created and dispute.status not in CLOSED_STATUSES:
             dispute.status = remote.status

@@ -89,19 +89,28 @@ def payout_payload(payout: Payout) -> dict:
     }
 
 
-PAYOUT_OUTPUT = inline_serializer(
-    "Payout",
+PAYOUT_FIELDS = {
+    "id": serializers.IntegerField(),
+    "status": serializers.CharField(),
+    "amount": serializers.IntegerField(),
+    "fee": serializers.IntegerField(),
+    "total": serializers.IntegerField(),
+    "currency": serializers.CharField(),
+    "method": serializers.CharField(),
+    "arrival_date": serializers.DateField(allow_null=True),
+    "failure_code": serializers.CharField(allow_null=True),
+    "failure_message": serializers.CharField(allow_null=True),
+    "destination": inline_serializer("PayoutDestinationLast4", {"last4": serializers.CharField()}),
+    "created_at": serializers.DateTimeField(),
+}
+PAYOUT_OUTPUT = inline_serializer("Payout", PAYOUT_FIELDS)
+# The list is cursor-paginated like every list of the API.
+PAYOUT_PAGE = inline_serializer(
+    "PayoutPage",
     {
-        "id": serializers.IntegerField(),
-        "status": serializers.CharField(),
-        "amount": serializers.IntegerField(),
-        "fee": serializers.IntegerField(),
-        "total": serializers.IntegerField(),
-        "currency": serializers.CharField(),
-        "method": serializers.CharField(),
-        "arrival_date": serializers.DateField(allow_null=True),
-        "failure_code": serializers.CharField(allow_null=True),
-        "failure_message": serializers.CharField(allow_null=True),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "results": type(PAYOUT_OUTPUT)(many=True),
     },
 )
 
@@ -138,7 +147,7 @@ class PayoutListCreateApi(APIView):
             )
         return Response(payout_payload(payout), status=202)
 
-    @extend_schema(operation_id="payouts_list", responses={200: PAYOUT_OUTPUT})
+    @extend_schema(operation_id="payouts_list", responses={200: PAYOUT_PAGE})
     def get(self, request):
         paginator = CursorPagination()
         page = paginator.paginate_queryset(

@@ -87,6 +87,7 @@ from payments.processors.base import (
     get_processor,
 )
 from payments.processors.base import PayoutStatus as RemoteStatus
+from payments.wallets.events import event_emit
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 
@@ -610,6 +611,19 @@ def _receipt(payout: Payout) -> None:
     outbox): a committed status is always told, a rolled-back one never."""
     if payout.status not in _RECEIPT_TEXT:
         return
+    if payout.status in (PayoutStatus.PAID, PayoutStatus.FAILED):
+        event_emit(
+            f"payout.{payout.status}",
+            payout.user_id,
+            {
+                "payout": payout.pk,
+                "amount": Money(payout.amount, payout.currency).as_dict(),
+                "fee": Money(payout.fee, payout.currency).as_dict(),
+                "method": payout.method,
+                "arrival_date": payout.arrival_date.isoformat() if payout.arrival_date else None,
+                "failure_code": payout.failure_code or None,
+            },
+        )
     subject, text = _RECEIPT_TEXT[payout.status]
     payment_receipts(
         event=f"payout:{payout.pk}:{payout.status}",

@@ -47,7 +47,7 @@ def test_transfer_receipts_are_written_in_each_recipients_language(
     alice, bob = person(language="en"), person(language="de")
     fund(alice, 5000, "EUR")
     queued = []
-    monkeypatch.setattr(receipts, "receipts_send", queued.extend)
+    monkeypatch.setattr(receipts, "receipts_send", lambda specs, **_: queued.extend(specs))
     # Alice's request runs in German (her browser), yet she reads English: her choice.
     from django.utils import translation
 
@@ -70,7 +70,7 @@ def test_a_browser_language_recipient_gets_the_default_language(monkeypatch):
     alice, bob = person(language="de"), person()
     fund(alice, 5000, "EUR")
     queued = []
-    monkeypatch.setattr(receipts, "receipts_send", queued.extend)
+    monkeypatch.setattr(receipts, "receipts_send", lambda specs, **_: queued.extend(specs))
     transfer_create(sender=alice, to=bob, money=Money(1250, "EUR"), note="", client_key="i18n-2")
     sent, received = queued
     assert sent.subject.replace("\xa0", " ") == f"Du hast @{bob.handle} 12,50 € gezahlt"

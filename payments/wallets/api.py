@@ -33,6 +33,7 @@ from core.money import (
     Money,
     currency_require_supported,
 )
+from payments.wallets import api_outputs as out
 from payments.wallets import requests as money_requests
 from payments.wallets import selectors, topups, transfers
 from payments.wallets.errors import AmountNotPositive
@@ -136,7 +137,7 @@ def request_dict(req: MoneyRequest) -> dict:
 
 # --- wallet ---------------------------------------------------------------------------------
 class WalletApi(APIView):
-    @extend_schema(operation_id="wallet_get", responses={200: dict, 401: ERROR})
+    @extend_schema(operation_id="wallet_get", responses={200: out.WALLET, 401: ERROR})
     def get(self, request):
         balances = selectors.wallet_balances(user=request.user)
         return Response({"balances": [b.as_dict() for b in balances]})
@@ -150,7 +151,7 @@ class StatementApi(APIView):
             OpenApiParameter("cursor", int, description="`next_cursor` of the previous page."),
             OpenApiParameter("page_size", int, description="1..200, default 50 (clamped)."),
         ],
-        responses={200: dict, 400: ERROR},
+        responses={200: out.STATEMENT, 400: ERROR},
     )
     def get(self, request):
         currency = request.query_params.get("currency") or request.user.home_currency
@@ -198,7 +199,7 @@ class TransferCreateApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="transfers_create",
         request=TransferInput,
-        responses={201: dict, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={201: out.TRANSFER, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Pay a person by handle (instant, no fee)",
     )
     @idempotent_api("transfers.create", one_transaction=True)
@@ -218,7 +219,7 @@ class TransferCreateApi(MoneyThrottled, APIView):
 
 
 class TransferDetailApi(APIView):
-    @extend_schema(operation_id="transfers_get", responses={200: dict, 404: ERROR})
+    @extend_schema(operation_id="transfers_get", responses={200: out.TRANSFER, 404: ERROR})
     def get(self, request, transfer_id: int):
         transfer = transfers.transfer_get(viewer=request.user, transfer_id=transfer_id)
         return Response(transfer_dict(transfer))
@@ -235,7 +236,14 @@ class TopUpCreateApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="topups_create",
         request=TopUpInput,
-        responses={201: dict, 202: dict, 400: ERROR, 402: ERROR, 422: ERROR, 503: ERROR},
+        responses={
+            201: out.TOPUP,
+            202: out.TOPUP,
+            400: ERROR,
+            402: ERROR,
+            422: ERROR,
+            503: ERROR,
+        },
         summary="Add money by card (a processor token such as pm_card_visa)",
     )
     @idempotent_api("topups.create")
@@ -252,7 +260,7 @@ class TopUpCreateApi(MoneyThrottled, APIView):
 
 
 class TopUpDetailApi(APIView):
-    @extend_schema(operation_id="topups_get", responses={200: dict, 404: ERROR})
+    @extend_schema(operation_id="topups_get", responses={200: out.TOPUP, 404: ERROR})
     def get(self, request, topup_id: int):
         return Response(topup_dict(selectors.topup_get(user=request.user, topup_id=topup_id)))
 
@@ -261,7 +269,7 @@ class TopUpConfirmApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="topups_confirm",
         request=None,
-        responses={200: dict, 402: ERROR, 404: ERROR, 409: ERROR},
+        responses={200: out.TOPUP, 402: ERROR, 404: ERROR, 409: ERROR},
         summary="Confirm a top-up after the cardholder authenticated",
     )
     @idempotent_api("topups.confirm")
@@ -284,7 +292,7 @@ class RequestInput(StrictSerializer):
 
 
 class RequestListApi(MoneyThrottled, APIView):
-    @extend_schema(operation_id="requests_inbox", responses={200: dict})
+    @extend_schema(operation_id="requests_inbox", responses={200: out.MONEY_REQUESTS})
     def get(self, request):
         return Response(
             {
@@ -296,7 +304,7 @@ class RequestListApi(MoneyThrottled, APIView):
     @extend_schema(
         operation_id="requests_create",
         request=RequestInput,
-        responses={201: dict, 400: ERROR, 404: ERROR, 422: ERROR},
+        responses={201: out.MONEY_REQUEST, 400: ERROR, 404: ERROR, 422: ERROR},
         summary="Ask a person for money",
     )
     @idempotent_api("requests.create")
@@ -314,7 +322,7 @@ class RequestListApi(MoneyThrottled, APIView):
 
 
 class RequestDetailApi(APIView):
-    @extend_schema(operation_id="requests_get", responses={200: dict, 404: ERROR})
+    @extend_schema(operation_id="requests_get", responses={200: out.MONEY_REQUEST, 404: ERROR})
     def get(self, request, request_id: int):
         return Response(
             request_dict(selectors.request_get(viewer=request.user, request_id=request_id))
@@ -336,7 +344,7 @@ class RequestPayApi(_RequestActionApi):
     @extend_schema(
         operation_id="requests_pay",
         request=None,
-        responses={200: dict, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={200: out.MONEY_REQUEST, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
     )
     @idempotent_api("requests.pay", one_transaction=True)
     def post(self, request, request_id: int):
@@ -346,7 +354,9 @@ class RequestPayApi(_RequestActionApi):
 class RequestDeclineApi(_RequestActionApi):
     action = "decline"
 
-    @extend_schema(operation_id="requests_decline", request=None, responses={200: dict})
+    @extend_schema(
+        operation_id="requests_decline", request=None, responses={200: out.MONEY_REQUEST}
+    )
     @idempotent_api("requests.decline")
     def post(self, request, request_id: int):
         return self._act(request, request_id)
@@ -355,7 +365,7 @@ class RequestDeclineApi(_RequestActionApi):
 class RequestCancelApi(_RequestActionApi):
     action = "cancel"
 
-    @extend_schema(operation_id="requests_cancel", request=None, responses={200: dict})
+    @extend_schema(operation_id="requests_cancel", request=None, responses={200: out.MONEY_REQUEST})
     @idempotent_api("requests.cancel")
     def post(self, request, request_id: int):
         return self._act(request, request_id)

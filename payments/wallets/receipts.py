@@ -38,6 +38,7 @@ from accounts.language import in_language_of
 from accounts.models import User
 from accounts.services import notification_create
 from core.money import Money
+from payments.wallets.events import EventSpec, events_cte, events_written
 from payments.wallets.models import Receipt, ReceiptOutbox
 
 log = structlog.get_logger(__name__)
@@ -117,8 +118,12 @@ def payment_receipts(
     sides: Sequence[ReceiptSide],
     data: dict | None = None,
     params: dict | None = None,
+    events: Sequence[EventSpec | None] = (),
 ) -> None:
     """Queue the receipts of one money event, one per side, in the caller's transaction.
+
+    ``events`` (``payments.wallets.events.event_spec``) are the event's webhooks, written
+    in the same statement as the receipts.
 
     ``event`` names the event once (``transfer:42``, ``tip:7``); each receipt's key is
     ``{event}:{role}``, so a replay of the same event notifies nobody twice.
@@ -148,19 +153,28 @@ def payment_receipts(
                 body=body,
             )
         )
-    receipts_send(specs)
+    receipts_send(specs, events=[e for e in events if e is not None])
 
 
 _OUTBOX_INSERT_SQL = "INSERT INTO payments_receiptoutbox (payload, created_at) VALUES (%s, now())"
 
 
-def receipts_send(specs: list[ReceiptSpec]) -> None:
-    """Queue several receipts (both sides of a payment) in the caller's transaction."""
+def receipts_send(specs: list[ReceiptSpec], *, events: Sequence[EventSpec] = ()) -> None:
+    """Queue several receipts (both sides of a payment) in the caller's transaction, and
+    the webhook ``events`` with them in the same statement."""
     for spec in specs:
         if not spec.key or len(spec.key) > KEY_MAX_LENGTH:
             raise ValueError("a receipt key is 1 to 200 characters")
+    payload = json.dumps([asdict(spec) for spec in specs])
     with connection.cursor() as cur:
-        cur.execute(_OUTBOX_INSERT_SQL, [json.dumps([asdict(spec) for spec in specs])])
+        if events:
+            cte, params = events_cte(list(events))
+            returning = "RETURNING (SELECT count(*) FROM hook_events)"
+            sql = f"WITH {cte} {_OUTBOX_INSERT_SQL} {returning}"
+            cur.execute(sql, [*params, payload])
+            events_written(cur.fetchone()[0])
+        else:
+            cur.execute(_OUTBOX_INSERT_SQL, [payload])
     transaction.on_commit(_wake_worker)
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from core.money import Money, currency_require_supported
 from payments.wallets.errors import InvalidState, RequestNotFound
+from payments.wallets.events import event_emit
 from payments.wallets.models import MoneyRequest
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 from payments.wallets.text import note_clean
@@ -119,6 +120,16 @@ def request_pay(
         locked.transfer_id = transfer.pk
         locked.resolved_at = timezone.now()
         locked.save(update_fields=["status", "transfer", "resolved_at"])
+        event_emit(
+            "request.paid",
+            locked.requester_id,
+            {
+                "request": locked.pk,
+                "transfer": transfer.pk,
+                "amount": Money(locked.amount, locked.currency).as_dict(),
+                "payer": user.handle,
+            },
+        )
     return MoneyRequest.objects.select_related("requester", "payer").get(pk=request_id)
 
 

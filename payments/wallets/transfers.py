@@ -46,6 +46,7 @@ from payments.wallets.errors import (
     RecipientNotFound,
     TransferNotFound,
 )
+from payments.wallets.events import event_spec
 from payments.wallets.limits import (
     RESERVE_UPDATE_SQL,
     limit_amount,
@@ -300,6 +301,19 @@ def _receipts(transfer: Transfer) -> None:
             "note": transfer.note,
         },
         params={"note": f" · {transfer.note}" if transfer.note else "", "id": transfer.pk},
+        # The hot path: the webhook event goes in the receipts' own statement.
+        events=[
+            event_spec(
+                "payment.received",
+                recipient.pk,
+                {
+                    "transfer": transfer.pk,
+                    "amount": Money(transfer.amount, transfer.currency).as_dict(),
+                    "from": sender.handle,
+                    "note": transfer.note,
+                },
+            )
+        ],
         sides=[
             ReceiptSide(
                 role="sender",

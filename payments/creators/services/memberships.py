@@ -38,6 +38,7 @@ from payments.creators.models import (
 )
 from payments.creators.services.common import SWEEP_BATCH, amount_check, payee_check, split_entry
 from payments.wallets.errors import AccountFrozen
+from payments.wallets.events import event_emit
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 
@@ -166,6 +167,18 @@ def _charge_paid(*, membership: Membership, charge: MembershipCharge, entry: Ent
     )
     tier = membership.tier
     member, creator = membership.member, tier.creator
+    data = {
+        "membership": membership.pk,
+        "tier": {"id": tier.pk, "name": tier.name},
+        "charge": charge.pk,
+        "amount": Money(charge.amount, charge.currency).as_dict(),
+        "member": member.handle,
+        "creator": creator.handle,
+        "current_period_end": membership.current_period_end.isoformat(),
+    }
+    kind = "membership.started" if joined else "membership.renewed"
+    event_emit(kind, creator.pk, data)
+    event_emit(kind, member.pk, data)
     if joined:
         sides = [
             ReceiptSide(
@@ -211,15 +224,29 @@ def _charge_paid(*, membership: Membership, charge: MembershipCharge, entry: Ent
 
 
 def membership_cancel(*, member: User, membership_id: int) -> Membership:
-    """Stop renewals; access continues until the end of the paid period."""
-    updated = Membership.objects.filter(
-        pk=membership_id,
-        member=member,
-        status__in=[Membership.Status.ACTIVE, Membership.Status.PAST_DUE],
-    ).update(cancel_at_period_end=True)
-    if not updated and not Membership.objects.filter(pk=membership_id, member=member).exists():
-        raise errors.MembershipNotFound()
-    return Membership.objects.get(pk=membership_id)
+    """Stop renewals; access continues until the end of the paid period. The first
+    cancellation emits ``membership.cancelled`` in the same transaction."""
+    with transaction.atomic():
+        updated = Membership.objects.filter(
+            pk=membership_id,
+            member=member,
+            status__in=[Membership.Status.ACTIVE, Membership.Status.PAST_DUE],
+            cancel_at_period_end=False,
+        ).update(cancel_at_period_end=True)
+        if not Membership.objects.filter(pk=membership_id, member=member).exists():
+            raise errors.MembershipNotFound()
+        membership = Membership.objects.select_related("tier__creator").get(pk=membership_id)
+        if updated:
+            data = {
+                "membership": membership.pk,
+                "tier": {"id": membership.tier_id, "name": membership.tier.name},
+                "member": member.handle,
+                "creator": membership.tier.creator.handle,
+                "current_period_end": membership.current_period_end.isoformat(),
+            }
+            event_emit("membership.cancelled", membership.tier.creator_id, data)
+            event_emit("membership.cancelled", member.pk, data)
+    return membership
 
 
 def membership_renew(*, membership_id: int, now: datetime | None = None) -> Membership:

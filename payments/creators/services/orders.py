@@ -48,6 +48,7 @@ from payments.creators.services.common import (
     post_get_for_payment,
     split_entry,
 )
+from payments.wallets.events import event_emit
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 
@@ -211,7 +212,23 @@ def _paid_or_raise(order: Order) -> Order:
     return order
 
 
+def _order_event(kind: str, order: Order, **extra) -> None:
+    """The order's webhook event, to the seller and to the buyer. No shipping address:
+    the seller reads it in the app (the order id is in the event)."""
+    data = {
+        "order": order.pk,
+        "product": order.product_id,
+        "quantity": order.quantity,
+        "amount": Money(order.amount, order.currency).as_dict(),
+        "status": order.status,
+        **extra,
+    }
+    event_emit(kind, order.seller_id, data)
+    event_emit(kind, order.buyer_id, data)
+
+
 def _paid_receipts(*, order: Order, buyer: User, seller: User, product: Product) -> None:
+    _order_event("order.paid", order, buyer=buyer.handle, seller=seller.handle)
     payment_receipts(
         event=f"order:{order.pk}:paid",
         target_type="order",
@@ -283,6 +300,7 @@ def order_ship(*, seller: User, order_id: int) -> Order:
         order.shipped_at = now
         order.release_after = now + _release_window()
         order.save(update_fields=["status", "shipped_at", "release_after"])
+        _order_event("order.shipped", order)
         payment_receipts(
             event=f"order:{order.pk}:shipped",
             target_type="order",
@@ -433,6 +451,11 @@ def order_refund(
         )
         refund.status = PayStatus.COMPLETED
         refund.save(update_fields=["status", "entry"])
+        _order_event(
+            "order.refunded",
+            order,
+            refund={"id": refund.pk, "amount": refund_money.as_dict()},
+        )
         payment_receipts(
             event=f"order-refund:{refund.pk}",
             target_type="order",

@@ -44,6 +44,7 @@ from payments.creators.services.common import (
     post_get_for_payment,
     split_entry,
 )
+from payments.wallets.events import event_emit
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 from payments.wallets.text import visibility_parse
@@ -205,6 +206,18 @@ def _tip_complete(*, tip: Tip, entry: Entry) -> None:
         status=PayStatus.COMPLETED, entry=entry, completed_at=now
     )
     tip.status, tip.entry, tip.completed_at = PayStatus.COMPLETED, entry, now
+    event_emit(
+        "tip.received",
+        tip.creator_id,
+        {
+            "tip": tip.pk,
+            "post": tip.post_id,
+            "amount": Money(tip.amount, tip.currency).as_dict(),
+            "fee": Money(tip.fee, tip.currency).as_dict(),
+            "from": tip.tipper.handle,
+            "message": tip.message,
+        },
+    )
     payment_receipts(
         event=f"tip:{tip.pk}",
         target_type="post" if tip.post_id else "profile",

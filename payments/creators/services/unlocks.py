@@ -21,6 +21,7 @@ from payments.creators.services.common import (
     post_get_for_payment,
     split_entry,
 )
+from payments.wallets.events import event_emit
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 from posts import services as posts
@@ -98,6 +99,17 @@ def _unlock_of(*, post: Post, buyer: User) -> Unlock | None:
 
 
 def _receipts(*, unlock: Unlock, buyer: User, creator: User) -> None:
+    event_emit(
+        "post.unlocked",
+        creator.pk,
+        {
+            "unlock": unlock.pk,
+            "post": unlock.post_id,
+            "amount": Money(unlock.amount, unlock.currency).as_dict(),
+            "fee": Money(unlock.fee, unlock.currency).as_dict(),
+            "from": buyer.handle,
+        },
+    )
     payment_receipts(
         event=f"unlock:{unlock.pk}",
         target_type="post",

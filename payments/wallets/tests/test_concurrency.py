@@ -32,7 +32,7 @@ def _no_background_tasks(monkeypatch):
     from payments.wallets import receipts
 
     monkeypatch.setattr(engine, "schedule_delivery", lambda *args, **kwargs: None)
-    monkeypatch.setattr(receipts, "receipts_send", lambda specs: None)
+    monkeypatch.setattr(receipts, "receipts_send", lambda specs, **_: None)
 
 
 # The PostgreSQL server is shared (100 connections): at most this many threads, each with
