@@ -171,6 +171,8 @@ def wallet_statement(
             description = str(_("Top-up by card"))
         elif ident in described.get(kind, {}):
             description, counterparty = described[kind][ident]
+            if line.code in _REVERSAL_CODES:  # shares its reference with the payment it undoes
+                description = f"{_code_description(line.code)} · {description}"
         lines.append(
             StatementLine(
                 entry_id=line.entry_id,
@@ -196,6 +198,18 @@ _CODE_DESCRIPTIONS = {
     "creator.membership": _("Membership"),
     "payout": _("Payout to your bank"),
 }
+
+
+# Lines that undo a payment under the same reference: the description says so first.
+_REVERSAL_CODES = {"creator.order.refund"}
+
+
+def statement_people(*, statement: Statement) -> dict[str, User]:
+    """The other people on a statement page, by handle (one query), for their avatars."""
+    handles = {line.counterparty for line in statement.lines if line.counterparty}
+    if not handles:
+        return {}
+    return {u.handle: u for u in User.objects.filter(handle__in=handles)}
 
 
 def _code_description(code: str) -> str:

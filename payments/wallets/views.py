@@ -66,12 +66,15 @@ def wallet(request):
     except (DomainError, ValueError):
         raise Http404 from None
     limits = limits_summary(user=request.user)
+    people = selectors.statement_people(statement=page)
     return render(
         request,
         "payments/wallet/wallet.html",
         {
             "balances": selectors.wallet_balances(user=request.user),
             "statement": page,
+            # Each line with the other person (for the avatar), or None for top-ups, payouts …
+            "activity": [(line, people.get(line.counterparty)) for line in page.lines],
             "limits": limits,
             "limits_money": {
                 "weekly": Money(limits.weekly_send, limits.currency),
