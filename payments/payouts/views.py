@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -40,13 +41,22 @@ def payouts_page(request):
                 "payments/payouts/confirm.html",
                 {"quote": quote, "form_data": data, "idempotency_key": form_key()},
             )
+    destination = selectors.payout_destination_active(user=request.user)
+    # A new bank account is on a safety hold: say until when before the form, not after it.
+    on_hold = bool(
+        destination
+        and destination.payouts_allowed_at
+        and destination.payouts_allowed_at > timezone.now()
+    )
     return render(
         request,
         "payments/payouts/index.html",
         {
             "form": form,
             "payouts": selectors.payouts_of(user=request.user)[:50],
-            "destination": selectors.payout_destination_active(user=request.user),
+            "destination": destination,
+            "hold_until": destination.payouts_allowed_at if on_hold else None,
+            "verified": request.user.verification_tier == request.user.VerificationTier.VERIFIED,
         },
     )
 

@@ -23,7 +23,7 @@ from ledger import selectors as ledger_selectors
 from ledger.errors import AccountNotFound
 from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import RequestNotFound, TopUpNotFound
-from payments.wallets.models import MoneyRequest, TopUp, Transfer
+from payments.wallets.models import MoneyRequest, TopUp, Transfer, VerificationRequest
 
 FEED_PAGE = 30
 
@@ -217,6 +217,11 @@ def _code_description(code: str) -> str:
     if known is not None:
         return str(known)
     return code.replace("_", " ").replace(".", " ").capitalize()
+
+
+def verification_latest(*, user: User) -> VerificationRequest | None:
+    """The person's newest verification request (pending, approved or rejected), if any."""
+    return VerificationRequest.objects.filter(user=user).order_by("-id").first()
 
 
 # --- top-ups and requests -------------------------------------------------------------------
