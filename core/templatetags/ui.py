@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import template
 from django.templatetags.static import static
 from django.utils.html import format_html
-from django.utils.translation import get_language, to_locale
+from django.utils.translation import get_language, pgettext_lazy, to_locale
+from django.utils.translation import gettext_lazy as _
 
 from core import error_messages
 from core.exceptions import DomainError
@@ -99,3 +100,42 @@ def initial(person) -> str:
     """The first letter of a person's name (or handle), for the avatar placeholder."""
     name = (getattr(person, "name", "") or getattr(person, "handle", "") or "?").strip()
     return name[:1].upper() or "?"
+
+
+# Statuses as people read them, in their language: the models keep lowercase codes (and
+# some English labels meant for staff). A kind ("order") picks the wording of that flow.
+STATUS_LABELS = {
+    "pending": _("Pending"),
+    "requires_action": _("Needs your action"),
+    "succeeded": _("Completed"),
+    "completed": _("Completed"),
+    "failed": _("Failed"),
+    "open": _("Open"),
+    "paying": _("Paying"),
+    "paid": _("Paid"),
+    "declined": _("Declined"),
+    "cancelled": _("Cancelled"),
+    "canceled": _("Cancelled"),
+    "expired": _("Expired"),
+    "active": _("Active"),
+    "past_due": _("Payment overdue"),
+    "requested": _("Requested"),
+    "submitting": _("Sending to your bank"),
+    "reversed": _("Returned by the bank"),
+    "shipped": _("Shipped"),
+    "released": _("Completed"),
+    "releasing": _("Completing"),
+    "refunded": _("Refunded"),
+}
+KIND_STATUS_LABELS = {
+    ("order", "paid"): pgettext_lazy("order status", "Paid, held until delivery"),
+    ("order", "shipped"): pgettext_lazy("order status", "Shipped, held until delivery"),
+    ("payout", "pending"): pgettext_lazy("payout status", "On its way"),
+}
+
+
+@register.filter
+def status_label(status: str, kind: str = "") -> str:
+    """``{{ order.status|status_label:"order" }}``: a status code as a translated word."""
+    label = KIND_STATUS_LABELS.get((kind, status)) or STATUS_LABELS.get(status)
+    return str(label) if label is not None else str(status).replace("_", " ").capitalize()

@@ -23,6 +23,7 @@ from ledger import selectors as ledger_selectors
 from ledger.errors import AccountNotFound
 from payments.wallets.accounts import wallet_key
 from payments.wallets.errors import RequestNotFound, TopUpNotFound
+from payments.wallets.limits import limits_summary
 from payments.wallets.models import MoneyRequest, TopUp, Transfer, VerificationRequest
 
 FEED_PAGE = 30
@@ -217,6 +218,35 @@ def _code_description(code: str) -> str:
     if known is not None:
         return str(known)
     return code.replace("_", " ").replace(".", " ").capitalize()
+
+
+def send_review_warnings(*, user: User, money: Money) -> list[str]:
+    """What would stop this payment, said on the review step before the person confirms:
+    more than the balance, more than one payment may be, more than is left this week.
+    Limits are counted in their own currency; other currencies are checked when paid."""
+    warnings = []
+    available = wallet_available(user=user, currency=money.currency)
+    if money.amount > available.amount:
+        warnings.append(
+            _("This is more than your balance of %(balance)s. Top up first, or send less.")
+            % {"balance": available.format()}
+        )
+    limits = limits_summary(user=user)
+    if money.currency == limits.currency:
+        if money.amount > limits.per_transfer:
+            warnings.append(
+                _(
+                    "One payment can be at most %(limit)s for your account. "
+                    "Get verified to send more."
+                )
+                % {"limit": Money(limits.per_transfer, limits.currency).format()}
+            )
+        elif money.amount > limits.weekly_remaining:
+            warnings.append(
+                _("You can send %(left)s more this week; this payment is over that.")
+                % {"left": Money(limits.weekly_remaining, limits.currency).format()}
+            )
+    return warnings
 
 
 def verification_latest(*, user: User) -> VerificationRequest | None:

@@ -267,6 +267,8 @@ def send(request):
                     "amount_text": request.POST.get("amount", "").strip(),
                     "note": request.POST.get("note", "")[:140],
                     "visibility": visibility,
+                    "visibility_label": Visibility(visibility).label,
+                    "warnings": selectors.send_review_warnings(user=request.user, money=money),
                     "form_key": form_key(),
                 },
             )
