@@ -122,3 +122,23 @@ def test_the_account_menu_opens_and_leads_to_settings_on_a_phone(live_server, ch
     page.wait_for_url(f"{live_server.url}/wallet")
     assert page.locator('.tabbar a[aria-current="page"]').inner_text().strip() == "Wallet"
     context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_theme_toggle_switches_and_is_remembered(live_server, chromium):
+    with deliver_tasks_inline():
+        _world()
+    context = chromium.new_context(base_url=live_server.url, color_scheme="light")
+    page = context.new_page()
+    _sign_in(page, live_server.url)
+    html = page.locator("html")
+    assert html.get_attribute("data-theme") is None  # the system's choice until one is made
+    page.locator(".account-menu summary").click()
+    page.locator("[data-theme-toggle]").click()
+    assert html.get_attribute("data-theme") == "dark"
+    page.goto("/wallet")  # rendered by the server from the cookie: no flash of the other theme
+    assert page.locator("html").get_attribute("data-theme") == "dark"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)"
+    context.close()
