@@ -126,6 +126,11 @@ STATUS_LABELS = {
     "released": _("Completed"),
     "releasing": _("Completing"),
     "refunded": _("Refunded"),
+    # kinds of things, shown beside their status
+    "digital": _("Digital download"),
+    "physical": _("Shipped to you"),
+    "standard": _("Standard"),
+    "instant": _("Instant"),
 }
 KIND_STATUS_LABELS = {
     ("order", "paid"): pgettext_lazy("order status", "Paid, held until delivery"),

@@ -65,3 +65,13 @@ def test_statuses_are_words_in_the_readers_language():
     assert "· Open" in client.get("/wallet/requests").content.decode()
     client.cookies["django_language"] = "de"
     assert "· Offen" in client.get("/wallet/requests").content.decode()
+
+
+def test_the_payment_feed_says_who_sees_each_payment_in_words():
+    alice, bob = person(), person()
+    fund(alice, 5000)
+    transfer_create(
+        sender=alice, to=bob, money=Money(500, "USD"), client_key="k2", visibility="public"
+    )
+    html = signed_in(alice).get("/wallet/feed").content.decode()
+    assert "· Everyone</p>" in html and "· public</p>" not in html
