@@ -110,7 +110,13 @@ def notifications(request):
         services.notification_mark_read(recipient=request.user)
         return redirect("accounts:notifications")
     items = list(selectors.notification_list(recipient=request.user)[:50])
-    return render(request, "accounts/notifications.html", {"items": items})
+    # Seeing them is reading them: the badge clears, and this page still marks what was new.
+    had_unread = any(n.read_at is None for n in items)
+    if had_unread:
+        services.notification_mark_read(recipient=request.user, up_to_id=items[0].pk)
+    return render(
+        request, "accounts/notifications.html", {"items": items, "had_unread": had_unread}
+    )
 
 
 @login_required

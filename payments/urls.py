@@ -34,6 +34,7 @@ urlpatterns: list = [
         name="wallet-request-action",
     ),
     path("wallet/feed", wallet_views.feed, name="wallet-feed"),
+    path("wallet/verify", wallet_views.verify, name="wallet-verify"),
     # money across borders
     path("fx/", fx_views.fx_overview, name="fx-overview"),
     path("fx/convert", fx_views.fx_convert, name="fx-convert"),

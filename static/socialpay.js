@@ -8,3 +8,14 @@ document.addEventListener("visibilitychange", () => {
   const badge = document.getElementById("notif-badge");
   if (!document.hidden && badge && window.htmx) window.htmx.trigger(badge, "refresh");
 });
+// Light or dark: the account menu's button flips the theme and remembers it in a cookie that
+// the server renders into <html data-theme>; without a choice the system setting applies.
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("[data-theme-toggle]")) return;
+  const root = document.documentElement;
+  const dark = root.dataset.theme
+    ? root.dataset.theme === "dark"
+    : window.matchMedia("(prefers-color-scheme: dark)").matches;
+  root.dataset.theme = dark ? "light" : "dark";
+  document.cookie = `theme=${root.dataset.theme}; path=/; max-age=31536000; samesite=lax`;
+});

@@ -35,11 +35,12 @@ PAGES = [
     # the post, its thread, its products and public tips
     ("post with thread", "alice", "/posts/{alice_first}", 7),
     ("post with tips", "alice", "/posts/{carol_first}", 7),
-    # the statement page (account, lines, transfers named in them), limits, balances and
-    # pending top-ups, and the total in the home currency (balances, rates)
-    ("wallet", "alice", "/wallet", 11),
+    # the statement page (account, lines, transfers named in them, one query per other kind
+    # of line on it: alice's has tips and a membership), the other people's avatars (1),
+    # limits, balances and pending top-ups, and the total in the home currency (balances, rates)
+    ("wallet", "alice", "/wallet", 14),
     ("wallet statement (EUR)", "alice", "/wallet?currency=EUR", 10),
-    ("wallet statement CSV", "alice", "/wallet/statement.csv", 5),
+    ("wallet statement CSV", "alice", "/wallet/statement.csv", 7),
     # the requests both ways, and the balance line that refreshes after paying one (1)
     ("requests inbox", "alice", "/wallet/requests", 6),
     ("notifications", "alice", "/notifications", 4),

@@ -23,7 +23,11 @@ pytestmark = pytest.mark.django_db
 # (viewer, path, German words the page must show)
 PAGES = [
     ("alice", "/", ["Startseite", "Was gibt\u2019s Neues?", "Posten", "Antworten"]),
-    ("alice", "/wallet", ["Guthaben", "Deine Limits", "Kontoauszug", "Aufladen", "Verfügbar"]),
+    (
+        "alice",
+        "/wallet",
+        ["Guthaben", "Deine Limits", "Kontoauszug", "Aufladen", "Zahlen", "Trinkgeld an"],
+    ),
     ("alice", "/wallet/requests", ["Geldanfragen", "Deine Anfragen"]),
     ("alice", "/notifications", ["Alle als gelesen markieren"]),
     ("alice", "/settings", ["Profil speichern", "Zwei-Faktor-Anmeldung"]),

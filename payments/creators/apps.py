@@ -19,3 +19,11 @@ class CreatorsConfig(AppConfig):
         locked_access_rule_register(lambda viewer: selectors.shown_locked_access_q(viewer=viewer))
         # The post API takes locked text, a price and a tier in the same request.
         paid_post_publisher_register(paid_post_publish)
+        # The wallet statement (on screen and in the CSV) says who each tip, unlock, order
+        # and membership line was with; the wallet asks us without importing us.
+        from payments.wallets.selectors import statement_describer
+
+        statement_describer("tip")(selectors.tip_statement_descriptions)
+        statement_describer("unlock")(selectors.unlock_statement_descriptions)
+        statement_describer("order")(selectors.order_statement_descriptions)
+        statement_describer("membership")(selectors.membership_statement_descriptions)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from payments.creators.models import (
@@ -243,3 +244,96 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
         "members": live.count(),
         "mrr": [{"currency": r["tier__price_currency"], "amount": int(r["total"])} for r in mrr],
     }
+
+
+# --- wallet statement lines -----------------------------------------------------------------
+# The wallet's statement asks each area to describe the lines it booked (see
+# payments.wallets.selectors.statement_describer); these are registered in CreatorsConfig.ready.
+# Each returns {ident: (description, the other person's handle)} in one query.
+STATEMENT_TITLE_CHARS = 40
+Described = dict[str, tuple[str, str | None]]
+
+
+def _title(text: str) -> str:
+    """A post's or product's name in a statement line: its first words, in typographic
+    single quotes."""
+    text = " ".join((text or "").split())
+    if len(text) > STATEMENT_TITLE_CHARS:
+        text = text[: STATEMENT_TITLE_CHARS - 1].rstrip() + "\u2026"
+    return f"\u2018{text}\u2019"
+
+
+def _ids(idents: list[str]) -> list[int]:
+    return [int(i) for i in idents if i.isdigit()]
+
+
+def tip_statement_descriptions(*, user: User, idents: list[str]) -> Described:
+    """``tip:<id>``: "Tip to @carol for 'Studio notes'" or "Tip from @bob"."""
+    described = {}
+    tips = Tip.objects.filter(pk__in=_ids(idents)).select_related("tipper", "creator", "post")
+    for tip in tips:
+        sent = tip.tipper_id == user.pk
+        other = tip.creator if sent else tip.tipper
+        args = {"handle": other.handle}
+        if tip.post_id:
+            args["title"] = _title(tip.post.text)
+            text = (
+                _("Tip to @%(handle)s for %(title)s")
+                if sent
+                else _("Tip from @%(handle)s for %(title)s")
+            )
+        else:
+            text = _("Tip to @%(handle)s") if sent else _("Tip from @%(handle)s")
+        described[str(tip.pk)] = (text % args, other.handle)
+    return described
+
+
+def unlock_statement_descriptions(*, user: User, idents: list[str]) -> Described:
+    """``unlock:<id>``: "Unlocked 'Studio notes' by @carol" or "@bob unlocked 'Studio notes'"."""
+    described = {}
+    unlocks = Unlock.objects.filter(pk__in=_ids(idents)).select_related("buyer", "creator", "post")
+    for unlock in unlocks:
+        bought = unlock.buyer_id == user.pk
+        other = unlock.creator if bought else unlock.buyer
+        args = {"handle": other.handle, "title": _title(unlock.post.text)}
+        text = (
+            _("Unlocked %(title)s by @%(handle)s")
+            if bought
+            else _("@%(handle)s unlocked %(title)s")
+        )
+        described[str(unlock.pk)] = (text % args, other.handle)
+    return described
+
+
+def order_statement_descriptions(*, user: User, idents: list[str]) -> Described:
+    """``order:<id>``: "'Cat print' from @carol" for the buyer, "'Cat print' sold to @bob"
+    for the seller (payment, release and refund lines share the order's reference)."""
+    described = {}
+    orders = Order.objects.filter(pk__in=_ids(idents)).select_related("buyer", "seller", "product")
+    for order in orders:
+        bought = order.buyer_id == user.pk
+        other = order.seller if bought else order.buyer
+        args = {"handle": other.handle, "title": _title(order.product.title)}
+        text = _("%(title)s from @%(handle)s") if bought else _("%(title)s sold to @%(handle)s")
+        described[str(order.pk)] = (text % args, other.handle)
+    return described
+
+
+def membership_statement_descriptions(*, user: User, idents: list[str]) -> Described:
+    """``membership:<id>``: "Membership 'Print club' with @carol" for the member,
+    "Membership 'Print club' of @bob" for the creator."""
+    described = {}
+    found = Membership.objects.filter(pk__in=_ids(idents)).select_related(
+        "member", "creator", "tier"
+    )
+    for m in found:
+        joined = m.member_id == user.pk
+        other = m.creator if joined else m.member
+        args = {"handle": other.handle, "tier": _title(m.tier.name)}
+        text = (
+            _("Membership %(tier)s with @%(handle)s")
+            if joined
+            else _("Membership %(tier)s of @%(handle)s")
+        )
+        described[str(m.pk)] = (text % args, other.handle)
+    return described

@@ -121,6 +121,12 @@ def wallet_total_in_home_currency(user) -> WalletTotal:
     )
 
 
+def _rate_shown(rate: Decimal) -> Decimal:
+    """A rate as people read it: five significant digits (0.92667, 150.12), not the ten
+    decimals the quote keeps for its arithmetic."""
+    return Decimal(format(Decimal(f"{rate:.5g}").normalize(), "f"))
+
+
 @statement_describer("fx_quote")
 def fx_statement_descriptions(*, user, idents) -> dict[str, tuple[str, str | None]]:
     """For wallet statement lines booked by FX (reference ``fx_quote:<id>``): a description
@@ -141,7 +147,7 @@ def fx_statement_descriptions(*, user, idents) -> dict[str, tuple[str, str | Non
         deal = _("%(paid)s → %(got)s at %(rate)s") % {
             "paid": paid.format(),
             "got": got.format(),
-            "rate": number_format(q.mid_rate.normalize()),
+            "rate": number_format(_rate_shown(q.mid_rate)),
         }
         if q.kind == FxQuote.Kind.CONVERSION:
             described[str(q.pk)] = (_("Conversion %(deal)s") % {"deal": deal}, None)

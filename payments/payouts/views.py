@@ -33,13 +33,22 @@ from payments.wallets.stepup import stepup_redirect, stepup_restore
 
 
 def _index(request, form):
+    destination = selectors.payout_destination_active(user=request.user)
+    # A new bank account is on a safety hold: say until when before the form, not after it.
+    on_hold = bool(
+        destination
+        and destination.payouts_allowed_at
+        and destination.payouts_allowed_at > timezone.now()
+    )
     return render(
         request,
         "payments/payouts/index.html",
         {
             "form": form,
             "payouts": selectors.payouts_of(user=request.user)[:50],
-            "destination": selectors.payout_destination_active(user=request.user),
+            "destination": destination,
+            "hold_until": destination.payouts_allowed_at if on_hold else None,
+            "verified": request.user.verification_tier == request.user.VerificationTier.VERIFIED,
         },
         # A refused form is a 4xx, like the API's answer to the same input.
         status=400 if request.method == "POST" else 200,

@@ -71,3 +71,19 @@ def test_seed_demo_refuses_the_production_profile(settings):
     call_command("seed_demo", stdout=io.StringIO(), stderr=err)
     assert "Refusing" in err.getvalue()
     assert not User.objects.exists()
+
+
+def test_the_demo_bank_account_is_past_its_hold_so_a_first_payout_goes_through(settings):
+    from django.test import Client
+    from django.utils import timezone
+
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 72  # what a real install uses
+    call_command("seed_demo", stdout=io.StringIO())
+    destination = PayoutDestination.objects.get(user__handle="carol", status="active")
+    assert destination.payouts_allowed_at <= timezone.now()
+    client = Client()
+    client.force_login(User.objects.get(handle="carol"))
+    html = client.get("/payouts/").content.decode()
+    assert 'id="payout-hold"' not in html
+    review = client.post("/payouts/", {"amount": "5.00", "currency": "USD", "method": "standard"})
+    assert review.status_code == 200 and "payouts/confirm" in review.content.decode()

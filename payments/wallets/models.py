@@ -223,6 +223,10 @@ class VerificationRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verification_requests"
     )
     legal_name = models.CharField(max_length=120)
+    # What a reviewer checks the name against (asked on the verification page; older
+    # requests and the API's may lack them).
+    date_of_birth = models.DateField(null=True, blank=True)
+    address = models.CharField(max_length=300, blank=True)
     country = models.CharField(max_length=2)
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     reviewed_by = models.ForeignKey(

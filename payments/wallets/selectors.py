@@ -23,7 +23,8 @@ from ledger import chart
 from ledger import selectors as ledger_selectors
 from ledger.errors import AccountNotFound
 from payments.wallets.errors import RequestNotFound, TopUpNotFound
-from payments.wallets.models import MoneyRequest, TopUp, Transfer
+from payments.wallets.limits import limits_summary
+from payments.wallets.models import MoneyRequest, TopUp, Transfer, VerificationRequest
 
 FEED_PAGE = 30
 
@@ -171,6 +172,8 @@ def wallet_statement(
             description = str(_("Top-up by card"))
         elif ident in described.get(kind, {}):
             description, counterparty = described[kind][ident]
+            if line.code in _REVERSAL_CODES:  # shares its reference with the payment it undoes
+                description = f"{_code_description(line.code)} · {description}"
         lines.append(
             StatementLine(
                 entry_id=line.entry_id,
@@ -198,11 +201,57 @@ _CODE_DESCRIPTIONS = {
 }
 
 
+# Lines that undo a payment under the same reference: the description says so first.
+_REVERSAL_CODES = {"creator.order.refund"}
+
+
+def statement_people(*, statement: Statement) -> dict[str, User]:
+    """The other people on a statement page, by handle (one query), for their avatars."""
+    handles = {line.counterparty for line in statement.lines if line.counterparty}
+    if not handles:
+        return {}
+    return {u.handle: u for u in User.objects.filter(handle__in=handles)}
+
+
 def _code_description(code: str) -> str:
     known = _CODE_DESCRIPTIONS.get(code)
     if known is not None:
         return str(known)
     return code.replace("_", " ").replace(".", " ").capitalize()
+
+
+def send_review_warnings(*, user: User, money: Money) -> list[str]:
+    """What would stop this payment, said on the review step before the person confirms:
+    more than the balance, more than one payment may be, more than is left this week.
+    Limits are counted in their own currency; other currencies are checked when paid."""
+    warnings = []
+    available = wallet_available(user=user, currency=money.currency)
+    if money.amount > available.amount:
+        warnings.append(
+            _("This is more than your balance of %(balance)s. Top up first, or send less.")
+            % {"balance": available.format()}
+        )
+    limits = limits_summary(user=user)
+    if money.currency == limits.currency:
+        if money.amount > limits.per_transfer:
+            warnings.append(
+                _(
+                    "One payment can be at most %(limit)s for your account. "
+                    "Get verified to send more."
+                )
+                % {"limit": Money(limits.per_transfer, limits.currency).format()}
+            )
+        elif money.amount > limits.weekly_remaining:
+            warnings.append(
+                _("You can send %(left)s more this week; this payment is over that.")
+                % {"left": Money(limits.weekly_remaining, limits.currency).format()}
+            )
+    return warnings
+
+
+def verification_latest(*, user: User) -> VerificationRequest | None:
+    """The person's newest verification request (pending, approved or rejected), if any."""
+    return VerificationRequest.objects.filter(user=user).order_by("-id").first()
 
 
 # --- top-ups and requests -------------------------------------------------------------------

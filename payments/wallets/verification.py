@@ -7,6 +7,8 @@ allowed); rejecting leaves the tier alone. Every decision writes an
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -19,21 +21,50 @@ from payments.wallets.errors import InvalidState
 from payments.wallets.models import VerificationRequest
 from payments.wallets.receipts import receipt_send
 
+ADULT_AGE_YEARS = 18
+ADDRESS_MAX_LENGTH = 300
+
+
+def _adult_from(born: date) -> date:
+    """The 18th birthday (1 March for someone born on 29 February)."""
+    try:
+        return born.replace(year=born.year + ADULT_AGE_YEARS)
+    except ValueError:
+        return date(born.year + ADULT_AGE_YEARS, 3, 1)
+
 
 def verification_request_create(
-    *, user: User, legal_name: str, country: str
+    *,
+    user: User,
+    legal_name: str,
+    country: str,
+    date_of_birth: date | None = None,
+    address: str = "",
 ) -> VerificationRequest:
-    """Ask for verification; one pending request per person (a second returns it)."""
+    """Ask for verification; one pending request per person (a second returns it).
+
+    Raises ``ValidationFailed`` for a name, country, address or date of birth (a person
+    under 18, or in the future) that cannot be right; nothing is written then.
+    """
     legal_name = (legal_name or "").strip()
     country = (country or "").strip().upper()
+    address = (address or "").strip()
     if not 2 <= len(legal_name) <= 120 or any(ord(c) < 32 for c in legal_name):
         raise ValidationFailed(_("Give your legal name (2 to 120 characters)."))
     if len(country) != 2 or not country.isascii() or not country.isalpha():
         raise ValidationFailed(_("Give a two-letter country code (ISO 3166)."))
+    if len(address) > ADDRESS_MAX_LENGTH or any(ord(c) < 32 and c != "\n" for c in address):
+        raise ValidationFailed(_("Give your address (at most 300 characters)."))
+    if date_of_birth is not None and _adult_from(date_of_birth) > timezone.localdate():
+        raise ValidationFailed(_("You must be 18 or older to be verified."))
     try:
         with transaction.atomic():
             return VerificationRequest.objects.create(
-                user=user, legal_name=legal_name, country=country
+                user=user,
+                legal_name=legal_name,
+                country=country,
+                date_of_birth=date_of_birth,
+                address=address,
             )
     except IntegrityError:
         return VerificationRequest.objects.get(user=user, status=VerificationRequest.Status.PENDING)

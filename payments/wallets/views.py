@@ -10,6 +10,7 @@ the first result. Amounts are typed in major units ("12.50") and parsed by ``Mon
 from __future__ import annotations
 
 import csv
+from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.reauth import ReauthenticationRequired
 from accounts.selectors import user_search
 from core.error_messages import error_message
-from core.exceptions import DomainError
+from core.exceptions import DomainError, ValidationFailed
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
 from payments.wallets import requests as money_requests
@@ -35,6 +36,7 @@ from payments.wallets.models import Visibility
 from payments.wallets.payer import payer_reauthenticated
 from payments.wallets.stepup import stepup_redirect, stepup_restore
 from payments.wallets.text import visibility_parse
+from payments.wallets.verification import verification_request_create
 
 STATEMENT_CSV_MAX_LINES = 10_000
 
@@ -65,12 +67,15 @@ def wallet(request):
     except (DomainError, ValueError):
         raise Http404 from None
     limits = limits_summary(user=request.user)
+    people = selectors.statement_people(statement=page)
     return render(
         request,
         "payments/wallet/wallet.html",
         {
             "balances": selectors.wallet_balances(user=request.user),
             "statement": page,
+            # Each line with the other person (for the avatar), or None for top-ups, payouts …
+            "activity": [(line, people.get(line.counterparty)) for line in page.lines],
             "limits": limits,
             "limits_money": {
                 "weekly": Money(limits.weekly_send, limits.currency),
@@ -261,6 +266,8 @@ def send(request):
                     "amount_text": request.POST.get("amount", "").strip(),
                     "note": request.POST.get("note", "")[:140],
                     "visibility": visibility,
+                    "visibility_label": Visibility(visibility).label,
+                    "warnings": selectors.send_review_warnings(user=request.user, money=money),
                     "form_key": form_key(),
                 },
             )
@@ -433,4 +440,45 @@ def feed(request):
             "cursor": before,
             "next_cursor": items[-1].id if len(items) == selectors.FEED_PAGE else None,
         },
+    )
+
+
+# --- verification ---------------------------------------------------------------------------
+@login_required
+def verify(request):
+    """GET: the person's verification status and what it unlocks, and the form while they
+    have no request pending. POST: ask for verification (staff review it in the admin)."""
+    error = None
+    if request.method == "POST":
+        try:
+            born_text = request.POST.get("date_of_birth", "").strip()
+            try:
+                born = date.fromisoformat(born_text) if born_text else None
+            except ValueError:
+                raise ValidationFailed(_("Give your date of birth as a date.")) from None
+            if born is None:
+                raise ValidationFailed(_("Give your date of birth as a date."))
+            verification_request_create(
+                user=request.user,
+                legal_name=request.POST.get("legal_name", ""),
+                date_of_birth=born,
+                address=request.POST.get("address", ""),
+                country=request.POST.get("country", ""),
+            )
+            messages.success(request, _("Thanks. We will review your details within two days."))
+            return redirect("payments:wallet-verify")
+        except DomainError as exc:
+            error = exc
+    limits = limits_summary(user=request.user)
+    return render(
+        request,
+        "payments/wallet/verify.html",
+        {
+            "latest": selectors.verification_latest(user=request.user),
+            "verified": request.user.verification_tier == request.user.VerificationTier.VERIFIED,
+            "limits": limits,
+            "posted": request.POST,
+            "error": error,
+        },
+        status=400 if error else 200,
     )

@@ -147,6 +147,7 @@ def _pages(world: dict) -> list[tuple[str, str]]:
         ("memberships", "/memberships"),
         ("tip", f"/tip/{'cleo'}"),
         ("payouts", "/payouts/"),
+        ("verify", "/wallet/verify"),
         ("payout-settings", "/payouts/settings"),
         ("fx", "/fx/"),
         ("fx-convert", "/fx/convert"),

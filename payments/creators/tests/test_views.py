@@ -117,7 +117,7 @@ def test_tiers_join_and_memberships_pages():
     assert "$10.00" in page and "$1.00" in page
     f.post(f"/memberships/join/{tier.pk}", {"idempotency_key": form_key_of(page)})
     listing = f.get("/memberships").content.decode()
-    assert "Gold" in listing and "active" in listing
+    assert "Gold" in listing and "Active" in listing
 
 
 def test_dashboard_page_and_data():

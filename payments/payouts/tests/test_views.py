@@ -223,3 +223,30 @@ def test_a_usd_wallet_reviews_and_confirms_a_eur_payout_in_one_step(settings):
     payout = Payout.objects.get(user=user)
     assert (payout.amount, payout.currency) == (5000, "EUR")
     assert available(f"wallet:user:{user.pk}:USD") < 20000
+
+
+def test_a_new_bank_account_shows_its_hold_and_end_before_the_form(settings):
+    settings.PAYOUT_DESTINATION_HOLD_HOURS = 72
+    creator = payee(20000)
+    html = signed_in(creator).get("/payouts/").content.decode()
+    until = creator.payout_destinations.get(status="active").payouts_allowed_at
+    # The hold and its end come before the form, and the button waits for it.
+    notice = html.index('id="payout-hold"')
+    assert notice < html.index('action="/payouts/"')
+    assert f"{until:%Y}" in html[notice : notice + 600]
+    assert "disabled" in html[html.index("Review payout") - 80 : html.index("Review payout")]
+
+
+def test_past_its_hold_the_form_is_open():
+    html = signed_in(payee(20000)).get("/payouts/").content.decode()
+    assert 'id="payout-hold"' not in html
+    assert "disabled" not in html[html.index("Review payout") - 80 : html.index("Review payout")]
+
+
+def test_an_unverified_person_is_pointed_to_the_verification_page():
+    user = make_user(verified=False)
+    from payments.payouts import services
+
+    services.payout_destination_add(user=user, account_number="000123456789")
+    html = signed_in(user).get("/payouts/").content.decode()
+    assert 'href="/wallet/verify"' in html and "disabled" in html

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import template
 
 from core.exceptions import DomainError
+from payments.wallets.models import Visibility
 from payments.wallets.selectors import wallet_available
 
 register = template.Library()
@@ -22,3 +23,12 @@ def wallet_balance(context, currency: str = ""):
     except DomainError:
         balance = None
     return {"balance": balance}
+
+
+@register.filter
+def visibility_label(value: str) -> str:
+    """``{{ item.visibility|visibility_label }}``: who sees a payment, in words."""
+    try:
+        return str(Visibility(value).label)
+    except ValueError:
+        return ""
