@@ -2,6 +2,7 @@ from django.urls import path
 
 from payments.creators import views as creators
 from payments.fx import views as fx_views
+from payments.links import views as links
 from payments.payouts import views as payout_views
 from payments.wallets import views as wallet_views
 
@@ -59,6 +60,14 @@ urlpatterns += [
     path("memberships/join/<int:tier_id>", creators.join_page, name="join"),
     path("creator/dashboard", creators.dashboard_page, name="dashboard"),
     path("creator/dashboard/data", creators.dashboard_data, name="dashboard-data"),
+]
+
+# Payment links: the owner's list, the public page, the owner's page of one link.
+urlpatterns += [
+    path("links", links.links_page, name="links"),
+    path("links/<str:slug>", links.link_page, name="link"),
+    path("links/<str:slug>/manage", links.link_manage_page, name="link-manage"),
+    path("links/<str:slug>/deactivate", links.link_deactivate, name="link-deactivate"),
 ]
 
 # Payouts: destinations, requests, history.

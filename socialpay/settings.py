@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "payments.wallets",
     "payments.fx",
     "payments.creators",
+    "payments.links",
     "payments.payouts",
     "payments.disputes",
     "payments.processors.sandbox.apps.SandboxProcessorConfig",
@@ -308,6 +309,8 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="10/min"),
         "money": env.str("THROTTLE_MONEY", default="120/min"),
+        # Payment links' pages and API, per person or address (payments.links.throttle).
+        "links": env.str("THROTTLE_LINKS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

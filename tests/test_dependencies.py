@@ -1,7 +1,7 @@
 """The layers, read from the imports of production code (tests, migrations and management
 commands excluded, imports inside functions included).
 
-    payments (urls, demo data) → payments.{payouts, disputes} → payments.{fx, creators}
+    payments (urls, demo data) → payments.{payouts, disputes, links} → payments.{fx, creators}
     payments.creators → {posts, payments.wallets} → ledger → core
     payments.wallets → payments.webhooks → payments.processors
 
@@ -25,6 +25,7 @@ PACKAGES = [
     "payments.wallets",
     "payments.fx",
     "payments.creators",
+    "payments.links",
     "payments.payouts",
     "payments.disputes",
     "payments",
@@ -48,6 +49,9 @@ ALLOWED = {
     "payments.creators": _MONEY_BASE | {"payments.wallets", "posts"},
     "payments.payouts": _MONEY_BASE | {"payments.wallets", "payments.fx"},
     "payments.disputes": _MONEY_BASE | {"payments.wallets"},
+    # Payment links sit above wallets and creators (the fee split, the payer check);
+    # nothing below imports them.
+    "payments.links": _MONEY_BASE | {"payments.wallets", "payments.creators"},
     "payments": set(PACKAGES) - {"payments", "socialpay"},
     # The project: settings, URL roots, the Celery app.
     "socialpay": set(PACKAGES),
