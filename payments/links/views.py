@@ -10,19 +10,22 @@ from datetime import UTC, datetime, time
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.reauth import ReauthenticationRequired
+from accounts.selectors import user_get_by_handle
 from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
 from payments.links import errors, selectors, services
 from payments.links.models import PaymentLink
+from payments.links.qr import qr_png, qr_svg
 from payments.links.throttle import links_throttle_check
 from payments.wallets.payer import payer_reauthenticated
 from payments.wallets.stepup import stepup_redirect, stepup_restore
@@ -182,3 +185,31 @@ def link_deactivate(request, slug: str):
         raise Http404 from None
     messages.success(request, _("The payment link is turned off. Nobody can pay it any more."))
     return redirect("payments:link-manage", slug=slug)
+
+
+# --- QR codes -------------------------------------------------------------------------------
+#: What a QR code can point at, and the page it opens.
+QR_TARGETS = {"profile": "posts:profile", "tip": "payments:tip-jar", "link": "payments:link"}
+QR_FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def qr_code(request, kind: str, key: str, fmt: str):
+    """``/qr/<profile|tip|link>/<handle or slug>.<svg|png>``: the QR code of that public
+    page; ``?download=1`` saves it as a file (for print). Unknown targets are 404."""
+    if kind not in QR_TARGETS or fmt not in QR_FORMATS:
+        raise Http404
+    if kind == "link":
+        key = _link_or_404(key).slug
+    else:
+        try:
+            key = user_get_by_handle(handle=key).handle
+        except NotFound:
+            raise Http404 from None
+    url = request.build_absolute_uri(reverse(QR_TARGETS[kind], args=[key]))
+    body = qr_svg(url, title=url) if fmt == "svg" else qr_png(url)
+    response = HttpResponse(body, content_type=QR_FORMATS[fmt])
+    # Public, and it changes only if the handle or the site's address does.
+    response["Cache-Control"] = "public, max-age=3600"
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="socialpay-{kind}-qr.{fmt}"'
+    return response
