@@ -101,6 +101,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # The interface language the person chose; '' follows the browser (Accept-Language).
     # Receipts and notifications are written in it too (accounts.language).
     language = models.CharField(max_length=8, blank=True, default="")
+    # Search engines may list the profile and public posts (sitemap, no ``noindex``);
+    # off: the pages say ``noindex`` and the sitemap leaves them out. Pages stay public.
+    search_indexing = models.BooleanField(default=True)
 
     objects = SocialPayUserManager()
 

@@ -1,10 +1,12 @@
 from django.urls import path
 
 from posts import views
+from posts.feeds import ProfilePostsFeed
 
 app_name = "posts"
 urlpatterns = [
     path("@<str:handle>", views.profile, name="profile"),
+    path("@<str:handle>/feed.atom", ProfilePostsFeed(), name="feed"),
     path("posts/new", views.post_new, name="new"),
     path("posts/<int:post_id>", views.post_detail, name="detail"),
     path("posts/<int:post_id>/like", views.post_like, name="like"),
