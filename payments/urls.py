@@ -2,6 +2,7 @@ from django.urls import path
 
 from payments.creators import views as creators
 from payments.fx import views as fx_views
+from payments.links import embeds
 from payments.links import views as links
 from payments.payouts import views as payout_views
 from payments.wallets import views as wallet_views
@@ -70,6 +71,9 @@ urlpatterns += [
     path("links/<str:slug>/deactivate", links.link_deactivate, name="link-deactivate"),
     # QR codes of a profile, a tip jar, a payment link (SVG for the page, PNG for print).
     path("qr/<str:kind>/<str:key>.<str:fmt>", links.qr_code, name="qr"),
+    # Embeds for other sites: a tip button and a support card; the code to paste.
+    path("embed", embeds.embed_code_page, name="embed-code"),
+    path("embed/tip/<str:handle>", embeds.tip_embed, name="embed-tip"),
 ]
 
 # Payouts: destinations, requests, history.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posts import views
+from posts import embeds, views
 from posts.feeds import ProfilePostsFeed
 
 app_name = "posts"
@@ -14,4 +14,6 @@ urlpatterns = [
     path("posts/<int:post_id>/delete", views.post_delete, name="delete"),
     path("posts/<int:post_id>/report", views.post_report, name="report"),
     path("search", views.search, name="search"),
+    path("embed/posts/<int:post_id>", embeds.post_embed, name="embed"),
+    path("oembed", embeds.oembed, name="oembed"),
 ]

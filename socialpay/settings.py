@@ -278,6 +278,19 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+# Embeds (a tip button, a "support me" card, a post) are made to be framed by other sites:
+# any site may frame them, and everything else is stricter than the pages' policy — no
+# script at all, nothing fetched but our own styles and images, no forms, links only.
+# Applied per view (``csp_override``); X-Frame-Options is lifted on those views alone.
+EMBED_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-ancestors": ["*"],
+    "form-action": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
