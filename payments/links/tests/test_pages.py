@@ -132,3 +132,16 @@ def test_unknown_links_are_404_and_pages_are_rate_limited(monkeypatch):
     c = Client(REMOTE_ADDR=f"10.{n % 250}.{n // 250 % 250}.{n // 62500 % 250}")
     codes = [c.get(f"/links/{key()}").status_code for _ in range(4)]
     assert codes == [404, 404, 429, 429]
+
+
+def test_pages_speak_german():
+    owner, fan = make_user(), make_user()
+    link = services.link_create(
+        owner=owner, kind="open", currency="EUR", min_amount=Money(300, "EUR")
+    )
+    c = browser(fan)
+    page = c.get(f"/links/{link.slug}", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f"@{owner.handle} bezahlen" in page and "mindestens 3,00" in page
+    assert "QR-Code dieses Links" in page
+    mine = browser(owner).get("/links", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Zahlungslinks" in mine and "Link erstellen" in mine
