@@ -370,6 +370,9 @@ class MeUpdateInput(StrictSerializer):
         help_text="Interface, receipt and notification language: 'en', 'de', or '' to "
         "follow Accept-Language.",
     )
+    search_indexing = serializers.BooleanField(
+        required=False, help_text="false: search engines are asked not to list you."
+    )
 
 
 class MeApi(APIView):

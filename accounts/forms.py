@@ -132,6 +132,10 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=_("Pages, receipts and notifications use it."),
     )
+    search_indexing = forms.BooleanField(
+        label=_("Let search engines list my profile and public posts"),
+        required=False,
+    )
 
 
 class ApiTokenForm(forms.Form):

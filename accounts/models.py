@@ -117,6 +117,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # it is part of every session's auth hash, so every other session of the person ends
     # (accounts.services.credentials_changed).
     session_epoch = models.PositiveIntegerField(default=0)
+    # Search engines may list the profile and public posts (sitemap, no ``noindex``);
+    # off: the pages say ``noindex`` and the sitemap leaves them out. Pages stay public.
+    search_indexing = models.BooleanField(default=True)
 
     objects = SocialPayUserManager()
 

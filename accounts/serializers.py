@@ -52,6 +52,7 @@ class MeSerializer(UserPublicSerializer):
             "email_verified",
             "mfa_enabled",
             "language",
+            "search_indexing",
         ]
         read_only_fields = fields
 

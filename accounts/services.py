@@ -42,7 +42,14 @@ from accounts.models import (
     User,
 )
 from accounts.selectors import is_blocked
-from core.exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.exceptions import (
+    Conflict,
+    DomainError,
+    InvalidChoice,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from core.text import TextInvalid, TextTooLong, text_clean  # noqa: F401 - re-exported
 
 DISPLAY_NAME_MAX_LENGTH = 60
@@ -244,12 +251,13 @@ def _raise_unique_violation(exc: IntegrityError) -> None:
 
 # --- profile ------------------------------------------------------------------------------
 
-PROFILE_FIELDS = ("display_name", "bio", "link", "language")
+PROFILE_FIELDS = ("display_name", "bio", "link", "language", "search_indexing")
 
 
 def user_update_profile(*, user: User, **changes: Any) -> User:
-    """Change the public profile (``display_name``, ``bio``, ``link``) and the interface
-    ``language`` ('' follows the browser). Unknown names raise."""
+    """Change the public profile (``display_name``, ``bio``, ``link``), the interface
+    ``language`` ('' follows the browser) and ``search_indexing`` (may search engines list
+    the profile and public posts). Unknown names raise."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationFailed(details={"unknown_fields": sorted(unknown)})
@@ -266,6 +274,10 @@ def user_update_profile(*, user: User, **changes: Any) -> User:
         user.link = link_clean(link=changes["link"])
     if "language" in changes:
         user.language = language_clean(language=changes["language"])
+    if "search_indexing" in changes:
+        if not isinstance(changes["search_indexing"], bool):
+            raise InvalidChoice(details={"field": "search_indexing", "choices": [True, False]})
+        user.search_indexing = changes["search_indexing"]
     user.save(update_fields=[f for f in PROFILE_FIELDS if f in changes])
     return user
 

@@ -133,6 +133,7 @@ def settings_profile(request):
                     bio=data["bio"],
                     link=data["link"],
                     language=data["language"],
+                    search_indexing=data["search_indexing"],
                 )
                 if data.get("avatar"):
                     services.user_set_avatar(user=user, upload=data["avatar"])
@@ -151,6 +152,7 @@ def settings_profile(request):
                 "bio": user.bio,
                 "link": user.link,
                 "language": user.language,
+                "search_indexing": user.search_indexing,
             }
         )
     return render(request, "accounts/settings.html", {"form": form})

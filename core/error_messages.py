@@ -141,6 +141,15 @@ MESSAGES: Mapping[str, Any] = {
     "payment_mismatch": _(
         "The card payment did not match what was ordered, so it was not used. Try again."
     ),
+    # payment links
+    "link_inactive": _("This payment link was turned off by its owner. Ask them for a new one."),
+    "link_expired": _("This payment link has expired. Ask its owner for a new one."),
+    "link_used_up": _("This payment link cannot be used any more. Ask its owner for a new one."),
+    "amount_below_minimum": _("That amount is below this link's minimum. Enter a larger one."),
+    "invalid_expiry": _("Pick an expiry date in the future, at most two years away."),
+    "invalid_use_limit": _("Enter a use limit from 1 to 1,000,000, or leave it empty."),
+    "too_many_links": _("You have too many active payment links. Turn some off first."),
+    "throttled": _("Too many requests in a short time. Wait a minute and try again."),
     # money across borders
     "quote_expired": _("That quote expired. Check the new quote and confirm again."),
     "quote_used": _("That quote was already used. Your money was sent once; see your wallet."),

@@ -154,7 +154,7 @@ def typed_amount_normalise(text: str, locale: str) -> str:
         return None
 
     sign = ""
-    if cleaned and cleaned[0] in "+-":
+    if cleaned[:1] in ("+", "-"):  # not `in "+-"`: the empty string is in every string
         sign, cleaned = cleaned[0], cleaned[1:]
     if decimal != "." and cleaned.count(decimal) == 1:
         whole, fraction = cleaned.split(decimal)

@@ -129,3 +129,31 @@ def handler500(request):
         )
         return JsonResponse(body, status=500)
     return defaults.server_error(request)
+#: What crawlers may not fetch: people's money, settings and sign-in, the API, and payment
+#: links (shared on purpose, but never to be listed).
+ROBOTS_DISALLOW = (
+    "/accounts/",
+    "/admin/",
+    "/api/",
+    "/wallet",
+    "/links",
+    "/payouts",
+    "/fx/",
+    "/orders",
+    "/memberships",
+    "/creator/",
+    "/settings",
+    "/notifications",
+    "/qr/",
+    "/embed/",
+)
+
+
+@require_GET
+def robots_txt(request):
+    from django.http import HttpResponse
+    from django.urls import reverse
+
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
+    lines.append(f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}")
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -14,6 +14,8 @@ imports, ``tests/test_dependencies.py``):
 ``payments.creators``    tips, paid posts, products and orders (escrow), memberships, the
                          creator dashboard; above ``posts``, which it extends through
                          ``posts.publishing`` and ``posts.locked``.
+``payments.links``       payment links (fixed or pay-what-you-want), QR codes, embeds for
+                         other sites; above ``payments.creators`` (the fee split).
 ``payments.payouts``     payouts to bank accounts and reconciliation with the processor.
 ``payments.disputes``    card disputes against top-ups and card payments.
 

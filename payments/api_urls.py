@@ -5,6 +5,7 @@ from django.urls import path
 from payments.creators import api as creators_api
 from payments.fx import api as fx_api
 from payments.hooks import api as hooks_api
+from payments.links import api as links_api
 from payments.payouts import api as payouts_api
 from payments.wallets import api as wallet_api
 
@@ -110,5 +111,21 @@ urlpatterns += [
         "webhook-deliveries/<str:delivery_id>/redeliver",
         hooks_api.DeliveryRedeliverApi.as_view(),
         name="webhook-delivery-redeliver",
+    ),
+]
+# Payment links: create, read (public), pay, deactivate, the owner's list of payments.
+urlpatterns += [
+    path("links", links_api.LinkListCreateApi.as_view(), name="api-links"),
+    path("links/<str:slug>", links_api.LinkDetailApi.as_view(), name="api-link"),
+    path("links/<str:slug>/pay", links_api.LinkPayApi.as_view(), name="api-link-pay"),
+    path(
+        "links/<str:slug>/deactivate",
+        links_api.LinkDeactivateApi.as_view(),
+        name="api-link-deactivate",
+    ),
+    path(
+        "links/<str:slug>/payments",
+        links_api.LinkPaymentsApi.as_view(),
+        name="api-link-payments",
     ),
 ]

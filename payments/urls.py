@@ -3,6 +3,8 @@ from django.urls import path
 from payments.creators import views as creators
 from payments.fx import views as fx_views
 from payments.hooks import views as hooks_views
+from payments.links import embeds
+from payments.links import views as links
 from payments.payouts import views as payout_views
 from payments.wallets import views as wallet_views
 
@@ -61,6 +63,19 @@ urlpatterns += [
     path("memberships/join/<int:tier_id>", creators.join_page, name="join"),
     path("creator/dashboard", creators.dashboard_page, name="dashboard"),
     path("creator/dashboard/data", creators.dashboard_data, name="dashboard-data"),
+]
+
+# Payment links: the owner's list, the public page, the owner's page of one link.
+urlpatterns += [
+    path("links", links.links_page, name="links"),
+    path("links/<str:slug>", links.link_page, name="link"),
+    path("links/<str:slug>/manage", links.link_manage_page, name="link-manage"),
+    path("links/<str:slug>/deactivate", links.link_deactivate, name="link-deactivate"),
+    # QR codes of a profile, a tip jar, a payment link (SVG for the page, PNG for print).
+    path("qr/<str:kind>/<str:key>.<str:fmt>", links.qr_code, name="qr"),
+    # Embeds for other sites: a tip button and a support card; the code to paste.
+    path("embed", embeds.embed_code_page, name="embed-code"),
+    path("embed/tip/<str:handle>", embeds.tip_embed, name="embed-tip"),
 ]
 
 # Payouts: destinations, requests, history.

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
     "payments.wallets",
     "payments.fx",
     "payments.creators",
+    "payments.links",
     "payments.payouts",
     "payments.disputes",
     "payments.hooks",
@@ -353,6 +355,19 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+# Embeds (a tip button, a "support me" card, a post) are made to be framed by other sites:
+# any site may frame them, and everything else is stricter than the pages' policy — no
+# script at all, nothing fetched but our own styles and images, no forms, links only.
+# Applied per view (``csp_override``); X-Frame-Options is lifted on those views alone.
+EMBED_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-ancestors": ["*"],
+    "form-action": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -410,6 +425,8 @@ REST_FRAMEWORK = {
         "webhook": env.str(
             "THROTTLE_WEBHOOK", default="100000/min" if PROFILE == "test" else "300/min"
         ),
+        # Payment links' pages and API, per person or address (payments.links.throttle).
+        "links": env.str("THROTTLE_LINKS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -1,8 +1,8 @@
 """The layers, read from the imports of production code (tests, migrations and management
 commands excluded, imports inside functions included).
 
-    payments (urls, demo data) → payments.hooks → payments.{payouts, disputes}
-    payments.{payouts, disputes} → payments.{fx, creators}
+    payments (urls, demo data) → payments.hooks → payments.{payouts, disputes, links}
+    payments.{payouts, disputes, links} → payments.{fx, creators}
     payments.creators → {posts, payments.wallets} → ledger → core
     payments.wallets → payments.webhooks → payments.processors
 
@@ -28,6 +28,7 @@ PACKAGES = [
     "payments.wallets",
     "payments.fx",
     "payments.creators",
+    "payments.links",
     "payments.payouts",
     "payments.disputes",
     "payments.hooks",
@@ -55,6 +56,9 @@ ALLOWED = {
     # Outgoing webhooks sit above every money app; none of them imports it.
     "payments.hooks": _MONEY_BASE
     | {"payments.wallets", "payments.creators", "payments.payouts", "payments.disputes"},
+    # Payment links sit above wallets and creators (the fee split, the payer check);
+    # nothing below imports them.
+    "payments.links": _MONEY_BASE | {"payments.wallets", "payments.creators"},
     "payments": set(PACKAGES) - {"payments", "socialpay"},
     # The project: settings, URL roots, the Celery app.
     "socialpay": set(PACKAGES),

@@ -217,6 +217,8 @@ def test_typed_amounts_follow_the_page_locale(typed, locale, minor):
         ("7,", "de"),
         ("1,2345.5", "en"),
         ("abc", "de"),
+        ("", "en"),  # an empty field is refused, not an IndexError (a 500 on a page)
+        ("  ", "de"),
     ],
 )
 def test_typed_amounts_that_cannot_be_read_safely_are_refused(typed, locale):

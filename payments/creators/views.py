@@ -31,6 +31,7 @@ from payments.creators import selectors, services
 from payments.creators.fees import fee_quote
 from payments.creators.models import MembershipTier, Order, Product
 from payments.wallets.payer import payer_reauthenticated
+from payments.wallets.prefill import amount_prefill, amount_text
 from payments.wallets.stepup import stepup_redirect, stepup_restore
 
 #: What the tip form keeps across a re-authentication.
@@ -64,6 +65,20 @@ def _tip_target(post_id: int | None, handle: str | None):
         raise Http404 from None
 
 
+def _tip_form_prefill(request) -> dict:
+    """What a re-authentication kept, else the amount of a shared ``?amount=`` link (a
+    preset when it is one, else the custom field); bad values are ignored."""
+    kept = stepup_restore(request)
+    if kept:
+        return kept
+    suggested = amount_prefill(request.GET, default_currency=request.user.home_currency)
+    if suggested is None:
+        return {}
+    if suggested.currency == "USD" and suggested.amount in settings.CREATOR_TIP_PRESETS:
+        return {"preset": str(suggested.amount), "currency": suggested.currency}
+    return {"custom": amount_text(suggested), "currency": suggested.currency}
+
+
 @login_required
 @idempotent_form("creators.tip.page")
 def tip_page(request, post_id: int | None = None, handle: str | None = None):
@@ -74,7 +89,7 @@ def tip_page(request, post_id: int | None = None, handle: str | None = None):
         "presets": [Money(p, "USD") for p in settings.CREATOR_TIP_PRESETS],
         "currencies": supported_currencies(),
         "idempotency_key": request.POST.get("idempotency_key") or form_key(),
-        "form": request.POST if request.method == "POST" else stepup_restore(request),
+        "form": request.POST if request.method == "POST" else _tip_form_prefill(request),
     }
     # With htmx the form, the review and the result replace each other in one panel (on
     # the tip page or under a post); without it they are whole pages.

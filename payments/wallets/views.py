@@ -34,6 +34,7 @@ from payments.wallets.errors import AmountNotPositive
 from payments.wallets.limits import limits_summary
 from payments.wallets.models import Visibility
 from payments.wallets.payer import payer_reauthenticated
+from payments.wallets.prefill import amount_prefill, amount_text
 from payments.wallets.stepup import stepup_redirect, stepup_restore
 from payments.wallets.text import visibility_parse
 from payments.wallets.verification import verification_request_create
@@ -275,7 +276,11 @@ def send(request):
             ctx.update(error=exc, posted=request.POST)
             return render(request, "payments/wallet/send.html", ctx, status=400)
     # Back from a re-authentication the large payment asked for: the form as it was typed.
-    ctx.update(posted={"to": request.GET.get("to", ""), **stepup_restore(request)})
+    posted = {"to": request.GET.get("to", "")[:64]}
+    # ``?amount=`` from a shared link: a suggestion, dropped silently when unreadable.
+    if suggested := amount_prefill(request.GET, default_currency=request.user.home_currency):
+        posted.update(amount=amount_text(suggested), currency=suggested.currency)
+    ctx.update(posted={**posted, **stepup_restore(request)})
     return render(request, "payments/wallet/send.html", ctx)
 
 
