@@ -20,7 +20,7 @@ from payments.fx import services
 from payments.models.fx import FxQuote
 from payments.tests.fx_support import client_for, fund, make_person, store_rates
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.many_connections]
 
 
 def in_threads(n: int, work):
