@@ -1,12 +1,11 @@
 """Test set-up shared by every app (the test profile itself is chosen in
 ``socialpay.test_settings``).
 
-- A real Celery worker (``celery_worker_process``), one per pytest-xdist worker at most.
-- Tests that share scarce resources are kept apart: ``pytest-xdist`` runs the suite with
-  ``--dist loadgroup`` (``make test``), and every test that opens many database
-  connections at once (marker ``many_connections``) or needs the live Celery worker
-  (marker ``celery``) is put in one group of its kind, so such tests never run at the same
-  time and the whole suite fits in a stock PostgreSQL's 100 connections.
+- A real Celery worker (``celery_worker_process``), one per pytest-xdist worker at most;
+  every test that uses it is marked ``celery`` (``make test-fast`` leaves them out).
+- Tests that open many database connections at once (marker ``many_connections``) take a
+  lock first, so that the pytest-xdist workers never run two of them side by side and the
+  whole suite fits in a stock PostgreSQL's 100 connections.
 - Transactional tests leave an empty database behind without TRUNCATE (see
   ``_empty_tables``), and a reused test database starts empty even if an earlier run was
   killed half-way.
@@ -38,17 +37,31 @@ def pytest_configure(config):
     TransactionTestCase._fixture_teardown = _transactional_teardown
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "celery_worker_process" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.celery)
-        # One group per scarce resource; a test in both gets a group of its own (xdist
-        # combines the names), which is still never beside a test of either kind.
-        if item.get_closest_marker("celery"):
-            item.add_marker(pytest.mark.xdist_group("celery-worker"))
-        if item.get_closest_marker("many_connections"):
-            item.add_marker(pytest.mark.xdist_group("many-connections"))
+
+
+@pytest.fixture(autouse=True)
+def _one_connection_storm_at_a_time(request):
+    """A ``many_connections`` test holds this checkout's lock while it runs.
+
+    A lock rather than an xdist group: the other workers go on with the rest of the suite,
+    and a worker waits only if two such tests come up at the same moment. (Besides,
+    ``--dist loadgroup`` in pytest-xdist 3.8 does not group under pytest 9.2, and folds
+    schemathesis' 75 same-named items into one.)
+    """
+    if request.node.get_closest_marker("many_connections") is None:
+        yield
+        return
+    import fcntl
+
+    path = ROOT / ".data" / "test-many-connections.lock"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 # --- Database ------------------------------------------------------------------------------

@@ -125,15 +125,16 @@ def idempotency_claim(*, user_id: int, endpoint: str, key: str, body_fingerprint
     except IntegrityError:
         pass
     with transaction.atomic():
-        record = (
+        found = (
             IdempotencyRecord.objects.select_for_update()
             .filter(user_id=user_id, endpoint=endpoint, key=key)
             .first()
         )
-        if record is None:  # released between our insert and this read: try once more
+        if found is None:  # released between our insert and this read: try once more
             return idempotency_claim(
                 user_id=user_id, endpoint=endpoint, key=key, body_fingerprint=body_fingerprint
             )
+        record = found
         if record.fingerprint != body_fingerprint:
             raise IdempotencyKeyMismatch()
         if record.state == IdempotencyRecord.State.COMPLETED:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging.config
 
 import structlog
+from structlog.typing import Processor
 
 
 def configure_logging(*, level: str, json: bool) -> None:
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

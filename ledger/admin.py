@@ -24,10 +24,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class PostingInline(admin.TabularInline):
-    model = Posting
-    fields = ["account", "direction", "amount", "currency"]
-    readonly_fields = fields
+LEG_FIELDS = ("account", "direction", "amount", "currency")
+
+
+class _LegInline(admin.TabularInline):
+    """The legs of an entry or a hold, read-only."""
+
+    fields = LEG_FIELDS
+    readonly_fields = LEG_FIELDS
     extra = 0
     can_delete = False
     show_change_link = False
@@ -39,7 +43,11 @@ class PostingInline(admin.TabularInline):
         return False
 
 
-class HoldLegInline(PostingInline):
+class PostingInline(_LegInline):
+    model = Posting
+
+
+class HoldLegInline(_LegInline):
     model = HoldLeg
 
 

@@ -818,6 +818,7 @@ def _hold_post(*, hold: Hold | int, idempotency_key: str) -> Entry:
         # Read the entry by id, not through the join: when this call waited on the row
         # lock of a concurrent post, PostgreSQL re-reads the locked hold row but keeps the
         # joined entry row of its older snapshot (none), so ``posted_entry`` can be None.
+        assert locked.posted_entry_id is not None  # a CHECK holds posted <=> entry
         posted = Entry.objects.get(pk=locked.posted_entry_id)
         if posted.idempotency_key == idempotency_key:
             return posted

@@ -9,14 +9,16 @@ so SocialPay runs on a machine with nothing but Python. Data lives under ``.data
   the parallel suite; its Redis keeps nothing. Separate, so that ``make test`` beside a
   running ``make run`` neither shares nor stops its servers.
 
-A server that is already running is reused and left running; one started here is stopped
-by the function returned with it.
+A server that is already running is reused and left running, except the test suite's
+PostgreSQL, which belongs to ``make test`` alone: one left running by a killed run is
+taken over and stopped. A server started here is stopped by the function returned with it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -48,14 +50,18 @@ def _running_postmaster(data_dir: Path) -> bool:
 
 
 def start_postgres(
-    database: str, *, data_dir: Path | None = None, settings: dict[str, str] | None = None
+    database: str,
+    *,
+    data_dir: Path | None = None,
+    settings: dict[str, str] | None = None,
+    take_over: bool = False,
 ) -> tuple[str, Stop]:
     """Start (or reuse) the embedded server and make sure ``database`` exists.
 
     ``settings`` are written to the server's configuration (``ALTER SYSTEM``) and take
-    effect at once, restarting the server if one of them needs it and the server was
-    started here. Returns the database URL and a function that stops the server if it was
-    started here (and does nothing otherwise).
+    effect at once, restarting the server if one of them needs it and the server is ours:
+    started here, or already running and ``take_over``. Returns the database URL and a
+    function that stops the server if it is ours (and does nothing otherwise).
     """
     import pgserver
     import psycopg2
@@ -63,7 +69,7 @@ def start_postgres(
 
     data_dir = data_dir or DATA / "pg"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    started_here = not (data_dir.exists() and _running_postmaster(data_dir))
+    ours = take_over or not (data_dir.exists() and _running_postmaster(data_dir))
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     uri = server.get_uri()
 
@@ -90,7 +96,7 @@ def start_postgres(
     finally:
         admin.close()
     if restart:
-        if started_here:
+        if ours:
             ctl("-m", "fast", "-l", str(data_dir / "log"), "restart")
         else:
             print(
@@ -103,7 +109,7 @@ def start_postgres(
     url = f"postgres://postgres@{quote(socket_dir, safe='')}/{database}"
 
     def stop() -> None:
-        if started_here:
+        if ours:
             with contextlib.suppress(subprocess.SubprocessError):
                 ctl("-m", "fast", "stop")
 
@@ -116,6 +122,23 @@ def _free_port(preferred: int) -> int:
             if s.connect_ex(("127.0.0.1", port)) != 0:
                 return port
     raise RuntimeError("no free port for the embedded Redis")
+
+
+def _parent_death_signal():
+    """prctl(PR_SET_PDEATHSIG) on Linux, looked up before forking; None elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    return None
+
+
+_prctl = _parent_death_signal()
+
+
+def _die_with_parent() -> None:
+    if _prctl is not None:
+        _prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def start_redis(*, persist: bool = True) -> tuple[str, Stop]:
@@ -145,8 +168,9 @@ def start_redis(*, persist: bool = True) -> tuple[str, Stop]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         # Its own session: a Ctrl-C in the terminal must not stop it before the processes
-        # that use it have shut down; its stop function stops it.
+        # that use it have shut down; its stop function stops it, or our death does.
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
 
     def stop() -> None:
@@ -183,6 +207,7 @@ def ensure_services(*, database: str, for_tests: bool = False) -> list[Stop]:
                 database,
                 data_dir=data_dir,
                 settings=TEST_POSTGRES_SETTINGS if for_tests else None,
+                take_over=for_tests,
             )
             os.environ["DATABASE_URL"] = url
             stops.append(stop)

@@ -4,9 +4,8 @@ again afterwards, also when the run fails, is interrupted (Ctrl-C) or is termina
 
 Arguments are passed to pytest. Unless they choose otherwise (``-n``, ``--dist``,
 ``-p no:xdist``), the suite runs on ``TEST_WORKERS`` processes (default: one more than
-the CPU cores, at least 2, at most 6) with ``--dist loadgroup``: tests that need the live
-Celery worker, and tests that open many database connections at once, each stay in one
-group (see ``conftest.py``).
+the CPU cores, at least 2, at most 6); ``conftest.py`` keeps the tests that open many
+database connections from running side by side.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ def xdist_args(args: list[str]) -> list[str]:
     if any(a in chosen or a.startswith(("-n", "--numprocesses=", "--dist=")) for a in args):
         return []
     workers = os.environ.get("TEST_WORKERS") or str(default_workers())
-    return ["-n", workers, "--dist", "loadgroup"]
+    return ["-n", workers]
 
 
 def _terminate(proc: subprocess.Popen) -> None:

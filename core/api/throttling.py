@@ -17,10 +17,17 @@ can.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
 from rest_framework import throttling
+
+if TYPE_CHECKING:
+    # What the mixin relies on from the class it is mixed into.
+    _Throttle = throttling.SimpleRateThrottle
+else:
+    _Throttle = object
 
 _client: redis.Redis | None = None
 
@@ -35,47 +42,61 @@ def _redis() -> redis.Redis:
     return _client
 
 
-class SlidingWindowMixin:
+class SlidingWindowMixin(_Throttle):
     """Counting for any ``SimpleRateThrottle`` subclass (see the module docstring)."""
 
     key_prefix = "rate"
+    # Set by SimpleRateThrottle.__init__ from ``rate`` (None without a rate); the stubs of
+    # djangorestframework do not declare them.
+    num_requests: int | None
+    duration: int | None
 
     def allow_request(self, request, view) -> bool:
-        if self.rate is None:
+        if self.rate is None or self.num_requests is None or self.duration is None:
             return True
+        limit, duration = self.num_requests, self.duration
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
         now = self.timer()
-        window = int(now // self.duration)
+        window = int(now // duration)
         current = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{self.key_prefix}:{self.key}"
         pipe = _redis().pipeline(transaction=False)
         pipe.incr(f"{current}:{window}")
-        pipe.expire(f"{current}:{window}", self.duration * 2)
+        pipe.expire(f"{current}:{window}", duration * 2)
         pipe.get(f"{current}:{window - 1}")
         in_window, _, previous = pipe.execute()
         previous = int(previous or 0)
-        elapsed = (now - window * self.duration) / self.duration
+        elapsed = (now - window * duration) / duration
         estimate = previous * (1 - elapsed) + in_window
-        if estimate <= self.num_requests:
+        if estimate <= limit:
             return True
         _redis().decr(f"{current}:{window}")
-        self._wait = self._seconds_until_allowed(previous, in_window - 1, elapsed)
+        self._wait = _seconds_until_allowed(
+            limit=limit,
+            duration=duration,
+            previous=previous,
+            in_window=in_window - 1,
+            elapsed=elapsed,
+        )
         return False
-
-    def _seconds_until_allowed(self, previous: int, in_window: int, elapsed: float) -> float:
-        """When the estimate (with one more request) falls back to the limit, as the
-        previous window slides out; at most the rest of the current window."""
-        rest = (1 - elapsed) * self.duration
-        if previous == 0:
-            return rest
-        # previous * (1 - e) + in_window + 1 <= limit  <=>  e >= 1 - (limit - in_window - 1) / prev
-        needed = 1 - (self.num_requests - in_window - 1) / previous
-        return min(rest, max(needed - elapsed, 0) * self.duration)
 
     def wait(self) -> float | None:
         wait = getattr(self, "_wait", None)
         return None if wait is None else max(math.ceil(wait), 1)
+
+
+def _seconds_until_allowed(
+    *, limit: int, duration: int, previous: int, in_window: int, elapsed: float
+) -> float:
+    """When the estimate (with one more request) falls back to the limit, as the previous
+    window slides out; at most the rest of the current window."""
+    rest = (1 - elapsed) * duration
+    if previous == 0:
+        return rest
+    # previous * (1 - e) + in_window + 1 <= limit  <=>  e >= 1 - (limit - in_window - 1) / prev
+    needed = 1 - (limit - in_window - 1) / previous
+    return min(rest, max(needed - elapsed, 0) * duration)
 
 
 class AnonRateThrottle(SlidingWindowMixin, throttling.AnonRateThrottle):
