@@ -22,7 +22,7 @@ _breaker = RedisBreaker("cache")
 # answering a miss: code that takes a lock or marks something used with ``add`` (allauth's
 # rate-limit lock, its TOTP replay guard) goes on instead of waiting for a lock that can
 # never be had. Logins stay limited by django-axes, which counts failures in PostgreSQL.
-_ON_FAILURE = {
+_ON_FAILURE: dict[str, object] = {
     "add": True,
     "clear": False,
     "delete": False,

@@ -307,7 +307,7 @@ def error_message(error: Any) -> str:
     technical text."""
     code = error if isinstance(error, str) else getattr(error, "code", "")
     details = {} if isinstance(error, str) else (getattr(error, "details", None) or {})
-    decline = details.get("decline_code") or getattr(error, "decline_code", None)
+    decline = details.get("decline_code") or getattr(error, "decline_code", None) or ""
     if code in {"card_declined", "processor_error"} and decline in DECLINE_MESSAGES:
         return str(DECLINE_MESSAGES[decline])
     if code == "limit_exceeded" and details.get("limit") in LIMIT_MESSAGES:

@@ -11,17 +11,22 @@ change with the language.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class DomainError(Exception):
     code: str = "domain_error"
     status: int = 400
-    default_message: str = _("The request could not be completed.")
+    default_message: StrOrPromise = _("The request could not be completed.")
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+    def __init__(
+        self, message: StrOrPromise | None = None, *, details: dict[str, Any] | None = None
+    ):
         # str() now: a lazy message would follow whatever language is active later, and
         # would not survive JSON (details, task payloads, stored failure reasons).
         self.message = str(message or self.default_message)

@@ -45,6 +45,6 @@ def _status_code(resp) -> int | None:
     if isinstance(status, str):
         status = status.split(None, 1)[0]
     try:
-        return int(status)
+        return int(status)  # type: ignore[arg-type]  # a str or an int; anything else fails
     except (TypeError, ValueError):
         return None

@@ -204,7 +204,7 @@ def _claim(
     work. Raises ``IdempotencyInProgress`` (the lock is taken) or ``IdempotencyKeyMismatch``
     (a stored outcome for another body); a session lock is then still held and the caller
     releases it."""
-    params = {
+    params: dict[str, Any] = {
         "lock": _lock_id(user_id=user_id, endpoint=endpoint, key=key),
         "user": user_id,
         "endpoint": endpoint,

@@ -89,7 +89,7 @@ def server_error(request):
         from core.api.errors import error_body
         from core.error_messages import error_message
 
-        response = JsonResponse(
+        response: HttpResponse = JsonResponse(
             error_body("service_unavailable", error_message("service_unavailable")), status=503
         )
     else:

@@ -10,14 +10,21 @@ from core.exceptions import DomainError
 from ledger import services
 from ledger.models import Account, AuditEvent, Entry, Hold, HoldLeg, Posting
 
+LEG_FIELDS = ("account", "direction", "amount", "currency")
 
-class PostingInline(ReadOnlyInline):
+
+class _LegInline(ReadOnlyInline):
+    """The legs of an entry or a hold."""
+
+    fields = LEG_FIELDS
+    readonly_fields = LEG_FIELDS
+
+
+class PostingInline(_LegInline):
     model = Posting
-    fields = ["account", "direction", "amount", "currency"]
-    readonly_fields = fields
 
 
-class HoldLegInline(PostingInline):
+class HoldLegInline(_LegInline):
     model = HoldLeg
 
 

@@ -279,7 +279,7 @@ _prepared_on: set[tuple[int, int]] = set()
 _PLAIN = {
     name: re.sub(r"\$(\d+)", r"%(p\1)s", sql) for name, sql in _STATEMENTS.items()
 }
-_CASTS = {
+_CASTS: dict[str, list[str | None]] = {
     "ledger_resolve": ["text[]"],
     "ledger_insert_entry": [None] * 6 + ["bigint[]", "text[]", "bigint[]", "text[]"]
     + ["bigint[]", "bigint[]"],
@@ -292,7 +292,8 @@ def _execute(cur, name: str, params: Sequence[Any]) -> None:
     """Run one hot-path statement: ``EXECUTE`` of the session's prepared statement, or the
     plain SQL when ``LEDGER_PREPARED_STATEMENTS`` is off (transaction-pooled connections)."""
     if not settings.LEDGER_PREPARED_STATEMENTS:
-        cur.execute(_PLAIN[name], {f"p{i}": value for i, value in enumerate(params, 1)})
+        named = {f"p{i}": value for i, value in enumerate(params, 1)}
+        cur.execute(_PLAIN[name], named)
         return
     _prepare(cur)
     placeholders = ", ".join(f"%s::{c}" if c else "%s" for c in _CASTS[name])
@@ -848,6 +849,7 @@ def _hold_post(*, hold: Hold | int, idempotency_key: str) -> Entry:
         # Read the entry by id, not through the join: when this call waited on the row
         # lock of a concurrent post, PostgreSQL re-reads the locked hold row but keeps the
         # joined entry row of its older snapshot (none), so ``posted_entry`` can be None.
+        assert locked.posted_entry_id is not None  # a CHECK holds posted <=> entry
         posted = Entry.objects.get(pk=locked.posted_entry_id)
         if posted.idempotency_key == idempotency_key:
             return posted

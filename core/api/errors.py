@@ -37,7 +37,8 @@ def _flatten_validation(detail: Any) -> tuple[str, dict]:
     """Pick the first field error's code as the top code; keep every message in details."""
     if isinstance(detail, dict):
         fields: dict[str, list[str]] = {}
-        first_code = None
+        first_code: str | None = None
+        code: str | None
         for field, errors in detail.items():
             items = errors if isinstance(errors, list) else [errors]
             msgs = []
@@ -76,12 +77,12 @@ def exception_handler(exc, context):
         response.data = error_body(code, "Some fields are invalid.", details)
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
-    code = _CODES.get(type(exc))
-    if code is None:
-        code = getattr(exc, "default_code", "error")
+    code = _CODES.get(type(exc)) or str(getattr(exc, "default_code", "error"))
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     details = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        details["retry_after_seconds"] = int(exc.wait)
+    # Throttled sets ``wait`` in __init__; djangorestframework-stubs do not declare it.
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        details["retry_after_seconds"] = int(wait)
     response.data = error_body(code, str(message), details)
     return response

@@ -175,7 +175,7 @@ def contract_hook(result, generator, request, public):
     components["Error"] = ERROR_SCHEMA
     error_ref = {"$ref": "#/components/schemas/Error"}
     idempotent = _idempotent_operations(generator)
-    used_tags = set()
+    used_tags: set[str] = set()
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:

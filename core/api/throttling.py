@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
@@ -74,10 +75,21 @@ class _LocalCounters:
 _local = _LocalCounters()
 
 
-class SlidingWindowMixin:
+if TYPE_CHECKING:
+    # What the mixin relies on from the class it is mixed into.
+    _Throttle = throttling.SimpleRateThrottle
+else:
+    _Throttle = object
+
+
+class SlidingWindowMixin(_Throttle):
     """Counting for any ``SimpleRateThrottle`` subclass (see the module docstring)."""
 
     key_prefix = "rate"
+    # Set by SimpleRateThrottle.__init__ from ``rate`` (None without a rate); the stubs of
+    # djangorestframework do not declare them.
+    num_requests: int | None
+    duration: int | None
 
     def get_ident(self, request) -> str:
         # DRF's own reads X-Forwarded-For whenever it is present, so a client rotating
@@ -86,13 +98,14 @@ class SlidingWindowMixin:
         return client_ip(request) or "unknown"
 
     def allow_request(self, request, view) -> bool:
-        if self.rate is None:
+        if self.rate is None or self.num_requests is None or self.duration is None:
             return True
+        limit, duration = self.num_requests, self.duration
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
         now = self.timer()
-        window = int(now // self.duration)
+        window = int(now // duration)
         current = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{self.key_prefix}:{self.key}"
         counted = self._count_in_redis(current, window) if _breaker.available() else None
         if counted is None:
@@ -102,7 +115,7 @@ class SlidingWindowMixin:
             in_window, previous = counted
         elapsed = (now - window * self.duration) / self.duration
         estimate = previous * (1 - elapsed) + in_window
-        if estimate <= self.num_requests:
+        if estimate <= limit:
             return True
         self._take_back(current, window, in_redis=counted is not None)
         self._wait = self._seconds_until_allowed(previous, in_window - 1, elapsed)
@@ -113,7 +126,7 @@ class SlidingWindowMixin:
         try:
             pipe = _redis().pipeline(transaction=False)
             pipe.incr(f"{current}:{window}")
-            pipe.expire(f"{current}:{window}", self.duration * 2)
+            pipe.expire(f"{current}:{window}", (self.duration or 1) * 2)
             pipe.get(f"{current}:{window - 1}")
             in_window, _, previous = pipe.execute()
         except redis.RedisError as exc:
@@ -135,6 +148,7 @@ class SlidingWindowMixin:
     def _seconds_until_allowed(self, previous: int, in_window: int, elapsed: float) -> float:
         """When the estimate (with one more request) falls back to the limit, as the
         previous window slides out; at most the rest of the current window."""
+        assert self.duration is not None and self.num_requests is not None  # allow_request checked
         rest = (1 - elapsed) * self.duration
         if previous == 0:
             return rest
@@ -145,6 +159,19 @@ class SlidingWindowMixin:
     def wait(self) -> float | None:
         wait = getattr(self, "_wait", None)
         return None if wait is None else max(math.ceil(wait), 1)
+
+
+def _seconds_until_allowed(
+    *, limit: int, duration: int, previous: int, in_window: int, elapsed: float
+) -> float:
+    """When the estimate (with one more request) falls back to the limit, as the previous
+    window slides out; at most the rest of the current window."""
+    rest = (1 - elapsed) * duration
+    if previous == 0:
+        return rest
+    # previous * (1 - e) + in_window + 1 <= limit  <=>  e >= 1 - (limit - in_window - 1) / prev
+    needed = 1 - (limit - in_window - 1) / previous
+    return min(rest, max(needed - elapsed, 0) * duration)
 
 
 class AnonRateThrottle(SlidingWindowMixin, throttling.AnonRateThrottle):

@@ -59,7 +59,8 @@ def _error_classes() -> set[type]:
 def _source_files():
     for app in APPS:
         for path in (ROOT / app).rglob("*.py"):
-            if "tests" in path.parts or "migrations" in path.parts:
+            parts = path.relative_to(ROOT).parts  # not the checkout's own folder names
+            if "tests" in parts or "migrations" in parts:
                 continue
             yield path
 

@@ -49,8 +49,12 @@ def test_database_check_reports_a_server_that_refuses_connections():
 
 
 def test_celery_check_fails_when_no_worker_listens(settings):
-    # A broker database no worker consumes from: the broadcast ping gets no reply.
-    lonely = Celery("lonely", broker=settings.REDIS_URL.rsplit("/", 1)[0] + "/15")
+    # The test run's own broker, under a key prefix (broadcast channels included) that no
+    # worker listens on, so that the ping gets no reply whatever else runs on this Redis.
+    lonely = Celery("lonely", broker=settings.REDIS_URL)
+    lonely.conf.broker_transport_options = {
+        "global_keyprefix": f"{settings.TEST_REDIS_PREFIX}:lonely:"
+    }
     ok, detail = health.check_celery(lonely)
     assert ok is False
     assert detail == "no worker answered"

@@ -6,6 +6,7 @@ import threading
 import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.urls("core.tests.idempotency_views")
 
 
 @pytest.fixture
-def counter():
-    name = f"test:idem:{uuid.uuid4().hex}"
+def counter(settings):
+    name = f"{settings.TEST_REDIS_PREFIX}:idem:{uuid.uuid4().hex}"
     yield name
     redis_client().delete(name)
 
@@ -168,6 +169,7 @@ def test_purge_forgets_old_keys(api, counter):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.many_connections  # 50 threads, a connection each
 def test_fifty_simultaneous_submissions_of_one_key_run_the_work_once(counter, path):
     user = User.objects.create_user(handle="storm", email="storm@example.com", password="x" * 12)
     client = Client()
@@ -181,14 +183,17 @@ def test_fifty_simultaneous_submissions_of_one_key_run_the_work_once(counter, pa
         c = Client(enforce_csrf_checks=False)
         c.cookies = session_cookie
         barrier.wait()
-        r = c.post(
-            path,
-            {"amount": 700, "to": "bob"},
-            content_type="application/json",
-            HTTP_IDEMPOTENCY_KEY="storm-key-0001",
-            HTTP_X_COUNTER=counter,
-            HTTP_X_SLEEP="0.3",
-        )
+        try:
+            r = c.post(
+                path,
+                {"amount": 700, "to": "bob"},
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY="storm-key-0001",
+                HTTP_X_COUNTER=counter,
+                HTTP_X_SLEEP="0.3",
+            )
+        finally:
+            connection.close()  # the thread's own; persistent connections outlive requests
         outcomes.append((r.status_code, r.json()))
 
     threads = [threading.Thread(target=submit) for _ in range(50)]

@@ -52,7 +52,14 @@ def _run(code: str, **env_overrides: str) -> subprocess.CompletedProcess:
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "socialpay.settings"
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        # Against a hang only: beside the other test processes on two cores, a fresh
+        # interpreter that sets Django up can take well over a minute.
+        timeout=300,
     )
 
 

@@ -22,7 +22,8 @@ from ledger.selectors import balance_of, ledger_verify
 from ledger.services import balance_deltas_fold, credit, debit, entry_post
 from ledger.tests.conftest import new_key, top_up
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Up to 50 threads with a connection each.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.many_connections]
 
 
 def usd(amount: int) -> Money:

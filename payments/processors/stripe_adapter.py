@@ -13,12 +13,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
 
 from payments.processors import objects, signing
+
+if TYPE_CHECKING:
+    from stripe.params import (
+        AccountCreateParams,
+        BalanceTransactionListParams,
+        BalanceTransactionListParamsCreated,
+        PaymentIntentCreateParams,
+        PayoutCreateParams,
+        RefundCreateParams,
+    )
 from payments.processors.base import (
     BalanceTransactionPage,
     BankAccount,
@@ -51,7 +61,8 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 def _translate(exc: stripe.StripeError) -> Exception:
     if isinstance(exc, stripe.CardError | stripe.InvalidRequestError | stripe.IdempotencyError):
-        error = dict((exc.json_body or {}).get("error") or {})
+        body = exc.json_body if isinstance(exc.json_body, dict) else {}
+        error = dict(body.get("error") or {})
         error.setdefault("type", "card_error" if isinstance(exc, stripe.CardError) else None)
         error.setdefault("message", exc.user_message or str(exc))
         return objects.error_from_api(exc.http_status or 400, error)
@@ -84,10 +95,9 @@ class StripeProcessor(Processor):
     ):
         if not api_key:
             raise PermanentProcessorError("STRIPE_API_KEY is not set.", code="not_configured")
-        base_addresses = {"api": api_base} if api_base else None
         self.client = stripe.StripeClient(
             api_key,
-            base_addresses=base_addresses,
+            base_addresses={"api": api_base} if api_base else None,
             max_network_retries=max_network_retries,
             # Below the Celery soft time limit, so a hung connection fails as transient.
             http_client=stripe.RequestsClient(timeout=timeout),
@@ -113,11 +123,13 @@ class StripeProcessor(Processor):
     # --- payments ---------------------------------------------------------------------------
 
     def create_payment(self, request: PaymentRequest) -> Payment:
-        params: dict[str, Any] = {
+        params: PaymentIntentCreateParams = {
             "amount": request.amount,
             "currency": request.currency.lower(),
             "payment_method": request.payment_method,
-            "payment_method_types": ["card"],
+            # The pinned SDK's API version names this allowed_payment_method_types; the
+            # sandbox, the Stripe stub and the tests speak the older name.
+            "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
             "confirm": True,
             "metadata": dict(request.metadata),
             "expand": PAYMENT_EXPAND,
@@ -148,7 +160,7 @@ class StripeProcessor(Processor):
         return objects.payment_from_object(_plain(intent))
 
     def refund_payment(self, request: RefundRequest) -> Refund:
-        params: dict[str, Any] = {"payment_intent": request.payment_id}
+        params: RefundCreateParams = {"payment_intent": request.payment_id}
         if request.amount is not None:
             params["amount"] = request.amount
         if request.reason:
@@ -178,7 +190,7 @@ class StripeProcessor(Processor):
     # --- Connect ----------------------------------------------------------------------------
 
     def create_connected_account(self, request: ConnectedAccountRequest) -> ConnectedAccount:
-        params: dict[str, Any] = {
+        params: AccountCreateParams = {
             "type": "express",
             "country": request.country,
             "email": request.email,
@@ -246,7 +258,7 @@ class StripeProcessor(Processor):
                 {"idempotency_key": f"{request.idempotency_key}:transfer"},
             )
         )
-        params: dict[str, Any] = {
+        params: PayoutCreateParams = {
             "amount": request.amount,
             "currency": request.currency.lower(),
             "method": request.method,
@@ -283,8 +295,8 @@ class StripeProcessor(Processor):
         starting_after: str | None = None,
         limit: int = 100,
     ) -> BalanceTransactionPage:
-        params: dict[str, Any] = {"limit": max(1, min(limit, 100))}
-        created: dict[str, int] = {}
+        params: BalanceTransactionListParams = {"limit": max(1, min(limit, 100))}
+        created: BalanceTransactionListParamsCreated = {}
         if created_gte is not None:
             created["gte"] = int(created_gte.timestamp())
         if created_lt is not None:

@@ -225,6 +225,9 @@ def _context(chromium, width: int, scheme: str, errors: list[str]):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+# Some thirty pages in every view, each waited for, captured and audited: over a minute
+# alone, several beside the other test processes on two cores.
+@pytest.mark.timeout(900)
 def test_signed_in_pages_have_no_serious_violations(live_server, chromium):
     with deliver_tasks_inline():  # receipts become notifications
         world = _world()

@@ -240,6 +240,7 @@ def test_api_order_bad_inputs(body, code):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.many_connections
 def test_twenty_concurrent_buyers_never_oversell():
     seller = make_user()
     product = product_for(seller, price=100, stock=5)

@@ -243,6 +243,7 @@ def test_card_tips_are_not_wallet_sends(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.many_connections
 def test_twenty_concurrent_tips_cannot_pass_the_weekly_limit(settings):
     settings.WALLET_LIMITS = {
         "unverified": {"weekly_send": 10_000, "per_transfer": 5_000},

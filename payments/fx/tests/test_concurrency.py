@@ -20,7 +20,7 @@ from payments.fx import services
 from payments.fx.models import FxQuote
 from payments.fx.tests.support import client_for, fund, make_person, store_rates
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.many_connections]
 
 
 def in_threads(n: int, work):

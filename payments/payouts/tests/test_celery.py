@@ -165,12 +165,14 @@ def test_a_worker_killed_mid_submission_loses_and_duplicates_nothing(settings):
     doomed = start_worker(queue, pause=3.0)
     try:
         # Wait until the processor has payouts we have not recorded yet: the worst moment.
+        # The worker has to start first, which beside the other test processes can take
+        # more than a minute.
         wait_for(
             lambda: (
                 sandbox_models.Payout.objects.count() >= 2
                 and Payout.objects.filter(status="submitting").exists()
             ),
-            timeout=60,
+            timeout=240,
         )
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
@@ -197,7 +199,7 @@ def test_a_worker_killed_mid_submission_loses_and_duplicates_nothing(settings):
                 Payout.objects.exclude(ledger_status="paid").exists()
             )
 
-        wait_for(all_paid, timeout=120, interval=1.0)
+        wait_for(all_paid, timeout=240, interval=1.0)
     finally:
         stop(survivor)
 

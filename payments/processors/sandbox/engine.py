@@ -221,6 +221,8 @@ def _idempotent(endpoint: str, key: str, params: dict[str, Any], run: Callable[[
                         "same parameters they were first used with.",
                     },
                 )
+            # Written in the same transaction as the row, whose lock we waited for.
+            assert row.status_code is not None and row.response is not None
             status, body = row.status_code, row.response
         else:
             try:

@@ -123,6 +123,7 @@ def test_a_call_inside_a_transaction_of_ours_is_refused():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.many_connections
 def test_concurrent_calls_with_one_key_make_one_payment():
     key = f"topup:{uuid.uuid4()}"
     results: list = []

@@ -15,7 +15,7 @@ from ledger.selectors import balance_of, ledger_verify
 from payments.wallets.models import SendLimit, Transfer
 from payments.wallets.tests.support import api, fund, generous_throttles, key, person
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.many_connections]
 
 
 @pytest.fixture(autouse=True)
