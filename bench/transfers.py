@@ -41,23 +41,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import harness  # noqa: E402
 from harness import (  # noqa: E402
     celery_queue_purge,
     database_ensure,
     database_url,
     free_port,
     gunicorn_start,
+    smoke_database,
     workers_cpu,
 )
 
 BENCH_DB = "sp_bench_transfers"
+DB_NAME = BENCH_DB  # a throwaway copy in a smoke run
 FUNDS = 100_000  # 1,000.00 USD per person
 
 
 def _server_env(port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url(BENCH_DB),
+        DATABASE_URL=database_url(DB_NAME),
         SOCIALPAY_PROFILE="development",
         DEBUG="false",
         LOG_LEVEL="WARNING",
@@ -73,19 +76,17 @@ def _server_env(port: int) -> dict[str, str]:
 
 def setup(users: int) -> tuple[list[str], list[str], str]:
     """People, tokens and funded wallets; returns (handles, tokens, celery queue name)."""
-    os.environ["DATABASE_URL"] = database_url(BENCH_DB)
+    os.environ["DATABASE_URL"] = database_url(DB_NAME)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
     import django
 
     django.setup()
-    from django.core.management import call_command
-
     from accounts.models import User
     from core.money import Money
     from ledger import chart
     from ledger.services import credit, debit, entry_post
 
-    call_command("migrate", verbosity=0)
+    harness.migrate()
     run = uuid.uuid4().hex[:6]
     handles, tokens = [], []
     started = time.perf_counter()
@@ -195,9 +196,17 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per endpoint")
+    parser.add_argument(
+        "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
+    )
     args = parser.parse_args()
 
-    database_ensure(BENCH_DB)
+    global DB_NAME
+    if args.smoke:
+        DB_NAME = smoke_database(BENCH_DB)
+        args.seconds, args.clients, args.workers, args.users, args.rounds = 1, 2, 1, 10, 1
+    else:
+        database_ensure(BENCH_DB)
     port = free_port()
     env = _server_env(port)
     handles, tokens, _ = setup(args.users)
@@ -223,8 +232,9 @@ def main() -> int:
                 },
             )
 
-        load(port, 2, args.clients, me)  # warm up every worker's connection and imports
-        load(port, 2, args.clients, transfer)
+        warm = 0.3 if args.smoke else 2
+        load(port, warm, args.clients, me)  # warm up every worker's connection and imports
+        load(port, warm, args.clients, transfer)
         # Alternate short slices of the two endpoints so that both see the same background
         # load (the machine is shared); CPU time of the gunicorn workers is read around
         # each slice, which is steadier than requests per second.
