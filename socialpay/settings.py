@@ -81,12 +81,12 @@ MIDDLEWARE = [
     # files; Django pads each gzipped body with random bytes against BREACH.
     "django.middleware.gzip.GZipMiddleware",
     "core.middleware.RequestIdMiddleware",
-    # Sessions, CSRF, the session user and messages are skipped for API requests that carry
+    # Sessions, the session user and messages are skipped for API requests that carry
     # a Bearer token (core/api_middleware.py); everything else gets the stock middleware.
     "core.api_middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "core.api_middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "core.api_middleware.AuthenticationMiddleware",
     # A signed-in person's saved language outranks the browser's (after Locale and Auth).
     "accounts.language.UserLanguageMiddleware",

@@ -23,7 +23,7 @@ def person(db):
     return user_signup(handle=handle, email=f"{handle}@example.com", password="x" * 16)
 
 
-def test_bearer_api_request_skips_session_csrf_user_and_messages(person):
+def test_bearer_api_request_skips_session_user_and_messages(person):
     _, secret = token_create(user=person)
     response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 200
