@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 # the code base is formatted.
 FORMATTED := scripts conftest.py
 
-.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages clean
+.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -64,6 +64,9 @@ bench-transfers: $(VENV)/.synced
 
 bench-pages: $(VENV)/.synced
 	$(VENV)/bin/python bench/pages.py $(BENCH_ARGS)
+
+bench-payouts: $(VENV)/.synced
+	$(VENV)/bin/python bench/payouts.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles

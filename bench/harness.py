@@ -56,14 +56,22 @@ def free_port() -> int:
 
 
 def gunicorn_start(
-    port: int, workers: int, env: dict[str, str], *, ready_path: str = "/favicon.ico"
+    port: int,
+    workers: int,
+    env: dict[str, str],
+    *,
+    ready_path: str = "/favicon.ico",
+    app: str = "socialpay.wsgi",
 ) -> subprocess.Popen:
     """gunicorn with sync workers in a process group of its own (stop it with
-    ``os.killpg``); returns once ``ready_path`` answers anything."""
+    ``os.killpg``); returns once ``ready_path`` answers anything. ``app`` may also name a
+    module of this folder (``floor:application``)."""
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "socialpay.wsgi",
+            app,
+            # Only for the floor: bench/ledger.py would shadow the app's ledger package.
+            *(["--pythonpath", str(ROOT / "bench")] if app.startswith("floor") else []),
             "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers),
             "--worker-class", "sync",
@@ -108,3 +116,143 @@ def celery_queue_purge(env: dict[str, str]) -> None:
 
     client = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     client.delete(env["CELERY_QUEUE"])
+
+
+# --- Smoke runs ------------------------------------------------------------------------------
+# ``--smoke`` runs a benchmark at toy size (seconds, no figures judged) on a throwaway
+# database, so that the test suite notices when a schema change breaks one. Migrating a
+# database takes minutes on a busy 2-core machine, so the smoke copies are cloned from a
+# template migrated once per state of the migrations (its name carries their hash) and kept
+# on the server, as pytest-django's --reuse-db keeps the test database.
+
+SMOKE_TEMPLATE_PREFIX = "sp_bench_smoke_template_"
+# Set by smoke_database(): the database is a copy of a freshly migrated template.
+SMOKE = False
+
+
+def migrate() -> None:
+    """``manage.py migrate`` in this process, skipped in a smoke run (a no-op migrate alone
+    takes tens of seconds on a busy machine)."""
+    if SMOKE:
+        return
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _admin_connection():
+    import psycopg2
+
+    parts = urlsplit(database_url("postgres"))
+    conn = psycopg2.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password, dbname="postgres",
+    )  # fmt: skip
+    conn.autocommit = True
+    return conn
+
+
+def _migrations_hash() -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(ROOT.glob("**/migrations/*.py")):
+        if ".venv" in path.parts or ".data" in path.parts:
+            continue
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def smoke_template() -> str:
+    """The migrated template database for smoke runs, made when the migrations changed
+    (older templates are dropped then)."""
+    name = SMOKE_TEMPLATE_PREFIX + _migrations_hash()
+    conn = _admin_connection()
+    try:
+        with conn.cursor() as cur:
+            # One maker at a time: two test runs on one server must not both migrate it.
+            cur.execute("SELECT pg_advisory_lock(hashtext('sp_bench_smoke_template'))")
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cur.fetchone() is None:
+                building = name + "_building"
+                cur.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+                cur.execute(f'CREATE DATABASE "{building}"')
+                env = dict(os.environ, DATABASE_URL=database_url(building), LOG_LEVEL="WARNING")
+                env["SOCIALPAY_PROFILE"] = "development"
+                subprocess.run(
+                    [sys.executable, "manage.py", "migrate", "-v", "0"],
+                    cwd=ROOT, env=env, check=True,
+                )  # fmt: skip
+                cur.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                    [SMOKE_TEMPLATE_PREFIX + "%"],
+                )
+                for (old,) in cur.fetchall():
+                    if old != building:
+                        cur.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+                cur.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            cur.execute("SELECT pg_advisory_unlock(hashtext('sp_bench_smoke_template'))")
+    finally:
+        conn.close()
+    return name
+
+
+def smoke_database(base: str) -> str:
+    """A fresh, migrated, throwaway database for a smoke run of benchmark ``base``; it is
+    dropped when the process exits."""
+    import atexit
+    import uuid
+
+    global SMOKE
+    SMOKE = True
+    template = smoke_template()
+    name = f"{base}_smoke_{uuid.uuid4().hex[:8]}"
+    conn = _admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        conn.close()
+    atexit.register(database_drop, name)
+    return name
+
+
+def database_drop(name: str) -> None:
+    conn = _admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+def insert_select(model, values: dict[str, str], source: str, params: dict) -> tuple[str, dict]:
+    """``INSERT INTO <model's table> (every column) SELECT ... FROM <source>`` for bulk seeding
+    in SQL: ``values`` gives an SQL expression for some columns, every other column gets its
+    field's default (so a field added later cannot break the seed with a NOT NULL error).
+    Returns the statement and its parameters (pyformat)."""
+    from django.db import connection
+
+    columns, exprs, params = [], [], dict(params)
+    for field in model._meta.concrete_fields:
+        if field.primary_key and field.column not in values:
+            continue
+        if field.column in values:
+            columns.append(f'"{field.column}"')
+            exprs.append(values[field.column])
+            continue
+        if field.has_db_default():
+            continue  # PostgreSQL fills it in
+        default = field.get_default()  # "" for a blank text field, None when nullable
+        if default is None and not field.null:
+            raise ValueError(f"seed gives no value for {model.__name__}.{field.name}")
+        key = f"default_{field.column}"
+        params[key] = field.get_db_prep_save(default, connection)
+        columns.append(f'"{field.column}"')
+        exprs.append(f"%({key})s")
+    sql = (
+        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(exprs)} FROM {source}"
+    )
+    return sql, params

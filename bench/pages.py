@@ -46,23 +46,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import harness  # noqa: E402
 from harness import (  # noqa: E402
     celery_queue_purge,
     database_ensure,
     database_url,
     free_port,
     gunicorn_start,
+    smoke_database,
     workers_cpu,
 )
 
 BENCH_DB = "sp_bench_pages"
+DB_NAME = BENCH_DB  # a throwaway copy in a smoke run
 TARGET_P95_MS = 100
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url(BENCH_DB),
+        DATABASE_URL=database_url(DB_NAME),
         SOCIALPAY_PROFILE="development",
         DEBUG="false",
         LOG_LEVEL="WARNING",
@@ -77,9 +80,10 @@ def _env() -> dict[str, str]:
 
 def setup(fans: int, env: dict[str, str]) -> None:
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
+    if not harness.SMOKE:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
     subprocess.run(
         [sys.executable, "manage.py", "seed_demo_volume", "--fans", str(fans)],
         cwd=ROOT,
@@ -91,7 +95,7 @@ def setup(fans: int, env: dict[str, str]) -> None:
     # PostgreSQL picks nested loops over a few hundred rows (ms instead of µs).
     import psycopg2
 
-    conn = psycopg2.connect(database_url(BENCH_DB))
+    conn = psycopg2.connect(database_url(DB_NAME))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("ANALYZE")
@@ -213,9 +217,17 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="per page")
     parser.add_argument("--rounds", type=int, default=4, help="alternating slices per page")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn sync workers")
+    parser.add_argument(
+        "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
+    )
     args = parser.parse_args()
 
-    database_ensure(BENCH_DB)
+    global DB_NAME
+    if args.smoke:
+        DB_NAME = smoke_database(BENCH_DB)
+        args.fans, args.requests, args.rounds = 2, 2, 1
+    else:
+        database_ensure(BENCH_DB)
     env = _env()
     setup(args.fans, env)
     django_setup(env)

@@ -29,14 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import database_ensure, database_url  # noqa: E402
+import harness  # noqa: E402
+from harness import database_ensure, database_url, smoke_database  # noqa: E402
 
 BENCH_DB = "sp_bench_payouts"
+DB_NAME = BENCH_DB  # a throwaway copy in a smoke run
 QUEUE = f"bench-payouts-{uuid.uuid4().hex[:8]}"
 
 
 def setup_django() -> None:
-    os.environ["DATABASE_URL"] = database_url(BENCH_DB)
+    os.environ["DATABASE_URL"] = database_url(DB_NAME)
     os.environ["CELERY_QUEUE"] = QUEUE
     os.environ["PAYOUTS_QUEUE"] = QUEUE
     os.environ["PAYOUT_DESTINATION_HOLD_HOURS"] = "0"
@@ -45,9 +47,7 @@ def setup_django() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    harness.migrate()
 
 
 def make_payees(count: int, per_payee_amount: int) -> list:
@@ -177,8 +177,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--payees", type=int, default=100)
+    parser.add_argument(
+        "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
+    )
     args = parser.parse_args()
-    database_ensure(BENCH_DB, fresh=True)
+    global DB_NAME
+    if args.smoke:
+        DB_NAME = smoke_database(BENCH_DB)
+        args.count, args.workers, args.payees = 4, [1], 2
+    else:
+        database_ensure(BENCH_DB, fresh=True)
     setup_django()
     rounds = len(args.workers)
     people = make_payees(args.payees, 100 * (args.count // args.payees + 1) * rounds)

@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import database_ensure, database_url  # noqa: E402
+import harness  # noqa: E402
+from harness import database_ensure, database_url, smoke_database  # noqa: E402
 
 BENCH_DB = "sp_bench_timeline"
 USERS = 10_000
@@ -46,120 +47,121 @@ PROBES = {10: "probe10", 200: "probe200", 2000: "probe2000"}
 SPARSE = "probesparse"
 
 
-def seed() -> None:
-    from django.core.management import call_command
+def _user_values(handle_sql: str, name_sql: str) -> dict[str, str]:
+    """SQL for the columns of a seeded person; every other column takes its default."""
+    return {
+        "password": "'!'",
+        "handle": handle_sql,
+        "handle_key": handle_sql,
+        # The skeleton folds 0/1 like the app does.
+        "handle_skeleton": f"translate({handle_sql}, '01', 'ol')",
+        "email": f"{handle_sql} || '@bench.invalid'",
+        "display_name": name_sql,
+        "date_joined": "now()",
+    }
+
+
+def seed(users: int, posts: int) -> None:
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
+    from accounts.models import Follow, User
+    from posts.models import Post
+
+    harness.migrate()
     started = time.perf_counter()
     with connection.cursor() as cur:
         cur.execute("SELECT setseed(0.42)")
-        # People: handles u1..u10000 (their skeleton folds 0/1 like the app does).
+        # People: handles u1..uN.
         cur.execute(
-            """
-            INSERT INTO accounts_user (password, is_superuser, handle, handle_key,
-                handle_skeleton, email, display_name, bio, avatar, link, is_active, is_staff,
-                date_joined)
-            SELECT '!', false, 'u' || i, 'u' || i, translate('u' || i, '01', 'ol'),
-                   'u' || i || '@bench.invalid', 'User ' || i, '', '', '', true, false, now()
-            FROM generate_series(1, %s) AS i
-            """,
-            [USERS],
+            *harness.insert_select(
+                User,
+                _user_values("('u' || i)", "('User ' || i)"),
+                "generate_series(1, %(n)s) AS i",
+                {"n": users},
+            )
         )
         cur.execute("SELECT min(id), max(id) FROM accounts_user")
         lo, hi = cur.fetchone()
         # Follows: each person follows a uniform 0..400 others (mean 200).
-        cur.execute(
-            """
-            INSERT INTO accounts_follow (follower_id, followee_id, created_at)
-            SELECT follower_id, followee_id, now() FROM (
+        sql, params = harness.insert_select(
+            Follow,
+            {"follower_id": "follower_id", "followee_id": "followee_id", "created_at": "now()"},
+            """(
                 SELECT f.id AS follower_id,
                        %(lo)s + floor(random() * (%(hi)s - %(lo)s + 1))::bigint AS followee_id
                 FROM accounts_user f,
                      -- referencing f makes the series (and its random length) per person
                      LATERAL generate_series(1, floor(random() * 401 + 0 * f.id)::int) g
-            ) edges
-            WHERE follower_id <> followee_id
-            ON CONFLICT DO NOTHING
-            """,
+            ) edges WHERE follower_id <> followee_id""",
             {"lo": lo, "hi": hi},
         )
-        # Posts: 1M top-level posts, authors uniform, ids increasing with time.
+        cur.execute(sql + " ON CONFLICT DO NOTHING", params)
+        # Posts: top-level posts, authors uniform, ids increasing with time.
         cur.execute(
-            """
-            INSERT INTO posts_post (author_id, text, created_at, like_count, reply_count,
-                repost_count)
-            SELECT %(lo)s + floor(random() * (%(hi)s - %(lo)s + 1))::bigint,
-                   'bench post number ' || i || ' #bench',
-                   now() - make_interval(secs => %(n)s - i), 0, 0, 0
-            FROM generate_series(1, %(n)s) AS i
-            """,
-            {"lo": lo, "hi": hi, "n": POSTS},
-        )
-        # Probe people with an exact number of follows.
-        for count, handle in PROBES.items():
-            cur.execute(
-                """
-                INSERT INTO accounts_user (password, is_superuser, handle, handle_key,
-                    handle_skeleton, email, display_name, bio, avatar, link, is_active,
-                    is_staff, date_joined)
-                VALUES ('!', false, %s, %s, %s, %s, 'Probe', '', '', '', true, false, now())
-                RETURNING id
-                """,
-                [handle, handle, handle.replace("0", "o").replace("1", "l"), f"{handle}@b.inv"],
+            *harness.insert_select(
+                Post,
+                {
+                    "author_id": "%(lo)s + floor(random() * (%(hi)s - %(lo)s + 1))::bigint",
+                    "text": "'bench post number ' || i || ' #bench'",
+                    "created_at": "now() - make_interval(secs => %(n)s - i)",
+                },
+                "generate_series(1, %(n)s) AS i",
+                {"lo": lo, "hi": hi, "n": posts},
             )
-            probe_id = cur.fetchone()[0]
+        )
+        # Probe people with an exact number of follows (at most everybody).
+        for count, handle in PROBES.items():
+            probe_id = _person(cur, handle, "Probe")
             cur.execute(
-                """
-                INSERT INTO accounts_follow (follower_id, followee_id, created_at)
-                SELECT %s, id, now() FROM accounts_user
-                WHERE handle LIKE 'u%%' ORDER BY random() LIMIT %s
-                """,
-                [probe_id, count],
+                *harness.insert_select(
+                    Follow,
+                    {"follower_id": "%(probe)s", "followee_id": "id", "created_at": "now()"},
+                    "(SELECT id FROM accounts_user WHERE handle LIKE 'u%%' "
+                    "ORDER BY random() LIMIT %(count)s) chosen",
+                    {"probe": probe_id, "count": count},
+                )
             )
         cur.execute("ANALYZE")
         cur.execute("SELECT count(*) FROM accounts_follow")
         follows = cur.fetchone()[0]
     print(
-        f"seeded {USERS:,} people, {follows:,} follows, {POSTS:,} posts "
+        f"seeded {users:,} people, {follows:,} follows, {posts:,} posts "
         f"in {time.perf_counter() - started:.0f} s"
     )
+
+
+def _person(cur, handle: str, name: str) -> int:
+    from accounts.models import User
+
+    sql, params = harness.insert_select(
+        User, _user_values("%(handle)s::text", "%(name)s::text"), "(SELECT 1) one",
+        {"handle": handle, "name": name},
+    )  # fmt: skip
+    cur.execute(sql + " RETURNING id", params)
+    return cur.fetchone()[0]
 
 
 def seed_sparse() -> None:
     from django.db import connection
 
+    from posts.models import Post
+
     with connection.cursor() as cur:
         cur.execute("SELECT 1 FROM accounts_user WHERE handle = %s", [SPARSE])
         if cur.fetchone():
             return
-        ids = []
-        for handle in [SPARSE, "quiet1", "quiet2", "quiet3"]:
-            cur.execute(
-                """
-                INSERT INTO accounts_user (password, is_superuser, handle, handle_key,
-                    handle_skeleton, email, display_name, bio, avatar, link, is_active,
-                    is_staff, date_joined)
-                VALUES ('!', false, %s, %s, %s, %s, 'Quiet', '', '', '', true, false, now())
-                RETURNING id
-                """,
-                [handle, handle, handle.replace("1", "l"), f"{handle}@b.inv"],
-            )
-            ids.append(cur.fetchone()[0])
-        probe, *quiet = ids
+        probe, *quiet = (_person(cur, h, "Quiet") for h in [SPARSE, "quiet1", "quiet2", "quiet3"])
+        from accounts.models import Follow
+
         for author in quiet:
+            Follow.objects.create(follower_id=probe, followee_id=author)
             cur.execute(
-                "INSERT INTO accounts_follow (follower_id, followee_id, created_at) "
-                "VALUES (%s, %s, now())",
-                [probe, author],
-            )
-            cur.execute(
-                """
-                INSERT INTO posts_post (author_id, text, created_at, like_count, reply_count,
-                    repost_count)
-                SELECT %s, 'rare post', now(), 0, 0, 0 FROM generate_series(1, 5)
-                """,
-                [author],
+                *harness.insert_select(
+                    Post,
+                    {"author_id": "%(author)s", "text": "'rare post'", "created_at": "now()"},
+                    "generate_series(1, 5)",
+                    {"author": author},
+                )
             )
         cur.execute("ANALYZE posts_post")
 
@@ -261,9 +263,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
+    )
     args = parser.parse_args()
-    must_seed = database_ensure(BENCH_DB, fresh=args.reseed)
-    os.environ["DATABASE_URL"] = database_url(BENCH_DB)
+    if args.smoke:
+        name, must_seed = smoke_database(BENCH_DB), True
+        users, posts, args.rounds = 100, 20_000, 2
+    else:
+        name, users, posts = BENCH_DB, USERS, POSTS
+        must_seed = database_ensure(BENCH_DB, fresh=args.reseed)
+    os.environ["DATABASE_URL"] = database_url(name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -277,12 +287,10 @@ def main() -> None:
 
     SimpleRateThrottle.THROTTLE_RATES = {"user": "10000000/min", "anon": "10000000/min"}
     if must_seed:
-        seed()
+        seed(users, posts)
     else:
         # A database seeded by an older version still gets the newer columns and indexes.
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        harness.migrate()
     seed_sparse()
     measure(args.rounds)
     measure_sparse(args.rounds)

@@ -1,25 +1,30 @@
-"""P2P transfer benchmark over HTTP: transfers/s and latency beside ``GET /me`` in one run.
+"""P2P transfers and ``GET /me`` over HTTP, each as a ratio of the floor, in one run.
 
     python bench/transfers.py [--seconds 15] [--clients 16] [--workers 4] [--users 1000]
+                              [--rounds 3] [--smoke]
 
 What it does:
 
 1. Uses its own database, ``sp_bench_transfers`` on the server named by ``DATABASE_URL``
    (created and migrated when missing; every run adds fresh people, so runs never collide).
 2. Creates ``--users`` people (verified tier) with a Bearer token each and funds every
-   wallet with 1,000.00 USD through the ledger service (a card top-up's credit entry).
-3. Starts gunicorn (sync workers, ``--no-control-socket``, persistent database connections)
-   on a free local port with ``DEBUG`` off and the velocity/throttle limits opened wide (this
-   measures the money path, not the rate limiter's refusals; the limiter still runs).
-4. Loads it with ``--clients`` concurrent keep-alive HTTP clients (threads):
-   ``GET /api/v1/me`` and ``POST /api/v1/transfers`` of 0.01 USD between random pairs
-   (each with a fresh ``Idempotency-Key``), ``--seconds`` each in total, in ``--rounds``
-   alternating slices so both see the same background load. Prints requests/s, p50, p99
-   and the gunicorn workers' CPU milliseconds per request of each, and the ratios.
-5. Stops gunicorn and runs ``manage.py ledger_verify`` on the bench database.
+   wallet with 1,000.00 USD through the ledger service (a card top-up's credit entry), and
+   as many funded accounts of the floor's own ledger tables (``bench/floor.py``).
+3. Starts two gunicorns with the same settings (sync workers, ``--no-control-socket``,
+   persistent database connections) on free local ports: the app with ``DEBUG`` off and
+   the velocity/throttle limits opened wide (this measures the money path, not the rate
+   limiter's refusals; the limiter still runs), and the floor app (no middleware: a
+   one-row read by primary key and a plain-SQL ledger transfer).
+4. Loads them with ``--clients`` concurrent keep-alive HTTP clients (threads): the floor's
+   read, ``GET /api/v1/me``, the floor's transfer and ``POST /api/v1/transfers`` of 0.01
+   USD between random pairs (each with a fresh ``Idempotency-Key``), ``--seconds`` each in
+   total, in ``--rounds`` alternating slices so all see the same background load. Prints
+   requests/s, p50, p99 and the serving gunicorn workers' CPU milliseconds per request of
+   each, the load average, and the app's ratios to the floor (median over the rounds).
+5. Stops both and runs ``manage.py ledger_verify`` on the bench database.
 
-The load generator runs on the same 2-core machine as the server and PostgreSQL, so it
-takes CPU from them; the ratio of the two endpoints in one run is the figure to compare.
+The load generator runs on the same 2-core machine as the servers and PostgreSQL, so it
+takes CPU from them; ratios within one run and CPU per request are the figures to compare.
 """
 
 from __future__ import annotations
@@ -41,23 +46,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import harness  # noqa: E402
 from harness import (  # noqa: E402
     celery_queue_purge,
     database_ensure,
     database_url,
     free_port,
     gunicorn_start,
+    smoke_database,
     workers_cpu,
 )
 
 BENCH_DB = "sp_bench_transfers"
+DB_NAME = BENCH_DB  # a throwaway copy in a smoke run
 FUNDS = 100_000  # 1,000.00 USD per person
 
 
 def _server_env(port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url(BENCH_DB),
+        DATABASE_URL=database_url(DB_NAME),
         SOCIALPAY_PROFILE="development",
         DEBUG="false",
         LOG_LEVEL="WARNING",
@@ -71,21 +79,20 @@ def _server_env(port: int) -> dict[str, str]:
     return env
 
 
-def setup(users: int) -> tuple[list[str], list[str], str]:
-    """People, tokens and funded wallets; returns (handles, tokens, celery queue name)."""
-    os.environ["DATABASE_URL"] = database_url(BENCH_DB)
+def setup(users: int) -> tuple[list[str], list[str], list[int]]:
+    """People, tokens and funded wallets, and the floor's accounts (ids 1..users); returns
+    (handles, tokens, user ids)."""
+    os.environ["DATABASE_URL"] = database_url(DB_NAME)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
     import django
 
     django.setup()
-    from django.core.management import call_command
-
     from accounts.models import User
     from core.money import Money
     from ledger import chart
     from ledger.services import credit, debit, entry_post
 
-    call_command("migrate", verbosity=0)
+    harness.migrate()
     run = uuid.uuid4().hex[:6]
     handles, tokens = [], []
     started = time.perf_counter()
@@ -137,10 +144,12 @@ def setup(users: int) -> tuple[list[str], list[str], str]:
         handles.append(user.handle)
         tokens.append(secret)
     print(f"setup: {users} funded people with tokens in {time.perf_counter() - started:.1f} s")
-    from django.db import connections
+    from django.db import connection, connections
+    from floor import floor_setup
 
+    floor_setup(connection, users, FUNDS)
     connections.close_all()
-    return handles, tokens, run
+    return handles, tokens, [user.pk for user in created]
 
 
 def load(port: int, seconds: float, clients: int, make_request) -> dict:
@@ -195,18 +204,31 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per endpoint")
+    parser.add_argument(
+        "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
+    )
     args = parser.parse_args()
 
-    database_ensure(BENCH_DB)
-    port = free_port()
+    global DB_NAME
+    if args.smoke:
+        DB_NAME = smoke_database(BENCH_DB)
+        args.seconds, args.clients, args.workers, args.users, args.rounds = 1, 2, 1, 10, 1
+    else:
+        database_ensure(BENCH_DB)
+    load_before = os.getloadavg()
+    port, floor_port = free_port(), free_port()
     env = _server_env(port)
-    handles, tokens, _ = setup(args.users)
+    handles, tokens, ids = setup(args.users)
+    floor_env = dict(env, DJANGO_SETTINGS_MODULE="floor")
     proc = gunicorn_start(port, args.workers, env, ready_path="/api/v1/me")
+    floor = gunicorn_start(
+        floor_port, args.workers, floor_env, ready_path="/floor/read?id=0", app="floor:application"
+    )
     try:
-        people = list(zip(handles, tokens, strict=True))
+        people = list(zip(handles, tokens, ids, strict=True))
 
         def me(rng):
-            _, token = rng.choice(people)
+            _, token, _ = rng.choice(people)
             return "GET", "/api/v1/me", None, {"Authorization": f"Bearer {token}"}
 
         def transfer(rng):
@@ -223,38 +245,70 @@ def main() -> int:
                 },
             )
 
-        load(port, 2, args.clients, me)  # warm up every worker's connection and imports
-        load(port, 2, args.clients, transfer)
-        # Alternate short slices of the two endpoints so that both see the same background
-        # load (the machine is shared); CPU time of the gunicorn workers is read around
-        # each slice, which is steadier than requests per second.
-        slices: dict[str, list[dict]] = {"GET /me": [], "POST /transfers": []}
+        def floor_read(rng):
+            return "GET", f"/floor/read?id={rng.choice(people)[2]}", None, {}
+
+        def floor_transfer(rng):
+            i, j = rng.sample(range(1, len(people) + 1), 2)
+            body = json.dumps({"from": i, "to": j, "amount": 1})
+            return "POST", "/floor/transfer", body, {"Content-Type": "application/json"}
+
+        cases = [
+            ("floor: read 1 row", floor_port, floor, floor_read),
+            ("GET /me", port, proc, me),
+            ("floor: transfer", floor_port, floor, floor_transfer),
+            ("POST /transfers", port, proc, transfer),
+        ]
+        warm = 0.3 if args.smoke else 2
+        for _, case_port, _, make in cases:  # every worker's connection and imports
+            load(case_port, warm, args.clients, make)
+        # Alternate short slices of the cases so that all see the same background load
+        # (the machine is shared); CPU time of the serving gunicorn's workers is read
+        # around each slice, which is steadier than requests per second.
+        slices: dict[str, list[dict]] = {name: [] for name, *_ in cases}
         per_slice = args.seconds / args.rounds
         for _ in range(args.rounds):
-            for name, make in (("GET /me", me), ("POST /transfers", transfer)):
-                cpu_before = workers_cpu(proc.pid)
-                result = load(port, per_slice, args.clients, make)
-                result["cpu_s"] = workers_cpu(proc.pid) - cpu_before
+            for name, case_port, server, make in cases:
+                cpu_before = workers_cpu(server.pid)
+                result = load(case_port, per_slice, args.clients, make)
+                result["cpu_s"] = workers_cpu(server.pid) - cpu_before
                 slices[name].append(result)
         results = {name: _combine(parts) for name, parts in slices.items()}
+        rounds = [
+            {name: _combine([parts[n]]) for name, parts in slices.items()}
+            for n in range(args.rounds)
+        ]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        for server in (proc, floor):
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
 
+    load_after = os.getloadavg()
     print(
-        f"gunicorn: {args.workers} sync workers, {args.clients} concurrent clients, "
-        f"{args.seconds:.0f} s per endpoint, {args.users} people"
+        f"gunicorn: {args.workers} sync workers each for the app and the floor, "
+        f"{args.clients} concurrent clients, {args.seconds:.0f} s per case in {args.rounds} "
+        f"rounds, {args.users} people; load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after, {os.cpu_count()} CPUs"
     )
     for name, r in results.items():
         print(
-            f"{name:16} {r['rate']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
+            f"{name:18} {r['rate']:7.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
             f"p99 {r['p99_ms']:6.1f} ms   app CPU {r['cpu_ms']:5.2f} ms/req   ok {r['ok']}   "
             f"errors {r['errors'] or 'none'}"
         )
+    for label, app, base, target in (
+        ("GET /me / floor read", "GET /me", "floor: read 1 row", 0.6),
+        ("POST /transfers / floor transfer", "POST /transfers", "floor: transfer", 0.5),
+    ):
+        per_round = [r[app]["rate"] / r[base]["rate"] for r in rounds if r[base]["rate"]]
+        cpu = [r[app]["cpu_ms"] / r[base]["cpu_ms"] for r in rounds if r[base]["cpu_ms"]]
+        print(
+            f"{label}: throughput {statistics.median(per_round):.2f} (median of "
+            f"{len(per_round)} rounds; target >= {target}), app CPU per request "
+            f"{statistics.median(cpu):.1f}x the floor's"
+        )
     ratio = results["POST /transfers"]["rate"] / results["GET /me"]["rate"]
-    print(f"transfers / me throughput ratio: {ratio:.2f} (target >= 0.50)")
-    cpu_ratio = results["GET /me"]["cpu_ms"] / results["POST /transfers"]["cpu_ms"]
-    print(f"me / transfers app-CPU-per-request ratio: {cpu_ratio:.2f}")
+    print(f"transfers / me throughput ratio: {ratio:.2f}")
 
     celery_queue_purge(env)
     verify = subprocess.run(

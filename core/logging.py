@@ -211,7 +211,13 @@ def configure_logging(*, level: str, json: bool) -> None:
     # lines too, instead of free text on stderr.
     logging.captureWarnings(True)
     structlog.configure(
-        processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A call below the level is dropped before the processors run (time stamp, context
+        # merge), not after: most request-path log calls are below it in production.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -108,14 +108,16 @@ MIDDLEWARE = [
     # of HTML, 3 KB gzipped). Below WhiteNoise, which serves its own pre-compressed static
     # files; Django pads each gzipped body with random bytes against BREACH.
     "django.middleware.gzip.GZipMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the session user and messages are skipped for API requests that carry
+    # a Bearer token (core/api_middleware.py); everything else gets the stock middleware.
+    "core.api_middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.api_middleware.AuthenticationMiddleware",
     # A signed-in person's saved language outranks the browser's (after Locale and Auth).
     "accounts.language.UserLanguageMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.api_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -405,7 +407,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
