@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from urllib.parse import unquote
 
 import environ
 
@@ -34,6 +35,8 @@ ROOT_URLCONF = __name__
 USE_TZ = True
 USE_I18N = False
 DATABASES = {"default": environ.Env.db_url_config(os.environ["DATABASE_URL"])}
+# A Unix-socket directory arrives URL-quoted in the host part, as in socialpay/settings.py.
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 # The same persistent connections as the app under the benchmark.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "600"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

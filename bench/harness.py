@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,16 +25,32 @@ def database_url(name: str) -> str:
     return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
 
+def server_params(url: str) -> dict:
+    """psycopg2 keyword arguments for the ``postgres`` database on ``url``'s server. The host
+    may be a percent-encoded socket directory (``postgres://user@%2Fpath%2Fto%2Fsockets/db``,
+    as with the embedded test server), which ``urlsplit().hostname`` leaves encoded (and
+    lowercased)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    else:
+        host = host.rpartition(":")[0] if ":" in host else host
+    return {
+        "host": unquote(host) or None,
+        "port": parts.port or 5432,
+        "user": unquote(parts.username or "") or "postgres",
+        "password": unquote(parts.password) if parts.password else None,
+        "dbname": "postgres",
+    }
+
+
 def database_ensure(name: str, *, fresh: bool = False) -> bool:
     """Create the benchmark's database when missing (dropped first with ``fresh``).
     Returns True when it was created, i.e. it is empty and needs migrating and seeding."""
     import psycopg2
 
-    parts = urlsplit(database_url(name))
-    conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres",
-    )  # fmt: skip
+    conn = psycopg2.connect(**server_params(database_url(name)))
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
@@ -143,11 +159,7 @@ def migrate() -> None:
 def _admin_connection():
     import psycopg2
 
-    parts = urlsplit(database_url("postgres"))
-    conn = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, dbname="postgres",
-    )  # fmt: skip
+    conn = psycopg2.connect(**server_params(database_url("postgres")))
     conn.autocommit = True
     return conn
 

@@ -118,10 +118,12 @@ def idempotency_purge(*, older_than: timedelta = RETENTION) -> int:
 def idempotent_dispatch(endpoint: str):
     """Mark a view method that hands each request to one of several ``idempotent_api``
     methods (a tip from the wallet or by card): it requires the key as they do, and the
-    schema (``core.api.schema``) declares the header on it. Changes no behaviour."""
+    schema (``core.api.schema``) declares the header on it, and the token authentication
+    asks for the "payments" scope as it does for those methods."""
 
     def decorator(method):
         method.idempotency_endpoint = endpoint
+        method.moves_money = True
         return method
 
     return decorator

@@ -201,7 +201,10 @@ class RedisServer:
 class TcpProxy:
     """127.0.0.1:<port> -> PostgreSQL. ``stop()`` closes the listening socket and cuts
     every open connection (what the app sees when PostgreSQL goes away); ``start()``
-    listens again on the same port."""
+    listens again on the same port.
+
+    ``target_host`` may be a socket directory (a path, as libpq takes it: the embedded
+    test server listens only there), reached at ``<dir>/.s.PGSQL.<port>``."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -238,7 +241,7 @@ class TcpProxy:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream = self._connect_upstream()
             except OSError:
                 client.close()
                 continue
@@ -247,6 +250,19 @@ class TcpProxy:
                 self._conns |= {client, upstream}
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        host, port = self.target
+        if not host.startswith("/"):
+            return socket.create_connection(self.target, timeout=5)
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        upstream.settimeout(5)
+        try:
+            upstream.connect(os.path.join(host, f".s.PGSQL.{port}"))
+        except OSError:
+            upstream.close()
+            raise
+        return upstream
 
     def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:

@@ -8,12 +8,14 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 ERROR_REF = "#/components/schemas/Error"
-MONEY_TAGS = {"wallet", "fx", "creators", "payouts"}
+MONEY_TAGS = {"wallet", "fx", "creators", "payouts", "links"}
 # POSTs in the money areas that move no money, so need no Idempotency-Key. A new POST in
 # these areas must either be idempotent_api or be added here on purpose.
 POSTS_WITHOUT_MONEY = {
     "/api/v1/fx/home-currency",
     "/api/v1/fx/quotes",
+    "/api/v1/links",
+    "/api/v1/links/{slug}/deactivate",
     "/api/v1/memberships/{membership_id}/cancel",
     "/api/v1/memberships/tiers",
     "/api/v1/payouts/quote",
@@ -51,7 +53,7 @@ def test_every_money_post_declares_the_idempotency_key(schema):
     ]
     assert missing == []
     declared = [(m, p) for p, m, op in _operations(schema) if _declares_key(op)]
-    assert len(declared) == 18, declared
+    assert len(declared) == 19, declared
     for path, _method, op in _operations(schema):
         if _declares_key(op):
             assert op["responses"]["422"]["content"]["application/json"]["schema"] == {
@@ -78,7 +80,7 @@ def test_the_header_follows_the_decorator_not_a_list(schema):
 
 
 def test_no_operation_without_a_summary_or_an_area_tag(schema):
-    areas = {"accounts", "posts", "wallet", "fx", "creators", "payouts", "webhooks"}
+    areas = {"accounts", "posts", "wallet", "fx", "creators", "payouts", "links", "webhooks"}
     no_summary = [op["operationId"] for _p, _m, op in _operations(schema) if not op.get("summary")]
     assert no_summary == []
     bad_tags = [

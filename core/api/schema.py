@@ -78,6 +78,7 @@ TAGS = {
     "memberships": "creators",
     "creator": "creators",
     "payouts": "payouts",
+    "links": "links",
     "webhook-endpoints": "webhooks",
     "webhook-deliveries": "webhooks",
 }
@@ -91,6 +92,7 @@ TAG_DESCRIPTIONS = {
     "fx": "Rates, quotes, conversions and sends across currencies.",
     "creators": "Tips, paid posts, products and orders, memberships, the dashboard.",
     "payouts": "Bank accounts and payouts.",
+    "links": "Payment links: create, share, pay, deactivate, and their payments.",
     "webhooks": "Outgoing webhooks: endpoints, deliveries, redelivery.",
 }
 

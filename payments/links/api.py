@@ -107,7 +107,11 @@ class _Throttled(APIView):
 
 
 class LinkListCreateApi(_Throttled):
-    @extend_schema(operation_id="links_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="links_list",
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Your payment links",
+    )
     def get(self, request):
         links = selectors.links_of_owner(owner=request.user)
         return Response({"results": [link_owner_dict(link) for link in links]})
@@ -141,7 +145,11 @@ class LinkListCreateApi(_Throttled):
 class LinkDetailApi(_Throttled):
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="links_get", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(
+        operation_id="links_get",
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        summary="A payment link as a visitor sees it: who is paid, the amount and the fee lines",
+    )
     def get(self, request, slug: str):
         return Response(link_public_dict(services.link_get(slug=slug)))
 
@@ -184,6 +192,7 @@ class LinkDeactivateApi(_Throttled):
         operation_id="links_deactivate",
         request=None,
         responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        summary="Deactivate one of your links: it takes no more payments",
     )
     def post(self, request, slug: str):
         if request.data:
@@ -192,7 +201,11 @@ class LinkDeactivateApi(_Throttled):
 
 
 class LinkPaymentsApi(_Throttled):
-    @extend_schema(operation_id="links_payments", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(
+        operation_id="links_payments",
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        summary="The payments made through one of your links",
+    )
     def get(self, request, slug: str):
         payments = selectors.link_payments(owner=request.user, slug=slug)
         return Response(

@@ -15,6 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
@@ -50,11 +52,25 @@ def embed_code_page(request):
     """The code a creator pastes into their site."""
     handle = request.user.handle
     origin = f"{request.scheme}://{request.get_host()}"
+    card_src = origin + reverse("payments:embed-tip", args=[handle])
+    tip_url = origin + reverse("payments:tip-jar", args=[handle])
+    # The snippets are HTML code to copy, not words to translate, so they are built here
+    # (shown escaped in a <textarea>); only their title and link text are translated.
+    iframe = (
+        '&lt;iframe src="{}" width="{}" height="{}" style="border:0" title="{}" '
+        'loading="lazy"&gt;&lt;/iframe&gt;'
+    )
     return render(
         request,
         "payments/links/embed_code.html",
         {
-            "card_src": origin + reverse("payments:embed-tip", args=[handle]),
-            "tip_url": origin + reverse("payments:tip-jar", args=[handle]),
+            "card_src": card_src,
+            "card_code": format_html(iframe, card_src, 380, 110, _("Support me on SocialPay")),
+            "button_code": format_html(
+                iframe, f"{card_src}?style=button", 200, 56, _("Tip me on SocialPay")
+            ),
+            "link_code": format_html(
+                '&lt;a href="{}"&gt;{}&lt;/a&gt;', tip_url, _("Support me on SocialPay")
+            ),
         },
     )

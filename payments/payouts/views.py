@@ -32,8 +32,7 @@ from payments.wallets.payer import payer_reauthenticated
 from payments.wallets.stepup import stepup_redirect, stepup_restore
 
 
-def _index(request, form):
-    destination = selectors.payout_destination_active(user=request.user)
+def _index(request, form, destination):
     # A new bank account is on a safety hold: say until when before the form, not after it.
     on_hold = bool(
         destination
@@ -59,7 +58,9 @@ def _index(request, form):
 def payouts_page(request):
     """GET: history and the request form. POST: review the payout (moves nothing): what
     arrives, when, the fees, and from another wallet the conversion's rate and expiry."""
-    currency = services.payout_destination_currency(user=request.user)
+    # One query for the bank account: the form takes its currency, the page shows it.
+    destination = selectors.payout_destination_active(user=request.user)
+    currency = destination.currency if destination else None
     if request.method == "POST":
         form = PayoutRequestForm(request.POST, destination_currency=currency)
     else:  # back from a re-authentication: the form as it was typed
@@ -92,11 +93,11 @@ def payouts_page(request):
                     "quote": quote,
                     "conversion": conversion,
                     "echo": echo,
-                    "destination": selectors.payout_destination_active(user=request.user),
+                    "destination": destination,
                     "idempotency_key": form_key(),
                 },
             )
-    return _index(request, form)
+    return _index(request, form, destination)
 
 
 @login_required
@@ -144,7 +145,7 @@ def payout_confirm(request):
         )
     except DomainError as exc:
         messages.error(request, error_message(exc))
-        return _index(request, form)
+        return _index(request, form, selectors.payout_destination_active(user=request.user))
     total = Money(payout.amount + payout.fee, payout.currency)
     messages.success(request, _("Payout of %(amount)s requested.") % {"amount": total.format()})
     return redirect("payments:payouts")

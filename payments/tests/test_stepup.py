@@ -251,7 +251,7 @@ def test_api_changing_the_payout_destination_always_needs_a_fresh_proof():
     creator = payouts_support.make_user()
     client = api_for(creator)
     stale(creator)
-    body = {"account_number": "000123456789"}
+    body = {"country": "US", "routing_number": "110000000", "account_number": "000123456789"}
     refused = client.put("/api/v1/payouts/destination", body, format="json")
     assert (refused.status_code, refused.json()["error"]["code"]) == (
         403,

@@ -27,7 +27,7 @@ def _no_receipts(monkeypatch):
     """Committed for real: on-commit wake-ups would reach another module's worker."""
     from payments.wallets import receipts
 
-    monkeypatch.setattr(receipts, "receipts_send", lambda specs: None)
+    monkeypatch.setattr(receipts, "receipts_send", lambda specs, **_: None)
 
 
 def test_a_use_limited_link_is_never_over_used():

@@ -58,7 +58,7 @@ def test_insufficient_funds_on_confirm_is_a_message():
     client = signed_in(payee(100))
     body = {"amount": "5.00", "currency": "USD", "method": "standard", "idempotency_key": "k" * 32}
     response = client.post("/payouts/confirm", body)
-    assert response.status_code == 200
+    assert response.status_code == 400  # a refused form is a 4xx, with the message on the page
     assert not Payout.objects.exists()
 
 
@@ -247,6 +247,10 @@ def test_an_unverified_person_is_pointed_to_the_verification_page():
     user = make_user(verified=False)
     from payments.payouts import services
 
-    services.payout_destination_add(user=user, account_number="000123456789")
+    services.payout_destination_add(
+        user=user,
+        country="US",
+        details={"routing_number": "110000000", "account_number": "000123456789"},
+    )
     html = signed_in(user).get("/payouts/").content.decode()
     assert 'href="/wallet/verify"' in html and "disabled" in html
