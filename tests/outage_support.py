@@ -94,7 +94,8 @@ def worker(env: dict[str, str], log: Path) -> Service:
     from celery import Celery
 
     node = f"outage-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-    pinger = Celery("outage-ping", broker=env["CELERY_BROKER_URL"])
+    # Not the current app: the shared tasks of this process keep publishing to its broker.
+    pinger = Celery("outage-ping", broker=env["CELERY_BROKER_URL"], set_as_current=False)
 
     def ready() -> bool:
         try:

@@ -47,6 +47,33 @@ def _counts(url: str) -> dict[str, int]:
         conn.close()
 
 
+
+def _client_bin_dirs() -> list[str]:
+    """Directories holding pg_dump and pg_restore of the test server's major version: the
+    embedded server's own (pgserver ships them) or the distribution's."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version_num")
+        major = int(cur.fetchone()[0]) // 10000
+    candidates = [Path(f"/usr/lib/postgresql/{major}/bin")]
+    try:
+        import pgserver
+
+        candidates.insert(0, Path(pgserver.__file__).parent / "pginstall" / "bin")
+    except ImportError:
+        pass
+    found = []
+    for directory in candidates:
+        pg_dump = directory / "pg_dump"
+        if not pg_dump.exists():
+            continue
+        version = subprocess.run([str(pg_dump), "--version"], capture_output=True, text=True)
+        digits = "".join(ch if ch.isdigit() or ch == "." else " " for ch in version.stdout)
+        if digits.split() and digits.split()[0].split(".")[0] == str(major):
+            found.append(str(directory))
+    return found
+
 def test_a_backup_restores_into_a_new_database_whose_ledger_verifies(tmp_path):
     alice, bob = person(), person()
     fund(alice, 10_000)
@@ -66,6 +93,8 @@ def test_a_backup_restores_into_a_new_database_whose_ledger_verifies(tmp_path):
     target = source.rsplit("/", 1)[0] + f"/{target_name}"
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        # pg_dump refuses a newer server: put the client tools of the server's version first.
+        "PATH": os.pathsep.join([*_client_bin_dirs(), os.environ.get("PATH", "")]),
         "DATABASE_URL": source,
         "MEDIA_ROOT": str(media),
         "BACKUP_DIR": str(tmp_path / "backups"),

@@ -51,7 +51,7 @@ def test_database_check_reports_a_server_that_refuses_connections():
 def test_celery_check_fails_when_no_worker_listens(settings):
     # The test run's own broker, under a key prefix (broadcast channels included) that no
     # worker listens on, so that the ping gets no reply whatever else runs on this Redis.
-    lonely = Celery("lonely", broker=settings.REDIS_URL)
+    lonely = Celery("lonely", broker=settings.REDIS_URL, set_as_current=False)
     lonely.conf.broker_transport_options = {
         "global_keyprefix": f"{settings.TEST_REDIS_PREFIX}:lonely:"
     }
@@ -61,7 +61,7 @@ def test_celery_check_fails_when_no_worker_listens(settings):
 
 
 def test_celery_check_fails_when_the_broker_is_down():
-    dead = Celery("dead", broker="redis://127.0.0.1:1/0")
+    dead = Celery("dead", broker="redis://127.0.0.1:1/0", set_as_current=False)
     dead.conf.broker_connection_retry = False
     dead.conf.broker_connection_max_retries = 0
     ok, _detail = health.check_celery(dead)
