@@ -8,7 +8,7 @@ counted and timed for Prometheus (core.metrics), and a worker serves those metri
 import os
 import time
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import (
     setup_logging,
     task_failure,
@@ -24,6 +24,34 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
 app = Celery("socialpay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class DrainOutboxesOnConnect(bootsteps.StartStopStep):
+    """Each time a worker's consumer (re)connects to the broker, ask for the outbox drains
+    (``CELERY_ON_CONNECT_TASKS``).
+
+    Why: a Redis broker that restarts comes back empty, without kombu's queue bindings, and
+    until a worker re-declares its queue every task published to it is routed nowhere. The
+    wake-ups web processes sent in that window are lost, so the receipts and webhook events
+    they were for would wait for beat. This step runs after the consumer has declared its
+    queues, so the drain it publishes arrives, and it covers every row committed before.
+    """
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c):
+        from django.conf import settings
+
+        for name in settings.CELERY_ON_CONNECT_TASKS:
+            try:
+                c.app.send_task(name)
+            except Exception:  # the broker went again: the next reconnect asks again
+                import structlog
+
+                structlog.get_logger(__name__).warning("worker.connect_task_failed", task=name)
+
+
+app.steps["consumer"].add(DrainOutboxesOnConnect)
 
 
 @setup_logging.connect

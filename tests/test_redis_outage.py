@@ -17,9 +17,12 @@ from django.conf import settings
 
 from accounts.services import token_create
 from conftest import _database_url
+from core.money import Money
 from ledger.selectors import balance_of, ledger_verify
+from payments.wallets import receipts
 from payments.wallets.models import Receipt, ReceiptOutbox, Transfer
 from payments.wallets.tests.support import fund, person
+from payments.wallets.transfers import transfer_create
 from tests.outage_support import Load, RedisServer, app_env, free_port, running, web, worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
@@ -60,7 +63,7 @@ def test_redis_dies_under_transfer_load_and_nothing_fails_or_is_lost(tmp_path):
         redis.start()
         time.sleep(6)
         load.stop()
-        # The worker drains the outbox when a payment after the outage wakes it.
+        # The worker drains the outbox when it reconnects, and when a payment wakes it.
         deadline = time.monotonic() + 60
         while ReceiptOutbox.objects.exists() and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -86,3 +89,35 @@ def test_redis_dies_under_transfer_load_and_nothing_fails_or_is_lost(tmp_path):
     total = sum(balance_of(account=f"wallet:user:{p.pk}:USD").posted.amount for p in people)
     assert total == FUNDS * len(people)
     assert ledger_verify(hold_max_age=timedelta(days=1)).ok
+
+
+def test_a_worker_that_reconnects_drains_receipts_whose_wake_up_was_lost(tmp_path, monkeypatch):
+    # A Redis broker that restarts comes back empty and without its queue bindings: every
+    # wake-up published before a worker re-declares its queue is routed nowhere. Such a
+    # receipt must still go out once the worker is back, with no beat running.
+    alice, bob = person(), person()
+    fund(alice, 1_000)
+    redis = RedisServer(tmp_path)
+    redis.start()
+    env = app_env(
+        database_url=_database_url(settings.DATABASES["default"]),
+        redis_url=redis.url,
+        queue=f"outage-{uuid.uuid4().hex[:8]}",
+        tmp=tmp_path,
+    )
+    with running(worker(env, tmp_path / "worker.log")):
+        redis.kill()
+        monkeypatch.setattr(receipts, "_wake_worker", lambda: None)  # the wake-up is lost
+        transfer = transfer_create(
+            sender=alice, to=bob, money=Money(250, "USD"), client_key=uuid.uuid4().hex
+        )
+        assert ReceiptOutbox.objects.exists()
+        redis.start()
+        deadline = time.monotonic() + 60
+        while ReceiptOutbox.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    redis.kill()
+
+    assert not ReceiptOutbox.objects.exists(), "the reconnected worker did not drain"
+    keys = set(Receipt.objects.filter(key__startswith="transfer:").values_list("key", flat=True))
+    assert keys == {f"transfer:{transfer.pk}:sender", f"transfer:{transfer.pk}:recipient"}
