@@ -44,6 +44,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language. Django's LocaleMiddleware activates the
+    language of a request in the thread and leaves it active after the response, so a test
+    whose client spoke German would otherwise hand German to the next test on the worker
+    (e-mails and messages rendered outside a request then come out in German)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _one_connection_storm_at_a_time(request):
     """A ``many_connections`` test holds this checkout's lock while it runs.
 

@@ -64,7 +64,6 @@ def start_postgres(
     function that stops the server if it is ours (and does nothing otherwise).
     """
     import pgserver
-    import psycopg2
     from pgserver._commands import pg_ctl
 
     data_dir = data_dir or DATA / "pg"
@@ -77,12 +76,35 @@ def start_postgres(
         # pg_ctl refuses to run as root; pgserver then runs the server as its own user.
         pg_ctl(["-w", *args], pgdata=data_dir, user=server.system_user, timeout=120)
 
+    def stop() -> None:
+        if ours:
+            with contextlib.suppress(subprocess.SubprocessError):
+                ctl("-m", "fast", "stop")
+
+    try:
+        _configure(
+            uri, database, settings or {}, restart_with=ctl if ours else None, data_dir=data_dir
+        )
+    except BaseException:
+        # A server started here and then left running would hold its port and data
+        # directory after a failed setup; the caller never receives its stop function.
+        stop()
+        raise
+    socket_dir = parse_qs(urlparse(uri).query)["host"][0]
+    return f"postgres://postgres@{quote(socket_dir, safe='')}/{database}", stop
+
+
+def _configure(uri, database, settings, *, restart_with, data_dir: Path) -> None:
+    """Apply ``settings`` (restarting the server if one needs it and ``restart_with`` is
+    given) and create ``database`` if it does not exist."""
+    import psycopg2
+
     admin = psycopg2.connect(uri)
     admin.autocommit = True
     try:
         with admin.cursor() as cur:
             restart = False
-            for name, value in (settings or {}).items():
+            for name, value in settings.items():
                 cur.execute("SELECT setting, context FROM pg_settings WHERE name = %s", [name])
                 current, context = cur.fetchone()
                 if current != value:
@@ -96,24 +118,14 @@ def start_postgres(
     finally:
         admin.close()
     if restart:
-        if ours:
-            ctl("-m", "fast", "-l", str(data_dir / "log"), "restart")
+        if restart_with is not None:
+            restart_with("-m", "fast", "-l", str(data_dir / "log"), "restart")
         else:
             print(
                 f"• the embedded PostgreSQL in {data_dir} was already running; "
                 f"restart it to apply {settings}",
                 file=sys.stderr,
             )
-
-    socket_dir = parse_qs(urlparse(uri).query)["host"][0]
-    url = f"postgres://postgres@{quote(socket_dir, safe='')}/{database}"
-
-    def stop() -> None:
-        if ours:
-            with contextlib.suppress(subprocess.SubprocessError):
-                ctl("-m", "fast", "stop")
-
-    return url, stop
 
 
 def _free_port(preferred: int) -> int:
