@@ -1,4 +1,6 @@
-"""Where an API request's CPU goes: cProfile of ``GET /api/v1/me`` and ``POST /api/v1/transfers``.
+"""Where an API request's CPU goes: cProfile of ``GET /api/v1/me``, ``POST /api/v1/transfers``
+and a wallet tip (``POST /api/v1/users/{handle}/tips``), the creator payment to hold to a
+transfer's cost.
 
     python bench/profile_api.py [--requests 500] [--out bench/results] [--smoke]
 
@@ -136,7 +138,18 @@ def main() -> int:
         )
         assert response.status_code == 201, response.content
 
-    for label, call in (("me", me), ("transfer", transfer)):
+    tip_body = json.dumps({"amount": 1, "currency": "USD"})
+
+    def tip():
+        response = client.post(
+            f"/api/v1/users/{payee}/tips",
+            tip_body,
+            content_type="application/json",
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert response.status_code == 201, response.content
+
+    for label, call in (("me", me), ("transfer", transfer), ("tip", tip)):
         cpu_ms = profile(label, call, args.requests, args.out)
         print(f"{label}: {cpu_ms:.2f} CPU ms per request under cProfile -> {args.out}")
     harness.celery_queue_purge(dict(os.environ))

@@ -24,11 +24,10 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictIntegerField, StrictSerializer, parse
-from accounts.selectors import user_get_by_handle
 from core.idempotency import idempotent_api, idempotent_dispatch
 from core.money import InvalidAmount, Money
 from payments.creators import selectors, services
-from payments.creators.errors import CreatorNotFound, OrderNotFound
+from payments.creators.errors import OrderNotFound
 from payments.creators.models import Membership, MembershipTier, Order, Product, Tip, Unlock
 from payments.wallets.payer import payer_reauthenticated
 from posts.models import Post
@@ -177,16 +176,10 @@ class TipInput(StrictSerializer):
 
 def _tip(request, *, post_id: int | None = None, handle: str | None = None) -> Response:
     data = parse(TipInput, request.data)
-    creator = None
-    if handle is not None:
-        try:
-            creator = user_get_by_handle(handle=handle)
-        except Exception:
-            raise CreatorNotFound() from None
     tip = services.tip_send(
         tipper=request.user,
         post_id=post_id,
-        creator=creator,
+        creator_handle=handle,
         amount=Money.from_minor(data["amount"], data["currency"]),
         payment_method=data.get("payment_method"),
         request_key=request.idempotency_key,

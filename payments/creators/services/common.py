@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import User
+from django.db.models import Exists, OuterRef, Q
+
+from accounts.models import Block, User
 from accounts.selectors import is_blocked
 from core.money import Money, currency_require_supported
 from core.text import text_clean
@@ -16,6 +18,8 @@ from ledger.services import Leg, credit, debit, entry_post
 from payments.creators import errors
 from payments.creators.fees import FeeQuote
 from payments.creators.models import MESSAGE_MAX_LENGTH, PayStatus
+from payments.wallets.errors import AccountsMustBeDifferent, RecipientNotFound
+from payments.wallets.transfers import recipient_resolve
 from posts.models import Post
 
 #: Largest single creator payment, in minor units (a limit on everything).
@@ -40,24 +44,52 @@ def message_clean(value: object, *, field: str = "note") -> str:
     return text_clean(value=value or "", max_length=MESSAGE_MAX_LENGTH, field=field)
 
 
-def payee_check(*, payer: User, payee: User, not_found: type[Exception]) -> None:
+def payee_check(
+    *, payer: User, payee: User, not_found: type[Exception], blocked: bool | None = None
+) -> None:
     """Self-payment is refused plainly; a blocked or inactive payee looks missing. (The
-    payer's own rules are checked inside the payment's transaction: ``payer_check``.)"""
+    payer's own rules are checked inside the payment's transaction: ``payer_check``.)
+    ``blocked``: the block check already read with the payee (``post_get_for_payment``
+    with a payer); otherwise it is one query here."""
     if payer.pk == payee.pk:
         raise errors.CannotPaySelf()
-    if not payee.is_active or is_blocked(payer.pk, payee.pk):
+    if blocked is None:
+        blocked = is_blocked(payer.pk, payee.pk)
+    if not payee.is_active or blocked:
         raise not_found()
 
 
-def post_get_for_payment(post_id: Any) -> Post:
-    """A visible post by an active author, or ``PostNotFound`` (bad ids included)."""
+def payee_resolve(*, payer: User, handle: str, not_found: type[Exception]) -> User:
+    """The payee by handle, checked as ``payee_check`` does, in one query: the person and
+    the block check together, as a transfer resolves its recipient."""
+    try:
+        return recipient_resolve(sender=payer, to=handle)
+    except AccountsMustBeDifferent:
+        raise errors.CannotPaySelf() from None
+    except RecipientNotFound:
+        raise not_found() from None
+
+
+def post_get_for_payment(post_id: Any, *, payer: User | None = None) -> Post:
+    """A visible post by an active author, or ``PostNotFound`` (bad ids included).
+
+    With ``payer``, the same query also reads whether either side blocked the other, as
+    ``post.payer_blocked`` (for ``payee_check``): one round trip on every tip and unlock."""
     if type(post_id) is not int or post_id <= 0:
         raise errors.PostNotFound()
-    post = (
-        Post.objects.select_related("author")
-        .filter(pk=post_id, deleted_at__isnull=True, hidden_at__isnull=True)
-        .first()
+    posts = Post.objects.select_related("author").filter(
+        pk=post_id, deleted_at__isnull=True, hidden_at__isnull=True
     )
+    if payer is not None:
+        posts = posts.annotate(
+            payer_blocked=Exists(
+                Block.objects.filter(
+                    Q(blocker_id=payer.pk, blocked_id=OuterRef("author_id"))
+                    | Q(blocker_id=OuterRef("author_id"), blocked_id=payer.pk)
+                )
+            )
+        )
+    post = posts.first()
     if post is None or not post.author.is_active:
         raise errors.PostNotFound()
     return post

@@ -41,10 +41,11 @@ from payments.creators.services.common import (
     message_clean,
     paid_or_raise,
     payee_check,
+    payee_resolve,
     post_get_for_payment,
     split_entry,
 )
-from payments.wallets.events import event_emit
+from payments.wallets.events import event_spec
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 from payments.wallets.text import visibility_parse
@@ -64,14 +65,16 @@ def tip_send(
     request_key: str,
     post_id: int | None = None,
     creator: User | None = None,
+    creator_handle: str | None = None,
     message: str = "",
     visibility: str | None = Visibility.PRIVATE,
     show_amount: bool = False,
     payment_method: str | None = None,
     reauthenticated: bool | None = None,
 ) -> Tip:
-    """Tip the author of ``post_id`` (or ``creator``'s tip jar): from the wallet, or by
-    card when ``payment_method`` (a processor token such as ``pm_card_visa``) is given.
+    """Tip the author of ``post_id`` (or the tip jar of ``creator``, or of the person with
+    ``creator_handle``): from the wallet, or by card when ``payment_method`` (a processor
+    token such as ``pm_card_visa``) is given.
 
     ``request_key`` (the API Idempotency-Key or the form key) makes a retry return the
     first tip. ``reauthenticated``: what the request proved (the step-up rule).
@@ -86,9 +89,15 @@ def tip_send(
     """
     post: Post | None = None
     if post_id is not None:
-        post = post_get_for_payment(post_id)
+        post = post_get_for_payment(post_id, payer=tipper)
         creator = post.author
-        payee_check(payer=tipper, payee=creator, not_found=errors.PostNotFound)
+        payee_check(
+            payer=tipper, payee=creator, not_found=errors.PostNotFound, blocked=post.payer_blocked
+        )
+    elif creator_handle is not None:
+        creator = payee_resolve(
+            payer=tipper, handle=creator_handle, not_found=errors.CreatorNotFound
+        )
     elif creator is not None:
         payee_check(payer=tipper, payee=creator, not_found=errors.CreatorNotFound)
     else:
@@ -106,11 +115,10 @@ def tip_send(
         or not 1 <= len(payment_method) <= PAYMENT_METHOD_MAX_LENGTH
     ):
         raise errors.InvalidChoice(details={"field": "payment_method"})
-    existing = Tip.objects.filter(tipper=tipper, request_key=request_key).first()
-    if existing is not None and (payment_method is None or existing.processor_payment_id):
-        return paid_or_raise(existing)
     quote = fee_quote(kind="tip", gross=amount)
     if payment_method is None:
+        # No lookup of an earlier tip with this key first: the insert finds it (the key is
+        # unique per tipper), which spares every first attempt a query.
         return _tip_from_wallet(
             tipper=tipper,
             creator=creator,
@@ -120,6 +128,9 @@ def tip_send(
             reauthenticated=reauthenticated,
             fields=fields,
         )
+    existing = Tip.objects.filter(tipper=tipper, request_key=request_key).first()
+    if existing is not None and existing.processor_payment_id:
+        return paid_or_raise(existing)
     return _tip_by_card(
         tip=existing,
         tipper=tipper,
@@ -162,15 +173,13 @@ def _tip_from_wallet(
     reauthenticated: bool | None,
     fields: dict,
 ) -> Tip:
-    """The package's shape: one transaction (see ``services/__init__``)."""
+    """The package's shape: one transaction (see ``services/__init__``).
+
+    The row is inserted before the payer check: a retry with a used request key stops at
+    the unique key and returns the first tip, without checking (or reserving) the limits
+    again for a payment that was already made. A refused check rolls the row back."""
     try:
         with transaction.atomic():
-            payer_check(
-                payer_id=tipper.pk,
-                money=quote.gross,
-                reauthenticated=reauthenticated,
-                reserve=True,
-            )
             tip = _tip_insert(
                 tipper=tipper,
                 creator=creator,
@@ -179,6 +188,12 @@ def _tip_from_wallet(
                 request_key=request_key,
                 source=Tip.Source.WALLET,
                 fields=fields,
+            )
+            payer_check(
+                payer_id=tipper.pk,
+                money=quote.gross,
+                reauthenticated=reauthenticated,
+                reserve=True,
             )
             entry = split_entry(
                 code="creator.tip",
@@ -206,18 +221,6 @@ def _tip_complete(*, tip: Tip, entry: Entry) -> None:
         status=PayStatus.COMPLETED, entry=entry, completed_at=now
     )
     tip.status, tip.entry, tip.completed_at = PayStatus.COMPLETED, entry, now
-    event_emit(
-        "tip.received",
-        tip.creator_id,
-        {
-            "tip": tip.pk,
-            "post": tip.post_id,
-            "amount": Money(tip.amount, tip.currency).as_dict(),
-            "fee": Money(tip.fee, tip.currency).as_dict(),
-            "from": tip.tipper.handle,
-            "message": tip.message,
-        },
-    )
     payment_receipts(
         event=f"tip:{tip.pk}",
         target_type="post" if tip.post_id else "profile",
@@ -230,6 +233,21 @@ def _tip_complete(*, tip: Tip, entry: Entry) -> None:
             "message": tip.message,
         },
         params={"note": f" · {tip.message}" if tip.message else ""},
+        # As a transfer's: the webhook event goes in the receipts' own statement.
+        events=[
+            event_spec(
+                "tip.received",
+                tip.creator_id,
+                {
+                    "tip": tip.pk,
+                    "post": tip.post_id,
+                    "amount": Money(tip.amount, tip.currency).as_dict(),
+                    "fee": Money(tip.fee, tip.currency).as_dict(),
+                    "from": tip.tipper.handle,
+                    "message": tip.message,
+                },
+            )
+        ],
         sides=[
             ReceiptSide(
                 role="creator",

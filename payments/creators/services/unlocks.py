@@ -42,12 +42,14 @@ def unlock_purchase(
     ``AccountFrozen``, ``LimitExceeded``/``VelocityExceeded``, ``ReauthenticationRequired``,
     ``InsufficientFunds``.
     """
-    post = post_get_for_payment(post_id)
+    post = post_get_for_payment(post_id, payer=buyer)
     if post.author_id == buyer.pk:
         raise errors.CannotPaySelf()
     if post.price_amount is None:
         raise errors.PostNotForSale()
-    payee_check(payer=buyer, payee=post.author, not_found=errors.PostNotFound)
+    payee_check(
+        payer=buyer, payee=post.author, not_found=errors.PostNotFound, blocked=post.payer_blocked
+    )
     existing = _unlock_of(post=post, buyer=buyer)
     if existing is not None:
         return paid_or_raise(existing), False

@@ -22,6 +22,7 @@ from payments.creators.tests.factories import (
     postings_of,
     wallet,
 )
+from payments.wallets.errors import LimitExceeded
 from payments.wallets.receipts import receipts_outbox_drain
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,70 @@ def test_same_request_key_pays_once():
     first = services.tip_send(tipper=fan, post_id=post.pk, amount=Money(300, "USD"), request_key=k)
     again = services.tip_send(tipper=fan, post_id=post.pk, amount=Money(300, "USD"), request_key=k)
     assert first.pk == again.pk and available(fan) == 700
+
+
+def test_a_retry_after_the_weekly_limit_is_used_up_returns_the_first_tip(settings):
+    # The tip that used up the limit was made; its retry must say so, not "limit exceeded".
+    settings.WALLET_LIMITS = {
+        tier: {"weekly_send": 300, "per_transfer": 300} for tier in ("unverified", "verified")
+    }
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    k = key()
+    first = services.tip_send(tipper=fan, creator=creator, amount=Money(300, "USD"), request_key=k)
+    again = services.tip_send(tipper=fan, creator=creator, amount=Money(300, "USD"), request_key=k)
+    assert first.pk == again.pk and again.status == "completed" and available(fan) == 700
+    with pytest.raises(LimitExceeded):
+        services.tip_send(tipper=fan, creator=creator, amount=Money(1, "USD"), request_key=key())
+
+
+def test_a_tip_jar_by_handle_is_resolved_with_its_block_check():
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    tip = services.tip_send(
+        tipper=fan, creator_handle=f"@{creator.handle.upper()}", amount=Money(100, "USD"),
+        request_key=key(),
+    )  # fmt: skip
+    assert tip.creator_id == creator.pk and available(creator) == 90
+    with pytest.raises(errors.CannotPaySelf):
+        services.tip_send(
+            tipper=fan, creator_handle=fan.handle, amount=Money(1, "USD"), request_key=key()
+        )
+    block_create(blocker=fan, blocked=creator)
+    for handle in (creator.handle, "nobody-here", "x" * 65, "a\x00b"):
+        with pytest.raises(errors.CreatorNotFound):
+            services.tip_send(
+                tipper=fan, creator_handle=handle, amount=Money(1, "USD"), request_key=key()
+            )
+    assert Tip.objects.count() == 1
+
+
+def test_a_wallet_tip_by_api_is_a_fixed_short_list_of_statements(settings):
+    """A tip costs what a transfer costs plus its fee leg: token, claim, creator with the
+    block check, row, payer check, limits, ledger (resolve, entry, lock, apply), completion,
+    events and receipts, stored response. An extra lookup sneaking in shows up here."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fan, creator = make_user(), make_user()
+    fund(fan, 10_000)
+    client = api_for(fan)
+    path = f"/api/v1/users/{creator.handle}/tips"
+    body = {"amount": 100, "currency": "USD"}
+    client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key())
+
+    with CaptureQueriesContext(connection) as captured:
+        res = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key())
+
+    assert res.status_code == 201, res.content
+    statements = [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+        # The once-per-session prepare probe repeats here: a test's transaction never commits.
+        and "pg_prepared_statements" not in q["sql"]
+    ]
+    assert len(statements) == 13, "\n".join(s[:120] for s in statements)
 
 
 def test_insufficient_funds_writes_no_money_and_no_tip():
