@@ -1,4 +1,5 @@
-"""P2P transfers and ``GET /me`` over HTTP, each as a ratio of the floor, in one run.
+"""P2P transfers, wallet tips and ``GET /me`` over HTTP, each as a ratio of the floor (and
+of pgbench running the floor's transfer), in one run.
 
     python bench/transfers.py [--seconds 15] [--clients 16] [--workers 4] [--users 1000]
                               [--rounds 3] [--smoke]
@@ -16,11 +17,16 @@ What it does:
    limiter's refusals; the limiter still runs), and the floor app (no middleware: a
    one-row read by primary key and a plain-SQL ledger transfer).
 4. Loads them with ``--clients`` concurrent keep-alive HTTP clients (threads): the floor's
-   read, ``GET /api/v1/me``, the floor's transfer and ``POST /api/v1/transfers`` of 0.01
-   USD between random pairs (each with a fresh ``Idempotency-Key``), ``--seconds`` each in
-   total, in ``--rounds`` alternating slices so all see the same background load. Prints
-   requests/s, p50, p99 and the serving gunicorn workers' CPU milliseconds per request of
-   each, the load average, and the app's ratios to the floor (median over the rounds).
+   read, ``GET /api/v1/me``, the floor's transfer, ``POST /api/v1/transfers`` of 0.01
+   USD between random pairs (each with a fresh ``Idempotency-Key``), wallet tips of 0.01
+   USD to random people's tip jars (``POST /api/v1/users/{handle}/tips``) and to one
+   creator (every client tips the same person: the hot-creator case), and pgbench running
+   the floor's transfer as a SQL script with as many clients (no HTTP, no Python: what
+   PostgreSQL itself allows). ``--seconds`` each in total, in ``--rounds`` alternating
+   slices so all see the same background load. Prints requests/s, p50, p99 and the serving
+   gunicorn workers' CPU milliseconds per request of each, the load average, and the
+   ratios (median over the rounds): the app to the floor, transfers to pgbench, a tip's
+   CPU to a transfer's, tips to one creator to tips spread over many.
 5. Stops both and runs ``manage.py ledger_verify`` on the bench database.
 
 The load generator runs on the same 2-core machine as the servers and PostgreSQL, so it
@@ -34,6 +40,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -53,11 +60,24 @@ from harness import (  # noqa: E402
     database_url,
     free_port,
     gunicorn_start,
+    server_params,
     smoke_database,
     workers_cpu,
 )
 
 BENCH_DB = "sp_bench_transfers"
+# The floor's transfer (bench/floor.py) as a pgbench script: the same statements in one
+# transaction, without HTTP or Python in the way.
+PGBENCH_TRANSFER = """\\set a random(1, :accounts)
+\\set b random(1, :accounts)
+BEGIN;
+SELECT id, balance FROM floor_account WHERE id IN (:a, :b) ORDER BY id FOR UPDATE;
+UPDATE floor_account SET balance = balance - 1 WHERE id = :a;
+UPDATE floor_account SET balance = balance + 1 WHERE id = :b;
+INSERT INTO floor_entry (created_at) VALUES (now()) RETURNING id AS entry \\gset
+INSERT INTO floor_posting (entry_id, account_id, amount) VALUES (:entry, :a, -1), (:entry, :b, 1);
+END;
+"""
 DB_NAME = BENCH_DB  # a throwaway copy in a smoke run
 FUNDS = 100_000  # 1,000.00 USD per person
 
@@ -253,12 +273,33 @@ def main() -> int:
             body = json.dumps({"from": i, "to": j, "amount": 1})
             return "POST", "/floor/transfer", body, {"Content-Type": "application/json"}
 
+        def tip(rng, *, to=None):
+            i, j = rng.sample(range(len(people)), 2)
+            if to is not None:
+                i, j = (i if i != to else j), to
+            return (
+                "POST",
+                f"/api/v1/users/{people[j][0]}/tips",
+                json.dumps({"amount": 1, "currency": "USD"}),
+                {
+                    "Authorization": f"Bearer {people[i][1]}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
+
+        def tip_one_creator(rng):
+            return tip(rng, to=0)
+
         cases = [
             ("floor: read 1 row", floor_port, floor, floor_read),
             ("GET /me", port, proc, me),
             ("floor: transfer", floor_port, floor, floor_transfer),
             ("POST /transfers", port, proc, transfer),
+            ("POST /tips", port, proc, tip),
+            ("POST /tips 1 creator", port, proc, tip_one_creator),
         ]
+        pgbench = PgBenchTransfer(accounts=len(people), clients=args.clients)
         warm = 0.3 if args.smoke else 2
         for _, case_port, _, make in cases:  # every worker's connection and imports
             load(case_port, warm, args.clients, make)
@@ -273,6 +314,8 @@ def main() -> int:
                 result = load(case_port, per_slice, args.clients, make)
                 result["cpu_s"] = workers_cpu(server.pid) - cpu_before
                 slices[name].append(result)
+            if pgbench.available:
+                slices.setdefault("pgbench: transfer", []).append(pgbench.run(per_slice))
         results = {name: _combine(parts) for name, parts in slices.items()}
         rounds = [
             {name: _combine([parts[n]]) for name, parts in slices.items()}
@@ -291,22 +334,35 @@ def main() -> int:
         f"{load_after[0]:.1f} after, {os.cpu_count()} CPUs"
     )
     for name, r in results.items():
+        if name.startswith("pgbench"):  # no HTTP answers to time, no app CPU
+            print(f"{name:20} {r['rate']:7.0f} tx/s    ok {r['ok']}")
+            continue
         print(
-            f"{name:18} {r['rate']:7.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
+            f"{name:20} {r['rate']:7.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
             f"p99 {r['p99_ms']:6.1f} ms   app CPU {r['cpu_ms']:5.2f} ms/req   ok {r['ok']}   "
             f"errors {r['errors'] or 'none'}"
         )
     for label, app, base, target in (
         ("GET /me / floor read", "GET /me", "floor: read 1 row", 0.6),
         ("POST /transfers / floor transfer", "POST /transfers", "floor: transfer", 0.5),
+        ("POST /transfers / pgbench transfer", "POST /transfers", "pgbench: transfer", 0.15),
+        ("tips to 1 creator / tips spread", "POST /tips 1 creator", "POST /tips", 0.9),
     ):
+        if base not in results:
+            print(f"{label}: not measured (pgbench not found)")
+            continue
         per_round = [r[app]["rate"] / r[base]["rate"] for r in rounds if r[base]["rate"]]
         cpu = [r[app]["cpu_ms"] / r[base]["cpu_ms"] for r in rounds if r[base]["cpu_ms"]]
         print(
             f"{label}: throughput {statistics.median(per_round):.2f} (median of "
-            f"{len(per_round)} rounds; target >= {target}), app CPU per request "
-            f"{statistics.median(cpu):.1f}x the floor's"
+            f"{len(per_round)} rounds; target >= {target})"
+            + (f", app CPU per request {statistics.median(cpu):.1f}x" if cpu else "")
         )
+    tip_cpu = [r["POST /tips"]["cpu_ms"] / r["POST /transfers"]["cpu_ms"] for r in rounds]
+    print(
+        f"a tip's app CPU / a transfer's: {statistics.median(tip_cpu):.2f} (median of "
+        f"{len(tip_cpu)} rounds; target <= 1.3)"
+    )
     ratio = results["POST /transfers"]["rate"] / results["GET /me"]["rate"]
     print(f"transfers / me throughput ratio: {ratio:.2f}")
 
@@ -315,6 +371,49 @@ def main() -> int:
         [sys.executable, "manage.py", "ledger_verify"], cwd=ROOT, env=env, check=False
     )
     return verify.returncode
+
+
+class PgBenchTransfer:
+    """pgbench running ``PGBENCH_TRANSFER`` against the floor's tables on the bench database
+    (the floor's accounts 1..``accounts``) with ``clients`` connections."""
+
+    def __init__(self, *, accounts: int, clients: int) -> None:
+        self.binary = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+        self.available = Path(self.binary).exists()
+        if not self.available:
+            print("pgbench not found; no pgbench reference", file=sys.stderr)
+        self.accounts, self.clients = accounts, clients
+        params = server_params(database_url(DB_NAME))
+        self.env = dict(os.environ, PGHOST=params["host"] or "", PGPORT=str(params["port"]))
+        self.env["PGUSER"] = params["user"]
+        if params["password"]:
+            self.env["PGPASSWORD"] = params["password"]
+        self.script = Path(os.environ.get("TMPDIR", "/tmp")) / f"floor-{uuid.uuid4().hex}.sql"
+        self.script.write_text(PGBENCH_TRANSFER)
+
+    def run(self, seconds: float) -> dict:
+        """One slice: pgbench's transactions per second as a rate (no CPU figure: the work
+        is PostgreSQL's own), in the shape of ``load``'s result."""
+        result = subprocess.run(
+            [self.binary, "-n", "-f", str(self.script), "-D", f"accounts={self.accounts}",
+             "-c", str(self.clients), "-j", "2", "-T", str(max(1, round(seconds))), DB_NAME],
+            env=self.env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        done = next(
+            int(line.split(":")[1]) for line in result.stdout.splitlines()
+            if line.startswith("number of transactions actually processed")
+        )  # fmt: skip
+        tps = next(
+            float(line.split()[2]) for line in result.stdout.splitlines()
+            if line.startswith("tps = ")
+        )  # fmt: skip
+        return {
+            "ok": done,
+            "wall": done / tps if tps else float(seconds),
+            "latencies": [],  # pgbench reports only the average latency
+            "errors": {},
+            "cpu_s": 0.0,
+        }
 
 
 def _combine(parts: list[dict]) -> dict:
