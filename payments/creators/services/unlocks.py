@@ -21,7 +21,7 @@ from payments.creators.services.common import (
     post_get_for_payment,
     split_entry,
 )
-from payments.wallets.events import event_emit
+from payments.wallets.events import event_spec
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 from posts import services as posts
@@ -50,15 +50,13 @@ def unlock_purchase(
     payee_check(
         payer=buyer, payee=post.author, not_found=errors.PostNotFound, blocked=post.payer_blocked
     )
-    existing = _unlock_of(post=post, buyer=buyer)
-    if existing is not None:
-        return paid_or_raise(existing), False
     quote = fee_quote(kind="unlock", gross=Money(post.price_amount, post.price_currency))
     try:
         with transaction.atomic():
-            payer_check(
-                payer_id=buyer.pk, money=quote.gross, reauthenticated=reauthenticated, reserve=True
-            )
+            # The row first: an unlock that exists stops here at the unique (post, buyer)
+            # and is returned below, without a lookup before every first purchase and
+            # without checking (or reserving) the limits again. A refused payer check
+            # rolls the row back.
             unlock = Unlock.objects.create(
                 post=post,
                 buyer=buyer,
@@ -66,6 +64,9 @@ def unlock_purchase(
                 amount=quote.gross.amount,
                 fee=quote.fee.amount,
                 currency=quote.gross.currency,
+            )
+            payer_check(
+                payer_id=buyer.pk, money=quote.gross, reauthenticated=reauthenticated, reserve=True
             )
             entry = split_entry(
                 code="creator.unlock",
@@ -83,7 +84,7 @@ def unlock_purchase(
             unlock.status, unlock.entry, unlock.completed_at = PayStatus.COMPLETED, entry, now
             _receipts(unlock=unlock, buyer=buyer, creator=post.author)
     except IntegrityError:
-        # Bought meanwhile by a concurrent request of the same person.
+        # Bought before, or meanwhile by a concurrent request of the same person.
         existing = _unlock_of(post=post, buyer=buyer)
         if existing is None:
             raise
@@ -101,23 +102,26 @@ def _unlock_of(*, post: Post, buyer: User) -> Unlock | None:
 
 
 def _receipts(*, unlock: Unlock, buyer: User, creator: User) -> None:
-    event_emit(
-        "post.unlocked",
-        creator.pk,
-        {
-            "unlock": unlock.pk,
-            "post": unlock.post_id,
-            "amount": Money(unlock.amount, unlock.currency).as_dict(),
-            "fee": Money(unlock.fee, unlock.currency).as_dict(),
-            "from": buyer.handle,
-        },
-    )
     payment_receipts(
         event=f"unlock:{unlock.pk}",
         target_type="post",
         target_id=unlock.post_id,
         money=Money(unlock.amount, unlock.currency),
         data={"unlock": unlock.pk, "amount": unlock.amount, "currency": unlock.currency},
+        # The webhook event goes in the receipts' own statement (a transfer's shape).
+        events=[
+            event_spec(
+                "post.unlocked",
+                creator.pk,
+                {
+                    "unlock": unlock.pk,
+                    "post": unlock.post_id,
+                    "amount": Money(unlock.amount, unlock.currency).as_dict(),
+                    "fee": Money(unlock.fee, unlock.currency).as_dict(),
+                    "from": buyer.handle,
+                },
+            )
+        ],
         sides=[
             ReceiptSide(
                 role="creator",
