@@ -339,8 +339,7 @@ class OrderListApi(APIView):
             shipping_address=data.get("shipping_address", ""),
             request_key=request.idempotency_key,
             reauthenticated=payer_reauthenticated(request),
-        )
-        order = selectors.order_get_for(user=request.user, order_id=order.pk)
+        )  # with its product, buyer and seller: no second read for the answer
         return Response(order_dict(order, request.user), status=status.HTTP_201_CREATED)
 
 

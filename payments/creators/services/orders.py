@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Block, User
 from core.money import CurrencyMismatch, Money
 from core.text import text_clean
 from ledger import chart
@@ -48,7 +48,7 @@ from payments.creators.services.common import (
     post_get_for_payment,
     split_entry,
 )
-from payments.wallets.events import event_emit
+from payments.wallets.events import EventSpec, event_emit, event_spec
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 
@@ -131,13 +131,27 @@ def order_create(
         Product.objects.select_related("post", "seller")
         .filter(pk=product_id, is_active=True, post__deleted_at__isnull=True)
         .filter(post__hidden_at__isnull=True)
+        # The block check in the same round trip (``payee_check`` below).
+        .annotate(
+            payer_blocked=Exists(
+                Block.objects.filter(
+                    Q(blocker_id=buyer.pk, blocked_id=OuterRef("seller_id"))
+                    | Q(blocker_id=OuterRef("seller_id"), blocked_id=buyer.pk)
+                )
+            )
+        )
         .first()
     )
     if product is None:
         raise errors.ProductNotFound()
     if product.seller_id == buyer.pk:
         raise errors.CannotPaySelf()
-    payee_check(payer=buyer, payee=product.seller, not_found=errors.ProductNotFound)
+    payee_check(
+        payer=buyer,
+        payee=product.seller,
+        not_found=errors.ProductNotFound,
+        blocked=product.payer_blocked,
+    )
     if type(quantity) is not int or not 1 <= quantity <= MAX_ORDER_QUANTITY:
         raise errors.InvalidQuantity()
     address = text_clean(
@@ -148,11 +162,23 @@ def order_create(
     if product.kind == Product.Kind.DIGITAL:
         address = ""
     total = amount_check(money=Money(product.price_amount * quantity, product.price_currency))
-    existing = Order.objects.filter(buyer=buyer, request_key=request_key).first()
-    if existing is not None:
-        return _paid_or_raise(existing)
     try:
         with transaction.atomic():
+            # The row first: a retry with a used request key stops here at the unique key
+            # and gets the first order back (below), without a lookup before every first
+            # attempt and without meeting the limits or the stock it already took. A
+            # refusal further on rolls the row back.
+            order = Order.objects.create(
+                product=product,
+                buyer=buyer,
+                seller=product.seller,
+                quantity=quantity,
+                unit_price=product.price_amount,
+                amount=total.amount,
+                currency=total.currency,
+                shipping_address=address,
+                request_key=request_key,
+            )
             payer_check(
                 payer_id=buyer.pk, money=total, reauthenticated=reauthenticated, reserve=True
             )
@@ -161,17 +187,6 @@ def order_create(
             ).update(stock=F("stock") - quantity)
             if not taken:
                 raise errors.OutOfStock()
-            order = Order.objects.create(
-                product=product,
-                buyer=buyer,
-                seller_id=product.seller_id,
-                quantity=quantity,
-                unit_price=product.price_amount,
-                amount=total.amount,
-                currency=total.currency,
-                shipping_address=address,
-                request_key=request_key,
-            )
             entry = entry_post(
                 code="creator.order.pay",
                 idempotency_key=f"creators:order:{order.pk}:pay",
@@ -197,7 +212,11 @@ def order_create(
             order.release_after = release_after
             _paid_receipts(order=order, buyer=buyer, seller=product.seller, product=product)
     except IntegrityError:
-        existing = Order.objects.filter(buyer=buyer, request_key=request_key).first()
+        existing = (
+            Order.objects.select_related("product", "buyer", "seller")
+            .filter(buyer=buyer, request_key=request_key)
+            .first()
+        )
         if existing is None:
             raise
         return _paid_or_raise(existing)
@@ -212,7 +231,7 @@ def _paid_or_raise(order: Order) -> Order:
     return order
 
 
-def _order_event(kind: str, order: Order, **extra) -> None:
+def _order_event_specs(kind: str, order: Order, **extra) -> list[EventSpec | None]:
     """The order's webhook event, to the seller and to the buyer. No shipping address:
     the seller reads it in the app (the order id is in the event)."""
     data = {
@@ -223,13 +242,19 @@ def _order_event(kind: str, order: Order, **extra) -> None:
         "status": order.status,
         **extra,
     }
-    event_emit(kind, order.seller_id, data)
-    event_emit(kind, order.buyer_id, data)
+    return [event_spec(kind, order.seller_id, data), event_spec(kind, order.buyer_id, data)]
+
+
+def _order_event(kind: str, order: Order, **extra) -> None:
+    for spec in _order_event_specs(kind, order, **extra):
+        if spec is not None:
+            event_emit(spec.kind, spec.user_id, spec.payload)
 
 
 def _paid_receipts(*, order: Order, buyer: User, seller: User, product: Product) -> None:
-    _order_event("order.paid", order, buyer=buyer.handle, seller=seller.handle)
     payment_receipts(
+        # The webhook events go in the receipts' own statement (a transfer's shape).
+        events=_order_event_specs("order.paid", order, buyer=buyer.handle, seller=seller.handle),
         event=f"order:{order.pk}:paid",
         target_type="order",
         target_id=order.pk,
