@@ -271,3 +271,30 @@ def test_suspended_people_disappear(make_user, client_for):
     user_suspend(user=author, actor=staff)
     assert APIClient().get(f"/api/v1/posts/{post.pk}").status_code == 404
     assert APIClient().get(f"/api/v1/users/{author.handle}").status_code == 404
+
+
+def test_me_says_whether_the_email_is_verified_and_a_second_factor_is_set_up():
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = APIClient()
+    body = _signup(client).json()
+    user = User.objects.get(handle="newbie")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
+
+    def flags():
+        me = client.get("/api/v1/me").json()
+        return me["email_verified"], me["mfa_enabled"]
+
+    assert flags() == (False, False)
+    # A verified address that is not the primary one does not count.
+    EmailAddress.objects.create(user=user, email="other@example.com", verified=True)
+    assert flags() == (False, False)
+    EmailAddress.objects.filter(user=user, primary=True).update(verified=True)
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    with CaptureQueriesContext(connection) as captured:
+        assert flags() == (True, True)
+    # The token and both flags; nothing else on the way to the answer.
+    assert len(captured.captured_queries) == 2, [q["sql"][:80] for q in captured]
