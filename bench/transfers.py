@@ -2,7 +2,7 @@
 of pgbench running the floor's transfer), in one run.
 
     python bench/transfers.py [--seconds 15] [--clients 16] [--workers 4] [--users 1000]
-                              [--rounds 3] [--smoke]
+                              [--rounds 3] [--compare-prepared] [--smoke]
 
 What it does:
 
@@ -27,7 +27,10 @@ What it does:
    gunicorn workers' CPU milliseconds per request of each, the load average, and the
    ratios (median over the rounds): the app to the floor, transfers to pgbench, a tip's
    CPU to a transfer's, tips to one creator to tips spread over many.
-5. Stops both and runs ``manage.py ledger_verify`` on the bench database.
+   With ``--compare-prepared``, a third gunicorn serves the app with the ledger's prepared
+   statements off (``LEDGER_PREPARED_STATEMENTS=false``, as behind a transaction pooler)
+   and its transfers are compared with the first's.
+5. Stops them and runs ``manage.py ledger_verify`` on the bench database.
 
 The load generator runs on the same 2-core machine as the servers and PostgreSQL, so it
 takes CPU from them; ratios within one run and CPU per request are the figures to compare.
@@ -225,6 +228,12 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per endpoint")
     parser.add_argument(
+        "--compare-prepared",
+        action="store_true",
+        help="also serve transfers from an app with LEDGER_PREPARED_STATEMENTS off (as behind "
+        "a transaction pooler) and compare",
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
     )
     args = parser.parse_args()
@@ -241,6 +250,14 @@ def main() -> int:
     handles, tokens, ids = setup(args.users)
     floor_env = dict(env, DJANGO_SETTINGS_MODULE="floor")
     proc = gunicorn_start(port, args.workers, env, ready_path="/api/v1/me")
+    servers = [proc]
+    if args.compare_prepared:
+        unprepared_port = free_port()
+        unprepared_env = dict(_server_env(unprepared_port), LEDGER_PREPARED_STATEMENTS="false")
+        unprepared = gunicorn_start(
+            unprepared_port, args.workers, unprepared_env, ready_path="/api/v1/me"
+        )
+        servers.append(unprepared)
     floor = gunicorn_start(
         floor_port, args.workers, floor_env, ready_path="/floor/read?id=0", app="floor:application"
     )
@@ -299,6 +316,8 @@ def main() -> int:
             ("POST /tips", port, proc, tip),
             ("POST /tips 1 creator", port, proc, tip_one_creator),
         ]
+        if args.compare_prepared:
+            cases.append(("POST /transfers unprep", unprepared_port, unprepared, transfer))
         pgbench = PgBenchTransfer(accounts=len(people), clients=args.clients)
         warm = 0.3 if args.smoke else 2
         for _, case_port, _, make in cases:  # every worker's connection and imports
@@ -322,7 +341,7 @@ def main() -> int:
             for n in range(args.rounds)
         ]
     finally:
-        for server in (proc, floor):
+        for server in (*servers, floor):
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
 
@@ -335,10 +354,10 @@ def main() -> int:
     )
     for name, r in results.items():
         if name.startswith("pgbench"):  # no HTTP answers to time, no app CPU
-            print(f"{name:20} {r['rate']:7.0f} tx/s    ok {r['ok']}")
+            print(f"{name:22} {r['rate']:7.0f} tx/s    ok {r['ok']}")
             continue
         print(
-            f"{name:20} {r['rate']:7.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
+            f"{name:22} {r['rate']:7.0f} req/s   p50 {r['p50_ms']:6.1f} ms   "
             f"p99 {r['p99_ms']:6.1f} ms   app CPU {r['cpu_ms']:5.2f} ms/req   ok {r['ok']}   "
             f"errors {r['errors'] or 'none'}"
         )
@@ -347,15 +366,18 @@ def main() -> int:
         ("POST /transfers / floor transfer", "POST /transfers", "floor: transfer", 0.5),
         ("POST /transfers / pgbench transfer", "POST /transfers", "pgbench: transfer", 0.15),
         ("tips to 1 creator / tips spread", "POST /tips 1 creator", "POST /tips", 0.9),
+        ("transfers without / with prepares", "POST /transfers unprep", "POST /transfers", None),
     ):
-        if base not in results:
-            print(f"{label}: not measured (pgbench not found)")
+        if base not in results or app not in results:
+            if app in results or base.startswith("pgbench"):
+                print(f"{label}: not measured (pgbench not found)")
             continue
         per_round = [r[app]["rate"] / r[base]["rate"] for r in rounds if r[base]["rate"]]
         cpu = [r[app]["cpu_ms"] / r[base]["cpu_ms"] for r in rounds if r[base]["cpu_ms"]]
         print(
             f"{label}: throughput {statistics.median(per_round):.2f} (median of "
-            f"{len(per_round)} rounds; target >= {target})"
+            f"{len(per_round)} rounds"
+            + (f"; target >= {target})" if target else ")")
             + (f", app CPU per request {statistics.median(cpu):.1f}x" if cpu else "")
         )
     tip_cpu = [r["POST /tips"]["cpu_ms"] / r["POST /transfers"]["cpu_ms"] for r in rounds]
