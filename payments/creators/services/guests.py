@@ -500,7 +500,7 @@ def _book(guest: GuestPayment, *, payment_id: str) -> None:
     email = guest.email
     # At most once: the row says "sent" in the transaction that books; the mail leaves
     # after the commit.
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email], fail_silently=True))
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]), robust=True)
 
 
 def _guest_receipt(guest: GuestPayment) -> tuple[str, str]:
