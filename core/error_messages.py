@@ -239,6 +239,9 @@ MESSAGES: Mapping[str, Any] = {
     ),
     "guest_product_unavailable": _("Only digital products can be bought without an account."),
     "guest_access_invalid": _("This access link is not valid."),
+    "link_guest_unavailable": _(
+        "This link can only be paid from a SocialPay wallet. Log in to pay it."
+    ),
     "guest_access_expired": _("This access link has expired. Sign up with your e-mail to see it."),
 }
 

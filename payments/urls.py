@@ -88,6 +88,7 @@ urlpatterns += [
     path("links", links.links_page, name="links"),
     path("links/<str:slug>", links.link_page, name="link"),
     path("links/<str:slug>/manage", links.link_manage_page, name="link-manage"),
+    path("links/<str:slug>/card", links.link_guest_page, name="link-guest"),
     path("links/<str:slug>/deactivate", links.link_deactivate, name="link-deactivate"),
     # QR codes of a profile, a tip jar, a payment link (SVG for the page, PNG for print).
     path("qr/<str:kind>/<str:key>.<str:fmt>", links.qr_code, name="qr"),

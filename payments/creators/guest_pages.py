@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_get_by_handle
 from core.client_ip import client_ip
+from core.counts import typed_count
 from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from core.money import Money, currency_require_supported, supported_currencies
@@ -26,6 +27,7 @@ from payments.creators import selectors, services
 from payments.creators.fees import fee_quote
 from payments.creators.models import GuestPayment, Product
 from payments.creators.services import guests
+from payments.wallets.prefill import amount_prefill, amount_text
 
 FIELDS = ("email", "amount", "currency", "message", "payment_method")
 
@@ -59,12 +61,15 @@ def typed_amount(post, *, currency_default: str = "USD") -> Money:
     )
 
 
-def checkout_post(request, ctx: dict, *, start, amount_from_form: bool, fee_kind: str):
+def checkout_post(request, ctx: dict, *, start, amount_from_form: bool, fee_kind: str, check=None):
     """Handle a POST of a guest checkout: review first, then pay. ``start`` takes the
-    amount (or None) and the common fields and returns the ``GuestPayment``."""
+    amount and the common fields and returns the ``GuestPayment``; ``check`` (optional)
+    validates a typed amount further (a link's minimum)."""
     post = request.POST
     try:
         amount = typed_amount(post) if amount_from_form else ctx["fixed"]
+        if check is not None:
+            amount = check(amount)
         ctx["quote"] = fee_quote(kind=fee_kind, gross=amount)
         ctx["amount_text"] = post.get("amount", "")
         if post.get("step") != "pay":
@@ -96,11 +101,26 @@ def guest_tip_page(request, handle: str):
     except NotFound:
         raise Http404 from None
     ctx = checkout_context(request, title=f"@{creator.handle}", fixed=None, fee_kind="tip")
-    ctx.update(creator=creator, kind="tip")
+    # A tip on one of the creator's posts (``?post=``, kept through the form).
+    post_id = typed_count(request.POST.get("post") or request.GET.get("post") or "")
+    post = None
+    if post_id is not None:
+        try:
+            post = services.post_get_for_payment(post_id)
+        except NotFound:
+            raise Http404 from None
+        if post.author_id != creator.pk:
+            raise Http404
+    ctx.update(creator=creator, kind="tip", post=post)
     if request.method != "POST":
+        suggested = amount_prefill(request.GET, default_currency="USD")
+        if suggested is not None:
+            ctx["form"] = {"amount": amount_text(suggested), "currency": suggested.currency}
         return render(request, "payments/creators/guest_checkout.html", ctx)
 
     def start(**kw):
+        if post is not None:
+            return guests.guest_checkout_start(kind="tip", post_id=post.pk, **kw)
         return guests.guest_checkout_start(kind="tip", creator=creator, **kw)
 
     return checkout_post(request, ctx, start=start, amount_from_form=True, fee_kind="tip")

@@ -516,6 +516,10 @@ class GuestPayment(models.Model):
         return f"guest payment {self.pk}"
 
     @property
+    def net(self) -> int:
+        return self.amount - self.fee
+
+    @property
     def money(self):
         from core.money import Money
 

@@ -326,7 +326,7 @@ def test_the_access_link_opens_a_completed_unlock_and_expires(
     other_salt = signing.dumps({"g": guest.pk, "e": guest.email}, salt="other")
     with pytest.raises(errors.GuestAccessInvalid):
         guests.guest_access_check(token=other_salt)
-    receipt = [m for m in mail.outbox if m.to == ["fan@example.com"]][0]
+    receipt = next(m for m in mail.outbox if m.to == ["fan@example.com"])
     assert "https://pay.example/pay/guest/access/" in receipt.body
     assert receipt.subject.startswith("Your receipt:")
     # The link in the e-mail opens the post's locked text, and only that post's.
