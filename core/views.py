@@ -129,8 +129,6 @@ def handler500(request):
         )
         return JsonResponse(body, status=500)
     return defaults.server_error(request)
-
-
 #: What crawlers may not fetch: people's money, settings and sign-in, the API, and payment
 #: links (shared on purpose, but never to be listed).
 ROBOTS_DISALLOW = (

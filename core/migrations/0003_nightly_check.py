@@ -5,30 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("core", "0002_idempotency_outcomes_only"),
+        ('core', '0002_idempotency_outcomes_only'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="NightlyCheck",
+            name='NightlyCheck',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=40)),
-                ("ok", models.BooleanField()),
-                ("findings", models.PositiveIntegerField(default=0)),
-                ("summary", models.JSONField(blank=True, default=dict)),
-                ("finished_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=40)),
+                ('ok', models.BooleanField()),
+                ('findings', models.PositiveIntegerField(default=0)),
+                ('summary', models.JSONField(blank=True, default=dict)),
+                ('finished_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                "indexes": [
-                    models.Index(fields=["name", "-finished_at"], name="core_nightly_last")
-                ],
+                'indexes': [models.Index(fields=['name', '-finished_at'], name='core_nightly_last')],
             },
         ),
     ]

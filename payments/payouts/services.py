@@ -386,7 +386,9 @@ def payout_request(
         )
         payout_id = payout.pk
         # The sweeper re-drives a requested payout whose task never reached the broker.
-        publish_on_commit(lambda: payout_submit_enqueue(payout_id=payout_id), task="payouts.submit")
+        publish_on_commit(
+            lambda: payout_submit_enqueue(payout_id=payout_id), task="payouts.submit"
+        )
     log.info("payout.requested", payout_id=payout.pk, amount=payout.amount, currency=currency)
     return payout
 

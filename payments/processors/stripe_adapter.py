@@ -150,7 +150,7 @@ class StripeProcessor(Processor):
         fingerprint = (method.get("card") or {}).get("fingerprint")
         if not isinstance(fingerprint, str) or not fingerprint:
             raise PermanentProcessorError(
-                "This payment method is not a card.", code="parameter_invalid"
+                "This payment method is not a card.", code="invalid_payment_method"
             )
         return fingerprint
 
