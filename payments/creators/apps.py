@@ -27,6 +27,7 @@ class CreatorsConfig(AppConfig):
         statement_describer("unlock")(selectors.unlock_statement_descriptions)
         statement_describer("order")(selectors.order_statement_descriptions)
         statement_describer("membership")(selectors.membership_statement_descriptions)
+        statement_describer("guest_payment")(selectors.guest_payment_statement_descriptions)
 
         # A guest's card payments follow the e-mail address once someone verifies it.
         from allauth.account.signals import email_confirmed

@@ -297,6 +297,26 @@ def tip_statement_descriptions(*, user: User, idents: list[str]) -> Described:
     return described
 
 
+def guest_payment_statement_descriptions(*, user: User, idents: list[str]) -> Described:
+    """``guest_payment:<id>``: what a visitor without an account paid the creator by card
+    (no counterparty: the guest has no handle, and their e-mail is not shown)."""
+    described: Described = {}
+    rows = GuestPayment.objects.filter(pk__in=_ids(idents), creator=user).select_related(
+        "post", "product"
+    )
+    for g in rows:
+        if g.kind == GuestPayment.Kind.UNLOCK and g.post is not None:
+            text = _("A visitor unlocked %(title)s by card") % {"title": _title(g.post.text)}
+        elif g.kind == GuestPayment.Kind.PRODUCT and g.product is not None:
+            text = _("A visitor bought %(title)s by card") % {"title": g.product.title}
+        elif g.kind == GuestPayment.Kind.LINK:
+            text = _("A visitor paid your payment link by card")
+        else:
+            text = _("Tip by card from a visitor")
+        described[str(g.pk)] = (str(text), None)
+    return described
+
+
 def unlock_statement_descriptions(*, user: User, idents: list[str]) -> Described:
     """``unlock:<id>``: "Unlocked 'Studio notes' by @carol" or "@bob unlocked 'Studio notes'"."""
     described = {}

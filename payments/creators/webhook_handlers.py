@@ -22,8 +22,16 @@ def _tip_id(payment) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def _is_card_tip(event: Event) -> bool:
+    # Decided on the metadata alone: another kind's event (or a forged, partial body meant
+    # for another handler) is never parsed here, so it fails only where it belongs.
+    return (event.data.get("metadata") or {}).get("kind") == services.CARD_TIP_KIND
+
+
 @webhook_handler("payment_intent.succeeded")
 def card_tip_succeeded(event: Event) -> None:
+    if not _is_card_tip(event):
+        return
     payment = payment_from_object(event.data)
     tip_id = _tip_id(payment)
     if tip_id is None:
@@ -39,6 +47,8 @@ def card_tip_succeeded(event: Event) -> None:
 
 @webhook_handler("payment_intent.payment_failed")
 def card_tip_failed(event: Event) -> None:
+    if not _is_card_tip(event):
+        return
     payment = payment_from_object(event.data)
     tip_id = _tip_id(payment)
     if tip_id is not None:

@@ -30,6 +30,7 @@ from payments.processors import signing as processor_signing
 from payments.processors.sandbox import models as sandbox_models
 from payments.processors.sandbox.adapter import SandboxProcessor
 from payments.wallets.errors import InvalidPaymentMethod
+from payments.wallets.selectors import wallet_statement
 from posts.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +121,10 @@ def test_worked_example_guest_tip_of_5_00_lands_after_the_webhook():
     assert entry_of(guest).code == "creator.tip.card"
     assert available(creator) == 450
     assert_ledger_ok()
+    statement = wallet_statement(user=creator, currency="USD")
+    assert [(x.description, x.change.amount) for x in statement.lines] == [
+        ("Tip by card from a visitor", 450)
+    ]
 
 
 def test_worked_example_guest_unlock_at_the_unlock_rate():
