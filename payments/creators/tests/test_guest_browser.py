@@ -136,6 +136,11 @@ def test_a_visitor_pays_a_tip_jar_and_a_payment_link_by_card(live_server, lang):
         expect(creator_page.locator(".account-menu summary")).to_contain_text(creator.handle)
         creator_page.goto(f"{live_server.url}/links/{link.slug}/manage")
         expect(creator_page.locator(".guest-link-payments tbody tr")).to_have_count(1)
+        creator_page.goto(f"{live_server.url}/wallet?currency=USD")
+        expect(creator_page.get_by_text("Tip by card from a visitor")).to_have_count(1)
+        expect(creator_page.get_by_text("A visitor paid your payment link by card")).to_have_count(
+            1
+        )
         browser.close()
 
     assert available(creator) == 450 + 720
