@@ -24,6 +24,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.money import Money
+
 MESSAGE_MAX_LENGTH = 280
 ADDRESS_MAX_LENGTH = 500
 TIER_NAME_MAX_LENGTH = 60
@@ -520,7 +522,5 @@ class GuestPayment(models.Model):
         return self.amount - self.fee
 
     @property
-    def money(self):
-        from core.money import Money
-
+    def money(self) -> Money:
         return Money(self.amount, self.currency)

@@ -36,6 +36,7 @@ list, and the unlocked posts on every timeline.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import datetime, timedelta
 
@@ -152,6 +153,7 @@ def guest_checkout_start(
             return _raise_if_failed(existing)
         return _charge(existing)
     email = email_clean(email)
+    ip = _ip_clean(ip)
     if not isinstance(payment_method, str) or not _PAYMENT_METHOD.fullmatch(payment_method):
         raise InvalidPaymentMethod()
     target = _target(
@@ -193,6 +195,16 @@ def guest_checkout_start(
             raise
         return _raise_if_failed(guest)
     return _charge(guest)
+
+
+def _ip_clean(value: object) -> str:
+    """The client's address as counted by the IP limit. Without one (no peer address, as
+    behind a misconfigured proxy) every such request shares one bucket: limited together
+    rather than not at all."""
+    try:
+        return str(ipaddress.ip_address(value if isinstance(value, str) else ""))
+    except ValueError:
+        return "0.0.0.0"  # noqa: S104 - a bucket name, not a bind address
 
 
 def _target(*, kind, creator, post_id, product_id, link_id, amount) -> dict:

@@ -382,3 +382,11 @@ def test_the_sweeper_settles_a_payment_whose_webhook_never_came():
     assert guests.guests_sweep() == 1
     assert GuestPayment.objects.get(pk=guest.pk).status == "completed"
     assert available(creator) == 450
+
+
+def test_a_request_without_a_peer_address_is_counted_in_one_shared_bucket(settings):
+    settings.GUEST_PAYMENTS_PER_IP = 1
+    creator = make_user()
+    assert start(creator=creator, amount=Money(100, "USD"), ip="").ip == "0.0.0.0"
+    with pytest.raises(errors.GuestIpLimited):
+        start(creator=creator, amount=Money(100, "USD"), ip="garbage", method="pm_card_amex")
