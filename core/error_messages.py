@@ -230,6 +230,19 @@ MESSAGES: Mapping[str, Any] = {
     "webhook_endpoint_not_found": _("That webhook endpoint no longer exists."),
     "webhook_delivery_not_found": _("That delivery no longer exists."),
     "webhook_endpoints_limit": _("You have the most webhook endpoints allowed. Delete one first."),
+    # guest payments by card
+    "invalid_email": _("Enter a valid e-mail address for your receipt."),
+    "guest_card_limited": _("This card was used for too many payments recently. Try again later."),
+    "guest_ip_limited": _("Too many card payments from this network recently. Try again later."),
+    "guest_tip_cap": _(
+        "Tips by card without an account are capped. Sign up to tip more, or tip less."
+    ),
+    "guest_product_unavailable": _("Only digital products can be bought without an account."),
+    "guest_access_invalid": _("This access link is not valid."),
+    "link_guest_unavailable": _(
+        "This link can only be paid from a SocialPay wallet. Log in to pay it."
+    ),
+    "guest_access_expired": _("This access link has expired. Sign up with your e-mail to see it."),
 }
 
 #: A card's ``decline_code`` (Stripe's vocabulary) → what to tell the cardholder.

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from payments.creators import guest_pages
 from payments.creators import views as creators
 from payments.fx import views as fx_views
 from payments.hooks import views as hooks_views
@@ -65,11 +66,29 @@ urlpatterns += [
     path("creator/dashboard/data", creators.dashboard_data, name="dashboard-data"),
 ]
 
+# Guest payments by card: no account needed (the checkout key in the URL is the secret).
+urlpatterns += [
+    path("pay/guest/tip/<str:handle>", guest_pages.guest_tip_page, name="guest-tip"),
+    path("pay/guest/unlock/<int:post_id>", guest_pages.guest_unlock_page, name="guest-unlock"),
+    path(
+        "pay/guest/product/<int:product_id>", guest_pages.guest_product_page, name="guest-product"
+    ),
+    path("pay/guest/access/<str:token>", guest_pages.guest_access_page, name="guest-access"),
+    path("pay/guest/purchases", guest_pages.guest_purchases_page, name="guest-purchases"),
+    path("pay/guest/<str:client_key>", guest_pages.guest_payment_page, name="guest-payment"),
+    path(
+        "pay/guest/<str:client_key>/confirm",
+        guest_pages.guest_payment_confirm,
+        name="guest-payment-confirm",
+    ),
+]
+
 # Payment links: the owner's list, the public page, the owner's page of one link.
 urlpatterns += [
     path("links", links.links_page, name="links"),
     path("links/<str:slug>", links.link_page, name="link"),
     path("links/<str:slug>/manage", links.link_manage_page, name="link-manage"),
+    path("links/<str:slug>/card", links.link_guest_page, name="link-guest"),
     path("links/<str:slug>/deactivate", links.link_deactivate, name="link-deactivate"),
     # QR codes of a profile, a tip jar, a payment link (SVG for the page, PNG for print).
     path("qr/<str:kind>/<str:key>.<str:fmt>", links.qr_code, name="qr"),

@@ -775,6 +775,17 @@ CREATOR_MEMBERSHIP_GRACE_DAYS = env.int("CREATOR_MEMBERSHIP_GRACE_DAYS", default
 # Card tips still waiting for the processor's webhook after this many seconds are looked
 # up at the processor by the sweeper (every other creator flow commits in one transaction).
 CREATOR_STUCK_AFTER_SECONDS = env.int("CREATOR_STUCK_AFTER_SECONDS", default=300)
+# Guest payments by card (no account): abuse limits counted over a sliding window, per card
+# fingerprint and per client IP, every attempt counted (declines too: card testing is
+# what they stop); and a cap on what one card may tip as a guest in a day (limits
+# currency, minor units).
+GUEST_WINDOW_SECONDS = env.int("GUEST_WINDOW_SECONDS", default=3600)
+GUEST_PAYMENTS_PER_CARD = env.int("GUEST_PAYMENTS_PER_CARD", default=5)
+GUEST_PAYMENTS_PER_IP = env.int("GUEST_PAYMENTS_PER_IP", default=20)
+GUEST_TIP_CAP = env.int("GUEST_TIP_CAP", default=10_000)
+GUEST_TIP_CAP_WINDOW_SECONDS = env.int("GUEST_TIP_CAP_WINDOW_SECONDS", default=24 * 3600)
+# How long the signed access link of a guest's unlock or digital product works.
+GUEST_ACCESS_MAX_AGE_SECONDS = env.int("GUEST_ACCESS_MAX_AGE_SECONDS", default=30 * 24 * 3600)
 CELERY_BEAT_SCHEDULE.update(
     {
         "creators-escrow-release-due": {

@@ -27,3 +27,16 @@ class CreatorsConfig(AppConfig):
         statement_describer("unlock")(selectors.unlock_statement_descriptions)
         statement_describer("order")(selectors.order_statement_descriptions)
         statement_describer("membership")(selectors.membership_statement_descriptions)
+        statement_describer("guest_payment")(selectors.guest_payment_statement_descriptions)
+
+        # A guest's card payments follow the e-mail address once someone verifies it.
+        from allauth.account.signals import email_confirmed
+
+        email_confirmed.connect(_claim_guest_payments, dispatch_uid="creators.guest_claim")
+
+
+def _claim_guest_payments(sender, request=None, email_address=None, **kwargs) -> None:
+    from payments.creators.services.guests import guest_payments_claim
+
+    if email_address is not None and email_address.user_id:
+        guest_payments_claim(user=email_address.user)

@@ -94,3 +94,52 @@ class PaymentFailed(DomainError):
     code = "payment_failed"
     status = 402
     default_message = _("The payment did not go through.")
+
+
+# --- guest payments by card -------------------------------------------------------------------
+class InvalidEmail(ValidationFailed):
+    code = "invalid_email"
+    default_message = _("Enter a valid e-mail address for your receipt.")
+
+
+class GuestCardLimited(DomainError):
+    # 429: nothing is stored, so the same form can be sent again once the window passed.
+    code = "guest_card_limited"
+    status = 429
+    default_message = _("This card was used for too many payments recently. Try again later.")
+
+
+class GuestIpLimited(DomainError):
+    code = "guest_ip_limited"
+    status = 429
+    default_message = _("Too many card payments from this network recently. Try again later.")
+
+
+class GuestTipCapExceeded(DomainError):
+    code = "guest_tip_cap"
+    status = 422
+    default_message = _(
+        "Tips by card without an account are capped. Sign up to tip more, or tip less."
+    )
+
+
+class GuestProductUnavailable(Conflict):
+    code = "guest_product_unavailable"
+    default_message = _("Only digital products can be bought without an account.")
+
+
+class GuestPaymentNotFound(NotFound):
+    code = "not_found"
+    default_message = _("No such payment.")
+
+
+class GuestAccessInvalid(DomainError):
+    code = "guest_access_invalid"
+    status = 403
+    default_message = _("This access link is not valid.")
+
+
+class GuestAccessExpired(DomainError):
+    code = "guest_access_expired"
+    status = 410
+    default_message = _("This access link has expired. Sign up with your e-mail to see it.")

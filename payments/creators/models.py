@@ -24,6 +24,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.money import Money
+
 MESSAGE_MAX_LENGTH = 280
 ADDRESS_MAX_LENGTH = 500
 TIER_NAME_MAX_LENGTH = 60
@@ -409,3 +411,116 @@ class MembershipCharge(models.Model):
 
     def __str__(self) -> str:
         return f"charge {self.pk} of membership {self.membership_id}"
+
+
+class GuestPayment(models.Model):
+    """A payment by card from a visitor without an account: a tip, the unlock of one post,
+    a digital product, or a payment link (``payments.creators.services.guests``).
+
+    Recorded (``created``) before the processor is called; ``completed`` only by the
+    processor's ``payment_intent.succeeded`` webhook, in the one transaction that books the
+    entry (D processor_clearing gross · C wallet:creator net · C fees fee). The guest is
+    known by an e-mail address only; ``claimed_by`` is set when someone verifies that
+    address on an account, so their purchases follow them.
+
+    Invariants (database-enforced): the amount and fee checks of every creator payment; a
+    ``client_key`` is used once (a retried form finds its row); a processor payment
+    credits one guest payment at most; a completed payment points at its entry; an unlock
+    names a post, a product purchase a product, a link payment a link.
+    """
+
+    class Kind(models.TextChoices):
+        TIP = "tip", "tip"
+        UNLOCK = "unlock", "unlock"
+        PRODUCT = "product", "product"
+        LINK = "link", "link"
+
+    class Status(models.TextChoices):
+        CREATED = "created", "created"
+        REQUIRES_ACTION = "requires_action", "requires action"
+        PENDING = "pending", "pending"
+        COMPLETED = "completed", "completed"
+        FAILED = "failed", "failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    post = models.ForeignKey(
+        "posts.Post", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The payment link's id: links sit above this app (it never imports them), so the
+    # reference is a plain number that ``payments.links`` resolves.
+    link_id = models.BigIntegerField(null=True, blank=True)
+    email = models.EmailField(max_length=254)
+    amount = models.BigIntegerField()
+    fee = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    message = models.CharField(max_length=MESSAGE_MAX_LENGTH, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    failure_code = models.CharField(max_length=64, blank=True)
+    client_key = models.CharField(max_length=64, unique=True)
+    processor = models.CharField(max_length=20)
+    payment_method = models.CharField(max_length=100)
+    payment_id = models.CharField(max_length=255, blank=True)
+    card_fingerprint = models.CharField(max_length=64)
+    ip = models.GenericIPAddressField()
+    # Where the guest paid (scheme and host): the e-mailed access link points back there.
+    site_url = models.CharField(max_length=200, blank=True)
+    entry = models.ForeignKey(
+        "ledger.Entry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="guest_payments",
+    )
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            *_money_checks("guestpay"),
+            models.UniqueConstraint(
+                fields=["processor", "payment_id"],
+                condition=~Q(payment_id=""),
+                name="guestpay_payment_once",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(entry__isnull=False),
+                name="guestpay_completed_has_entry",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="tip", product__isnull=True, link_id__isnull=True)
+                    | Q(kind="unlock", post__isnull=False, product__isnull=True)
+                    | Q(kind="product", product__isnull=False)
+                    | Q(kind="link", link_id__isnull=False)
+                ),
+                name="guestpay_target_by_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["card_fingerprint", "created_at"], name="guestpay_card_recent"),
+            models.Index(fields=["ip", "created_at"], name="guestpay_ip_recent"),
+            models.Index(fields=["email", "status"], name="guestpay_email"),
+            models.Index(fields=["creator", "-id"], name="guestpay_creator_newest"),
+            models.Index(fields=["status", "created_at"], name="guestpay_status_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"guest payment {self.pk}"
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.fee
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)

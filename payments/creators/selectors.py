@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from payments.creators.models import (
+    GuestPayment,
     Membership,
     MembershipCharge,
     Order,
@@ -45,6 +46,13 @@ def locked_access_q(*, viewer: User | None, post_ref: str = "pk", prefix: str = 
         return Q(pk__in=[])
     ref = OuterRef(post_ref)
     unlocked = Unlock.objects.filter(post_id=ref, buyer_id=viewer.pk, status=PayStatus.COMPLETED)
+    # An unlock bought as a guest with an address this person verified (claimed).
+    guest_unlocked = GuestPayment.objects.filter(
+        post_id=ref,
+        kind=GuestPayment.Kind.UNLOCK,
+        claimed_by_id=viewer.pk,
+        status=GuestPayment.Status.COMPLETED,
+    )
     now = timezone.now()
     member = Membership.objects.filter(
         member_id=viewer.pk,
@@ -55,6 +63,7 @@ def locked_access_q(*, viewer: User | None, post_ref: str = "pk", prefix: str = 
     return (
         Q(**{f"{prefix}author_id": viewer.pk})
         | Q(Exists(unlocked))
+        | Q(Exists(guest_unlocked))
         | (Q(**{f"{prefix}members_tier__isnull": False}) & Q(Exists(member)))
     )
 
@@ -288,6 +297,26 @@ def tip_statement_descriptions(*, user: User, idents: list[str]) -> Described:
     return described
 
 
+def guest_payment_statement_descriptions(*, user: User, idents: list[str]) -> Described:
+    """``guest_payment:<id>``: what a visitor without an account paid the creator by card
+    (no counterparty: the guest has no handle, and their e-mail is not shown)."""
+    described: Described = {}
+    rows = GuestPayment.objects.filter(pk__in=_ids(idents), creator=user).select_related(
+        "post", "product"
+    )
+    for g in rows:
+        if g.kind == GuestPayment.Kind.UNLOCK and g.post is not None:
+            text = _("A visitor unlocked %(title)s by card") % {"title": _title(g.post.text)}
+        elif g.kind == GuestPayment.Kind.PRODUCT and g.product is not None:
+            text = _("A visitor bought %(title)s by card") % {"title": g.product.title}
+        elif g.kind == GuestPayment.Kind.LINK:
+            text = _("A visitor paid your payment link by card")
+        else:
+            text = _("Tip by card from a visitor")
+        described[str(g.pk)] = (str(text), None)
+    return described
+
+
 def unlock_statement_descriptions(*, user: User, idents: list[str]) -> Described:
     """``unlock:<id>``: "Unlocked 'Studio notes' by @carol" or "@bob unlocked 'Studio notes'"."""
     described = {}
@@ -337,3 +366,13 @@ def membership_statement_descriptions(*, user: User, idents: list[str]) -> Descr
         )
         described[str(m.pk)] = (text % args, other.handle)
     return described
+
+
+def guest_purchases(*, user: User) -> list[GuestPayment]:
+    """What ``user`` paid as a guest before having (or using) an account: the completed
+    guest payments claimed by them, newest first (at most 200)."""
+    return list(
+        GuestPayment.objects.filter(claimed_by=user, status=GuestPayment.Status.COMPLETED)
+        .select_related("creator", "post", "product")
+        .order_by("-id")[:200]
+    )

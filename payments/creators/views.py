@@ -79,9 +79,23 @@ def _tip_form_prefill(request) -> dict:
     return {"custom": amount_text(suggested), "currency": suggested.currency}
 
 
+def tip_page(request, post_id: int | None = None, handle: str | None = None):
+    """The tip form. A visitor without an account is sent to the card checkout of the
+    tip jar (a post's tip jar is its author's), with a shared ``?amount=`` kept."""
+    if not request.user.is_authenticated:
+        query = request.GET.copy()
+        if post_id is not None:
+            post, creator = _tip_target(post_id, None)
+            handle = creator.handle
+            query["post"] = str(post.pk)
+        url = reverse("payments:guest-tip", args=[handle])
+        return redirect(url + (f"?{query.urlencode()}" if query else ""))
+    return _tip_page(request, post_id=post_id, handle=handle)
+
+
 @login_required
 @idempotent_form("creators.tip.page")
-def tip_page(request, post_id: int | None = None, handle: str | None = None):
+def _tip_page(request, post_id: int | None = None, handle: str | None = None):
     post, creator = _tip_target(post_id, handle)
     ctx = {
         "post": post,

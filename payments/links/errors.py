@@ -56,3 +56,10 @@ class RateLimited(DomainError):
     code = "throttled"
     status = 429
     default_message = _("Too many requests. Wait a minute and try again.")
+
+
+class LinkGuestUnavailable(Conflict):
+    # A use-limited link counts each use in the paying transaction; a card payment is
+    # settled later by the processor's webhook, so the last use could be sold twice.
+    code = "link_guest_unavailable"
+    default_message = _("This link can only be paid from a SocialPay wallet. Log in to pay it.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import User
+from payments.creators.models import GuestPayment
 from payments.links import errors
 from payments.links.models import LinkPayment, PaymentLink
 
@@ -45,4 +46,15 @@ def link_payments(*, owner: User, slug: object, limit: int = PAGE_SIZE) -> Query
         LinkPayment.objects.filter(link=link, status=LinkPayment.Status.COMPLETED)
         .select_related("payer")
         .order_by("-id")[:limit]
+    )
+
+
+def link_guest_payments(*, owner: User, slug: object, limit: int = PAGE_SIZE) -> list[GuestPayment]:
+    """The completed card payments of visitors without an account through one of
+    ``owner``'s links, newest first (the guest is shown by nothing but the message)."""
+    link = link_of_owner(owner=owner, slug=slug)
+    return list(
+        GuestPayment.objects.filter(
+            kind=GuestPayment.Kind.LINK, link_id=link.pk, status=GuestPayment.Status.COMPLETED
+        ).order_by("-id")[:limit]
     )

@@ -42,8 +42,10 @@ from core.money import Money, currency_require_supported
 from core.text import text_clean
 from ledger import chart
 from payments.creators.fees import FeeQuote, fee_quote
+from payments.creators.models import GuestPayment
 from payments.creators.services import MAX_PAYMENT_MINOR, amount_check
 from payments.creators.services.common import split_entry
+from payments.creators.services.guests import guest_checkout_start
 from payments.links import errors
 from payments.links.models import (
     MAX_USES_LIMIT,
@@ -265,6 +267,44 @@ def link_pay(
     return payment
 
 
+def link_pay_guest(
+    *,
+    slug: str,
+    email: str,
+    payment_method: str,
+    client_key: str,
+    ip: str,
+    amount: Money | None = None,
+    message: str = "",
+    site_url: str = "",
+) -> GuestPayment:
+    """Pay the link ``slug`` by card as a guest (no account): the link's checks, then the
+    guest checkout of ``payments.creators`` (its limits, its once-only settlement on the
+    processor's webhook, D processor_clearing · C wallet:owner net · C fees fee at the
+    link's rate). Use-limited links are wallet-only (``LinkGuestUnavailable``).
+
+    Raises ``LinkNotFound``, ``LinkInactive``, ``LinkExpired``, ``LinkUsedUp``,
+    ``LinkGuestUnavailable``, amount errors, and what ``guest_checkout_start`` raises."""
+    link = link_get(slug=slug)
+    link_usable_check(link=link)
+    if link.max_uses is not None:
+        raise errors.LinkGuestUnavailable()
+    quote = link_quote(link=link, amount=amount)
+    message = text_clean(value=message or "", max_length=MESSAGE_MAX_LENGTH, field="message")
+    return guest_checkout_start(
+        kind=GuestPayment.Kind.LINK,
+        creator=link.owner,
+        link_id=link.pk,
+        amount=quote.gross,
+        email=email,
+        payment_method=payment_method,
+        client_key=client_key,
+        ip=ip,
+        message=message,
+        site_url=site_url,
+    )
+
+
 def _receipts(*, payment: LinkPayment, link: PaymentLink, payer: User) -> None:
     note = payment.message or link.note
     payment_receipts(
@@ -309,6 +349,7 @@ __all__ = [
     "link_deactivate",
     "link_get",
     "link_pay",
+    "link_pay_guest",
     "link_quote",
     "link_usable_check",
 ]

@@ -23,6 +23,7 @@ from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from core.idempotency import form_key, idempotent_form
 from core.money import Money, currency_require_supported, supported_currencies
+from payments.creators import guest_pages
 from payments.links import errors, selectors, services
 from payments.links.models import PaymentLink
 from payments.links.qr import qr_png, qr_svg
@@ -173,7 +174,55 @@ def link_manage_page(request, slug: str):
     except NotFound:
         raise Http404 from None
     payments = selectors.link_payments(owner=request.user, slug=slug)
-    return render(request, "payments/links/manage.html", {"link": link, "payments": payments})
+    guest_payments = selectors.link_guest_payments(owner=request.user, slug=slug)
+    return render(
+        request,
+        "payments/links/manage.html",
+        {"link": link, "payments": payments, "guest_payments": guest_payments},
+    )
+
+
+def link_guest_page(request, slug: str):
+    """A visitor without an account pays a link by card (the guest checkout's two steps,
+    then the payment's page)."""
+    if (limited := _throttled(request)) is not None:
+        return limited
+    link = _link_or_404(slug)
+    fixed = link.amount_money if link.kind == PaymentLink.Kind.FIXED else None
+    ctx = guest_pages.checkout_context(
+        request, title=f"@{link.owner.handle}", fixed=fixed, fee_kind="tip"
+    )
+    ctx.update(creator=link.owner, link=link, kind="link")
+    try:
+        services.link_usable_check(link=link)
+        if link.max_uses is not None:
+            raise errors.LinkGuestUnavailable()
+    except DomainError as exc:
+        ctx["error"] = error_message(exc)
+        return render(request, "payments/creators/guest_checkout.html", ctx, status=exc.status)
+    if link.kind == PaymentLink.Kind.OPEN:
+        ctx["minimum"] = link.min_money
+    if request.method != "POST":
+        return render(request, "payments/creators/guest_checkout.html", ctx)
+
+    def start(*, amount, **kw):
+        return services.link_pay_guest(slug=link.slug, amount=amount, **kw)
+
+    if link.kind == PaymentLink.Kind.OPEN:
+        # The link's currency, whatever the form says.
+        request.POST = request.POST.copy()
+        request.POST["currency"] = link.currency
+        return guest_pages.checkout_post(
+            request,
+            ctx,
+            start=start,
+            amount_from_form=True,
+            fee_kind="tip",
+            check=lambda amount: services.link_amount(link=link, amount=amount),
+        )
+    return guest_pages.checkout_post(
+        request, ctx, start=start, amount_from_form=False, fee_kind="tip"
+    )
 
 
 @login_required

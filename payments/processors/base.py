@@ -365,6 +365,13 @@ class Processor(abc.ABC):
         payment that needs authentication comes back ``requires_action``."""
 
     @abc.abstractmethod
+    def card_fingerprint(self, payment_method: str) -> str:
+        """The card's fingerprint (Stripe's ``card.fingerprint``): the same card gives the
+        same value whatever token names it, so abuse limits can count per card before it
+        is charged. Raises ``PermanentProcessorError`` (``resource_missing``) for a token
+        the processor does not know."""
+
+    @abc.abstractmethod
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> Payment:
         """Confirm a payment again after the customer completed ``next_action``."""
 

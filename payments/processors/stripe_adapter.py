@@ -145,6 +145,15 @@ class StripeProcessor(Processor):
         )
         return objects.payment_from_object(_plain(intent))
 
+    def card_fingerprint(self, payment_method: str) -> str:
+        method = _plain(_call(lambda: self.client.v1.payment_methods.retrieve(payment_method)))
+        fingerprint = (method.get("card") or {}).get("fingerprint")
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise PermanentProcessorError(
+                "This payment method is not a card.", code="invalid_payment_method"
+            )
+        return fingerprint
+
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> Payment:
         intent = _call(
             lambda: self.client.v1.payment_intents.confirm(

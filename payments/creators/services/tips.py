@@ -424,5 +424,8 @@ def tips_card_sweep(*, now: datetime | None = None) -> int:
 
 def creators_sweep_stuck(*, now: datetime | None = None) -> int:
     """The creators' sweeper (Celery beat). Only processor-bound flows can be left half
-    done, so only card tips are swept; every other flow commits in one transaction."""
-    return tips_card_sweep(now=now)
+    done, so only card tips and guest payments are swept; every other flow commits in one
+    transaction."""
+    from payments.creators.services.guests import guests_sweep
+
+    return tips_card_sweep(now=now) + guests_sweep(now=now)

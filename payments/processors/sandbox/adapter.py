@@ -66,6 +66,11 @@ class SandboxProcessor(Processor):
         )
         return objects.payment_from_object(body)
 
+    def card_fingerprint(self, payment_method: str) -> str:
+        return str(
+            _call(lambda: engine.payment_method_retrieve(payment_method))["card"]["fingerprint"]
+        )
+
     def confirm_payment(self, payment_id: str, *, idempotency_key: str) -> Payment:
         body = _call(
             lambda: engine.payment_intent_confirm(payment_id, idempotency_key=idempotency_key)

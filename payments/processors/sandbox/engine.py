@@ -485,6 +485,20 @@ def _amount(value: Any) -> int:
     return value
 
 
+def payment_method_retrieve(method: Any) -> dict[str, Any]:
+    """A test card's PaymentMethod, as Stripe shows it: each test token is its own card, so
+    its fingerprint is derived from the token (stable across runs, distinct per card)."""
+    if method not in PAYMENT_METHODS:
+        raise _missing("PaymentMethod", str(method))
+    brand = CARDS_OK.get(method, "visa")
+    return {
+        "id": method,
+        "object": "payment_method",
+        "type": "card",
+        "card": {"brand": brand, "fingerprint": _derive("fp", method)[:19]},
+    }
+
+
 def payment_intent_create(params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         amount = _amount(params.get("amount"))

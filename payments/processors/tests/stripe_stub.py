@@ -24,6 +24,7 @@ from payments.processors.sandbox.engine import (
     BANK_TOKENS,
     CARD_DECLINES,
     CARDS_OK,
+    PAYMENT_METHODS,
     PAYOUT_FAILURES,
     bank_test_outcome,
     charge_fee,
@@ -186,6 +187,16 @@ class StripeStub:
                 return self.pi_create(params)
             case "POST", ["v1", "payment_intents", pi_id, "confirm"]:
                 return self.pi_confirm(pi_id)
+            case "GET", ["v1", "payment_methods", pm_id]:
+                if pm_id not in PAYMENT_METHODS:
+                    return self._missing("payment_method", pm_id)
+                digest = hashlib.sha256(pm_id.encode()).hexdigest()[:16]
+                return 200, {
+                    "id": pm_id,
+                    "object": "payment_method",
+                    "type": "card",
+                    "card": {"brand": "visa", "fingerprint": digest},
+                }
             case "GET", ["v1", "payment_intents", pi_id]:
                 pi = self.state.intents.get(pi_id)
                 return (200, self._pi_view(pi)) if pi else self._missing("payment_intent", pi_id)

@@ -429,3 +429,12 @@ def test_webhook_verification_refuses(driver, mutate, code):
     with pytest.raises(WebhookSignatureError) as caught:
         driver.processor.parse_webhook(body, mutate(driver, body))
     assert caught.value.code == code
+
+
+def test_a_card_fingerprint_names_the_card_not_the_token(driver):
+    visa = driver.processor.card_fingerprint("pm_card_visa")
+    assert visa and visa == driver.processor.card_fingerprint("pm_card_visa")
+    assert visa != driver.processor.card_fingerprint("pm_card_chargeDeclined")
+    with pytest.raises(PermanentProcessorError) as exc:
+        driver.processor.card_fingerprint("pm_card_nope")
+    assert exc.value.code == "resource_missing"
