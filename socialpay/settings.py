@@ -645,6 +645,19 @@ CELERY_BEAT_SCHEDULE["hooks-prune"] = {
     "schedule": timedelta(hours=6),
 }
 
+# --- Home timelines: fan-out on write into Redis (posts.timeline_cache) --------------------
+# On: a published post's id is pushed (by a Celery task after commit) to the cached timeline
+# of each follower; reads page through the cache and merge in the posts of "celebrities"
+# (authors with more than TIMELINE_CELEBRITY_FOLLOWERS followers, never fanned out). Off, or
+# whenever Redis misses or is down: the timeline is read from PostgreSQL as before.
+TIMELINE_FANOUT = env.bool("TIMELINE_FANOUT", default=PRODUCTION)
+# Post ids kept per cached timeline (older pages are read from PostgreSQL).
+TIMELINE_CACHE_SIZE = env.int("TIMELINE_CACHE_SIZE", default=800)
+TIMELINE_CELEBRITY_FOLLOWERS = env.int("TIMELINE_CELEBRITY_FOLLOWERS", default=10_000)
+# A cached timeline is rebuilt from PostgreSQL this long after it was built, whatever
+# happened meanwhile: any drift (a fan-out lost with Redis or the broker) lasts no longer.
+TIMELINE_CACHE_TTL_SECONDS = env.int("TIMELINE_CACHE_TTL_SECONDS", default=24 * 3600)
+
 # --- Ledger ---------------------------------------------------------------------------------
 # ledger_verify reports holds still pending after this many hours.
 LEDGER_HOLD_MAX_AGE_HOURS = env.int("LEDGER_HOLD_MAX_AGE_HOURS", default=7 * 24)
