@@ -760,8 +760,13 @@ WALLET_TEST_CARDS = [
 # 0 wakes the worker after every payment (the test suite, which runs no beat).
 RECEIPTS_KICK_SECONDS = env.float("RECEIPTS_KICK_SECONDS", default=0 if PROFILE == "test" else 0.25)
 # Tasks a worker publishes each time it (re)connects to the broker (socialpay.celery): the
-# drains of the outboxes whose wake-ups a broker restart can lose.
-CELERY_ON_CONNECT_TASKS = ["payments.receipts_outbox_drain", "hooks.events_dispatch"]
+# drains of the outboxes whose wake-ups a broker restart can lose (webhook retries wait in
+# the broker as delayed wake-ups of the delivery dispatcher).
+CELERY_ON_CONNECT_TASKS = [
+    "payments.receipts_outbox_drain",
+    "hooks.events_dispatch",
+    "hooks.deliveries_dispatch",
+]
 CELERY_BEAT_SCHEDULE["receipts-outbox-drain"] = {
     "task": "payments.receipts_outbox_drain",
     "schedule": timedelta(seconds=1),
