@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -129,7 +130,13 @@ def test_two_dispatchers_at_once_post_every_event_once_and_in_order_per_endpoint
         t.start()
     for t in threads:
         t.join(60)
-    assert sum(posted for posted, _ in results) == 120
+    # The suite's Celery worker, when one runs, may be a third dispatcher (the commits
+    # above wake it): every event still goes out once.
+    assert 0 < sum(posted for posted, _ in results) <= 120
+    deadline = time.monotonic() + 30
+    while Delivery.objects.filter(status="delivered").count() < 120:
+        assert time.monotonic() < deadline, "not all delivered"
+        time.sleep(0.05)
     tips = _tips(receiver.requests)
     assert sorted(tips) == sorted(set(tips)) and len(tips) == 120  # each event once
     for n in range(3):
