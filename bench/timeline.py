@@ -1,6 +1,7 @@
-"""Home timeline benchmark: server time and queries per page, at 10k users / 1M posts.
+"""Home timeline benchmark: server time and queries per page, at 10k users / 1M posts,
+with fan-out on read (PostgreSQL) and fan-out on write (Redis, ``TIMELINE_FANOUT``).
 
-    python bench/timeline.py [--reseed] [--rounds 40]
+    python bench/timeline.py [--reseed] [--rounds 40] [--warm 1000] [--posts 200]
 
 Uses its own database, ``sp_bench_timeline`` on the server named by ``DATABASE_URL`` (created,
 migrated and seeded on the first run or with ``--reseed``; seeding takes a minute or two
@@ -20,6 +21,15 @@ and prints p50/p95 in milliseconds, the Python process's CPU milliseconds per ca
 than wall time on a busy machine; PostgreSQL's own CPU is not in it) and the number of SQL
 queries per page. A reference, ``GET /api/v1/me`` (token check + one primary-key read),
 is measured in the same loop, so that a ratio to it can be quoted from a single run.
+
+It measures every case twice: fan-out on read (the timeline query in ``posts.selectors``)
+and fan-out on write (the probes' timelines cached in Redis; a deep page past the cache's
+``TIMELINE_CACHE_SIZE`` ids falls back to PostgreSQL, as in production). Then the write
+side: ``--warm`` random people's timelines are cached, ``--posts`` posts by random authors
+are fanned out (``posts.timeline_cache.timeline_fanout``, in-process), and it reports the
+write amplification (Redis timelines written per post; with every timeline warm it would
+be the audience, followers + 1), the posts skipped as a celebrity's, and the fan-out's
+time per post. Its Redis keys live under a prefix of their own and are deleted at the end.
 """
 
 from __future__ import annotations
@@ -196,7 +206,8 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(rounds: int) -> None:
+def measure(rounds: int, *, fanout: bool) -> None:
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -205,8 +216,10 @@ def measure(rounds: int) -> None:
     from accounts.services import token_create
     from posts import selectors
 
+    settings.TIMELINE_FANOUT = fanout
+    mode = "fan-out on write (Redis)" if fanout else "fan-out on read (PostgreSQL)"
     print(
-        f"\n{'follows':>8} {'what':<28} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>7} "
+        f"\n{mode}\n{'follows':>8} {'what':<28} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>7} "
         f"{'x ref':>6} {'queries':>8}\n{'-' * 80}"
     )
     for count, handle in PROBES.items():
@@ -250,6 +263,77 @@ def measure(rounds: int) -> None:
             )
 
 
+def measure_fanout(*, warm: int, posts: int) -> None:
+    """Write amplification and fan-out time, with ``warm`` random timelines cached."""
+    import random
+
+    from django.conf import settings
+    from django.db import connection
+
+    from accounts.models import Follow, User
+    from posts import selectors, timeline_cache
+    from posts.services import post_create
+
+    rng = random.Random(42)
+    people = list(User.objects.filter(handle__startswith="u").values_list("pk", flat=True))
+    settings.TIMELINE_FANOUT = True
+    started = time.perf_counter()
+    for viewer_id in rng.sample(people, min(warm, len(people))):
+        timeline_cache.page_ids(
+            viewer_id=viewer_id,
+            author_ids=selectors.timeline_author_ids(viewer=User(pk=viewer_id)),
+            before=None,
+            size=20,
+            load_ids=selectors.timeline_ids,
+        )
+    warmed = min(warm, len(people))
+    print(
+        f"\nfan-out on write: {warmed:,} of {len(people):,} timelines warmed in "
+        f"{time.perf_counter() - started:.0f} s; {posts} posts by random authors"
+    )
+    # The posts are written with the fan-out off (no task queued: nobody works on the
+    # queue here) and fanned out in-process, timed.
+    settings.TIMELINE_FANOUT = False
+    writes, audiences, samples, celebrity = [], [], [], 0
+    authors = list(User.objects.filter(pk__in=people))
+    for _ in range(posts):
+        author = rng.choice(authors)
+        post = post_create(author=author, text="fan-out bench post")
+        settings.TIMELINE_FANOUT = True
+        began = time.perf_counter()
+        written = timeline_cache.timeline_fanout(post_id=post.pk)
+        samples.append((time.perf_counter() - began) * 1000)
+        settings.TIMELINE_FANOUT = False
+        followers = Follow.objects.filter(followee_id=author.pk).count()
+        if followers > settings.TIMELINE_CELEBRITY_FOLLOWERS:
+            celebrity += 1
+        else:
+            audiences.append(followers + 1)
+        writes.append(written)
+    connection.close()
+    share = warmed / len(people)
+    print(
+        f"  Redis writes per post (write amplification): mean {statistics.mean(writes):.1f}, "
+        f"max {max(writes)} with {share:.0%} of timelines warm; "
+        f"mean audience (all warm) {statistics.mean(audiences or [0]):.1f}\n"
+        f"  celebrity posts (not fanned out): {celebrity} of {posts} "
+        f"(more than {settings.TIMELINE_CELEBRITY_FOLLOWERS:,} followers)\n"
+        f"  fan-out time per post: p50 {statistics.median(samples):.1f} ms, "
+        f"p95 {_pct(samples, 0.95):.1f} ms"
+    )
+
+
+def _redis_keys_drop(prefix: str) -> None:
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+    client.close()
+
+
 def _cursor_url_before(client, before_id: int, post_model) -> str:
     """The API URL of the page that starts right after post ``before_id`` (DRF cursor)."""
     from base64 import b64encode
@@ -264,18 +348,33 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument(
+        "--warm", type=int, default=1000, help="timelines cached before the fan-out figures"
+    )
+    parser.add_argument("--posts", type=int, default=200, help="posts fanned out")
+    parser.add_argument(
+        "--celebrity-followers",
+        type=int,
+        default=None,
+        help="TIMELINE_CELEBRITY_FOLLOWERS for this run (default: the setting)",
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
     )
     args = parser.parse_args()
     if args.smoke:
         name, must_seed = smoke_database(BENCH_DB), True
         users, posts, args.rounds = 100, 20_000, 2
+        # Some of the toy authors are celebrities, so the read-time merge runs too.
+        args.warm, args.posts, args.celebrity_followers = 100, 10, 78
     else:
         name, users, posts = BENCH_DB, USERS, POSTS
         must_seed = database_ensure(BENCH_DB, fresh=args.reseed)
     os.environ["DATABASE_URL"] = database_url(name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The cached timelines go under a prefix of this run's own (deleted at the end).
+    prefix = f"bench-timeline-{os.getpid()}"
+    os.environ["CACHE_KEY_PREFIX"] = prefix
     import django
 
     django.setup()
@@ -292,8 +391,16 @@ def main() -> None:
         # A database seeded by an older version still gets the newer columns and indexes.
         harness.migrate()
     seed_sparse()
-    measure(args.rounds)
-    measure_sparse(args.rounds)
+    if args.celebrity_followers is not None:
+        settings.TIMELINE_CELEBRITY_FOLLOWERS = args.celebrity_followers
+    try:
+        measure(args.rounds, fanout=False)
+        measure(args.rounds, fanout=True)
+        settings.TIMELINE_FANOUT = False
+        measure_sparse(args.rounds)
+        measure_fanout(warm=args.warm, posts=args.posts)
+    finally:
+        _redis_keys_drop(prefix)
 
 
 if __name__ == "__main__":

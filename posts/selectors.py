@@ -16,6 +16,10 @@ follow, minus people they muted. The followee ids are read first (one query). Th
   authors (with that many authors, matching posts are dense, so the walk is short).
 
 Either way the number of queries per page is fixed (3), whatever the number of follows.
+
+With ``TIMELINE_FANOUT`` on, the page's ids come from the viewer's timeline cached in Redis
+(``posts.timeline_cache``: fan-out on write, celebrities merged on read); the followee
+query and the posts query stay, the id query goes (or shrinks to the celebrities).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import Follow, Mute, User
+from posts import timeline_cache
 from posts.locked import shown_locked_access_q
 from posts.models import Like as PostLike
 from posts.models import Post
@@ -117,29 +122,60 @@ _LATERAL_PAGE_SQL = """
 _NO_CURSOR = 2**63 - 1
 
 
+def timeline_ids(author_ids: list[int], before: int | None, limit: int) -> list[int]:
+    """Ids of the newest ``limit`` top-level, not deleted or hidden posts by ``author_ids``
+    below ``before``, newest first (one query; see the module docstring for the plans)."""
+    if len(author_ids) > LATERAL_MAX_AUTHORS:
+        qs = Post.objects.filter(
+            reply_to__isnull=True,
+            deleted_at__isnull=True,
+            hidden_at__isnull=True,
+            author_id__in=author_ids,
+        )
+        if before is not None:
+            qs = qs.filter(id__lt=before)
+        return list(qs.order_by("-id").values_list("id", flat=True)[:limit])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LATERAL_PAGE_SQL,
+            {"authors": author_ids, "before": before or _NO_CURSOR, "limit": limit},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def timeline_home_page(
     *, viewer: User, before: int | None, size: int
 ) -> tuple[list[Post], int | None]:
-    """One page of the home timeline: (posts newest first, next ``before`` or None)."""
+    """One page of the home timeline: (posts newest first, next ``before`` or None).
+
+    With ``TIMELINE_FANOUT`` the page's ids come from the viewer's cached timeline
+    (``posts.timeline_cache``), celebrities merged in; otherwise, and whenever the cache
+    cannot answer, from PostgreSQL."""
     author_ids = timeline_author_ids(viewer=viewer)
+    cached = timeline_cache.page_ids(
+        viewer_id=viewer.pk, author_ids=author_ids, before=before, size=size, load_ids=timeline_ids
+    )
+    if cached is not None:
+        ids, next_before = cached
+        # A fan-out racing an unfollow or a mute can leave a post of someone no longer in
+        # the set: it is dropped here (the page is then one shorter, never wrong).
+        allowed = set(author_ids)
+        return [p for p in _posts_by_ids(ids, viewer) if p.author_id in allowed], next_before
     if len(author_ids) > LATERAL_MAX_AUTHORS:
         return page_before(
             timeline_home(viewer=viewer, author_ids=author_ids), before=before, size=size
         )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LATERAL_PAGE_SQL,
-            {"authors": author_ids, "before": before or _NO_CURSOR, "limit": size + 1},
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = timeline_ids(author_ids, before, size + 1)
     next_before = ids[size - 1] if len(ids) > size else None
-    ids = ids[:size]
-    # The second query re-applies every visibility rule (suspended authors, originals of
+    return _posts_by_ids(ids[:size], viewer), next_before
+
+
+def _posts_by_ids(ids: list[int], viewer: User) -> list[Post]:
+    # This query re-applies every visibility rule (suspended authors, originals of
     # reposts); a row it drops makes this page shorter, never the next one wrong.
-    posts = list(
+    return list(
         _with_viewer_flags(Post.objects.filter(_visible(), id__in=ids), viewer).order_by("-id")
     )
-    return posts, next_before
 
 
 def timeline_profile(*, author: User, viewer: User | None) -> QuerySet[Post]:

@@ -19,6 +19,7 @@ from accounts.services import Blocked, TextInvalid, notification_create, text_cl
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from posts.models import POST_MAX_LENGTH, REPORT_REASON_MAX_LENGTH, Like, Post, Report
 from posts.rendering import mentioned_handles
+from posts.timeline_cache import post_published, post_removed
 
 MAX_MENTION_NOTIFICATIONS = 10
 
@@ -112,6 +113,8 @@ def post_create(*, author: User, text: str, reply_to_id: int | None = None) -> P
                 target_id=post.pk,
             )
         _notify_mentions(post=post, skip_user_id=parent.author_id if parent else None)
+        if parent is None:  # replies are not on home timelines
+            post_published(post_id=post.pk)
     return post
 
 
@@ -154,6 +157,8 @@ def post_delete(*, post_id: int, actor: User) -> None:
             Post.objects.filter(pk=post.repost_of_id, repost_count__gt=0).update(
                 repost_count=F("repost_count") - 1
             )
+        if post.reply_to_id is None:
+            post_removed(post_id=post.pk)
 
 
 def post_hide(*, post_id: int, staff: User) -> None:
@@ -218,6 +223,7 @@ def repost_create(*, user: User, post_id: int) -> Post:
             # A concurrent identical repost won the partial unique index.
             return Post.objects.get(author=user, repost_of=post, deleted_at__isnull=True)
         Post.objects.filter(pk=post.pk).update(repost_count=F("repost_count") + 1)
+        post_published(post_id=repost.pk)
         notification_create(
             recipient=post.author,
             actor=user,

@@ -645,6 +645,19 @@ CELERY_BEAT_SCHEDULE["hooks-prune"] = {
     "schedule": timedelta(hours=6),
 }
 
+# --- Home timelines: fan-out on write into Redis (posts.timeline_cache) --------------------
+# On: a published post's id is pushed (by a Celery task after commit) to the cached timeline
+# of each follower; reads page through the cache and merge in the posts of "celebrities"
+# (authors with more than TIMELINE_CELEBRITY_FOLLOWERS followers, never fanned out). Off, or
+# whenever Redis misses or is down: the timeline is read from PostgreSQL as before.
+TIMELINE_FANOUT = env.bool("TIMELINE_FANOUT", default=PRODUCTION)
+# Post ids kept per cached timeline (older pages are read from PostgreSQL).
+TIMELINE_CACHE_SIZE = env.int("TIMELINE_CACHE_SIZE", default=800)
+TIMELINE_CELEBRITY_FOLLOWERS = env.int("TIMELINE_CELEBRITY_FOLLOWERS", default=10_000)
+# A cached timeline is rebuilt from PostgreSQL this long after it was built, whatever
+# happened meanwhile: any drift (a fan-out lost with Redis or the broker) lasts no longer.
+TIMELINE_CACHE_TTL_SECONDS = env.int("TIMELINE_CACHE_TTL_SECONDS", default=24 * 3600)
+
 # --- Ledger ---------------------------------------------------------------------------------
 # ledger_verify reports holds still pending after this many hours.
 LEDGER_HOLD_MAX_AGE_HOURS = env.int("LEDGER_HOLD_MAX_AGE_HOURS", default=7 * 24)
@@ -747,8 +760,13 @@ WALLET_TEST_CARDS = [
 # 0 wakes the worker after every payment (the test suite, which runs no beat).
 RECEIPTS_KICK_SECONDS = env.float("RECEIPTS_KICK_SECONDS", default=0 if PROFILE == "test" else 0.25)
 # Tasks a worker publishes each time it (re)connects to the broker (socialpay.celery): the
-# drains of the outboxes whose wake-ups a broker restart can lose.
-CELERY_ON_CONNECT_TASKS = ["payments.receipts_outbox_drain", "hooks.events_dispatch"]
+# drains of the outboxes whose wake-ups a broker restart can lose (webhook retries wait in
+# the broker as delayed wake-ups of the delivery dispatcher).
+CELERY_ON_CONNECT_TASKS = [
+    "payments.receipts_outbox_drain",
+    "hooks.events_dispatch",
+    "hooks.deliveries_dispatch",
+]
 CELERY_BEAT_SCHEDULE["receipts-outbox-drain"] = {
     "task": "payments.receipts_outbox_drain",
     "schedule": timedelta(seconds=1),

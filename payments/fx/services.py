@@ -22,7 +22,10 @@ or its own:
 4. book the entry (the ledger joins the transaction as a savepoint; its idempotency key
    ``fx:quote:<id>`` is unique, so a quote can never be booked twice);
 5. mark the quote executed (entry, time, kind, recipient);
-6. write the receipts to the outbox (``payments.wallets.receipts``).
+6. write the receipts to the outbox (``payments.wallets.receipts``) and, in the same
+   statement, the outgoing webhook events (``fx.converted``; ``fx.sent`` and
+   ``fx.received``), so a committed FX payment always has its events and a rolled-back
+   one never does.
 
 A refusal or a crash anywhere before the commit leaves nothing behind: no entry, an unused
 quote, no limit reservation and no receipt, so the same quote can be executed again while
@@ -57,6 +60,7 @@ from payments.fx import selectors
 from payments.fx.models import FxQuote, FxRateSnapshot
 from payments.fx.quotes import Pricing, price_for_target, price_from_source, ratio
 from payments.fx.sources import RateUnavailable, get_rate_source
+from payments.wallets.events import EventSpec, event_spec
 from payments.wallets.limits import (
     limit_amount,
 )
@@ -357,8 +361,33 @@ def _execute(
             # Booked as something else (another recipient, a conversion): used.
             raise QuoteUsed() from exc
         _quote_mark(quote=quote, entry=entry, kind=kind, receiver=receiver, note=note, now=now)
-        receipts_send(_receipts(quote=quote, entry=entry))
+        receipts_send(_receipts(quote=quote, entry=entry), events=_events(quote))
     return quote
+
+
+def _events(quote: FxQuote) -> list[EventSpec]:
+    """The webhook events of an executed quote: the converter's ``fx.converted``, or the
+    sender's ``fx.sent`` and the recipient's ``fx.received``. Public handles, money and the
+    rate only (the note is the public note the payer wrote)."""
+    p = quote_pricing(quote)
+    deal = {
+        "quote": str(quote.pk),
+        "source_amount": p.source.as_dict(),
+        "amount": p.target.as_dict(),
+        "fee": p.fee.as_dict(),
+        "mid_rate": str(quote.mid_rate),
+    }
+    if quote.kind == FxQuote.Kind.CONVERSION:
+        specs = [event_spec("fx.converted", quote.user_id, deal)]
+    else:
+        recipient, payer = quote.recipient, quote.user
+        specs = [
+            event_spec("fx.sent", payer.pk, deal | {"to": recipient.handle, "note": quote.note}),
+            event_spec(
+                "fx.received", recipient.pk, deal | {"from": payer.handle, "note": quote.note}
+            ),
+        ]
+    return [s for s in specs if s is not None]
 
 
 def _receipts(*, quote: FxQuote, entry: Entry) -> list[ReceiptSpec]:

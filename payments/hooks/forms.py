@@ -22,6 +22,9 @@ EVENT_LABELS = {
     "payout.failed": _("Payout failed"),
     "dispute.opened": _("Dispute opened"),
     "request.paid": _("Money request paid"),
+    "fx.converted": _("Currency converted"),
+    "fx.sent": _("Money sent abroad"),
+    "fx.received": _("Money received from abroad"),
 }
 
 

@@ -7,28 +7,43 @@ Delivery, in three steps that never hold a transaction across an HTTP call (rule
 
 1. ``events_dispatch`` claims undispatched events (``SKIP LOCKED``) and writes one
    ``Delivery`` per listening endpoint (UNIQUE per event and endpoint), in one transaction
-   that also marks the events dispatched; the delivery tasks are queued after commit.
-2. ``delivery_attempt`` claims a due delivery (a short UPDATE … WHERE that sets
-   ``claimed_until``: two workers never post the same delivery at once), commits, POSTs,
-   then records the ``Attempt`` and the outcome in a second short transaction.
+   that also marks the events dispatched; one ``deliveries_dispatch`` task is queued after
+   commit.
+2. ``deliveries_dispatch`` claims many due deliveries in one short transaction (``SKIP
+   LOCKED``, setting ``claimed_until``), commits, then POSTs each endpoint's share in event
+   id order on one keep-alive connection, recording each ``Attempt`` and outcome in its own
+   short transaction right after its POST. A claim takes only endpoints none of whose
+   deliveries is claimed already (the claims are serialised by a transaction-level
+   advisory lock), so one endpoint is posted to by one worker at a time, in order, while
+   other endpoints go in parallel. A failure stops that endpoint's run: the rest of its
+   share waits one base backoff, so a dead receiver costs one timeout per round, not one
+   per event. It loops until nothing is due (or its time is up: then it queues itself).
 3. A failure schedules the next try with exponential backoff (base * 2^n, capped) until
-   ``HOOKS_RETRY_FOR`` after the event; then the delivery is ``failed``. ``deliveries_due``
-   (beat) re-queues due deliveries whose task was lost.
+   ``HOOKS_RETRY_FOR`` after the event; then the delivery is ``failed``. The task queues a
+   wake-up for the earliest retry; beat's ``deliveries_due`` is the safety net for a
+   wake-up lost with its worker.
 
-Every delivery of one event carries the same event id (body ``id`` and the
-``SocialPay-Event-Id`` header), so a receiver drops duplicates by id.
+Exactly once, in effect: a delivery is claimed by one worker at a time (an expired claim
+is a dead worker's), its outcome is recorded once per attempt, and every delivery of one
+event carries the same event id (body ``id`` and the ``SocialPay-Event-Id`` header), so a
+receiver drops the duplicate a worker killed between POST and record can cause.
+``delivery_attempt`` is one attempt of one delivery (manual redelivery).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F, Min
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
@@ -40,7 +55,7 @@ from payments.hooks.errors import (
     WebhookEventTypeUnknown,
 )
 from payments.hooks.models import Attempt, Delivery, Endpoint, Event
-from payments.hooks.transport import post
+from payments.hooks.transport import EndpointConnection, PostResult
 from payments.processors.signing import compute_signature
 from payments.wallets.events import EVENT_TYPES
 
@@ -50,6 +65,16 @@ SIGNATURE_HEADER = "SocialPay-Signature"
 EVENT_ID_HEADER = "SocialPay-Event-Id"
 DISPATCH_BATCH = 200
 CLAIM_SECONDS = 120  # longer than a request's timeout: a live attempt is never doubled
+# One claim: at most this many deliveries, at most PER_ENDPOINT of them for one endpoint
+# (a run of one endpoint's share stops at CLAIM_SECONDS / 2, well inside its claim).
+DELIVERY_BATCH = 200
+DELIVERY_BATCH_PER_ENDPOINT = 100
+# Outcomes of a run are recorded this many at a time (one commit, not one per POST).
+RECORD_EVERY = 25
+# A dispatch task gives the worker back after this long and queues itself again.
+DISPATCH_RUN_SECONDS = 60
+# A constant key for pg_advisory_xact_lock: claims are taken one transaction at a time.
+_CLAIM_LOCK_KEY = 0x686F6F6B73  # "hooks"
 DESCRIPTION_MAX = 200
 
 
@@ -215,35 +240,41 @@ def events_dispatch(*, batch: int = DISPATCH_BATCH) -> int:
                 for endpoint in endpoints.get(event.user_id, [])
                 if event.kind in endpoint.event_types
             ]
-            created = Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+            Delivery.objects.bulk_create(rows, ignore_conflicts=True)
             Event.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=timezone.now())
-            ids = [d.public_id for d in created]
-            transaction.on_commit(lambda ids=ids: _queue(ids))
+            if rows:
+                transaction.on_commit(deliveries_wake)
         made += len(rows)
 
 
-def _queue(public_ids: list[str]) -> None:
-    from payments.hooks.tasks import delivery_attempt_task
+def deliveries_wake(countdown: float = 0) -> None:
+    """Queue a ``deliveries_dispatch`` run (after ``countdown`` seconds). At most one
+    delayed wake-up per target second is queued, whoever asks. A failure to publish loses
+    nothing: beat's ``deliveries_due`` wakes the dispatcher later."""
+    from payments.hooks.tasks import deliveries_dispatch_task
 
-    for public_id in public_ids:
-        try:
-            delivery_attempt_task.delay(public_id)
-        except Exception:  # the broker is down: deliveries_due picks them up
-            log.warning("hooks.queue_failed", delivery=public_id, exc_info=True)
+    if countdown > 0:
+        target = int(time.time() + countdown)
+        if not cache.add(f"hooks:dispatch-wake:{target}", 1, timeout=int(countdown) + 60):
             return
+    try:
+        deliveries_dispatch_task.apply_async(countdown=countdown or None)
+    except Exception:  # the broker is down
+        log.warning("hooks.wake_failed", exc_info=True)
 
 
-def deliveries_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Queue pending deliveries that are due and unclaimed (a lost task). Returns how many."""
+def deliveries_due(*, now: datetime | None = None) -> int:
+    """Wake the dispatcher when pending deliveries are due and unclaimed (a lost wake-up).
+    Returns how many are due."""
     now = now or timezone.now()
-    ids = list(
+    due = (
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         .exclude(claimed_until__gt=now)
-        .order_by("next_attempt_at")
-        .values_list("public_id", flat=True)[:limit]
+        .count()
     )
-    _queue(ids)
-    return len(ids)
+    if due:
+        deliveries_wake()
+    return due
 
 
 # --- one attempt -------------------------------------------------------------------------------
@@ -270,13 +301,20 @@ def delivery_attempt(*, public_id: str, manual: bool = False) -> Attempt | None:
     """POST the delivery once and record the outcome. Returns the ``Attempt``, or None when
     the delivery is not due, already done or being posted by another worker.
 
-    Returns the delay before the next try through ``delivery.next_attempt_at``; the task
-    schedules itself. Locks nothing across the HTTP call.
+    A failed scheduled attempt sets ``next_attempt_at`` (the dispatcher retries it). Locks
+    nothing across the HTTP call.
     """
-    now = timezone.now()
-    delivery = _claim(public_id, manual=manual, now=now)
+    delivery = _claim(public_id, manual=manual, now=timezone.now())
     if delivery is None:
         return None
+    with EndpointConnection(delivery.endpoint.url, timeout=settings.HOOKS_TIMEOUT_SECONDS) as conn:
+        attempt, _ok = _post_and_record(delivery, conn, manual=manual)
+    return attempt
+
+
+def _post(delivery: Delivery, conn: EndpointConnection) -> tuple[PostResult, datetime]:
+    """POST one claimed delivery on ``conn``; returns the result and when it started."""
+    now = timezone.now()
     event, endpoint = delivery.event, delivery.endpoint
     body = event_body(event)
     timestamp = int(now.timestamp())
@@ -286,41 +324,200 @@ def delivery_attempt(*, public_id: str, manual: bool = False) -> Attempt | None:
         SIGNATURE_HEADER: signature_header(body, endpoint.secrets_signing(now), timestamp),
         EVENT_ID_HEADER: event.public_id,
     }
-    result = post(endpoint.url, body, headers, timeout=settings.HOOKS_TIMEOUT_SECONDS)
-    ok = result.status_code is not None and 200 <= result.status_code < 300
-    done_at = timezone.now()
-    with transaction.atomic():
-        attempt = Attempt.objects.create(
-            delivery=delivery,
-            started_at=now,
-            duration_ms=result.duration_ms,
-            status_code=result.status_code,
-            error=result.error,
-            response_excerpt=result.excerpt,
-            manual=manual,
-        )
-        attempts = delivery.attempts + 1
-        update = {"attempts": F("attempts") + 1, "claimed_until": None}
-        if ok:
-            update |= {"status": Delivery.Status.DELIVERED, "delivered_at": done_at}
-        elif delivery.status == Delivery.Status.PENDING:
-            next_at = done_at + timedelta(seconds=backoff_seconds(attempts))
-            if next_at - event.created_at > settings.HOOKS_RETRY_FOR:
-                update["status"] = Delivery.Status.FAILED
-            else:
-                update["next_attempt_at"] = next_at
-        # A manual retry of a failed or delivered delivery leaves its status as it was
-        # unless it succeeds now.
-        Delivery.objects.filter(pk=delivery.pk).update(**update)
+    result = conn.post(body, headers)
     log.info(
         "hooks.attempt",
-        delivery=public_id,
+        delivery=delivery.public_id,
         event_id=event.public_id,
         status_code=result.status_code,
         error=result.error,
-        ok=ok,
+        ok=_ok(result),
     )
-    return attempt
+    return result, now
+
+
+def _ok(result: PostResult) -> bool:
+    return result.status_code is not None and 200 <= result.status_code < 300
+
+
+def _post_and_record(
+    delivery: Delivery, conn: EndpointConnection, *, manual: bool
+) -> tuple[Attempt, bool]:
+    """POST one claimed delivery, then record it (one short transaction)."""
+    result, started_at = _post(delivery, conn)
+    (attempt,) = _record([(delivery, result, started_at)], manual=manual)
+    return attempt, _ok(result)
+
+
+def _record(
+    outcomes: list[tuple[Delivery, PostResult, datetime]], *, manual: bool = False
+) -> list[Attempt]:
+    """Record the attempts of claimed deliveries and their outcomes, and release their
+    claims, in one short transaction: a delivered one is done; a failed one waits its
+    backoff, or is ``failed`` past ``HOOKS_RETRY_FOR``. A manual retry of a failed or
+    delivered delivery leaves its status as it was unless it succeeds now."""
+    if not outcomes:
+        return []
+    done_at = timezone.now()
+    with transaction.atomic():
+        attempts = Attempt.objects.bulk_create(
+            Attempt(
+                delivery=delivery,
+                started_at=started_at,
+                duration_ms=result.duration_ms,
+                status_code=result.status_code,
+                error=result.error,
+                response_excerpt=result.excerpt,
+                manual=manual,
+            )
+            for delivery, result, started_at in outcomes
+        )
+        delivered = [d.pk for d, result, _ in outcomes if _ok(result)]
+        if delivered:
+            # One statement for a run of successes (the common case of a burst).
+            Delivery.objects.filter(pk__in=delivered).update(
+                attempts=F("attempts") + 1,
+                claimed_until=None,
+                status=Delivery.Status.DELIVERED,
+                delivered_at=done_at,
+            )
+        for delivery, result, _ in outcomes:
+            if _ok(result):
+                continue
+            update: dict = {"attempts": F("attempts") + 1, "claimed_until": None}
+            if delivery.status == Delivery.Status.PENDING:
+                next_at = done_at + timedelta(seconds=backoff_seconds(delivery.attempts + 1))
+                if next_at - delivery.event.created_at > settings.HOOKS_RETRY_FOR:
+                    update["status"] = Delivery.Status.FAILED
+                else:
+                    update["next_attempt_at"] = next_at
+            Delivery.objects.filter(pk=delivery.pk).update(**update)
+    return attempts
+
+
+# --- many attempts: the dispatcher -------------------------------------------------------------
+_CLAIM_SQL = """
+    WITH busy AS (
+        SELECT DISTINCT endpoint_id FROM hooks_delivery
+        WHERE status = 'pending' AND claimed_until > %(now)s
+    ), due AS (
+        SELECT d.id, d.event_id,
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.event_id) AS n
+        FROM hooks_delivery d
+        WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+          AND d.endpoint_id NOT IN (SELECT endpoint_id FROM busy)
+    ), chosen AS (
+        SELECT id FROM due WHERE n <= %(per_endpoint)s ORDER BY event_id LIMIT %(limit)s
+    ), locked AS (
+        SELECT id FROM hooks_delivery
+        WHERE id IN (SELECT id FROM chosen)
+          AND (claimed_until IS NULL OR claimed_until <= %(now)s)
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE hooks_delivery SET claimed_until = %(until)s
+    WHERE id IN (SELECT id FROM locked)
+    RETURNING id
+"""
+
+
+def deliveries_claim(
+    *,
+    now: datetime,
+    limit: int = DELIVERY_BATCH,
+    per_endpoint: int = DELIVERY_BATCH_PER_ENDPOINT,
+) -> list[Delivery]:
+    """Claim due deliveries of endpoints nobody is posting to, oldest event first, and
+    return them grouped by endpoint in event id order (with their events and endpoints).
+
+    Locks: ``pg_advisory_xact_lock`` on the claim key (claims are serialised, so two
+    workers never take shares of one endpoint), then the chosen delivery rows (``SKIP
+    LOCKED``: a row an attempt is being recorded on is left for the next claim). The
+    transaction commits before any POST.
+    """
+    until = now + timedelta(seconds=CLAIM_SECONDS)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK_KEY])
+        cur.execute(
+            _CLAIM_SQL,
+            {"now": now, "until": until, "limit": limit, "per_endpoint": per_endpoint},
+        )
+        ids = [row[0] for row in cur.fetchall()]
+    if not ids:
+        return []
+    return list(
+        Delivery.objects.filter(pk__in=ids)
+        .select_related("event", "endpoint")
+        .order_by("endpoint_id", "event_id")
+    )
+
+
+def _release(deliveries: list[Delivery], *, not_before: datetime | None) -> None:
+    """Give claimed, unattempted deliveries back, due no sooner than ``not_before``."""
+    if not deliveries:
+        return
+    update: dict = {"claimed_until": None}
+    if not_before is not None:
+        update["next_attempt_at"] = Greatest(F("next_attempt_at"), not_before)
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(**update)
+
+
+def _endpoint_run(deliveries: list[Delivery]) -> int:
+    """POST one endpoint's claimed share in event id order on one connection, recording
+    the outcomes every ``RECORD_EVERY`` posts (one transaction each: a worker killed in
+    between re-posts at most that many, under the same event ids, once its claim expires).
+    Stops at the first failure (the rest waits one base backoff, behind the failed one) or
+    when the run nears the claim's end (the rest is due at once). Returns how many were
+    posted."""
+    started = time.monotonic()
+    posted = 0
+    outcomes: list[tuple[Delivery, PostResult, datetime]] = []
+    url = deliveries[0].endpoint.url
+    with EndpointConnection(url, timeout=settings.HOOKS_TIMEOUT_SECONDS) as conn:
+        for n, delivery in enumerate(deliveries):
+            if time.monotonic() - started > CLAIM_SECONDS / 2:
+                _record(outcomes)
+                _release(deliveries[n:], not_before=None)
+                return posted
+            result, started_at = _post(delivery, conn)
+            outcomes.append((delivery, result, started_at))
+            posted += 1
+            if not _ok(result):
+                _record(outcomes)
+                wait = timedelta(seconds=backoff_seconds(1))
+                _release(deliveries[n + 1 :], not_before=timezone.now() + wait)
+                return posted
+            if len(outcomes) >= RECORD_EVERY:
+                _record(outcomes)
+                outcomes = []
+    _record(outcomes)
+    return posted
+
+
+def deliveries_dispatch(*, run_seconds: float = DISPATCH_RUN_SECONDS) -> tuple[int, bool]:
+    """Claim and POST due deliveries until none is due or ``run_seconds`` have passed.
+    Returns (how many were posted, whether it stopped with work left)."""
+    started = time.monotonic()
+    posted = 0
+    while True:
+        batch = deliveries_claim(now=timezone.now())
+        if not batch:
+            return posted, False
+        for _endpoint_id, share in itertools.groupby(batch, key=lambda d: d.endpoint_id):
+            posted += _endpoint_run(list(share))
+        if time.monotonic() - started > run_seconds:
+            return posted, True
+
+
+def deliveries_next_wait(*, now: datetime | None = None) -> float | None:
+    """Seconds until the next pending delivery falls due, or None when none waits. Those
+    due already are a live worker's (it claims until nothing is due) or beat's."""
+    now = now or timezone.now()
+    earliest = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__gt=now
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+    if earliest is None:
+        return None
+    return (earliest - now).total_seconds()
 
 
 def delivery_redeliver(*, user: User, delivery_id: str) -> Delivery:

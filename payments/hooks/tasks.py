@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.utils import timezone
 
 
 @shared_task(name="hooks.events_dispatch", ignore_result=True)
@@ -13,21 +12,32 @@ def events_dispatch_task() -> int:
     return events_dispatch()
 
 
+@shared_task(name="hooks.deliveries_dispatch", ignore_result=True)
+def deliveries_dispatch_task() -> int:
+    from payments.hooks.services import deliveries_dispatch, deliveries_next_wait, deliveries_wake
+
+    posted, more = deliveries_dispatch()
+    if more:
+        deliveries_wake()
+    else:
+        # The next retry: this task again when it is due.
+        wait = deliveries_next_wait()
+        if wait is not None:
+            deliveries_wake(countdown=wait)
+    return posted
+
+
 @shared_task(name="hooks.delivery_attempt", ignore_result=True)
 def delivery_attempt_task(public_id: str, manual: bool = False) -> None:
-    from payments.hooks.models import Delivery
-    from payments.hooks.services import delivery_attempt
+    """One attempt of one delivery (manual redelivery). A failed scheduled attempt is
+    retried by the dispatcher."""
+    from payments.hooks.services import deliveries_next_wait, deliveries_wake, delivery_attempt
 
     attempt = delivery_attempt(public_id=public_id, manual=manual)
-    if attempt is None or manual:
-        return
-    delivery = Delivery.objects.filter(public_id=public_id).values("status", "next_attempt_at")
-    row = delivery.first()
-    if row and row["status"] == Delivery.Status.PENDING:
-        # The next try is this task again after the backoff; beat's deliveries_due is the
-        # safety net for a countdown lost with its worker.
-        wait = max((row["next_attempt_at"] - timezone.now()).total_seconds(), 0)
-        delivery_attempt_task.apply_async((public_id,), countdown=wait)
+    if attempt is not None and not manual:
+        wait = deliveries_next_wait()
+        if wait is not None:
+            deliveries_wake(countdown=wait)
 
 
 @shared_task(name="hooks.deliveries_due", ignore_result=True)

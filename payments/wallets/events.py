@@ -1,6 +1,6 @@
 """Events for outgoing webhooks, written in the money movement's own transaction.
 
-``event_emit`` is how the money apps (wallets, creators, payouts, disputes) tell the
+``event_emit`` is how the money apps (wallets, fx, creators, payouts, disputes) tell the
 outside world that something happened, without importing the app that delivers it
 (``payments.hooks`` sits above them). It inserts one row into the hooks app's event table
 in the caller's transaction — a transactional outbox: a committed payment always gets its
@@ -43,6 +43,9 @@ EVENT_TYPES = (
     "payout.failed",
     "dispute.opened",
     "request.paid",
+    "fx.converted",
+    "fx.sent",
+    "fx.received",
 )
 
 EVENT_ID_PREFIX = "evt_"

@@ -3,7 +3,7 @@
 ``plan`` is a list of behaviours consumed one request at a time (``200``, ``500``,
 ``"sleep"`` to answer after the client's timeout, ``302`` to redirect to ``/elsewhere``);
 when it is empty the receiver answers 200. Every request is recorded with its headers and
-raw body.
+raw body and the connection it came on.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ class Received:
     headers: dict
     body: bytes
     at: float
+    client: tuple  # the client's (address, port): one per connection
 
 
 @dataclass
@@ -33,12 +34,25 @@ class Receiver:
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, like the servers webhook receivers run on.
+            protocol_version = "HTTP/1.1"
+            # Each answer in one segment (a buffered writer, flushed per request, and no
+            # Nagle): otherwise every answer on a kept connection waits for a delayed ACK.
+            wbufsize = -1
+            disable_nagle_algorithm = True
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with lock:
                     receiver.requests.append(
-                        Received(self.path, dict(self.headers), body, time.monotonic())
+                        Received(
+                            self.path,
+                            dict(self.headers),
+                            body,
+                            time.monotonic(),
+                            self.client_address,
+                        )
                     )
                     step = receiver.plan.pop(0) if receiver.plan else 200
                 if step == "sleep":

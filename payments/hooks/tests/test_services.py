@@ -420,3 +420,67 @@ def test_payouts_and_memberships_tell_their_parties(settings):
     started = Event.objects.get(user=creator, kind="membership.started").payload
     assert started["member"] == member.handle and started["tier"]["name"] == "Gold"
     assert started["amount"] == {"amount": 500, "currency": "USD"}
+
+
+def test_fx_conversions_and_sends_tell_their_parties_in_the_same_transaction():
+    from payments.fx import services as fx
+    from payments.fx.tests.support import fund as fx_fund
+    from payments.fx.tests.support import make_person, store_rates
+
+    store_rates()
+    alice = make_person(home_currency="EUR")
+    bob = make_person(home_currency="USD")
+    _endpoint(alice, types=["fx.converted", "fx.sent", "fx.received", "payment.received"])
+    _endpoint(bob, types=["fx.received"])
+    fx_fund(alice, 5_000, "EUR")
+
+    conversion = fx.fx_quote_create(
+        user=alice, source_currency="EUR", target_currency="USD", source_amount=1_000
+    )
+    fx.fx_conversion_execute(user=alice, quote_id=conversion.pk)
+    (converted,) = Event.objects.filter(user=alice)
+    assert converted.kind == "fx.converted"
+    assert converted.payload == {
+        "quote": str(conversion.pk),
+        "source_amount": {"amount": 1_000, "currency": "EUR"},
+        "amount": {"amount": 1_074, "currency": "USD"},
+        "fee": {"amount": 6, "currency": "USD"},
+        "mid_rate": "1.0800000000",
+    }
+
+    send = fx.fx_quote_create(
+        user=alice, source_currency="EUR", target_currency=None, source_amount=1_000, to=bob.handle
+    )
+    fx.fx_transfer_execute(user=alice, quote_id=send.pk, to=bob.handle, note="rent")
+    sent = Event.objects.get(user=alice, kind="fx.sent").payload
+    received = Event.objects.get(user=bob).payload
+    assert Event.objects.get(user=bob).kind == "fx.received"
+    assert sent["to"] == bob.handle and received["from"] == alice.handle
+    assert sent["note"] == received["note"] == "rent"
+    assert received["amount"] == {"amount": 1_074, "currency": "USD"}
+    assert received["source_amount"] == {"amount": 1_000, "currency": "EUR"}
+    # Alice sent, she did not receive: no fx.received or payment.received for her.
+    assert set(Event.objects.filter(user=alice).values_list("kind", flat=True)) == {
+        "fx.converted",
+        "fx.sent",
+    }
+    everything = json.dumps(list(Event.objects.values_list("payload", flat=True)))
+    assert alice.email not in everything and bob.email not in everything
+
+
+def test_a_refused_fx_send_leaves_no_event():
+    from ledger.errors import InsufficientFunds
+    from payments.fx import services as fx
+    from payments.fx.tests.support import make_person, store_rates
+
+    store_rates()
+    alice = make_person(home_currency="EUR")
+    bob = make_person(home_currency="USD")
+    _endpoint(alice, types=["fx.sent"])
+    _endpoint(bob, types=["fx.received"])
+    quote = fx.fx_quote_create(
+        user=alice, source_currency="EUR", target_currency="USD", source_amount=1_000
+    )
+    with pytest.raises(InsufficientFunds):  # alice holds nothing
+        fx.fx_transfer_execute(user=alice, quote_id=quote.pk, to=bob.handle)
+    assert not Event.objects.exists()
