@@ -57,8 +57,28 @@ class MeSerializer(UserPublicSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Details of the notification's kind (an amount, a note, an id…).",
+        "additionalProperties": {
+            "nullable": True,
+            "anyOf": [
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"$ref": "#/components/schemas/Money"},
+            ],
+        },
+    }
+)
+class NotificationDataField(serializers.JSONField):
+    pass
+
+
 class NotificationSerializer(serializers.ModelSerializer):
     actor = UserPublicSerializer(allow_null=True)
+    data = NotificationDataField(read_only=True)
 
     class Meta:
         model = Notification

@@ -446,6 +446,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Relative: the schema describes the server that serves it.
     "SERVERS": [{"url": "/", "description": "This server"}],
+    "ENUM_NAME_OVERRIDES": {
+        "ProductKindEnum": "payments.creators.models.Product.Kind",
+        "PaymentLinkKindEnum": "payments.links.models.PaymentLink.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.contract_hook",

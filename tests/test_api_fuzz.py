@@ -67,7 +67,7 @@ TYPED = (
     "transfers_create",
     "transfers_get",
     "topups_get",
-    "requests_inbox",
+    "requests_list",
     "requests_create",
     "requests_get",
     "requests_pay",

@@ -128,7 +128,7 @@ SUMMARIES = {
     "posts_unrepost": "Take back a repost",
     "posts_tips_list": "Tips on a post",
     "products_create": "Offer a product for sale",
-    "requests_inbox": "Money requests you sent and received",
+    "requests_list": "Money requests you were asked to pay (`box=inbox`) or sent (`box=sent`)",
     "requests_get": "One money request",
     "requests_cancel": "Withdraw a money request you sent",
     "requests_decline": "Decline a money request",

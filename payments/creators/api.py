@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,8 +25,10 @@ from rest_framework.views import APIView
 from accounts.api import ERROR
 from accounts.api_inputs import StrictIntegerField, StrictSerializer, parse
 from accounts.selectors import user_get_by_handle
+from core.api.pagination import LIST_PARAMETERS, CursorPagination
 from core.idempotency import idempotent_api, idempotent_dispatch
 from core.money import InvalidAmount, Money
+from payments.creators import api_outputs as out
 from payments.creators import selectors, services
 from payments.creators.errors import CreatorNotFound, OrderNotFound
 from payments.creators.models import Membership, MembershipTier, Order, Product, Tip, Unlock
@@ -217,18 +219,26 @@ class _TipApi(APIView):
 
 
 class PostTipsApi(_TipApi):
-    @extend_schema(operation_id="posts_tips_list", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(
+        operation_id="posts_tips_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: out.PUBLIC_TIPS, 404: ERROR},
+    )
     def get(self, request, post_id: int):
         services.post_get_for_payment(post_id)
-        tips = selectors.post_tips_public(post_id=post_id)
-        return Response({"results": [selectors.tip_public_dict(t) for t in tips]})
+        return CursorPagination().respond(
+            selectors.post_tips_public(post_id=post_id),
+            request,
+            view=self,
+            render=lambda page: [selectors.tip_public_dict(t) for t in page],
+        )
 
     @extend_schema(
         operation_id="posts_tip",
         request=TipInput,
         responses={
-            201: OpenApiTypes.OBJECT,
-            202: OpenApiTypes.OBJECT,
+            201: out.TIP,
+            202: out.TIP,
             400: ERROR,
             402: ERROR,
             403: ERROR,
@@ -246,7 +256,7 @@ class UserTipsApi(_TipApi):
     @extend_schema(
         operation_id="users_tip",
         request=TipInput,
-        responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR},
+        responses={201: out.TIP, 202: out.TIP, 403: ERROR, 404: ERROR},
     )
     @idempotent_dispatch("creators.tip")
     def post(self, request, handle: str):
@@ -259,8 +269,8 @@ class PostUnlockApi(APIView):
         operation_id="posts_unlock",
         request=None,
         responses={
-            200: OpenApiTypes.OBJECT,
-            201: OpenApiTypes.OBJECT,
+            200: out.UNLOCK,
+            201: out.UNLOCK,
             403: ERROR,
             404: ERROR,
             409: ERROR,
@@ -293,7 +303,7 @@ class ProductInput(StrictSerializer):
 
 class ProductListApi(APIView):
     @extend_schema(
-        operation_id="products_create", request=ProductInput, responses={201: OpenApiTypes.OBJECT}
+        operation_id="products_create", request=ProductInput, responses={201: out.PRODUCT}
     )
     def post(self, request):
         data = parse(ProductInput, request.data)
@@ -317,17 +327,28 @@ class OrderInput(StrictSerializer):
 
 
 class OrderListApi(APIView):
-    @extend_schema(operation_id="orders_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[
+            OpenApiParameter("role", str, enum=["buyer", "seller"], description="Default buyer."),
+            *LIST_PARAMETERS,
+        ],
+        responses={200: out.ORDERS},
+    )
     def get(self, request):
         role = "seller" if request.query_params.get("role") == "seller" else "buyer"
-        orders = selectors.orders_for(user=request.user, role=role)[:100]
-        return Response({"results": [order_dict(o, request.user) for o in orders]})
+        return CursorPagination().respond(
+            selectors.orders_for(user=request.user, role=role),
+            request,
+            view=self,
+            render=lambda page: [order_dict(o, request.user) for o in page],
+        )
 
     @extend_schema(
         operation_id="orders_create",
         request=OrderInput,
         responses={
-            201: OpenApiTypes.OBJECT,
+            201: out.ORDER,
             400: ERROR,
             403: ERROR,
             404: ERROR,
@@ -352,7 +373,7 @@ class OrderListApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(operation_id="orders_get", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(operation_id="orders_get", responses={200: out.ORDER, 404: ERROR})
     def get(self, request, order_id: int):
         order = selectors.order_get_for(user=request.user, order_id=order_id)
         if order is None:
@@ -369,9 +390,7 @@ def _order_action(request, order_id: int, action) -> Response:
 
 
 class OrderShipApi(APIView):
-    @extend_schema(
-        operation_id="orders_ship", request=None, responses={200: OpenApiTypes.OBJECT, 404: ERROR}
-    )
+    @extend_schema(operation_id="orders_ship", request=None, responses={200: out.ORDER, 404: ERROR})
     @idempotent_api("creators.order.ship", one_transaction=True)
     def post(self, request, order_id: int):
         return _order_action(
@@ -385,7 +404,7 @@ class OrderConfirmApi(APIView):
     @extend_schema(
         operation_id="orders_confirm",
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        responses={200: out.ORDER, 404: ERROR},
     )
     @idempotent_api("creators.order.confirm", one_transaction=True)
     def post(self, request, order_id: int):
@@ -406,7 +425,7 @@ class OrderRefundApi(APIView):
     @extend_schema(
         operation_id="orders_refund",
         request=RefundInput,
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={200: out.ORDER, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Refund all (no amount) or part of an order before release",
     )
     @idempotent_api("creators.order.refund", one_transaction=True)
@@ -433,7 +452,7 @@ class TierListApi(APIView):
     @extend_schema(
         operation_id="membership_tiers_create",
         request=TierInput,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: out.TIER},
     )
     def post(self, request):
         data = parse(TierInput, request.data)
@@ -451,15 +470,23 @@ class MembershipInput(StrictSerializer):
 
 
 class MembershipListApi(APIView):
-    @extend_schema(operation_id="memberships_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="memberships_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: out.MEMBERSHIPS},
+    )
     def get(self, request):
-        rows = selectors.memberships_of(member=request.user)[:100]
-        return Response({"results": [membership_dict(m) for m in rows]})
+        return CursorPagination().respond(
+            selectors.memberships_of(member=request.user),
+            request,
+            view=self,
+            render=lambda page: [membership_dict(m) for m in page],
+        )
 
     @extend_schema(
         operation_id="memberships_create",
         request=MembershipInput,
-        responses={201: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={201: out.MEMBERSHIP, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Join a tier, paying the first month from the wallet",
     )
     @idempotent_api("creators.membership", one_transaction=True)
@@ -474,9 +501,7 @@ class MembershipListApi(APIView):
 
 
 class MembershipCancelApi(APIView):
-    @extend_schema(
-        operation_id="memberships_cancel", request=None, responses={200: OpenApiTypes.OBJECT}
-    )
+    @extend_schema(operation_id="memberships_cancel", request=None, responses={200: out.MEMBERSHIP})
     def post(self, request, membership_id: int):
         membership = services.membership_cancel(member=request.user, membership_id=membership_id)
         return Response(membership_dict(membership))
@@ -484,7 +509,7 @@ class MembershipCancelApi(APIView):
 
 # --- dashboard ------------------------------------------------------------------------------
 class DashboardApi(APIView):
-    @extend_schema(operation_id="creator_dashboard", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="creator_dashboard", responses={200: out.DASHBOARD})
     def get(self, request):
         data = selectors.dashboard(creator=request.user)
         data["recent_sales"] = [order_dict(o, request.user) for o in data["recent_sales"]]

@@ -66,7 +66,7 @@ def _form_max_uses(value: str) -> int | None:
 def links_page(request):
     """The owner's links and the form for a new one."""
     ctx = {
-        "links": selectors.links_of_owner(owner=request.user),
+        "links": selectors.links_of_owner(owner=request.user)[: selectors.PAGE_SIZE],
         "currencies": supported_currencies(),
         "kinds": PaymentLink.Kind,
         "form": request.POST if request.method == "POST" else {},
@@ -172,7 +172,7 @@ def link_manage_page(request, slug: str):
         link = selectors.link_of_owner(owner=request.user, slug=slug)
     except NotFound:
         raise Http404 from None
-    payments = selectors.link_payments(owner=request.user, slug=slug)
+    payments = selectors.link_payments(owner=request.user, slug=slug)[: selectors.PAGE_SIZE]
     return render(request, "payments/links/manage.html", {"link": link, "payments": payments})
 
 

@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
-from core.api.pagination import CursorPagination
+from core.api.money import MoneyOutput
+from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
 from payments.payouts import bank_formats, selectors, services
@@ -104,15 +105,7 @@ PAYOUT_FIELDS = {
     "created_at": serializers.DateTimeField(),
 }
 PAYOUT_OUTPUT = inline_serializer("Payout", PAYOUT_FIELDS)
-# The list is cursor-paginated like every list of the API.
-PAYOUT_PAGE = inline_serializer(
-    "PayoutPage",
-    {
-        "next": serializers.CharField(allow_null=True),
-        "previous": serializers.CharField(allow_null=True),
-        "results": type(PAYOUT_OUTPUT)(many=True),
-    },
-)
+PAYOUT_PAGE = list_of(PAYOUT_OUTPUT, "PayoutPage")
 
 
 class PayoutListCreateApi(APIView):
@@ -147,13 +140,16 @@ class PayoutListCreateApi(APIView):
             )
         return Response(payout_payload(payout), status=202)
 
-    @extend_schema(operation_id="payouts_list", responses={200: PAYOUT_PAGE})
+    @extend_schema(
+        operation_id="payouts_list", parameters=LIST_PARAMETERS, responses={200: PAYOUT_PAGE}
+    )
     def get(self, request):
-        paginator = CursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.payouts_of(user=request.user), request, view=self
+        return CursorPagination().respond(
+            selectors.payouts_of(user=request.user),
+            request,
+            view=self,
+            render=lambda page: [payout_payload(p) for p in page],
         )
-        return paginator.get_paginated_response([payout_payload(p) for p in page])
 
 
 class PayoutDetailApi(APIView):
@@ -187,8 +183,8 @@ QUOTE_OUTPUT = inline_serializer(
             "PayoutConversion",
             {
                 "fx_quote_id": serializers.UUIDField(),
-                "source": serializers.DictField(),
-                "fx_fee": serializers.DictField(),
+                "source": MoneyOutput(),
+                "fx_fee": MoneyOutput(),
                 "mid_rate": serializers.CharField(),
                 "expires_at": serializers.DateTimeField(),
             },
@@ -297,7 +293,16 @@ BANK_FORMATS_OUTPUT = inline_serializer(
             {
                 "country": serializers.CharField(),
                 "currencies": serializers.ListField(child=serializers.CharField()),
-                "fields": serializers.ListField(child=serializers.DictField()),
+                "fields": inline_serializer(
+                    "PayoutBankField",
+                    {
+                        "name": serializers.CharField(),
+                        "label": serializers.CharField(),
+                        "required": serializers.BooleanField(),
+                        "help": serializers.CharField(allow_blank=True),
+                    },
+                    many=True,
+                ),
             },
             many=True,
         ),
