@@ -431,6 +431,9 @@ REST_FRAMEWORK = {
         "links": env.str("THROTTLE_LINKS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Serializers hand datetimes to the renderer, which writes every one as RFC 3339 UTC
+    # with ``Z`` (core.api.timestamps): one choice for every answer.
+    "DATETIME_FORMAT": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SocialPay API",

@@ -86,7 +86,7 @@ def tip_dict(tip: Tip) -> dict:
         "show_amount": tip.show_amount,
         "status": tip.status,
         "entry": tip.entry_id,
-        "created_at": tip.created_at.isoformat(),
+        "created_at": tip.created_at,
     }
 
 
@@ -99,7 +99,7 @@ def unlock_dict(unlock: Unlock) -> dict:
         "status": unlock.status,
         "entry": unlock.entry_id,
         "locked_text": unlock.post.locked_text if unlock.status == "completed" else None,
-        "created_at": unlock.created_at.isoformat(),
+        "created_at": unlock.created_at,
     }
 
 
@@ -128,8 +128,8 @@ def order_dict(order: Order, viewer) -> dict:
         "status": order.status,
         "buyer": order.buyer.handle,
         "seller": order.seller.handle,
-        "release_after": order.release_after.isoformat() if order.release_after else None,
-        "created_at": order.created_at.isoformat(),
+        "release_after": order.release_after,
+        "created_at": order.created_at,
     }
     if order.seller_id == viewer.pk:
         data["shipping_address"] = order.shipping_address
@@ -147,8 +147,8 @@ def membership_dict(m: Membership) -> dict:
         "creator": m.creator.handle,
         "price": _money(m.tier.price_amount, m.tier.price_currency),
         "status": m.status,
-        "current_period_end": m.current_period_end.isoformat(),
-        "grace_until": m.grace_until.isoformat() if m.grace_until else None,
+        "current_period_end": m.current_period_end,
+        "grace_until": m.grace_until,
         "cancel_at_period_end": m.cancel_at_period_end,
     }
 

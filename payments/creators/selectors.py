@@ -96,7 +96,7 @@ def tip_public_dict(tip: Tip) -> dict:
         "from": tip.tipper.handle,
         "note": tip.message,
         "amount": {"amount": tip.amount, "currency": tip.currency} if tip.show_amount else None,
-        "created_at": tip.created_at.isoformat(),
+        "created_at": tip.created_at,
     }
 
 

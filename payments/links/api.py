@@ -47,7 +47,7 @@ def link_public_dict(link: PaymentLink) -> dict:
         "min_amount": _money(link.min_amount, link.currency),
         "currency": link.currency,
         "note": link.note,
-        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+        "expires_at": link.expires_at,
         "active": link.active,
     }
     if link.kind == PaymentLink.Kind.FIXED:
@@ -60,8 +60,8 @@ def link_owner_dict(link: PaymentLink) -> dict:
     data.update(
         max_uses=link.max_uses,
         uses=link.uses,
-        created_at=link.created_at.isoformat(),
-        deactivated_at=link.deactivated_at.isoformat() if link.deactivated_at else None,
+        created_at=link.created_at,
+        deactivated_at=link.deactivated_at,
     )
     return data
 
@@ -76,7 +76,7 @@ def payment_dict(payment: LinkPayment) -> dict:
         "message": payment.message,
         "status": payment.status,
         "entry": payment.entry_id,
-        "created_at": payment.created_at.isoformat(),
+        "created_at": payment.created_at,
     }
 
 

@@ -78,7 +78,7 @@ def payout_payload(payout: Payout) -> dict:
         "total": payout.amount + payout.fee,
         "currency": payout.currency,
         "method": payout.method,
-        "arrival_date": payout.arrival_date.isoformat() if payout.arrival_date else None,
+        "arrival_date": payout.arrival_date,
         "failure_code": payout.failure_code or None,
         "failure_message": payout.failure_message or None,
         "destination": {
@@ -86,7 +86,7 @@ def payout_payload(payout: Payout) -> dict:
             "country": payout.destination.country,
             "currency": payout.destination.currency,
         },
-        "created_at": payout.created_at.isoformat(),
+        "created_at": payout.created_at,
     }
 
 
@@ -246,7 +246,7 @@ class PayoutQuoteApi(APIView):
                 "source": conversion.source.as_dict(),
                 "fx_fee": conversion.fx_fee.as_dict(),
                 "mid_rate": str(conversion.mid_rate),
-                "expires_at": conversion.expires_at.isoformat(),
+                "expires_at": conversion.expires_at,
             }
         return Response(body)
 
@@ -281,7 +281,7 @@ def destination_payload(destination: PayoutDestination | None) -> dict | None:
         "currency": destination.currency,
         "account_holder_name": destination.account_holder_name,
         "schedule": destination.schedule,
-        "payouts_allowed_at": destination.payouts_allowed_at.isoformat(),
+        "payouts_allowed_at": destination.payouts_allowed_at,
     }
 
 
