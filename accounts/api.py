@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -377,7 +377,30 @@ class MeUpdateInput(StrictSerializer):
 
 
 class MeApi(APIView):
-    @extend_schema(operation_id="me_get", responses={200: MeSerializer, 401: ERROR})
+    @extend_schema(
+        operation_id="me_get",
+        responses={200: MeSerializer, 401: ERROR},
+        examples=[
+            OpenApiExample(
+                "You",
+                value={
+                    "handle": "alice",
+                    "display_name": "Alice",
+                    "bio": "Coffee, code, climbing.",
+                    "link": "https://alice.example",
+                    "avatar_url": None,
+                    "date_joined": "2026-03-14T08:00:00Z",
+                    "email": "alice@example.com",
+                    "email_verified": True,
+                    "mfa_enabled": False,
+                    "language": "en",
+                    "search_indexing": True,
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
     def get(self, request):
         return Response(_me_payload(request.user))
 

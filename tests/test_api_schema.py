@@ -285,3 +285,59 @@ def test_the_list_shape_is_what_the_views_return_and_pages_by_cursor():
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid_choice"
     assert client.get("/api/v1/payments/feed?cursor=bm9wZQ==").status_code == 404
+
+
+def _json_schema_of(schema, node, depth=0):
+    """An OpenAPI 3.0 schema as plain JSON Schema (refs inlined, ``nullable`` as a null
+    alternative), to check examples with ``jsonschema``."""
+    if depth > 12:
+        return {}
+    if isinstance(node, list):
+        return [_json_schema_of(schema, n, depth) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _json_schema_of(schema, _resolve(schema, node), depth + 1)
+    out = {
+        k: _json_schema_of(schema, v, depth)
+        for k, v in node.items()
+        if k not in ("nullable", "readOnly", "writeOnly", "example", "format")
+    }
+    if node.get("nullable"):
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+# The main operations of a developer's first day: each shows a worked request and answer.
+EXAMPLED = {
+    "me_get",
+    "transfers_create",
+    "requests_create",
+    "requests_list",
+    "posts_tip",
+    "users_tip",
+    "payouts_create",
+}
+
+
+def test_main_operations_have_examples_that_match_their_schemas(schema):
+    import jsonschema
+
+    checked = set()
+    for _path, _method, op in _operations(schema):
+        examples = []
+        body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        examples += [(body["schema"], e["value"]) for e in body.get("examples", {}).values()]
+        for response in op["responses"].values():
+            content = response.get("content", {}).get("application/json", {})
+            examples += [
+                (content["schema"], e["value"]) for e in content.get("examples", {}).values()
+            ]
+        for declared, value in examples:
+            jsonschema.validate(value, _json_schema_of(schema, declared))
+            checked.add(op["operationId"])
+    assert checked >= EXAMPLED
+    # The check has teeth: a transfer whose amount is a string is not a Transfer.
+    transfer = schema["components"]["schemas"]["Transfer"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"id": 1, "amount": "12.50"}, _json_schema_of(schema, transfer))

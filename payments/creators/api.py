@@ -246,6 +246,7 @@ class PostTipsApi(_TipApi):
             422: ERROR,
         },
         summary="Tip the author of a post from the wallet (or by card)",
+        examples=out.TIP_EXAMPLES,
     )
     @idempotent_dispatch("creators.tip")
     def post(self, request, post_id: int):
@@ -257,6 +258,7 @@ class UserTipsApi(_TipApi):
         operation_id="users_tip",
         request=TipInput,
         responses={201: out.TIP, 202: out.TIP, 403: ERROR, 404: ERROR},
+        examples=out.TIP_EXAMPLES,
     )
     @idempotent_dispatch("creators.tip")
     def post(self, request, handle: str):

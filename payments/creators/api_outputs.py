@@ -6,7 +6,7 @@ the answers against it (``tests/test_api_fuzz.py``). Amounts here are money obje
 
 from __future__ import annotations
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers
 
 from core.api.money import MoneyOutput
@@ -172,3 +172,31 @@ DASHBOARD = inline_serializer(
         ),
     },
 )
+
+# --- examples (shown in /api/docs/ and generated clients) -----------------------------------
+TIP_EXAMPLES = [
+    OpenApiExample(
+        "Tip from the wallet",
+        value={"amount": 500, "currency": "EUR", "note": "Thanks for the thread!"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Tip completed",
+        value={
+            "id": 77,
+            "post": 1234,
+            "creator": "carol",
+            "amount": {"amount": 500, "currency": "EUR"},
+            "fee": {"amount": 25, "currency": "EUR"},
+            "net": {"amount": 475, "currency": "EUR"},
+            "note": "Thanks for the thread!",
+            "visibility": "private",
+            "show_amount": False,
+            "status": "completed",
+            "entry": 90250,
+            "created_at": "2026-12-01T09:30:00Z",
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]

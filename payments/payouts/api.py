@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
@@ -117,6 +118,32 @@ class PayoutListCreateApi(APIView):
         responses={202: PAYOUT_OUTPUT, 403: ERROR, 409: ERROR, 422: ERROR},
         parameters=[OpenApiParameter("Idempotency-Key", str, location="header", required=True)],
         summary="Request a payout to the active bank account (settled asynchronously)",
+        examples=[
+            OpenApiExample(
+                "Pay out 100 EUR",
+                value={"amount": 10000, "currency": "EUR", "method": "standard"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Payout accepted",
+                value={
+                    "id": 51,
+                    "status": "pending",
+                    "amount": 10000,
+                    "fee": 0,
+                    "total": 10000,
+                    "currency": "EUR",
+                    "method": "standard",
+                    "arrival_date": "2026-12-03",
+                    "failure_code": None,
+                    "failure_message": None,
+                    "destination": {"last4": "3000", "country": "DE", "currency": "EUR"},
+                    "created_at": "2026-12-01T09:30:00Z",
+                },
+                response_only=True,
+                status_codes=["202"],
+            ),
+        ],
     )
     @idempotent_api("payouts.create", one_transaction=True)
     def post(self, request):

@@ -186,6 +186,7 @@ class TransferCreateApi(MoneyThrottled, APIView):
         request=TransferInput,
         responses={201: out.TRANSFER, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Pay a person by handle (instant, no fee)",
+        examples=out.TRANSFER_EXAMPLES,
     )
     @idempotent_api("transfers.create", one_transaction=True)
     def post(self, request):
@@ -290,6 +291,7 @@ class RequestListApi(MoneyThrottled, APIView):
             *LIST_PARAMETERS,
         ],
         responses={200: out.MONEY_REQUESTS, 400: ERROR},
+        examples=out.REQUEST_LIST_EXAMPLES,
     )
     def get(self, request):
         box = request.query_params.get("box") or "inbox"
@@ -307,6 +309,7 @@ class RequestListApi(MoneyThrottled, APIView):
         request=RequestInput,
         responses={201: out.MONEY_REQUEST, 400: ERROR, 404: ERROR, 422: ERROR},
         summary="Ask a person for money",
+        examples=out.REQUEST_EXAMPLES,
     )
     @idempotent_api("requests.create")
     def post(self, request):

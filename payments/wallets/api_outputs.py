@@ -5,7 +5,7 @@ has no untyped object for them and schemathesis can check the answers against it
 
 from __future__ import annotations
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers
 
 from core.api.money import MoneyOutput
@@ -131,3 +131,64 @@ VERIFICATION = inline_serializer(
         "created_at": serializers.DateTimeField(),
     },
 )
+
+
+# --- examples (shown in /api/docs/ and generated clients) -----------------------------------
+TRANSFER_EXAMPLES = [
+    OpenApiExample(
+        "Pay a friend",
+        value={"to": "bob", "amount": 1250, "currency": "EUR", "note": "Pizza 🍕"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Transfer completed",
+        value={
+            "id": 4812,
+            "from": "alice",
+            "to": "bob",
+            "amount": 1250,
+            "currency": "EUR",
+            "fee": 0,
+            "note": "Pizza 🍕",
+            "visibility": "private",
+            "status": "completed",
+            "entry_id": 90211,
+            "created_at": "2026-12-01T09:30:00.123456Z",
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
+
+_REQUEST = {
+    "id": 311,
+    "from": "bob",
+    "to": "alice",
+    "amount": 2000,
+    "currency": "EUR",
+    "note": "Concert tickets",
+    "status": "open",
+    "transfer": None,
+    "created_at": "2026-12-01T09:30:00Z",
+}
+REQUEST_EXAMPLES = [
+    OpenApiExample(
+        "Ask for money",
+        value={"from": "bob", "amount": 2000, "currency": "EUR", "note": "Concert tickets"},
+        request_only=True,
+    ),
+    OpenApiExample("Request open", value=_REQUEST, response_only=True, status_codes=["201"]),
+]
+REQUEST_LIST_EXAMPLES = [
+    OpenApiExample(
+        "A page of requests",
+        value={
+            "object": "list",
+            "data": [_REQUEST],
+            "has_more": True,
+            "next_cursor": "cD0zMTE=",
+        },
+        response_only=True,
+        status_codes=["200"],
+    )
+]
