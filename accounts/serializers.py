@@ -10,6 +10,8 @@ from accounts.models import ApiToken, Notification, User
 
 class UserPublicSerializer(serializers.ModelSerializer):
     avatar_url = serializers.SerializerMethodField()
+    # Not the model's URLField: a profile without a link answers "", which is no URI.
+    link = serializers.CharField(read_only=True, help_text="A URL, or empty.")
 
     class Meta:
         model = User

@@ -83,16 +83,16 @@ class CursorPagination(DRFCursorPagination):
             return self.page_size
         return max(1, min(value, self.max_page_size))
 
-    def encode_cursor(self, cursor: Cursor) -> str:  # type: ignore[override]
+    def encode_cursor(self, cursor: Cursor) -> str:
         # The token alone (DRF's encoding), not DRF's full URL: a client passes it back as
         # ``?cursor=``.
-        tokens = {}
+        tokens: dict[str, str] = {}
         if cursor.offset != 0:
             tokens["o"] = str(cursor.offset)
         if cursor.reverse:
             tokens["r"] = "1"
         if cursor.position is not None:
-            tokens["p"] = cursor.position
+            tokens["p"] = str(cursor.position)
         return b64encode(urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
 
     def get_paginated_response(self, data) -> Response:
@@ -122,8 +122,8 @@ class CursorPagination(DRFCursorPagination):
         before = None
         if cursor is not None:
             try:
-                before = int(cursor.position)
-            except (TypeError, ValueError):
+                before = int(str(cursor.position))
+            except ValueError:
                 before = 0
             if before <= 0 or cursor.reverse or cursor.offset:
                 from rest_framework.exceptions import NotFound
@@ -135,7 +135,8 @@ class CursorPagination(DRFCursorPagination):
         """The page; ``next_before`` is the id the next page starts below (None: last page)."""
         token = None
         if next_before is not None:
-            token = self.encode_cursor(Cursor(offset=0, reverse=False, position=str(next_before)))
+            # DRF keeps the position as text; encode_cursor writes the id as such.
+            token = self.encode_cursor(Cursor(offset=0, reverse=False, position=next_before))
         return Response(list_body(data, next_cursor=token))
 
     def single_page(self, data: list) -> Response:
@@ -145,5 +146,5 @@ class CursorPagination(DRFCursorPagination):
     def respond(self, queryset, request, *, view, render) -> Response:
         """One page of ``queryset`` as a list response; ``render`` turns the page's rows into
         the ``data`` items (a serializer's ``many=True`` data, or a list of dicts)."""
-        page = self.paginate_queryset(queryset, request, view=view)
+        page: list | None = self.paginate_queryset(queryset, request, view=view)
         return self.get_paginated_response(render(page))
