@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor
 from rest_framework.pagination import CursorPagination as DRFCursorPagination
 from rest_framework.response import Response
@@ -126,8 +127,6 @@ class CursorPagination(DRFCursorPagination):
             except ValueError:
                 before = 0
             if before <= 0 or cursor.reverse or cursor.offset:
-                from rest_framework.exceptions import NotFound
-
                 raise NotFound(self.invalid_cursor_message)
         return before, self.get_page_size(request)
 
