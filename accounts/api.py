@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -34,7 +34,7 @@ from accounts.serializers import (
     UserProfileSerializer,
     UserPublicSerializer,
 )
-from core.api.pagination import CursorPagination
+from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from core.api.throttling import ScopedRateThrottle
 from core.exceptions import DomainError
 
@@ -288,11 +288,12 @@ class ApiTokenListApi(APIView):
 
     @extend_schema(
         operation_id="auth_tokens_list",
-        responses={200: inline_serializer("TokenList", {"results": ApiTokenSerializer(many=True)})},
+        responses={200: list_of(ApiTokenSerializer, "TokenList")},
     )
     def get(self, request):
+        # Bounded (TOKEN_LIST_MAX), so one page.
         tokens = selectors.token_list(user=request.user)
-        return Response({"results": [_token_payload(t, request) for t in tokens]})
+        return CursorPagination().single_page([_token_payload(t, request) for t in tokens])
 
     @extend_schema(
         operation_id="auth_tokens_create",
@@ -376,7 +377,30 @@ class MeUpdateInput(StrictSerializer):
 
 
 class MeApi(APIView):
-    @extend_schema(operation_id="me_get", responses={200: MeSerializer, 401: ERROR})
+    @extend_schema(
+        operation_id="me_get",
+        responses={200: MeSerializer, 401: ERROR},
+        examples=[
+            OpenApiExample(
+                "You",
+                value={
+                    "handle": "alice",
+                    "display_name": "Alice",
+                    "bio": "Coffee, code, climbing.",
+                    "link": "https://alice.example",
+                    "avatar_url": None,
+                    "date_joined": "2026-03-14T08:00:00Z",
+                    "email": "alice@example.com",
+                    "email_verified": True,
+                    "mfa_enabled": False,
+                    "language": "en",
+                    "search_indexing": True,
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
     def get(self, request):
         return Response(_me_payload(request.user))
 
@@ -443,9 +467,7 @@ class UserSearchApi(APIView):
             OpenApiParameter("q", str, description="Part of a handle or a display name."),
             OpenApiParameter("limit", int, description="1..50, default 20 (clamped)."),
         ],
-        responses={
-            200: inline_serializer("UserSearchOutput", {"results": UserPublicSerializer(many=True)})
-        },
+        responses={200: list_of(UserPublicSerializer, "UserSearchOutput")},
     )
     def get(self, request):
         try:
@@ -453,7 +475,8 @@ class UserSearchApi(APIView):
         except ValueError:
             limit = 20
         people = selectors.user_search(query=request.query_params.get("q", ""), limit=limit)
-        return Response({"results": UserPublicSerializer(people, many=True).data})
+        # The best matches, ranked: one bounded page, never a cursor.
+        return CursorPagination().single_page(UserPublicSerializer(people, many=True).data)
 
 
 def _edge_view(name: str, create, delete, doc: str):
@@ -511,17 +534,16 @@ UserMuteApi = _edge_view(
 class NotificationListApi(APIView):
     @extend_schema(
         operation_id="notifications_list",
-        parameters=[OpenApiParameter("page_size", int, description="1..100 (clamped).")],
-        responses={200: NotificationSerializer(many=True)},
+        parameters=LIST_PARAMETERS,
+        responses={200: list_of(NotificationSerializer, "NotificationList")},
     )
     def get(self, request):
-        paginator = CursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.notification_list(recipient=request.user), request, view=self
+        return CursorPagination().respond(
+            selectors.notification_list(recipient=request.user),
+            request,
+            view=self,
+            render=lambda page: NotificationSerializer(page, many=True).data,
         )
-        response = paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
-        response.data["unread_count"] = selectors.notification_unread_count(recipient=request.user)
-        return response
 
 
 class NotificationReadInput(StrictSerializer):

@@ -10,6 +10,8 @@ from accounts.models import ApiToken, Notification, User
 
 class UserPublicSerializer(serializers.ModelSerializer):
     avatar_url = serializers.SerializerMethodField()
+    # Not the model's URLField: a profile without a link answers "", which is no URI.
+    link = serializers.CharField(read_only=True, help_text="A URL, or empty.")
 
     class Meta:
         model = User
@@ -57,8 +59,28 @@ class MeSerializer(UserPublicSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Details of the notification's kind (an amount, a note, an id…).",
+        "additionalProperties": {
+            "nullable": True,
+            "anyOf": [
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"$ref": "#/components/schemas/Money"},
+            ],
+        },
+    }
+)
+class NotificationDataField(serializers.JSONField):
+    pass
+
+
 class NotificationSerializer(serializers.ModelSerializer):
     actor = UserPublicSerializer(allow_null=True)
+    data = NotificationDataField(read_only=True)
 
     class Meta:
         model = Notification

@@ -229,7 +229,7 @@ def measure(rounds: int, *, fanout: bool) -> None:
         _, secret = token_create(user=viewer, name="bench")
         client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
         first = client.get("/api/v1/timeline").json()
-        assert len(first["results"]) == 20, first
+        assert len(first["data"]) == 20, first
 
         def selector_page(before, viewer=viewer):
             page, _ = selectors.timeline_home_page(viewer=viewer, before=before, size=20)

@@ -137,6 +137,9 @@ MESSAGES: Mapping[str, Any] = {
     ),
     "already_member": _("You are already a member of this creator. See your memberships."),
     "invalid_choice": _("One of the choices is not valid. Pick one from the list."),
+    "unsupported_api_version": _(
+        "This app asked for an API version we do not know. Update it or drop the version."
+    ),
     "payment_failed": _("The payment did not go through and nothing was charged. Try again."),
     "payment_mismatch": _(
         "The card payment did not match what was ordered, so it was not used. Try again."

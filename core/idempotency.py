@@ -35,7 +35,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
+from core.api.timestamps import rfc3339
 from core.exceptions import DomainError
 from core.models import IdempotencyRecord
 
@@ -86,6 +87,10 @@ class IdempotencyInProgress(DomainError):
 def _canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, datetime):
+        return rfc3339(value)  # as the renderer writes it, so a replay answers the same
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, dict):
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

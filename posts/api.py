@@ -1,19 +1,14 @@
 """REST API for posts: publish, read, delete, like, repost, reply, report, timelines.
 
-Lists are cursor-paginated newest first; ``page_size`` is clamped to 1..100 (a larger or
-nonsensical value is not an error, it just gets the nearest allowed page).
+Lists are cursor-paginated newest first in the one list shape (``core.api.pagination``);
+``limit`` is clamped to 1..100 (a larger or nonsensical value is not an error, it just gets
+the nearest allowed page).
 """
 
 from __future__ import annotations
 
-import binascii
-from base64 import b64decode, b64encode
-from urllib.parse import parse_qs, urlencode
-
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,28 +16,18 @@ from rest_framework.views import APIView
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, TextField, parse
 from accounts.selectors import user_get_by_handle
-from core.api.pagination import CursorPagination
+from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from posts import publishing, selectors, services
 from posts.serializers import PostSerializer
 
-PAGE_PARAMS = [
-    OpenApiParameter("cursor", str, description="Opaque cursor from `next`/`previous`."),
-    OpenApiParameter("page_size", int, description="1..100, default 20 (clamped)."),
-]
-
-
-class TimelinePage(serializers.Serializer):
-    """A page of posts (every post list: cursor pagination)."""
-
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = PostSerializer(many=True)
+PAGE_PARAMS = LIST_PARAMETERS
+TimelinePage = list_of(PostSerializer, "TimelinePage")
 
 
 def _paginated(view: APIView, request, queryset):
-    paginator = CursorPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(PostSerializer(page, many=True).data)
+    return CursorPagination().respond(
+        queryset, request, view=view, render=lambda page: PostSerializer(page, many=True).data
+    )
 
 
 class PostCreateInput(StrictSerializer):
@@ -217,24 +202,6 @@ class PostReportApi(APIView):
         return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
 
 
-def _decode_cursor(raw: str | None) -> int | None:
-    """Timeline cursors look like every other list's (opaque base64), and carry a post id."""
-    if not raw:
-        return None
-    try:
-        position = parse_qs(b64decode(raw.encode("ascii"), validate=True).decode("ascii"))["p"][0]
-        before = int(position)
-    except (ValueError, KeyError, IndexError, UnicodeError, binascii.Error):
-        raise NotFound(_("Invalid cursor.")) from None
-    if before <= 0:
-        raise NotFound(_("Invalid cursor."))
-    return before
-
-
-def _encode_cursor(before: int) -> str:
-    return b64encode(urlencode({"p": str(before)}).encode("ascii")).decode("ascii")
-
-
 class TimelineApi(APIView):
     @extend_schema(
         operation_id="timeline_home",
@@ -243,18 +210,13 @@ class TimelineApi(APIView):
         summary="Home timeline: own posts and those of followed people, newest first",
     )
     def get(self, request):
+        paginator = CursorPagination()
+        before, limit = paginator.keyset_request(request)
         posts, next_before = selectors.timeline_home_page(
-            viewer=request.user,
-            before=_decode_cursor(request.query_params.get("cursor")),
-            size=selectors.clamp_page_size(request.query_params.get("page_size")),
+            viewer=request.user, before=before, size=limit
         )
-        next_url = None
-        if next_before is not None:
-            params = request.query_params.copy()
-            params["cursor"] = _encode_cursor(next_before)
-            next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-        return Response(
-            {"next": next_url, "previous": None, "results": PostSerializer(posts, many=True).data}
+        return paginator.keyset_response(
+            PostSerializer(posts, many=True).data, next_before=next_before
         )
 
 

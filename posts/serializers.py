@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
+from core.api.money import MoneyOutput
 from posts.models import Post
 from posts.rendering import render_post_text
 
@@ -63,7 +64,7 @@ class PostSerializer(PostBriefSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DictField(allow_null=True))
+    @extend_schema_field(MoneyOutput(allow_null=True))
     def get_price(self, obj: Post) -> dict | None:
         if obj.price_amount is None:
             return None

@@ -112,6 +112,8 @@ MIDDLEWARE = [
     # a Bearer token (core/api_middleware.py); everything else gets the stock middleware.
     "core.api_middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # /api/ answers carry SocialPay-Version; a request may pin one (core/api/versioning.py).
+    "core.api.versioning.ApiVersionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.api_middleware.AuthenticationMiddleware",
@@ -431,12 +433,18 @@ REST_FRAMEWORK = {
         "links": env.str("THROTTLE_LINKS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Serializers hand datetimes to the renderer, which writes every one as RFC 3339 UTC
+    # with ``Z`` (core.api.timestamps): one choice for every answer.
+    "DATETIME_FORMAT": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SocialPay API",
     "DESCRIPTION": (
         "Amounts are integer minor units with an uppercase ISO 4217 currency. "
-        "Every POST that moves money requires an Idempotency-Key header."
+        "Every POST that moves money requires an Idempotency-Key header. Lists are "
+        "{object: list, data, has_more, next_cursor}, paged with ?cursor= and ?limit=. "
+        "Times are RFC 3339 in UTC with Z. Every answer carries SocialPay-Version (the dated "
+        "contract version; see the API changelog); send the same header to pin one."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -446,6 +454,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Relative: the schema describes the server that serves it.
     "SERVERS": [{"url": "/", "description": "This server"}],
+    "ENUM_NAME_OVERRIDES": {
+        "ProductKindEnum": "payments.creators.models.Product.Kind",
+        "PaymentLinkKindEnum": "payments.links.models.PaymentLink.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.contract_hook",

@@ -82,7 +82,7 @@ def test_orjson_renderer_matches_drf(data):
     assert OrjsonRenderer().render(data) == JSONRenderer().render(data)
 
 
-def test_orjson_renderer_leaves_indented_and_empty_answers_to_drf():
+def test_orjson_renderer_indents_like_drf_and_renders_nothing_for_none():
     indented = OrjsonRenderer().render({"a": 1}, "application/json; indent=2")
     assert indented == JSONRenderer().render({"a": 1}, "application/json; indent=2")
     assert OrjsonRenderer().render(None) == b""

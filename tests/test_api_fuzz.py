@@ -8,6 +8,8 @@ replays.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -67,7 +69,7 @@ TYPED = (
     "transfers_create",
     "transfers_get",
     "topups_get",
-    "requests_inbox",
+    "requests_list",
     "requests_create",
     "requests_get",
     "requests_pay",
@@ -75,7 +77,36 @@ TYPED = (
     "requests_cancel",
     "webhook_endpoints_list",
     "webhook_endpoints_create",
+    # Every kind of list, in the one list shape, and the answers typed for issue #16.
+    "me_get",
+    "limits_get",
+    "payments_feed",
+    "notifications_list",
+    "posts_list",
+    "timeline_home",
+    "users_search",
+    "auth_tokens_list",
+    "payouts_list",
+    "orders_list",
+    "memberships_list",
+    "links_list",
+    "creator_dashboard",
 )
+
+# RFC 3339 in UTC with Z (core.api.timestamps): any string that starts like a time must be one.
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+
+
+def _times(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _times(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _times(item)
+    elif isinstance(value, str) and TIMESTAMP.match(value):
+        yield value
 
 
 @pytest.fixture
@@ -103,8 +134,11 @@ def test_typed_operations_answer_as_the_schema_says(case, funded_bearer):
         status_code_conformance,
     )
 
-    case.call_and_validate(
+    response = case.call_and_validate(
         # identity: the WSGI client does not un-gzip bodies (GZipMiddleware).
         headers={"Authorization": funded_bearer, "Accept-Encoding": "identity"},
         checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
     )
+    if response.headers.get("Content-Type", [""])[0].startswith("application/json"):
+        body = response.json()
+        assert [t for t in _times(body) if not RFC3339_Z.match(t)] == [], case.formatted_path

@@ -106,27 +106,238 @@ def test_servers_are_declared(schema):
     assert schema["servers"] == [{"url": "/", "description": "This server"}]
 
 
-@pytest.mark.parametrize(
-    ("path", "component"),
-    [
-        ("/api/v1/payouts", "PayoutPage"),
-        ("/api/v1/posts", "TimelinePage"),
-        ("/api/v1/users/{handle}/posts", "TimelinePage"),
-    ],
-)
-def test_paginated_lists_are_declared_as_pages(schema, path, component):
-    ref = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-    assert ref == {"$ref": f"#/components/schemas/{component}"}
-    page = schema["components"]["schemas"][component]
-    assert {"next", "previous", "results"} <= set(page["properties"])
-    assert page["properties"]["results"]["type"] == "array"
+def _resolve(schema, node):
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _json_schema(operation, status):
+    content = operation["responses"][status].get("content", {})
+    return content.get("application/json", {}).get("schema")
+
+
+# GET answers that are one object holding arrays, not lists of objects (a list is paged; these
+# are bounded by what they describe).
+NOT_LISTS = {
+    "wallet_get",  # one balance per currency
+    "posts_thread",  # the post, its root and the replies of one thread
+    "creator_dashboard",  # series of a fixed number of days
+    "fx_rates_get",
+    "payout_bank_formats",
+}
+# Lists complete in one bounded page: has_more is always false.
+SINGLE_PAGE = {"auth_tokens_list", "users_search"}
+
+
+def _is_list(schema, node) -> bool:
+    """An array, or an object holding an array of objects (``{"results": [...]}``)."""
+    node = _resolve(schema, node)
+    if node.get("type") == "array":
+        return True
+    for prop in node.get("properties", {}).values():
+        prop = _resolve(schema, prop)
+        if prop.get("type") == "array" and _resolve(schema, prop["items"]).get("type") == "object":
+            return True
+    return False
+
+
+def test_every_list_operation_uses_the_one_list_shape(schema):
+    """A GET answering an array, or an object with an array of objects in it, is a list and
+    must be
+    {object: "list", data, has_more, next_cursor} with ``cursor`` and ``limit`` — so a new
+    list endpoint cannot invent a sixth shape."""
+    lists = []
+    for path, method, op in _operations(schema):
+        if method != "get" or op["operationId"] in NOT_LISTS:
+            continue
+        body = _json_schema(op, "200")
+        if body is None or not _is_list(schema, body):
+            continue
+        lists.append(op["operationId"])
+        page = _resolve(schema, body)
+        assert set(page["properties"]) == {"object", "data", "has_more", "next_cursor"}, path
+        assert set(page["required"]) == {"object", "data", "has_more", "next_cursor"}, path
+        assert _resolve(schema, page["properties"]["object"])["enum"] == ["list"], path
+        assert page["properties"]["data"]["type"] == "array", path
+        assert page["properties"]["has_more"]["type"] == "boolean", path
+        assert page["properties"]["next_cursor"]["type"] == "string", path
+        assert page["properties"]["next_cursor"].get("nullable") is True, path
+        params = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+        if op["operationId"] not in SINGLE_PAGE:
+            assert {"cursor", "limit"} <= params, path
+    # Every one of the shapes the issue found is now this one.
+    assert {
+        "wallet_statement",
+        "payments_feed",
+        "requests_list",
+        "payouts_list",
+        "posts_list",
+        "timeline_home",
+        "notifications_list",
+        "orders_list",
+        "memberships_list",
+        "links_list",
+        "links_payments",
+        "posts_tips_list",
+        "webhook_endpoints_list",
+        "webhook_deliveries_list",
+        "auth_tokens_list",
+        "users_search",
+    } <= set(lists)
+
+
+def _untyped(schema, node, where, seen) -> list[str]:
+    """Places under ``node`` whose value a client cannot type: an object with no properties
+    and no typed additionalProperties, or a schema that says nothing at all."""
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[1]
+        if name in seen:
+            return []
+        seen.add(name)
+        return _untyped(schema, schema["components"]["schemas"][name], name, seen)
+    found = []
+    for key in ("allOf", "oneOf", "anyOf"):
+        for i, part in enumerate(node.get(key, [])):
+            found += _untyped(schema, part, f"{where}.{key}[{i}]", seen)
+    if any(k in node for k in ("allOf", "oneOf", "anyOf", "enum")):
+        return found
+    kind = node.get("type")
+    if kind is None:
+        return [where]
+    if kind == "array":
+        return found + _untyped(schema, node["items"], f"{where}[]", seen)
+    if kind == "object":
+        props = node.get("properties")
+        extra = node.get("additionalProperties")
+        if not props and not (isinstance(extra, dict) and extra):
+            return [where]
+        for name, prop in (props or {}).items():
+            found += _untyped(schema, prop, f"{where}.{name}", seen)
+        if isinstance(extra, dict) and extra:
+            found += _untyped(schema, extra, f"{where}.*", seen)
+    return found
+
+
+def test_no_response_is_untyped(schema):
+    """Every success answer with a body is a declared shape, all the way down (output
+    serializers beside the views), so a generated client gets types, not ``object``."""
+    untyped = []
+    for path, method, op in _operations(schema):
+        for status in op["responses"]:
+            if not status.startswith("2"):
+                continue
+            body = _json_schema(op, status)
+            if status == "204":
+                assert body is None, (method, path)
+                continue
+            assert body is not None, (method, path, status)
+            untyped += [
+                f"{method} {path} {status}: {place}"
+                for place in _untyped(schema, body, "body", set())
+            ]
+    assert untyped == []
 
 
 @pytest.mark.django_db
-def test_the_declared_page_shapes_are_what_the_views_return(client):
+def test_the_list_shape_is_what_the_views_return_and_pages_by_cursor():
     from payments.wallets.tests.support import api, person
 
     user = person()
-    for path in ("/api/v1/payouts", "/api/v1/posts", f"/api/v1/users/{user.handle}/posts"):
-        body = api(user).get(path).json()
-        assert set(body) == {"next", "previous", "results"}, path
+    other = person("poster")
+    from posts import services as post_services
+
+    for i in range(3):
+        post_services.post_create(author=other, text=f"post {i}")
+    client = api(user)
+    seen = []
+    cursor = None
+    while True:
+        query = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        body = client.get(f"/api/v1/users/{other.handle}/posts", query).json()
+        assert list(body) == ["object", "data", "has_more", "next_cursor"]
+        assert body["object"] == "list"
+        assert body["has_more"] is (body["next_cursor"] is not None)
+        seen += [p["id"] for p in body["data"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 3 and seen == sorted(seen, reverse=True)
+    for path in (
+        "/api/v1/payouts",
+        "/api/v1/posts",
+        "/api/v1/timeline",
+        "/api/v1/wallet/statement",
+        "/api/v1/payments/feed",
+        "/api/v1/requests",
+        "/api/v1/requests?box=sent",
+        "/api/v1/notifications",
+        "/api/v1/orders",
+        "/api/v1/memberships",
+        "/api/v1/links",
+        "/api/v1/webhook-endpoints",
+        "/api/v1/auth/tokens",
+        "/api/v1/users?q=poster",
+    ):
+        body = client.get(path).json()
+        assert list(body) == ["object", "data", "has_more", "next_cursor"], (path, body)
+    bad = client.get("/api/v1/requests?box=elsewhere")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_choice"
+    assert client.get("/api/v1/payments/feed?cursor=bm9wZQ==").status_code == 404
+
+
+def _json_schema_of(schema, node, depth=0):
+    """An OpenAPI 3.0 schema as plain JSON Schema (refs inlined, ``nullable`` as a null
+    alternative), to check examples with ``jsonschema``."""
+    if depth > 12:
+        return {}
+    if isinstance(node, list):
+        return [_json_schema_of(schema, n, depth) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _json_schema_of(schema, _resolve(schema, node), depth + 1)
+    out = {
+        k: _json_schema_of(schema, v, depth)
+        for k, v in node.items()
+        if k not in ("nullable", "readOnly", "writeOnly", "example", "format")
+    }
+    if node.get("nullable"):
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+# The main operations of a developer's first day: each shows a worked request and answer.
+EXAMPLED = {
+    "me_get",
+    "transfers_create",
+    "requests_create",
+    "requests_list",
+    "posts_tip",
+    "users_tip",
+    "payouts_create",
+}
+
+
+def test_main_operations_have_examples_that_match_their_schemas(schema):
+    import jsonschema
+
+    checked = set()
+    for _path, _method, op in _operations(schema):
+        examples = []
+        body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        examples += [(body["schema"], e["value"]) for e in body.get("examples", {}).values()]
+        for response in op["responses"].values():
+            content = response.get("content", {}).get("application/json", {})
+            examples += [
+                (content["schema"], e["value"]) for e in content.get("examples", {}).values()
+            ]
+        for declared, value in examples:
+            jsonschema.validate(value, _json_schema_of(schema, declared))
+            checked.add(op["operationId"])
+    assert checked >= EXAMPLED
+    # The check has teeth: a transfer whose amount is a string is not a Transfer.
+    transfer = schema["components"]["schemas"]["Transfer"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"id": 1, "amount": "12.50"}, _json_schema_of(schema, transfer))

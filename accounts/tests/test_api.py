@@ -172,17 +172,17 @@ def test_user_profile_follow_block_mute(make_user, client_for):
 def test_user_search(make_user):
     make_user("searchme", display_name="Findable Person")
     response = APIClient().get("/api/v1/users", {"q": "findable", "limit": 100000})
-    assert [u["handle"] for u in response.json()["results"]] == ["searchme"]
+    assert [u["handle"] for u in response.json()["data"]] == ["searchme"]
 
 
 def test_notifications_list_and_mark_read(make_user, client_for):
     a, b = make_user(), make_user()
     client_for(a).post(f"/api/v1/users/{b.handle}/follow")
     client = client_for(b)
-    body = client.get("/api/v1/notifications", {"page_size": 100000}).json()
-    assert body["unread_count"] == 1
-    assert body["results"][0]["kind"] == "follow"
-    assert body["results"][0]["actor"]["handle"] == a.handle
+    body = client.get("/api/v1/notifications", {"limit": 100000}).json()
+    assert client.get("/api/v1/notifications/unread-count").json()["unread"] == 1
+    assert body["data"][0]["kind"] == "follow"
+    assert body["data"][0]["actor"]["handle"] == a.handle
     assert client.get("/api/v1/notifications/unread-count").json() == {"unread": 1}
     assert client.post("/api/v1/notifications/read", {}).json() == {"marked": 1}
     assert client.post("/api/v1/notifications/read", {"nope": 1}).status_code == 400

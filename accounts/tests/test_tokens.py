@@ -156,7 +156,7 @@ def test_list_create_and_revoke_tokens_through_the_api(make_user):
         "read",
         "payments",
     ]
-    listed = client.get("/api/v1/auth/tokens").json()["results"]
+    listed = client.get("/api/v1/auth/tokens").json()["data"]
     assert [(t["name"], t["current"]) for t in listed] == [("shop bot", False), ("laptop", True)]
     assert all("digest" not in t and "token" not in t for t in listed)
 

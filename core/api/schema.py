@@ -11,12 +11,15 @@ postprocessing hooks, ``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``).
   with another body).
 * Tags: one per area, from the path (``/api/v1/transfers`` → ``wallet``), unless the view
   chose its own.
+* Version: every operation takes an optional ``SocialPay-Version`` request header (the
+  versions this server knows) and every answer carries the header (``core.api.versioning``).
 * Summaries: the view's ``summary``, else the first sentence of its docstring, else the
   line in ``SUMMARIES`` below.
 """
 
 from __future__ import annotations
 
+from core.api import versioning
 from core.idempotency import HEADER
 
 ERROR_STATUSES = {
@@ -55,6 +58,21 @@ IDEMPOTENCY_PARAMETER = {
         "returns the first answer with `Idempotent-Replayed: true`; the same key with "
         "another body is a 422, while the first request runs a 409."
     ),
+}
+
+VERSION_PARAMETER = {
+    "in": "header",
+    "name": versioning.HEADER,
+    "required": False,
+    "schema": {"type": "string", "enum": list(versioning.VERSIONS)},
+    "description": (
+        "Pin the dated API version the client was written against (default: the current "
+        "one). An unknown version is a 400 `unsupported_api_version`. See the API changelog."
+    ),
+}
+VERSION_HEADER = {
+    "description": "The dated API version this answer follows.",
+    "schema": {"type": "string", "example": versioning.CURRENT},
 }
 
 # The first path segment after /api/v1/ → the tag of its area.
@@ -128,7 +146,7 @@ SUMMARIES = {
     "posts_unrepost": "Take back a repost",
     "posts_tips_list": "Tips on a post",
     "products_create": "Offer a product for sale",
-    "requests_inbox": "Money requests you sent and received",
+    "requests_list": "Money requests you were asked to pay (`box=inbox`) or sent (`box=sent`)",
     "requests_get": "One money request",
     "requests_cancel": "Withdraw a money request you sent",
     "requests_decline": "Decline a money request",
@@ -189,8 +207,8 @@ def contract_hook(result, generator, request, public):
                     p for p in parameters if not (p.get("in") == "header" and p["name"] == HEADER)
                 ]
                 parameters.append(IDEMPOTENCY_PARAMETER)
-            if not parameters:
-                del operation["parameters"]
+            if not any(p.get("name") == versioning.HEADER for p in parameters):
+                parameters.append(VERSION_PARAMETER)
             responses = operation.setdefault("responses", {})
             statuses = dict(ERROR_STATUSES)
             if needs_key:
@@ -199,6 +217,8 @@ def contract_hook(result, generator, request, public):
                 documented = responses.setdefault(status, {"description": description})
                 documented.setdefault("description", description)
                 documented["content"] = {"application/json": {"schema": error_ref}}
+            for response in responses.values():
+                response.setdefault("headers", {})[versioning.HEADER] = VERSION_HEADER
             tags = operation.get("tags") or []
             if tags in ([], ["v1"], ["api"]):
                 tag = _tag(path)

@@ -17,15 +17,17 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictIntegerField, StrictSerializer, parse
+from core.api.pagination import LIST_PARAMETERS, CursorPagination
 from core.idempotency import idempotent_api, idempotent_dispatch
 from core.money import InvalidAmount, Money
+from payments.creators import api_outputs as out
 from payments.creators import selectors, services
 from payments.creators.errors import OrderNotFound
 from payments.creators.models import Membership, MembershipTier, Order, Product, Tip, Unlock
@@ -83,7 +85,7 @@ def tip_dict(tip: Tip) -> dict:
         "show_amount": tip.show_amount,
         "status": tip.status,
         "entry": tip.entry_id,
-        "created_at": tip.created_at.isoformat(),
+        "created_at": tip.created_at,
     }
 
 
@@ -96,7 +98,7 @@ def unlock_dict(unlock: Unlock) -> dict:
         "status": unlock.status,
         "entry": unlock.entry_id,
         "locked_text": unlock.post.locked_text if unlock.status == "completed" else None,
-        "created_at": unlock.created_at.isoformat(),
+        "created_at": unlock.created_at,
     }
 
 
@@ -125,8 +127,8 @@ def order_dict(order: Order, viewer) -> dict:
         "status": order.status,
         "buyer": order.buyer.handle,
         "seller": order.seller.handle,
-        "release_after": order.release_after.isoformat() if order.release_after else None,
-        "created_at": order.created_at.isoformat(),
+        "release_after": order.release_after,
+        "created_at": order.created_at,
     }
     if order.seller_id == viewer.pk:
         data["shipping_address"] = order.shipping_address
@@ -144,8 +146,8 @@ def membership_dict(m: Membership) -> dict:
         "creator": m.creator.handle,
         "price": _money(m.tier.price_amount, m.tier.price_currency),
         "status": m.status,
-        "current_period_end": m.current_period_end.isoformat(),
-        "grace_until": m.grace_until.isoformat() if m.grace_until else None,
+        "current_period_end": m.current_period_end,
+        "grace_until": m.grace_until,
         "cancel_at_period_end": m.cancel_at_period_end,
     }
 
@@ -210,18 +212,26 @@ class _TipApi(APIView):
 
 
 class PostTipsApi(_TipApi):
-    @extend_schema(operation_id="posts_tips_list", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(
+        operation_id="posts_tips_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: out.PUBLIC_TIPS, 404: ERROR},
+    )
     def get(self, request, post_id: int):
         services.post_get_for_payment(post_id)
-        tips = selectors.post_tips_public(post_id=post_id)
-        return Response({"results": [selectors.tip_public_dict(t) for t in tips]})
+        return CursorPagination().respond(
+            selectors.post_tips_public(post_id=post_id),
+            request,
+            view=self,
+            render=lambda page: [selectors.tip_public_dict(t) for t in page],
+        )
 
     @extend_schema(
         operation_id="posts_tip",
         request=TipInput,
         responses={
-            201: OpenApiTypes.OBJECT,
-            202: OpenApiTypes.OBJECT,
+            201: out.TIP,
+            202: out.TIP,
             400: ERROR,
             402: ERROR,
             403: ERROR,
@@ -229,6 +239,7 @@ class PostTipsApi(_TipApi):
             422: ERROR,
         },
         summary="Tip the author of a post from the wallet (or by card)",
+        examples=out.TIP_EXAMPLES,
     )
     @idempotent_dispatch("creators.tip")
     def post(self, request, post_id: int):
@@ -239,7 +250,8 @@ class UserTipsApi(_TipApi):
     @extend_schema(
         operation_id="users_tip",
         request=TipInput,
-        responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR},
+        responses={201: out.TIP, 202: out.TIP, 403: ERROR, 404: ERROR},
+        examples=out.TIP_EXAMPLES,
     )
     @idempotent_dispatch("creators.tip")
     def post(self, request, handle: str):
@@ -252,8 +264,8 @@ class PostUnlockApi(APIView):
         operation_id="posts_unlock",
         request=None,
         responses={
-            200: OpenApiTypes.OBJECT,
-            201: OpenApiTypes.OBJECT,
+            200: out.UNLOCK,
+            201: out.UNLOCK,
             403: ERROR,
             404: ERROR,
             409: ERROR,
@@ -286,7 +298,7 @@ class ProductInput(StrictSerializer):
 
 class ProductListApi(APIView):
     @extend_schema(
-        operation_id="products_create", request=ProductInput, responses={201: OpenApiTypes.OBJECT}
+        operation_id="products_create", request=ProductInput, responses={201: out.PRODUCT}
     )
     def post(self, request):
         data = parse(ProductInput, request.data)
@@ -310,17 +322,28 @@ class OrderInput(StrictSerializer):
 
 
 class OrderListApi(APIView):
-    @extend_schema(operation_id="orders_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[
+            OpenApiParameter("role", str, enum=["buyer", "seller"], description="Default buyer."),
+            *LIST_PARAMETERS,
+        ],
+        responses={200: out.ORDERS},
+    )
     def get(self, request):
         role = "seller" if request.query_params.get("role") == "seller" else "buyer"
-        orders = selectors.orders_for(user=request.user, role=role)[:100]
-        return Response({"results": [order_dict(o, request.user) for o in orders]})
+        return CursorPagination().respond(
+            selectors.orders_for(user=request.user, role=role),
+            request,
+            view=self,
+            render=lambda page: [order_dict(o, request.user) for o in page],
+        )
 
     @extend_schema(
         operation_id="orders_create",
         request=OrderInput,
         responses={
-            201: OpenApiTypes.OBJECT,
+            201: out.ORDER,
             400: ERROR,
             403: ERROR,
             404: ERROR,
@@ -344,7 +367,7 @@ class OrderListApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(operation_id="orders_get", responses={200: OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(operation_id="orders_get", responses={200: out.ORDER, 404: ERROR})
     def get(self, request, order_id: int):
         order = selectors.order_get_for(user=request.user, order_id=order_id)
         if order is None:
@@ -361,9 +384,7 @@ def _order_action(request, order_id: int, action) -> Response:
 
 
 class OrderShipApi(APIView):
-    @extend_schema(
-        operation_id="orders_ship", request=None, responses={200: OpenApiTypes.OBJECT, 404: ERROR}
-    )
+    @extend_schema(operation_id="orders_ship", request=None, responses={200: out.ORDER, 404: ERROR})
     @idempotent_api("creators.order.ship", one_transaction=True)
     def post(self, request, order_id: int):
         return _order_action(
@@ -377,7 +398,7 @@ class OrderConfirmApi(APIView):
     @extend_schema(
         operation_id="orders_confirm",
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        responses={200: out.ORDER, 404: ERROR},
     )
     @idempotent_api("creators.order.confirm", one_transaction=True)
     def post(self, request, order_id: int):
@@ -398,7 +419,7 @@ class OrderRefundApi(APIView):
     @extend_schema(
         operation_id="orders_refund",
         request=RefundInput,
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={200: out.ORDER, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Refund all (no amount) or part of an order before release",
     )
     @idempotent_api("creators.order.refund", one_transaction=True)
@@ -425,7 +446,7 @@ class TierListApi(APIView):
     @extend_schema(
         operation_id="membership_tiers_create",
         request=TierInput,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: out.TIER},
     )
     def post(self, request):
         data = parse(TierInput, request.data)
@@ -443,15 +464,23 @@ class MembershipInput(StrictSerializer):
 
 
 class MembershipListApi(APIView):
-    @extend_schema(operation_id="memberships_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="memberships_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: out.MEMBERSHIPS},
+    )
     def get(self, request):
-        rows = selectors.memberships_of(member=request.user)[:100]
-        return Response({"results": [membership_dict(m) for m in rows]})
+        return CursorPagination().respond(
+            selectors.memberships_of(member=request.user),
+            request,
+            view=self,
+            render=lambda page: [membership_dict(m) for m in page],
+        )
 
     @extend_schema(
         operation_id="memberships_create",
         request=MembershipInput,
-        responses={201: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
+        responses={201: out.MEMBERSHIP, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Join a tier, paying the first month from the wallet",
     )
     @idempotent_api("creators.membership", one_transaction=True)
@@ -466,9 +495,7 @@ class MembershipListApi(APIView):
 
 
 class MembershipCancelApi(APIView):
-    @extend_schema(
-        operation_id="memberships_cancel", request=None, responses={200: OpenApiTypes.OBJECT}
-    )
+    @extend_schema(operation_id="memberships_cancel", request=None, responses={200: out.MEMBERSHIP})
     def post(self, request, membership_id: int):
         membership = services.membership_cancel(member=request.user, membership_id=membership_id)
         return Response(membership_dict(membership))
@@ -476,7 +503,7 @@ class MembershipCancelApi(APIView):
 
 # --- dashboard ------------------------------------------------------------------------------
 class DashboardApi(APIView):
-    @extend_schema(operation_id="creator_dashboard", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="creator_dashboard", responses={200: out.DASHBOARD})
     def get(self, request):
         data = selectors.dashboard(creator=request.user)
         data["recent_sales"] = [order_dict(o, request.user) for o in data["recent_sales"]]

@@ -88,13 +88,14 @@ def post_locked_readable(*, post, viewer: User | None) -> bool:
     return Post.objects.filter(pk=post.pk).filter(locked_access_q(viewer=viewer)).exists()
 
 
-def post_tips_public(*, post_id: int, limit: int = 50) -> list[Tip]:
-    return list(
+def post_tips_public(*, post_id: int) -> QuerySet[Tip]:
+    """Public completed tips on a post, newest first (the API pages it)."""
+    return (
         Tip.objects.filter(
             post_id=post_id, status=PayStatus.COMPLETED, visibility=Visibility.PUBLIC
         )
         .select_related("tipper")
-        .order_by("-id")[:limit]
+        .order_by("-id")
     )
 
 
@@ -104,7 +105,7 @@ def tip_public_dict(tip: Tip) -> dict:
         "from": tip.tipper.handle,
         "note": tip.message,
         "amount": {"amount": tip.amount, "currency": tip.currency} if tip.show_amount else None,
-        "created_at": tip.created_at.isoformat(),
+        "created_at": tip.created_at,
     }
 
 

@@ -79,14 +79,14 @@ def quote_payload(quote: FxQuote) -> dict:
         "our_rate": f"{pricing.our_rate:f}",
         "fixed_side": quote.fixed_side,
         "rate_source": quote.snapshot.source,
-        "rate_as_of": quote.snapshot.as_of.isoformat(),
-        "created_at": quote.created_at.isoformat(),
-        "expires_at": quote.expires_at.isoformat(),
+        "rate_as_of": quote.snapshot.as_of,
+        "created_at": quote.created_at,
+        "expires_at": quote.expires_at,
         "expires_in_seconds": max(0, int((quote.expires_at - now).total_seconds())),
         "kind": quote.kind,
         "entry": quote.entry_id,
         "recipient": quote.recipient.handle if quote.recipient_id else None,
-        "executed_at": quote.executed_at.isoformat() if quote.executed_at else None,
+        "executed_at": quote.executed_at,
     }
 
 
@@ -237,7 +237,7 @@ class RatesApi(APIView):
             {
                 "source": snapshot.source,
                 "base": snapshot.base,
-                "as_of": snapshot.as_of.isoformat(),
+                "as_of": snapshot.as_of,
                 "rates": snapshot.rates,
             }
         )

@@ -50,6 +50,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.home_currency import home_currency_match
 from accounts.language import in_language_of
 from accounts.models import User
+from core.api.timestamps import rfc3339
 from core.exceptions import Conflict, DomainError, ValidationFailed
 from core.money import InvalidAmount, Money, currency_require_supported
 from ledger import chart
@@ -280,7 +281,7 @@ def _ensure_unused_and_valid(*, used: bool, quote: FxQuote, now: datetime) -> No
     if used:
         raise QuoteUsed()
     if now >= quote.expires_at:
-        raise QuoteExpired(details={"expired_at": quote.expires_at.isoformat()})
+        raise QuoteExpired(details={"expired_at": rfc3339(quote.expires_at)})
 
 
 def _quote_lock(quote: FxQuote) -> bool:
@@ -316,7 +317,7 @@ def _metadata(quote: FxQuote, kind: str, receiver: User) -> dict:
         "our_rate": str(pricing.our_rate),
         "fee_bps": quote.fee_bps,
         "rate_source": quote.snapshot.source,
-        "rate_as_of": quote.snapshot.as_of.isoformat(),
+        "rate_as_of": rfc3339(quote.snapshot.as_of),
         "source": pricing.source.as_dict(),
         "target": pricing.target.as_dict(),
         "fee": pricing.fee.as_dict(),

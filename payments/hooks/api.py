@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_inputs import StrictSerializer, parse
-from core.api.pagination import CursorPagination
+from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from payments.hooks import selectors, services
 from payments.hooks.models import Delivery, Endpoint
 from payments.wallets.events import EVENT_TYPES
@@ -67,14 +67,8 @@ class DeliveryOutput(serializers.Serializer):
         return "webhook_delivery"
 
 
-class DeliveryPage(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = DeliveryOutput(many=True)
-
-
-class EndpointPage(serializers.Serializer):
-    results = EndpointOutput(many=True)
+DeliveryPage = list_of(DeliveryOutput, "DeliveryPage")
+EndpointPage = list_of(EndpointOutput, "EndpointPage")
 
 
 class EndpointInput(StrictSerializer):
@@ -102,11 +96,16 @@ class EndpointListApi(APIView):
         operation_id="webhook_endpoints_list",
         tags=TAG,
         summary="List your webhook endpoints",
+        parameters=LIST_PARAMETERS,
         responses={200: EndpointPage},
     )
     def get(self, request):
-        endpoints = selectors.endpoints_of(user=request.user)
-        return Response({"results": EndpointOutput(endpoints, many=True).data})
+        return CursorPagination().respond(
+            selectors.endpoints_of(user=request.user),
+            request,
+            view=self,
+            render=lambda page: EndpointOutput(page, many=True).data,
+        )
 
     @extend_schema(
         operation_id="webhook_endpoints_create",
@@ -180,15 +179,17 @@ class DeliveryListApi(APIView):
         operation_id="webhook_deliveries_list",
         tags=TAG,
         summary="The delivery log of an endpoint, newest first",
+        parameters=LIST_PARAMETERS,
         responses={200: DeliveryPage},
     )
     def get(self, request, endpoint_id: str):
         endpoint = selectors.endpoint_of(user=request.user, endpoint_id=endpoint_id)
-        paginator = CursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.deliveries_of(endpoint=endpoint), request, view=self
+        return CursorPagination().respond(
+            selectors.deliveries_of(endpoint=endpoint),
+            request,
+            view=self,
+            render=lambda page: DeliveryOutput(page, many=True).data,
         )
-        return paginator.get_paginated_response(DeliveryOutput(page, many=True).data)
 
 
 class DeliveryRedeliverApi(APIView):

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -22,10 +21,12 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
+from core.api.pagination import LIST_PARAMETERS, CursorPagination
 from core.api.throttling import AnonRateThrottle, UserRateThrottle
 from core.idempotency import idempotent_api
 from core.money import Money
 from payments.creators.api import RawField
+from payments.links import api_outputs as out
 from payments.links import errors, selectors, services
 from payments.links.models import LinkPayment, PaymentLink
 from payments.links.throttle import SCOPE, LinksThrottle
@@ -46,7 +47,7 @@ def link_public_dict(link: PaymentLink) -> dict:
         "min_amount": _money(link.min_amount, link.currency),
         "currency": link.currency,
         "note": link.note,
-        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+        "expires_at": link.expires_at,
         "active": link.active,
     }
     if link.kind == PaymentLink.Kind.FIXED:
@@ -59,8 +60,8 @@ def link_owner_dict(link: PaymentLink) -> dict:
     data.update(
         max_uses=link.max_uses,
         uses=link.uses,
-        created_at=link.created_at.isoformat(),
-        deactivated_at=link.deactivated_at.isoformat() if link.deactivated_at else None,
+        created_at=link.created_at,
+        deactivated_at=link.deactivated_at,
     )
     return data
 
@@ -75,7 +76,7 @@ def payment_dict(payment: LinkPayment) -> dict:
         "message": payment.message,
         "status": payment.status,
         "entry": payment.entry_id,
-        "created_at": payment.created_at.isoformat(),
+        "created_at": payment.created_at,
     }
 
 
@@ -109,17 +110,22 @@ class _Throttled(APIView):
 class LinkListCreateApi(_Throttled):
     @extend_schema(
         operation_id="links_list",
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=LIST_PARAMETERS,
+        responses={200: out.LINKS},
         summary="Your payment links",
     )
     def get(self, request):
-        links = selectors.links_of_owner(owner=request.user)
-        return Response({"results": [link_owner_dict(link) for link in links]})
+        return CursorPagination().respond(
+            selectors.links_of_owner(owner=request.user),
+            request,
+            view=self,
+            render=lambda page: [link_owner_dict(link) for link in page],
+        )
 
     @extend_schema(
         operation_id="links_create",
         request=LinkInput,
-        responses={201: OpenApiTypes.OBJECT, 400: ERROR, 409: ERROR, 422: ERROR, 429: ERROR},
+        responses={201: out.LINK_OWNER, 400: ERROR, 409: ERROR, 422: ERROR, 429: ERROR},
         summary="Create a payment link (fixed amount or pay what you want)",
     )
     def post(self, request):
@@ -147,7 +153,7 @@ class LinkDetailApi(_Throttled):
 
     @extend_schema(
         operation_id="links_get",
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        responses={200: out.LINK_PUBLIC, 404: ERROR},
         summary="A payment link as a visitor sees it: who is paid, the amount and the fee lines",
     )
     def get(self, request, slug: str):
@@ -159,7 +165,7 @@ class LinkPayApi(_Throttled):
         operation_id="links_pay",
         request=PayInput,
         responses={
-            201: OpenApiTypes.OBJECT,
+            201: out.PAYMENT,
             400: ERROR,
             403: ERROR,
             404: ERROR,
@@ -191,7 +197,7 @@ class LinkDeactivateApi(_Throttled):
     @extend_schema(
         operation_id="links_deactivate",
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        responses={200: out.LINK_OWNER, 404: ERROR},
         summary="Deactivate one of your links: it takes no more payments",
     )
     def post(self, request, slug: str):
@@ -203,11 +209,14 @@ class LinkDeactivateApi(_Throttled):
 class LinkPaymentsApi(_Throttled):
     @extend_schema(
         operation_id="links_payments",
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        parameters=LIST_PARAMETERS,
+        responses={200: out.PAYMENTS, 404: ERROR},
         summary="The payments made through one of your links",
     )
     def get(self, request, slug: str):
-        payments = selectors.link_payments(owner=request.user, slug=slug)
-        return Response(
-            {"results": [{**payment_dict(p), "payer": p.payer.handle} for p in payments]}
+        return CursorPagination().respond(
+            selectors.link_payments(owner=request.user, slug=slug),
+            request,
+            view=self,
+            render=lambda page: [{**payment_dict(p), "payer": p.payer.handle} for p in page],
         )

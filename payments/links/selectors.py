@@ -13,16 +13,17 @@ from payments.links.models import LinkPayment, PaymentLink
 PAGE_SIZE = 50
 
 
-def links_of_owner(*, owner: User, limit: int = PAGE_SIZE) -> list[PaymentLink]:
-    """The owner's links, newest first, each with its completed payment count and total."""
+def links_of_owner(*, owner: User) -> QuerySet[PaymentLink]:
+    """The owner's links, newest first, each with its completed payment count and total
+    (callers page it: the API by cursor, the page to ``PAGE_SIZE``)."""
     done = Q(payments__status=LinkPayment.Status.COMPLETED)
-    return list(
+    return (
         PaymentLink.objects.filter(owner=owner)
         .annotate(
             paid_count=Count("payments", filter=done),
             paid_total=Sum("payments__amount", filter=done),
         )
-        .order_by("-id")[:limit]
+        .order_by("-id")
     )
 
 
@@ -38,14 +39,14 @@ def link_of_owner(*, owner: User, slug: object) -> PaymentLink:
     return link
 
 
-def link_payments(*, owner: User, slug: object, limit: int = PAGE_SIZE) -> QuerySet[LinkPayment]:
+def link_payments(*, owner: User, slug: object) -> QuerySet[LinkPayment]:
     """The completed payments of one of ``owner``'s links, newest first (with the payer:
-    the owner is the one person who sees who paid)."""
+    the owner is the one person who sees who paid); callers page it."""
     link = link_of_owner(owner=owner, slug=slug)
     return (
         LinkPayment.objects.filter(link=link, status=LinkPayment.Status.COMPLETED)
         .select_related("payer")
-        .order_by("-id")[:limit]
+        .order_by("-id")
     )
 
 

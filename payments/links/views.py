@@ -67,7 +67,7 @@ def _form_max_uses(value: str) -> int | None:
 def links_page(request):
     """The owner's links and the form for a new one."""
     ctx = {
-        "links": selectors.links_of_owner(owner=request.user),
+        "links": selectors.links_of_owner(owner=request.user)[: selectors.PAGE_SIZE],
         "currencies": supported_currencies(),
         "kinds": PaymentLink.Kind,
         "form": request.POST if request.method == "POST" else {},
@@ -173,7 +173,7 @@ def link_manage_page(request, slug: str):
         link = selectors.link_of_owner(owner=request.user, slug=slug)
     except NotFound:
         raise Http404 from None
-    payments = selectors.link_payments(owner=request.user, slug=slug)
+    payments = selectors.link_payments(owner=request.user, slug=slug)[: selectors.PAGE_SIZE]
     guest_payments = selectors.link_guest_payments(owner=request.user, slug=slug)
     return render(
         request,

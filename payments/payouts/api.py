@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
@@ -17,7 +18,8 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
-from core.api.pagination import CursorPagination
+from core.api.money import MoneyOutput
+from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
 from payments.payouts import bank_formats, selectors, services
@@ -77,7 +79,7 @@ def payout_payload(payout: Payout) -> dict:
         "total": payout.amount + payout.fee,
         "currency": payout.currency,
         "method": payout.method,
-        "arrival_date": payout.arrival_date.isoformat() if payout.arrival_date else None,
+        "arrival_date": payout.arrival_date,
         "failure_code": payout.failure_code or None,
         "failure_message": payout.failure_message or None,
         "destination": {
@@ -85,7 +87,7 @@ def payout_payload(payout: Payout) -> dict:
             "country": payout.destination.country,
             "currency": payout.destination.currency,
         },
-        "created_at": payout.created_at.isoformat(),
+        "created_at": payout.created_at,
     }
 
 
@@ -104,15 +106,7 @@ PAYOUT_FIELDS = {
     "created_at": serializers.DateTimeField(),
 }
 PAYOUT_OUTPUT = inline_serializer("Payout", PAYOUT_FIELDS)
-# The list is cursor-paginated like every list of the API.
-PAYOUT_PAGE = inline_serializer(
-    "PayoutPage",
-    {
-        "next": serializers.CharField(allow_null=True),
-        "previous": serializers.CharField(allow_null=True),
-        "results": type(PAYOUT_OUTPUT)(many=True),
-    },
-)
+PAYOUT_PAGE = list_of(PAYOUT_OUTPUT, "PayoutPage")
 
 
 class PayoutListCreateApi(APIView):
@@ -124,6 +118,32 @@ class PayoutListCreateApi(APIView):
         responses={202: PAYOUT_OUTPUT, 403: ERROR, 409: ERROR, 422: ERROR},
         parameters=[OpenApiParameter("Idempotency-Key", str, location="header", required=True)],
         summary="Request a payout to the active bank account (settled asynchronously)",
+        examples=[
+            OpenApiExample(
+                "Pay out 100 EUR",
+                value={"amount": 10000, "currency": "EUR", "method": "standard"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Payout accepted",
+                value={
+                    "id": 51,
+                    "status": "pending",
+                    "amount": 10000,
+                    "fee": 0,
+                    "total": 10000,
+                    "currency": "EUR",
+                    "method": "standard",
+                    "arrival_date": "2026-12-03",
+                    "failure_code": None,
+                    "failure_message": None,
+                    "destination": {"last4": "3000", "country": "DE", "currency": "EUR"},
+                    "created_at": "2026-12-01T09:30:00Z",
+                },
+                response_only=True,
+                status_codes=["202"],
+            ),
+        ],
     )
     @idempotent_api("payouts.create", one_transaction=True)
     def post(self, request):
@@ -147,13 +167,16 @@ class PayoutListCreateApi(APIView):
             )
         return Response(payout_payload(payout), status=202)
 
-    @extend_schema(operation_id="payouts_list", responses={200: PAYOUT_PAGE})
+    @extend_schema(
+        operation_id="payouts_list", parameters=LIST_PARAMETERS, responses={200: PAYOUT_PAGE}
+    )
     def get(self, request):
-        paginator = CursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.payouts_of(user=request.user), request, view=self
+        return CursorPagination().respond(
+            selectors.payouts_of(user=request.user),
+            request,
+            view=self,
+            render=lambda page: [payout_payload(p) for p in page],
         )
-        return paginator.get_paginated_response([payout_payload(p) for p in page])
 
 
 class PayoutDetailApi(APIView):
@@ -187,8 +210,8 @@ QUOTE_OUTPUT = inline_serializer(
             "PayoutConversion",
             {
                 "fx_quote_id": serializers.UUIDField(),
-                "source": serializers.DictField(),
-                "fx_fee": serializers.DictField(),
+                "source": MoneyOutput(),
+                "fx_fee": MoneyOutput(),
                 "mid_rate": serializers.CharField(),
                 "expires_at": serializers.DateTimeField(),
             },
@@ -250,7 +273,7 @@ class PayoutQuoteApi(APIView):
                 "source": conversion.source.as_dict(),
                 "fx_fee": conversion.fx_fee.as_dict(),
                 "mid_rate": str(conversion.mid_rate),
-                "expires_at": conversion.expires_at.isoformat(),
+                "expires_at": conversion.expires_at,
             }
         return Response(body)
 
@@ -285,7 +308,7 @@ def destination_payload(destination: PayoutDestination | None) -> dict | None:
         "currency": destination.currency,
         "account_holder_name": destination.account_holder_name,
         "schedule": destination.schedule,
-        "payouts_allowed_at": destination.payouts_allowed_at.isoformat(),
+        "payouts_allowed_at": destination.payouts_allowed_at,
     }
 
 
@@ -297,7 +320,16 @@ BANK_FORMATS_OUTPUT = inline_serializer(
             {
                 "country": serializers.CharField(),
                 "currencies": serializers.ListField(child=serializers.CharField()),
-                "fields": serializers.ListField(child=serializers.DictField()),
+                "fields": inline_serializer(
+                    "PayoutBankField",
+                    {
+                        "name": serializers.CharField(),
+                        "label": serializers.CharField(),
+                        "required": serializers.BooleanField(),
+                        "help": serializers.CharField(allow_blank=True),
+                    },
+                    many=True,
+                ),
             },
             many=True,
         ),

@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from core.api.timestamps import rfc3339
 from core.money import Money, currency_require_supported
 from core.publish import publish_on_commit
 from core.text import text_clean
@@ -299,7 +300,7 @@ def _destination_payable(user: User) -> PayoutDestination:
         raise NoPayoutDestination()
     if destination.payouts_allowed_at > timezone.now():
         raise PayoutDestinationOnHold(
-            details={"payouts_allowed_at": destination.payouts_allowed_at.isoformat()}
+            details={"payouts_allowed_at": rfc3339(destination.payouts_allowed_at)}
         )
     return destination
 
@@ -386,9 +387,7 @@ def payout_request(
         )
         payout_id = payout.pk
         # The sweeper re-drives a requested payout whose task never reached the broker.
-        publish_on_commit(
-            lambda: payout_submit_enqueue(payout_id=payout_id), task="payouts.submit"
-        )
+        publish_on_commit(lambda: payout_submit_enqueue(payout_id=payout_id), task="payouts.submit")
     log.info("payout.requested", payout_id=payout.pk, amount=payout.amount, currency=currency)
     return payout
 

@@ -52,4 +52,3 @@ def payout_from_event(event: Event) -> None:
         log.info("payout.webhook_unknown", event_id=event.id, remote_id=remote.id)
         return
     services.payout_apply_remote(payout_id=payout_id, remote=remote, source="webhook")
-

@@ -15,7 +15,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -24,7 +23,9 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
+from core.api.pagination import LIST_PARAMETERS, CursorPagination
 from core.api.throttling import ScopedRateThrottle, UserRateThrottle
+from core.exceptions import InvalidChoice
 from core.idempotency import idempotent_api
 from core.money import (
     AmountTooLarge,
@@ -104,7 +105,7 @@ def transfer_dict(transfer: Transfer) -> dict:
         "visibility": transfer.visibility,
         "status": transfer.status,
         "entry_id": transfer.entry_id,
-        "created_at": transfer.created_at.isoformat(),
+        "created_at": transfer.created_at,
     }
 
 
@@ -117,7 +118,7 @@ def topup_dict(topup: TopUp) -> dict:
         "status": topup.status,
         "fee": topup.fee,
         "decline_code": topup.decline_code or None,
-        "created_at": topup.created_at.isoformat(),
+        "created_at": topup.created_at,
     }
 
 
@@ -131,7 +132,7 @@ def request_dict(req: MoneyRequest) -> dict:
         "note": req.note,
         "status": req.status,
         "transfer": req.transfer_id,
-        "created_at": req.created_at.isoformat(),
+        "created_at": req.created_at,
     }
 
 
@@ -148,40 +149,24 @@ class StatementApi(APIView):
         operation_id="wallet_statement",
         parameters=[
             OpenApiParameter("currency", str, description="Wallet currency (default: home)."),
-            OpenApiParameter("cursor", int, description="`next_cursor` of the previous page."),
-            OpenApiParameter("page_size", int, description="1..200, default 50 (clamped)."),
+            *LIST_PARAMETERS,
         ],
         responses={200: out.STATEMENT, 400: ERROR},
     )
     def get(self, request):
         currency = request.query_params.get("currency") or request.user.home_currency
-        cursor = _int_param(request.query_params.get("cursor"), default=None, low=1, high=None)
-        size = _int_param(request.query_params.get("page_size"), default=50, low=1, high=200)
+        paginator = CursorPagination()
+        before, limit = paginator.keyset_request(request)
         page = selectors.wallet_statement(
-            user=request.user, currency=currency, before=cursor, limit=size
+            user=request.user, currency=currency, before=before, limit=limit
         )
-        return Response(
-            {
-                "currency": page.currency,
-                "lines": [line.as_dict() for line in page.lines],
-                "next_cursor": page.next_cursor,
-            }
+        return paginator.keyset_response(
+            [line.as_dict() for line in page.lines], next_before=page.next_cursor
         )
-
-
-def _int_param(raw, *, default, low, high):
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        from core.exceptions import ValidationFailed
-
-        raise ValidationFailed(_("Page parameters are positive integers."))
-    value = max(int(raw), low)
-    return min(value, high) if high else value
 
 
 class LimitsApi(APIView):
-    @extend_schema(operation_id="limits_get", responses={200: dict, 401: ERROR})
+    @extend_schema(operation_id="limits_get", responses={200: out.LIMITS, 401: ERROR})
     def get(self, request):
         return Response(limits_summary(user=request.user).as_dict())
 
@@ -201,6 +186,7 @@ class TransferCreateApi(MoneyThrottled, APIView):
         request=TransferInput,
         responses={201: out.TRANSFER, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
         summary="Pay a person by handle (instant, no fee)",
+        examples=out.TRANSFER_EXAMPLES,
     )
     @idempotent_api("transfers.create", one_transaction=True)
     def post(self, request):
@@ -292,13 +278,30 @@ class RequestInput(StrictSerializer):
 
 
 class RequestListApi(MoneyThrottled, APIView):
-    @extend_schema(operation_id="requests_inbox", responses={200: out.MONEY_REQUESTS})
+    @extend_schema(
+        operation_id="requests_list",
+        parameters=[
+            OpenApiParameter(
+                "box",
+                str,
+                enum=["inbox", "sent"],
+                description="`inbox` (default): open requests you were asked to pay; "
+                "`sent`: requests you sent, in every status.",
+            ),
+            *LIST_PARAMETERS,
+        ],
+        responses={200: out.MONEY_REQUESTS, 400: ERROR},
+        examples=out.REQUEST_LIST_EXAMPLES,
+    )
     def get(self, request):
-        return Response(
-            {
-                "inbox": [request_dict(r) for r in selectors.requests_inbox(user=request.user)],
-                "sent": [request_dict(r) for r in selectors.requests_sent(user=request.user)],
-            }
+        box = request.query_params.get("box") or "inbox"
+        if box not in ("inbox", "sent"):
+            raise InvalidChoice(details={"field": "box", "choices": ["inbox", "sent"]})
+        rows = (selectors.requests_inbox if box == "inbox" else selectors.requests_sent)(
+            user=request.user
+        )
+        return CursorPagination().respond(
+            rows, request, view=self, render=lambda page: [request_dict(r) for r in page]
         )
 
     @extend_schema(
@@ -306,6 +309,7 @@ class RequestListApi(MoneyThrottled, APIView):
         request=RequestInput,
         responses={201: out.MONEY_REQUEST, 400: ERROR, 404: ERROR, 422: ERROR},
         summary="Ask a person for money",
+        examples=out.REQUEST_EXAMPLES,
     )
     @idempotent_api("requests.create")
     def post(self, request):
@@ -375,17 +379,18 @@ class RequestCancelApi(_RequestActionApi):
 class FeedApi(APIView):
     @extend_schema(
         operation_id="payments_feed",
-        parameters=[OpenApiParameter("cursor", int, description="Last id of the previous page.")],
-        responses={200: dict},
+        parameters=LIST_PARAMETERS,
+        responses={200: out.FEED},
     )
     def get(self, request):
-        cursor = _int_param(request.query_params.get("cursor"), default=None, low=1, high=None)
-        items = selectors.payment_feed(viewer=request.user, before=cursor)
-        return Response(
-            {
-                "items": [i.as_dict() for i in items],
-                "next_cursor": items[-1].id if len(items) == selectors.FEED_PAGE else None,
-            }
+        paginator = CursorPagination()
+        before, limit = paginator.keyset_request(request)
+        # One more than the page: whether another page follows, without an empty last page.
+        items = selectors.payment_feed(viewer=request.user, before=before, limit=limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return paginator.keyset_response(
+            [i.as_dict() for i in items], next_before=items[-1].id if more else None
         )
 
 
@@ -399,7 +404,7 @@ class VerificationApi(APIView):
     @extend_schema(
         operation_id="verification_request",
         request=VerificationInput,
-        responses={201: dict, 400: ERROR},
+        responses={201: out.VERIFICATION, 400: ERROR},
         summary="Ask for identity verification (reviewed by staff)",
     )
     def post(self, request):
@@ -410,6 +415,6 @@ class VerificationApi(APIView):
             user=request.user, legal_name=data["legal_name"], country=data["country"]
         )
         return Response(
-            {"id": req.pk, "status": req.status, "created_at": req.created_at.isoformat()},
+            {"id": req.pk, "status": req.status, "created_at": req.created_at},
             status=status.HTTP_201_CREATED,
         )

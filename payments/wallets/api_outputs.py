@@ -5,9 +5,11 @@ has no untyped object for them and schemathesis can check the answers against it
 
 from __future__ import annotations
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers
 
+from core.api.money import MoneyOutput
+from core.api.pagination import list_of
 from payments.wallets.models import MoneyRequest, TopUp, Transfer, Visibility
 
 
@@ -38,14 +40,7 @@ STATEMENT_LINE = inline_serializer(
         "balance_after": _amount(),
     },
 )
-STATEMENT = inline_serializer(
-    "WalletStatement",
-    {
-        "currency": serializers.CharField(),
-        "lines": type(STATEMENT_LINE)(many=True),
-        "next_cursor": serializers.IntegerField(allow_null=True),
-    },
-)
+STATEMENT = list_of(STATEMENT_LINE, "WalletStatement")
 
 TRANSFER = inline_serializer(
     "Transfer",
@@ -92,10 +87,108 @@ MONEY_REQUEST = inline_serializer(
         "created_at": serializers.DateTimeField(),
     },
 )
-MONEY_REQUESTS = inline_serializer(
-    "MoneyRequests",
+MONEY_REQUESTS = list_of(MONEY_REQUEST, "MoneyRequestList")
+
+
+def _money(**kwargs):
+    return MoneyOutput(**kwargs)
+
+
+FEED_ITEM = inline_serializer(
+    "FeedItem",
     {
-        "inbox": type(MONEY_REQUEST)(many=True),
-        "sent": type(MONEY_REQUEST)(many=True),
+        "id": serializers.IntegerField(help_text="The transfer's id."),
+        "from": serializers.CharField(),
+        "to": serializers.CharField(),
+        "text": serializers.CharField(),
+        "note": serializers.CharField(allow_blank=True),
+        "visibility": serializers.ChoiceField(choices=Visibility.values),
+        "created_at": serializers.DateTimeField(),
+        "amount": _money(allow_null=True, help_text="Only for the two parties."),
     },
 )
+FEED = list_of(FEED_ITEM, "PaymentFeed")
+
+LIMITS = inline_serializer(
+    "Limits",
+    {
+        "tier": serializers.CharField(),
+        "weekly_send": _money(),
+        "weekly_used": _money(),
+        "weekly_remaining": _money(),
+        "per_transfer": _money(),
+        "week_resets_at": serializers.DateTimeField(),
+        "transfers_per_minute": serializers.IntegerField(),
+        "payouts_allowed": serializers.BooleanField(),
+    },
+)
+
+VERIFICATION = inline_serializer(
+    "VerificationRequest",
+    {
+        "id": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "created_at": serializers.DateTimeField(),
+    },
+)
+
+
+# --- examples (shown in /api/docs/ and generated clients) -----------------------------------
+TRANSFER_EXAMPLES = [
+    OpenApiExample(
+        "Pay a friend",
+        value={"to": "bob", "amount": 1250, "currency": "EUR", "note": "Pizza 🍕"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Transfer completed",
+        value={
+            "id": 4812,
+            "from": "alice",
+            "to": "bob",
+            "amount": 1250,
+            "currency": "EUR",
+            "fee": 0,
+            "note": "Pizza 🍕",
+            "visibility": "private",
+            "status": "completed",
+            "entry_id": 90211,
+            "created_at": "2026-12-01T09:30:00.123456Z",
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
+
+_REQUEST = {
+    "id": 311,
+    "from": "bob",
+    "to": "alice",
+    "amount": 2000,
+    "currency": "EUR",
+    "note": "Concert tickets",
+    "status": "open",
+    "transfer": None,
+    "created_at": "2026-12-01T09:30:00Z",
+}
+REQUEST_EXAMPLES = [
+    OpenApiExample(
+        "Ask for money",
+        value={"from": "bob", "amount": 2000, "currency": "EUR", "note": "Concert tickets"},
+        request_only=True,
+    ),
+    OpenApiExample("Request open", value=_REQUEST, response_only=True, status_codes=["201"]),
+]
+REQUEST_LIST_EXAMPLES = [
+    OpenApiExample(
+        "A page of requests",
+        value={
+            "object": "list",
+            "data": [_REQUEST],
+            "has_more": True,
+            "next_cursor": "cD0zMTE=",
+        },
+        response_only=True,
+        status_codes=["200"],
+    )
+]

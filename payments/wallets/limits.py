@@ -51,7 +51,7 @@ class Limits:
             "weekly_used": money(self.week_used),
             "weekly_remaining": money(self.weekly_remaining),
             "per_transfer": money(self.per_transfer),
-            "week_resets_at": self.week_resets_at.isoformat(),
+            "week_resets_at": self.week_resets_at,
             "transfers_per_minute": self.transfers_per_minute,
             "payouts_allowed": self.tier == "verified",
         }

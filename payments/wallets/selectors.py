@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Block, Follow, User
@@ -88,7 +88,7 @@ class StatementLine:
         return {
             "entry_id": self.entry_id,
             "posting_id": self.posting_id,
-            "created_at": self.created_at.isoformat(),
+            "created_at": self.created_at,
             "description": self.description,
             "counterparty": self.counterparty,
             "amount": self.change.amount,
@@ -275,20 +275,21 @@ def request_get(*, viewer: User, request_id: int) -> MoneyRequest:
     return found
 
 
-def requests_inbox(*, user: User, limit: int = 50) -> list[MoneyRequest]:
-    """Open requests the user was asked to pay, newest first."""
-    return list(
+def requests_inbox(*, user: User) -> QuerySet[MoneyRequest]:
+    """Open requests the user was asked to pay, newest first (callers page it)."""
+    return (
         MoneyRequest.objects.select_related("requester", "payer")
         .filter(payer=user, status=MoneyRequest.Status.OPEN)
-        .order_by("-id")[:limit]
+        .order_by("-id")
     )
 
 
-def requests_sent(*, user: User, limit: int = 50) -> list[MoneyRequest]:
-    return list(
+def requests_sent(*, user: User) -> QuerySet[MoneyRequest]:
+    """Requests the user sent, in every status, newest first (callers page it)."""
+    return (
         MoneyRequest.objects.select_related("requester", "payer")
         .filter(requester=user)
-        .order_by("-id")[:limit]
+        .order_by("-id")
     )
 
 
@@ -315,14 +316,15 @@ class FeedItem:
             "text": self.text,
             "note": self.note,
             "visibility": self.visibility,
-            "created_at": self.created_at.isoformat(),
+            "created_at": self.created_at,
             "amount": self.amount.as_dict() if self.amount else None,
         }
 
 
 def payment_feed(*, viewer: User, before: int | None = None, limit: int = FEED_PAGE) -> list:
     """Payments the viewer may see, newest first (cursor: ``before`` = last item's id)."""
-    limit = max(1, min(int(limit), 100))
+    # 101: the API asks for one more than its largest page, to know whether another follows.
+    limit = max(1, min(int(limit), 101))
     blocked = Block.objects.filter(
         Q(blocker=viewer, blocked=OuterRef("sender_id"))
         | Q(blocker=OuterRef("sender_id"), blocked=viewer)

@@ -40,6 +40,7 @@ from payments.wallets.text import visibility_parse
 from payments.wallets.verification import verification_request_create
 
 STATEMENT_CSV_MAX_LINES = 10_000
+REQUESTS_SHOWN = 50
 
 
 def _money(request) -> Money:
@@ -372,8 +373,8 @@ def requests_inbox(request):
         request,
         "payments/wallet/requests.html",
         {
-            "inbox": with_money(selectors.requests_inbox(user=request.user)),
-            "sent": with_money(selectors.requests_sent(user=request.user)),
+            "inbox": with_money(selectors.requests_inbox(user=request.user)[:REQUESTS_SHOWN]),
+            "sent": with_money(selectors.requests_sent(user=request.user)[:REQUESTS_SHOWN]),
             "form_key": form_key(),
         },
     )

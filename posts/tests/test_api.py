@@ -84,12 +84,14 @@ def test_timeline_pagination_and_clamp(make_user, client_for):
     follow_create(follower=me, followee=friend)
     ids = [services.post_create(author=friend, text=f"p{i}").pk for i in range(5)]
     client = client_for(me)
-    page = client.get("/api/v1/timeline", {"page_size": 2}).json()
-    assert [p["id"] for p in page["results"]] == ids[::-1][:2]
-    page2 = client.get(page["next"]).json()
-    assert [p["id"] for p in page2["results"]] == ids[::-1][2:4]
-    huge = client.get("/api/v1/timeline", {"page_size": 10**9})
-    assert huge.status_code == 200 and len(huge.json()["results"]) == 5
+    page = client.get("/api/v1/timeline", {"limit": 2}).json()
+    assert [p["id"] for p in page["data"]] == ids[::-1][:2]
+    assert page["has_more"] is True
+    page2 = client.get("/api/v1/timeline", {"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [p["id"] for p in page2["data"]] == ids[::-1][2:4]
+    huge = client.get("/api/v1/timeline", {"limit": 10**9})
+    assert huge.status_code == 200 and len(huge.json()["data"]) == 5
+    assert huge.json()["has_more"] is False and huge.json()["next_cursor"] is None
     assert client.get("/api/v1/timeline", {"cursor": "garbage"}).status_code == 404
     assert APIClient().get("/api/v1/timeline").status_code == 401
 
@@ -97,9 +99,9 @@ def test_timeline_pagination_and_clamp(make_user, client_for):
 def test_public_lists(make_user):
     a = make_user()
     services.post_create(author=a, text="public")
-    assert APIClient().get("/api/v1/posts").json()["results"][0]["text"] == "public"
+    assert APIClient().get("/api/v1/posts").json()["data"][0]["text"] == "public"
     assert (
-        APIClient().get(f"/api/v1/users/{a.handle}/posts").json()["results"][0]["text"] == "public"
+        APIClient().get(f"/api/v1/users/{a.handle}/posts").json()["data"][0]["text"] == "public"
     )
     assert APIClient().get("/api/v1/users/nobody_x/posts").status_code == 404
 
@@ -124,10 +126,10 @@ def test_timeline_api_queries_do_not_grow_with_posts(make_user, client_for):
     _grow(me, friends, 2)
     client.get("/api/v1/timeline")  # the token's last_used_at is written once
     with CaptureQueriesContext(connection) as small:
-        assert len(client.get("/api/v1/timeline").json()["results"]) == 6
+        assert len(client.get("/api/v1/timeline").json()["data"]) == 6
     _grow(me, friends, 12)
     with CaptureQueriesContext(connection) as large:
-        assert len(client.get("/api/v1/timeline").json()["results"]) == 20
+        assert len(client.get("/api/v1/timeline").json()["data"]) == 20
     assert len(small) == len(large) == 4  # token, followee ids, page ids, the page
 
 

@@ -32,7 +32,7 @@ def post_commerce(post) -> dict:
 
     shown = post.repost_of or post
     products = list(Product.objects.filter(post_id=shown.pk, is_active=True).order_by("id")[:20])
-    return {"products": products, "tips": post_tips_public(post_id=shown.pk, limit=20)}
+    return {"products": products, "tips": list(post_tips_public(post_id=shown.pk)[:20])}
 
 
 @register.simple_tag

@@ -87,7 +87,7 @@ def test_every_surface_shows_the_locked_part_to_readers_only(world, who):
     assert one["locked_text"] == (SECRET if reads else None)
     assert one["locked"] is (not reads)
     for url in ("/api/v1/timeline", f"/api/v1/users/{creator.handle}/posts"):
-        rows = [r for r in api.get(url).json()["results"] if r["id"] == post.pk]
+        rows = [r for r in api.get(url).json()["data"] if r["id"] == post.pk]
         assert [r["locked_text"] for r in rows] == [SECRET if reads else None], url
 
 

@@ -165,7 +165,7 @@ def test_api_memberships():
         "/api/v1/memberships", {"tier": tier_id}, format="json", HTTP_IDEMPOTENCY_KEY=key()
     )
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_member"
-    mid = client.get("/api/v1/memberships").json()["results"][0]["id"]
+    mid = client.get("/api/v1/memberships").json()["data"][0]["id"]
     r = client.post(f"/api/v1/memberships/{mid}/cancel")
     assert r.json()["cancel_at_period_end"] is True
     assert api_for(creator).post(f"/api/v1/memberships/{mid}/cancel").status_code == 404

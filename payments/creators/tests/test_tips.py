@@ -185,7 +185,7 @@ def test_api_tip_and_public_listing_hides_amount_unless_shown():
     api_for(other).post(
         url, {"amount": 100, "currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY=key()
     )
-    listed = api_for(make_user()).get(url).json()["results"]
+    listed = api_for(make_user()).get(url).json()["data"]
     assert [t["amount"] for t in listed] == [{"amount": 200, "currency": "USD"}, None]
     assert listed[1]["note"] == "hi"
 

@@ -37,9 +37,7 @@ def test_snapshots_and_quotes_are_listed_and_shown(staff_client, quote):
     snapshot = FxRateSnapshot.objects.get()
     listing = staff_client.get("/admin/fx/fxratesnapshot/")
     assert listing.status_code == 200 and b"sandbox" in listing.content
-    assert (
-        staff_client.get(f"/admin/fx/fxratesnapshot/{snapshot.pk}/change/").status_code == 200
-    )
+    assert staff_client.get(f"/admin/fx/fxratesnapshot/{snapshot.pk}/change/").status_code == 200
     listing = staff_client.get("/admin/fx/fxquote/")
     assert listing.status_code == 200 and str(quote.pk).encode() in listing.content
     detail = staff_client.get(f"/admin/fx/fxquote/{quote.pk}/change/")

@@ -40,9 +40,7 @@ def test_both_sides_of_a_cross_border_transfer_get_one_receipt():
     assert received.data["amount"] == {"amount": 1074, "currency": "USD"}
     assert received.data["source_amount"] == {"amount": 1000, "currency": "EUR"}
     assert received.data["mid_rate"] == "1.0800000000"
-    assert received.data["text"] == (
-        "sent you $10.74 (€10.00 at a mid rate of 1.08, fee $0.06)"
-    )
+    assert received.data["text"] == ("sent you $10.74 (€10.00 at a mid rate of 1.08, fee $0.06)")
     assert "$10.74" in sent.data["text"] and "€10.00" in sent.data["text"]
     # A receipt delivered again (an outbox row whose deletion was lost) notifies nobody twice.
     from payments.wallets.receipts import ReceiptSpec, receipt_deliver

@@ -26,7 +26,7 @@ def test_create_list_read_update_rotate_delete():
     body = made.json()
     assert body["object"] == "webhook_endpoint" and body["id"].startswith("we_")
     assert body["secret"].startswith("whsec_") and body["created_at"].endswith("Z")
-    listed = client.get(BASE).json()["results"]
+    listed = client.get(BASE).json()["data"]
     assert [e["id"] for e in listed] == [body["id"]] and "secret" not in listed[0]
     assert client.get(f"{BASE}/{body['id']}").json()["secret"] == body["secret"]
     patched = client.patch(
@@ -99,7 +99,7 @@ def test_the_delivery_log_and_redelivery():
     services.events_dispatch()
     client = api(user)
     page = client.get(f"{BASE}/{endpoint.public_id}/deliveries").json()
-    (row,) = page["results"]
+    (row,) = page["data"]
     assert row["object"] == "webhook_delivery" and row["event_type"] == "payment.received"
     assert row["status"] == "pending" and row["event_id"].startswith("evt_")
     again = client.post(f"/api/v1/webhook-deliveries/{row['id']}/redeliver")

@@ -7,89 +7,178 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('ledger', '0003_test_databases_allow_truncate'),
+        ("ledger", "0003_test_databases_allow_truncate"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentLink',
+            name="PaymentLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=43, unique=True)),
-                ('kind', models.CharField(choices=[('fixed', 'fixed'), ('open', 'open')], max_length=10)),
-                ('amount', models.BigIntegerField(blank=True, null=True)),
-                ('min_amount', models.BigIntegerField(blank=True, null=True)),
-                ('currency', models.CharField(max_length=3)),
-                ('note', models.CharField(blank=True, max_length=280)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('max_uses', models.PositiveIntegerField(blank=True, null=True)),
-                ('uses', models.PositiveIntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('deactivated_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.CharField(max_length=43, unique=True)),
+                (
+                    "kind",
+                    models.CharField(choices=[("fixed", "fixed"), ("open", "open")], max_length=10),
+                ),
+                ("amount", models.BigIntegerField(blank=True, null=True)),
+                ("min_amount", models.BigIntegerField(blank=True, null=True)),
+                ("currency", models.CharField(max_length=3)),
+                ("note", models.CharField(blank=True, max_length=280)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("max_uses", models.PositiveIntegerField(blank=True, null=True)),
+                ("uses", models.PositiveIntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("deactivated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LinkPayment',
+            name="LinkPayment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField()),
-                ('fee', models.BigIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('message', models.CharField(blank=True, max_length=280)),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('completed', 'completed')], default='pending', max_length=10)),
-                ('request_key', models.CharField(max_length=255)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.entry')),
-                ('payee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('link', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='links.paymentlink')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.BigIntegerField()),
+                ("fee", models.BigIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("message", models.CharField(blank=True, max_length=280)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "pending"), ("completed", "completed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("request_key", models.CharField(max_length=255)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.entry",
+                    ),
+                ),
+                (
+                    "payee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "link",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="links.paymentlink",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='paymentlink',
-            index=models.Index(fields=['owner', '-id'], name='link_owner_newest'),
+            model_name="paymentlink",
+            index=models.Index(fields=["owner", "-id"], name="link_owner_newest"),
         ),
         migrations.AddConstraint(
-            model_name='paymentlink',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('amount__gt', 0), ('kind', 'fixed'), ('min_amount__isnull', True)), models.Q(('amount__isnull', True), ('kind', 'open'), ('min_amount__gt', 0)), _connector='OR'), name='link_amount_by_kind'),
+            model_name="paymentlink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("amount__gt", 0), ("kind", "fixed"), ("min_amount__isnull", True)),
+                    models.Q(("amount__isnull", True), ("kind", "open"), ("min_amount__gt", 0)),
+                    _connector="OR",
+                ),
+                name="link_amount_by_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentlink',
-            constraint=models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='link_currency_code'),
+            model_name="paymentlink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("currency__regex", "^[A-Z]{3}$")), name="link_currency_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentlink',
-            constraint=models.CheckConstraint(condition=models.Q(('max_uses__isnull', True), models.Q(('max_uses__gt', 0), ('uses__lte', models.F('max_uses'))), _connector='OR'), name='link_uses_within_limit'),
+            model_name="paymentlink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("max_uses__isnull", True),
+                    models.Q(("max_uses__gt", 0), ("uses__lte", models.F("max_uses"))),
+                    _connector="OR",
+                ),
+                name="link_uses_within_limit",
+            ),
         ),
         migrations.AddIndex(
-            model_name='linkpayment',
-            index=models.Index(fields=['link', '-id'], name='linkpay_link_newest'),
+            model_name="linkpayment",
+            index=models.Index(fields=["link", "-id"], name="linkpay_link_newest"),
         ),
         migrations.AddConstraint(
-            model_name='linkpayment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='linkpay_amount_positive'),
+            model_name="linkpayment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="linkpay_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='linkpayment',
-            constraint=models.CheckConstraint(condition=models.Q(('fee__gte', 0), ('fee__lte', models.F('amount'))), name='linkpay_fee_in_range'),
+            model_name="linkpayment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fee__gte", 0), ("fee__lte", models.F("amount"))),
+                name="linkpay_fee_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='linkpayment',
-            constraint=models.CheckConstraint(condition=models.Q(('payer', models.F('payee')), _negated=True), name='linkpay_not_self'),
+            model_name="linkpayment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("payer", models.F("payee")), _negated=True),
+                name="linkpay_not_self",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='linkpayment',
-            constraint=models.UniqueConstraint(fields=('payer', 'request_key'), name='linkpay_request_once'),
+            model_name="linkpayment",
+            constraint=models.UniqueConstraint(
+                fields=("payer", "request_key"), name="linkpay_request_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='linkpayment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'completed'), _negated=True), ('entry__isnull', False), _connector='OR'), name='linkpay_completed_has_entry'),
+            model_name="linkpayment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "completed"), _negated=True),
+                    ("entry__isnull", False),
+                    _connector="OR",
+                ),
+                name="linkpay_completed_has_entry",
+            ),
         ),
     ]

@@ -37,7 +37,7 @@ def test_create_read_pay_replay_and_owner_reads():
     again = fan_api.post(f"/api/v1/links/{slug}/pay", {}, format="json", HTTP_IDEMPOTENCY_KEY=k)
     assert paid.status_code == again.status_code == 201
     assert again["Idempotent-Replayed"] == "true" and available(fan) == 1500
-    payments = api_for(owner).get(f"/api/v1/links/{slug}/payments").json()["results"]
+    payments = api_for(owner).get(f"/api/v1/links/{slug}/payments").json()["data"]
     assert [p["payer"] for p in payments] == [fan.handle]
     # Nobody but the owner sees who paid, or may turn the link off.
     assert api_for(other).get(f"/api/v1/links/{slug}/payments").status_code == 404

@@ -65,13 +65,13 @@ def test_request_is_accepted_and_readable_by_its_owner_only():
 
     assert client.get(f"/api/v1/payouts/{body['id']}").json()["id"] == body["id"]
     listing = client.get("/api/v1/payouts").json()
-    assert [p["id"] for p in listing["results"]] == [body["id"]]
+    assert [p["id"] for p in listing["data"]] == [body["id"]]
 
     stranger = client_for(make_user())
     for path in (f"/api/v1/payouts/{body['id']}", "/api/v1/payouts/999999", "/api/v1/payouts/x1"):
         response = stranger.get(path)
         assert response.status_code == 404 and code(response) == "payout_not_found"
-    assert stranger.get("/api/v1/payouts").json()["results"] == []
+    assert stranger.get("/api/v1/payouts").json()["data"] == []
 
 
 def test_same_key_other_body_is_refused():

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wallets', '0002_transfer_completed_only'),
+        ("wallets", "0002_transfer_completed_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='topup',
-            constraint=models.UniqueConstraint(condition=models.Q(('payment_id', ''), _negated=True), fields=('processor', 'payment_id'), name='topup_payment_once'),
+            model_name="topup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("payment_id", ""), _negated=True),
+                fields=("processor", "payment_id"),
+                name="topup_payment_once",
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wallets', '0003_topup_payment_once'),
+        ("wallets", "0003_topup_payment_once"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='verificationrequest',
-            name='address',
+            model_name="verificationrequest",
+            name="address",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='verificationrequest',
-            name='date_of_birth',
+            model_name="verificationrequest",
+            name="date_of_birth",
             field=models.DateField(blank=True, null=True),
         ),
     ]

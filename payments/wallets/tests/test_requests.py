@@ -31,7 +31,7 @@ def test_worked_example_request_paid():
     )
     assert res.status_code == 201, res.json()
     rid = res.json()["id"]
-    inbox = api(bob).get("/api/v1/requests").json()["inbox"]
+    inbox = api(bob).get("/api/v1/requests").json()["data"]
     assert [(r["id"], r["to"], r["amount"]) for r in inbox] == [(rid, "alice_r", 1200)]
 
     paid = post(api(bob), f"/api/v1/requests/{rid}/pay")
@@ -45,7 +45,7 @@ def test_worked_example_request_paid():
         (f"wallet:user:{alice.pk}:USD", "C", 1200),
     ]
     assert Transfer.objects.count() == 1
-    assert api(bob).get("/api/v1/requests").json()["inbox"] == []
+    assert api(bob).get("/api/v1/requests").json()["data"] == []
 
 
 def test_paying_without_money_leaves_the_request_open():
@@ -117,7 +117,7 @@ def test_feed_visibility_and_amounts():
         sends[visibility] = res.json()["id"]
 
     def seen(user):
-        return {i["id"]: i for i in api(user).get("/api/v1/payments/feed").json()["items"]}
+        return {i["id"]: i for i in api(user).get("/api/v1/payments/feed").json()["data"]}
 
     assert set(seen(bob)) == set(sends.values())
     assert all(i["amount"] == {"amount": 100, "currency": "USD"} for i in seen(bob).values())
@@ -133,6 +133,6 @@ def test_the_default_visibility_is_the_senders_setting():
     fund(alice, 1000)
     res = post(api(alice), "/api/v1/transfers", {"to": bob.handle, "amount": 1, "currency": "USD"})
     assert res.json()["visibility"] == "public"
-    assert [i["id"] for i in api(stranger).get("/api/v1/payments/feed").json()["items"]] == [
+    assert [i["id"] for i in api(stranger).get("/api/v1/payments/feed").json()["data"]] == [
         res.json()["id"]
     ]

@@ -79,10 +79,10 @@ def test_worked_example_topup_50_00_with_its_fee():
         {"currency": "USD", "available": 5000, "pending": 0}
     ]
     statement = client.get("/api/v1/wallet/statement?currency=USD").json()
-    assert [(x["description"], x["amount"], x["balance_after"]) for x in statement["lines"]] == [
+    assert [(x["description"], x["amount"], x["balance_after"]) for x in statement["data"]] == [
         ("Top-up by card", 5000, 5000)
     ]
-    assert statement["lines"][0]["entry_id"] == credit.pk
+    assert statement["data"][0]["entry_id"] == credit.pk
 
 
 def test_duplicate_and_out_of_order_webhooks_credit_once():
