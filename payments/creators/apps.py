@@ -27,3 +27,12 @@ class CreatorsConfig(AppConfig):
         statement_describer("unlock")(selectors.unlock_statement_descriptions)
         statement_describer("order")(selectors.order_statement_descriptions)
         statement_describer("membership")(selectors.membership_statement_descriptions)
+        # A person's data export and account closing (accounts sits below us and asks
+        # through its registries, without importing us).
+        from accounts.closing import closing_check_register, closing_eraser_register
+        from accounts.exports import export_section_register
+        from payments.creators import privacy
+
+        export_section_register("creators", privacy.export_files)
+        closing_check_register("creators", privacy.closing_blockers)
+        closing_eraser_register("creators", privacy.closing_erase)
