@@ -106,7 +106,7 @@ def test_the_data_page_requests_an_export_and_closes_the_account(make_user, sett
 
     wrong = client.post("/settings/close", {"confirm": "nobody"})
     assert wrong.status_code == 400
-    assert "not your handle".encode() in wrong.content
+    assert b"not your handle" in wrong.content
     _unchanged(ada)
     done = client.post("/settings/close", {"confirm": ada.handle})
     assert done.status_code == 302 and done["Location"] == "/"
