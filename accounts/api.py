@@ -615,7 +615,11 @@ class MeExportListApi(APIView):
 
 
 class MeExportDetailApi(APIView):
-    @extend_schema(operation_id="me_exports_get", responses={200: DataExportSerializer, 404: ERROR})
+    @extend_schema(
+        operation_id="me_exports_get",
+        responses={200: DataExportSerializer, 404: ERROR},
+        summary="An export's progress (queued, building, ready, failed) and its download link",
+    )
     def get(self, request, export_id: int):
         export = exports.export_get(user=request.user, export_id=export_id)
         return Response(_export_payload(export, request))
