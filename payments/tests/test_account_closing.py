@@ -107,6 +107,7 @@ def test_worked_example_closing_keeps_the_ledger_and_pseudonymises_the_person():
     assert Transfer.objects.filter(recipient=bob).count() == 2
     lines = wallet_statement(user=bob, currency="USD").lines
     assert {line.counterparty for line in lines} == {ada.handle}
+    assert {line.description for line in lines} == {"From a closed account"}
     assert first.entry_id in {line.entry_id for line in lines}
     # Staff see it in the audit trail.
     assert AccountAuditEvent.objects.filter(user=ada, action="account_closed").exists()
