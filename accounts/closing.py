@@ -143,6 +143,10 @@ def _pseudonymise(user: User) -> None:
     user.language = ""
     user.search_indexing = False
     user.is_active = False
+    # Frozen too: a payment by this person that was already past authentication is
+    # refused by the payer rule (payments.wallets.payer), which reads this row fresh.
+    user.is_frozen = True
+    user.frozen_reason = "account closed"
     user.is_staff = False
     user.is_superuser = False
     user.closed_at = now
