@@ -189,3 +189,12 @@ def test_api_export_refuses_bad_input(make_user, client_for):
     from rest_framework.test import APIClient
 
     assert APIClient().post("/api/v1/me/exports").status_code == 401
+
+
+def test_beat_prunes_exports_through_a_registered_task(settings):
+    from socialpay.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["accounts-exports-prune"]
+    assert entry["task"] == "accounts.exports_prune"
+    app.loader.import_default_modules()
+    assert {"accounts.exports_prune", "accounts.export_build"} <= set(app.tasks)
