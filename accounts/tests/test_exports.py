@@ -60,6 +60,7 @@ def test_the_zip_holds_every_section_as_json_and_csv_with_a_readme(
         "payments/payouts.json",
         "payments/memberships.json",
         "payments/disputes.json",
+        "payments/links.json",
     } <= names
     assert "profile.csv" not in names
     profile = json.loads(archive.read("profile.json"))

@@ -22,6 +22,7 @@ from ledger.selectors import balances_of_owner, ledger_verify
 from payments.creators import services as creators
 from payments.creators.tests.factories import make_post
 from payments.disputes.models import Dispute
+from payments.links.services import link_create
 from payments.payouts import services as payouts
 from payments.payouts.tests.support import payee
 from payments.wallets import topups
@@ -67,6 +68,7 @@ def test_worked_example_closing_keeps_the_ledger_and_pseudonymises_the_person():
     follow_create(follower=ada, followee=bob)
     follow_create(follower=bob, followee=ada)
     post = make_post(ada, "my last words")
+    link = link_create(owner=ada, kind="fixed", currency="USD", amount=Money(500, "USD"))
     token, _secret = token_create(user=ada)
     TOTP.activate(ada, generate_totp_secret())
     assert account_close_blockers(user=ada) == []
@@ -103,6 +105,8 @@ def test_worked_example_closing_keeps_the_ledger_and_pseudonymises_the_person():
     post.refresh_from_db()
     assert post.deleted_at is not None and post.text == ""
     assert MoneyRequest.objects.get(requester=ada).status == "cancelled"
+    link.refresh_from_db()
+    assert not link.active  # nobody pays into a closed account
     # Bob still sees his payments, from "a closed account".
     assert Transfer.objects.filter(recipient=bob).count() == 2
     lines = wallet_statement(user=bob, currency="USD").lines
