@@ -306,7 +306,15 @@ def export_status(request, export_id: int):
         export = exports.export_get(user=request.user, export_id=export_id)
     except NotFound:
         raise Http404 from None
-    return render(request, "accounts/_export_row.html", {"export": export})
+    response = render(request, "accounts/_export_row.html", {"export": export})
+    if getattr(request, "htmx", False) and export.status in (
+        DataExport.Status.READY,
+        DataExport.Status.FAILED,
+    ):
+        # Finished while the page watched: reload it once, so the request button is
+        # enabled again beside the download link.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required

@@ -91,6 +91,7 @@ def test_export_download_then_close_the_account(
     # htmx polls the row until the worker has built the ZIP.
     link = page.get_by_role("link", name=words["download"])
     expect(link).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("button", name=words["prepare"])).to_be_enabled()
     shot(page, "ready")
     with page.expect_download() as info:
         link.click()
