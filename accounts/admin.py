@@ -12,7 +12,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 
 from accounts import services
-from accounts.models import AccountAuditEvent, ApiToken, User
+from accounts.models import AccountAuditEvent, ApiToken, DataExport, User
 from core.exceptions import DomainError
 
 
@@ -51,8 +51,9 @@ class UserAdmin(admin.ModelAdmin):
         "is_staff",
         "is_superuser",
         "date_joined",
+        "closed_at",
     ]
-    list_filter = ["is_active", "is_staff", "is_superuser"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "closed_at"]
     search_fields = ["handle_key", "email", "display_name"]
     readonly_fields = [
         "handle",
@@ -63,6 +64,7 @@ class UserAdmin(admin.ModelAdmin):
         "is_superuser",
         "date_joined",
         "last_login",
+        "closed_at",
     ]
     fields = [*readonly_fields, "display_name", "bio", "link", "avatar"]
     actions = [
@@ -118,6 +120,14 @@ class UserAdmin(admin.ModelAdmin):
     @admin.action(description="Take superuser rights away (superusers only, audited)")
     def revoke_superuser(self, request, queryset):
         self._flags(request, queryset, "Took superuser from %(count)d.", is_superuser=False)
+
+
+@admin.register(DataExport)
+class DataExportAdmin(_ReadOnly):
+    """Who asked for their data and how it went; the file itself is for its owner only."""
+
+    list_display = ["created_at", "user", "status", "progress", "size", "expires_at"]
+    list_filter = ["status"]
 
 
 @admin.register(AccountAuditEvent)

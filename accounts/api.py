@@ -8,7 +8,11 @@ from __future__ import annotations
 from allauth.account.models import EmailAddress
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -16,7 +20,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lockout, selectors, services
+from accounts import closing, exports, lockout, selectors, services
 from accounts.api_inputs import (
     StrictIntegerField,
     StrictSerializer,
@@ -25,7 +29,7 @@ from accounts.api_inputs import (
     parse,
 )
 from accounts.authentication import ANY_SCOPE
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, DataExport, User
 from accounts.reauth import require_recent_authentication
 from accounts.serializers import (
     ApiTokenSerializer,
@@ -573,3 +577,139 @@ class NotificationUnreadCountApi(APIView):
     )
     def get(self, request):
         return Response({"unread": selectors.notification_unread_count(recipient=request.user)})
+
+
+# --- your data: export and closing -----------------------------------------------------------
+
+
+class DataExportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=DataExport.Status.choices)
+    progress = serializers.IntegerField(help_text="Percent done.")
+    size = serializers.IntegerField(help_text="Bytes of the ZIP once ready.")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    download_url = serializers.CharField(allow_null=True)
+
+
+def _export_payload(export: DataExport, request) -> dict:
+    data = DataExportSerializer(export).data
+    data["download_url"] = (
+        request.build_absolute_uri(reverse("api-me-export-download", args=[export.pk]))
+        if export.status == DataExport.Status.READY
+        else None
+    )
+    return data
+
+
+class MeExportListApi(APIView):
+    """``GET`` lists your recent data exports; ``POST`` asks for a new one."""
+
+    @extend_schema(
+        operation_id="me_exports_list",
+        responses={
+            200: inline_serializer("DataExportList", {"results": DataExportSerializer(many=True)})
+        },
+    )
+    def get(self, request):
+        return Response(
+            {
+                "results": [
+                    _export_payload(e, request) for e in exports.export_list(user=request.user)
+                ]
+            }
+        )
+
+    @extend_schema(
+        operation_id="me_exports_create",
+        request=None,
+        responses={202: DataExportSerializer, 400: ERROR, 409: ERROR, 429: ERROR},
+        summary="Ask for a ZIP of everything about you (one at a time; e-mailed when ready)",
+    )
+    def post(self, request):
+        if request.data:
+            parse(StrictSerializer, request.data)
+        export = exports.export_request(
+            user=request.user, page_url=request.build_absolute_uri(reverse("accounts:data"))
+        )
+        return Response(_export_payload(export, request), status=status.HTTP_202_ACCEPTED)
+
+
+class MeExportDetailApi(APIView):
+    @extend_schema(
+        operation_id="me_exports_get",
+        responses={200: DataExportSerializer, 404: ERROR},
+        summary="An export's progress (queued, building, ready, failed) and its download link",
+    )
+    def get(self, request, export_id: int):
+        export = exports.export_get(user=request.user, export_id=export_id)
+        return Response(_export_payload(export, request))
+
+
+class MeExportDownloadApi(APIView):
+    @extend_schema(
+        operation_id="me_exports_download",
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            404: ERROR,
+            409: ERROR,
+            410: ERROR,
+        },
+        summary="Download a ready export (only its owner can)",
+    )
+    def get(self, request, export_id: int):
+        export = exports.export_for_download(user=request.user, export_id=export_id)
+        return export_file_response(export)
+
+
+def export_file_response(export: DataExport) -> FileResponse:
+    """The ZIP, streamed from the default storage, as an attachment that is never cached."""
+    response = FileResponse(
+        default_storage.open(export.file_name, "rb"),
+        as_attachment=True,
+        filename=exports.export_download_name(export),
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class CloseInput(StrictSerializer):
+    confirm = TextField(max_length=64, help_text="Your handle, typed again to confirm.")
+
+
+class MeCloseApi(APIView):
+    """``GET`` says whether the account can close now (and what stands in the way);
+    ``POST`` closes it for good, after a recent re-authentication."""
+
+    # Closing ends every token and session: a read-only token may not do it.
+    token_scope = ApiToken.Scope.PAYMENTS
+
+    @extend_schema(
+        operation_id="me_close_check",
+        responses={
+            200: inline_serializer(
+                "ClosingCheck",
+                {
+                    "can_close": serializers.BooleanField(),
+                    "blockers": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        blockers = closing.account_close_blockers(user=request.user)
+        return Response({"can_close": not blockers, "blockers": [b.as_dict() for b in blockers]})
+
+    @extend_schema(
+        operation_id="me_close",
+        request=CloseInput,
+        responses={204: None, 400: ERROR, 403: ERROR, 409: ERROR},
+        summary="Close your account (refused while money is held; the ledger keeps its rows)",
+    )
+    def post(self, request):
+        data = parse(CloseInput, request.data)
+        require_recent_authentication(request)
+        closing.account_close(user=request.user, confirm_handle=data["confirm"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,4 +8,5 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # schema registers the OpenAPI description of Bearer tokens with drf-spectacular;
         # signals connects the receivers for credential events (lockout, notices, revocation).
-        from accounts import schema, signals  # noqa: F401
+        # exports registers this app's own sections first (profile, graph, notifications).
+        from accounts import exports, schema, signals  # noqa: F401

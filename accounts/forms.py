@@ -161,3 +161,11 @@ class ApiTokenForm(forms.Form):
         ],
         initial=90,
     )
+
+
+class AccountCloseForm(forms.Form):
+    confirm = forms.CharField(
+        label=_("Type your handle to confirm"),
+        max_length=HANDLE_MAX_LENGTH + 1,
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )

@@ -13,11 +13,16 @@
 - ``Follow``, ``Block``, ``Mute``: directed edges between two different people.
 - ``Notification``: a generic event for one recipient (kind + actor + target + JSON data),
   reused by every app, money events included.
+- ``DataExport``: one request for a copy of everything about a person (``accounts.exports``):
+  its progress (queued, building, ready, failed), the ZIP's name in the default storage
+  and when it expires. Closing an account (``accounts.closing``) sets ``User.closed_at``
+  and pseudonymises the row; the ledger keeps every row it had.
 
 Invariants (database-enforced): ``handle_key`` and ``handle_skeleton`` unique; lower-cased
 e-mail unique when not empty (an account signed up with a taken address has none); one
 edge of each kind per ordered pair; no edge from a person to themself; a token's scopes
-are known ones and at least one; a token's ``revoked_at`` is never cleared (a trigger).
+are known ones and at least one; a token's ``revoked_at`` is never cleared (a trigger);
+at most one export per person is queued or building; a closed account is inactive.
 """
 
 from __future__ import annotations
@@ -120,6 +125,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Search engines may list the profile and public posts (sitemap, no ``noindex``);
     # off: the pages say ``noindex`` and the sitemap leaves them out. Pages stay public.
     search_indexing = models.BooleanField(default=True)
+    # Set once, when the person closes the account (accounts.closing): the row stays, for
+    # the ledger and the other side of every payment, pseudonymised and unable to log in.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     objects = SocialPayUserManager()
 
@@ -137,6 +145,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=models.Q(home_currency__regex=r"^[A-Z]{3}$"),
                 name="accounts_user_home_currency_iso",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(closed_at__isnull=True) | models.Q(is_active=False),
+                name="accounts_user_closed_inactive",
             ),
         ]
         indexes = [
@@ -156,6 +168,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def name(self) -> str:
+        if self.closed_at is not None:
+            return str(_("a closed account"))
         return self.display_name or self.handle
 
     def get_username(self) -> str:
@@ -357,3 +371,51 @@ class AccountAuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.user_id}"
+
+
+class DataExport(models.Model):
+    """A copy of everything about ``user``, built by a Celery task (``accounts.exports``).
+
+    ``file_name`` is the ZIP's name in Django's default storage once ``ready``; it is
+    deleted, and the row with it, when ``expires_at`` passes (``exports_prune`` on beat).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        BUILDING = "building", _("building")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    file_name = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    failure = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # "One running export per person" is the rate limit: a second request while
+            # one is queued or building is refused (accounts.exports.export_request).
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status__in=["queued", "building"]),
+                name="accounts_export_one_running",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="accounts_export_progress_percent"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="ready")
+                | (~models.Q(file_name="") & models.Q(expires_at__isnull=False)),
+                name="accounts_export_ready_has_file",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-id"], name="export_user_newest")]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} of {self.user_id} ({self.status})"

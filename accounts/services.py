@@ -650,8 +650,10 @@ def user_suspend(*, user: User, actor: User, reason: str = "") -> None:
 
 
 def user_unsuspend(*, user: User, actor: User, reason: str = "") -> None:
+    """Reactivate a suspended account. A closed account stays closed (nothing happens)."""
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(is_active=True)
+        if not User.objects.filter(pk=user.pk, closed_at__isnull=True).update(is_active=True):
+            return
         AccountAuditEvent.objects.create(user=user, actor=actor, action="unsuspend", reason=reason)
     user.is_active = True
 

@@ -17,6 +17,15 @@ urlpatterns = [
     path("email/undo/<str:token>", views.email_undo, name="email-undo"),
     path("settings/tokens/new", views.token_new, name="token-new"),
     path("settings/tokens/revoke", views.token_revoke, name="token-revoke"),
+    path("settings/data", views.data, name="data"),
+    path("settings/data/export", views.export_new, name="export-new"),
+    path("settings/data/exports/<int:export_id>", views.export_status, name="export-status"),
+    path(
+        "settings/data/exports/<int:export_id>/download",
+        views.export_download,
+        name="export-download",
+    ),
+    path("settings/close", views.account_close, name="close"),
 ]
 # Avatars in development (static() is empty unless DEBUG); a proxy serves them in production.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

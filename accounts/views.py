@@ -1,19 +1,25 @@
-"""Pages for people: follow/block/mute buttons, notifications, profile settings, API tokens."""
+"""Pages for people: follow/block/mute buttons, notifications, profile settings, API tokens,
+your data (export and closing the account)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from accounts import selectors, services
-from accounts.forms import ApiTokenForm, ProfileForm
+from accounts import closing, exports, selectors, services
+from accounts.api import export_file_response
+from accounts.forms import AccountCloseForm, ApiTokenForm, ProfileForm
 from accounts.language import language_codes
+from accounts.models import DataExport
 from accounts.reauth import reauthentication_required
 from core.counts import typed_count
 from core.error_messages import error_message
@@ -242,3 +248,101 @@ def email_undo(request, token: str):
     except DomainError as exc:
         return render(request, template, {"error": error_message(exc)}, status=400)
     return render(request, template, {"done": True, "address": address})
+
+
+# --- your data: export and closing ----------------------------------------------------------
+
+
+def _data_page(request, *, close_form=None, close_error=None, status=200):
+    recent = exports.export_list(user=request.user, limit=5)
+    running = bool(recent) and recent[0].status in (
+        DataExport.Status.QUEUED,
+        DataExport.Status.BUILDING,
+    )
+    return render(
+        request,
+        "accounts/data.html",
+        {
+            "exports": recent,
+            "running": running,
+            "blockers": closing.account_close_blockers(user=request.user),
+            "close_form": close_form or AccountCloseForm(),
+            "close_error": close_error,
+            "retention_days": settings.EXPORT_RETENTION_DAYS,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def data(request):
+    """Your data: ask for an export, download it, or close the account."""
+    return _data_page(request)
+
+
+@login_required
+@require_POST
+def export_new(request):
+    try:
+        exports.export_request(
+            user=request.user, page_url=request.build_absolute_uri(reverse("accounts:data"))
+        )
+    except DomainError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        messages.success(
+            request,
+            _("We are preparing your data. This page shows when it is ready; we e-mail you too."),
+        )
+    return redirect("accounts:data")
+
+
+@login_required
+@require_GET
+def export_status(request, export_id: int):
+    """The export's row on the data page (htmx polls it while the export is built)."""
+    try:
+        export = exports.export_get(user=request.user, export_id=export_id)
+    except NotFound:
+        raise Http404 from None
+    response = render(request, "accounts/_export_row.html", {"export": export})
+    if getattr(request, "htmx", False) and export.status in (
+        DataExport.Status.READY,
+        DataExport.Status.FAILED,
+    ):
+        # Finished while the page watched: reload it once, so the request button is
+        # enabled again beside the download link.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_GET
+def export_download(request, export_id: int):
+    """The ZIP, for its owner only (someone else's export is a 404, like a missing one)."""
+    try:
+        export = exports.export_for_download(user=request.user, export_id=export_id)
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        messages.error(request, error_message(exc))
+        return redirect("accounts:data")
+    return export_file_response(export)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def account_close(request):
+    """Close the account (after a re-authentication), then sign out."""
+    form = AccountCloseForm(request.POST)
+    if not form.is_valid():
+        return _data_page(request, close_form=form, status=400)
+    try:
+        closing.account_close(user=request.user, confirm_handle=form.cleaned_data["confirm"])
+    except DomainError as exc:
+        return _data_page(request, close_form=form, close_error=error_message(exc), status=400)
+    logout(request)
+    messages.success(request, _("Your account is closed. Thank you for having been with us."))
+    return redirect("/")

@@ -66,6 +66,21 @@ MESSAGES: Mapping[str, Any] = {
     "entry_already_reversed": _("That payment was already reversed."),
     "entry_not_reversible": _("That payment cannot be reversed."),
     # accounts and people
+    "export_already_running": _(
+        "We are already preparing a copy of your data. Wait until it is ready."
+    ),
+    "export_limit_reached": _("You asked for your data often today. Try again tomorrow."),
+    "export_not_found": _("We could not find that export. It may have expired."),
+    "export_not_ready": _("That export is not ready yet. Wait a moment and try again."),
+    "export_expired": _("That download has expired. Ask for a new copy of your data."),
+    "account_holds_money": _(
+        "Your account cannot close while it holds money or payments are under way. "
+        "Settle what is listed, then try again."
+    ),
+    "account_already_closed": _("This account is already closed."),
+    "closing_confirmation_mismatch": _(
+        "That is not your handle. Type it exactly as shown to confirm."
+    ),
     "handle_invalid": _("Handles use letters, digits and underscores only."),
     "handle_too_short": _("That handle is too short. Pick a longer one."),
     "handle_too_long": _("That handle is too long. Pick a shorter one."),

@@ -256,6 +256,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "login"
 # Login records (django-axes) older than this are deleted nightly (core.tasks).
 AUTH_LOG_RETENTION_DAYS = env.int("AUTH_LOG_RETENTION_DAYS", default=90)
+# A person's data export (accounts.exports) can be downloaded for this many days, then its
+# file is deleted (accounts.exports_prune on the beat schedule).
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=3)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Django 6.1 configures mail through MAILERS; EMAIL_URL (django-environ's syntax) fills it.
@@ -544,6 +547,11 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "core.tasks.sessions_clear_expired",
         "schedule": crontab(hour=4, minute=5),
+    },
+    # Expired data exports (their ZIPs) and exports a dead worker left behind.
+    "accounts-exports-prune": {
+        "task": "accounts.exports_prune",
+        "schedule": timedelta(hours=1),
     },
 }
 

@@ -34,6 +34,16 @@ class CreatorsConfig(AppConfig):
 
         email_confirmed.connect(_claim_guest_payments, dispatch_uid="creators.guest_claim")
 
+        # A person's data export and account closing (accounts sits below us and asks
+        # through its registries, without importing us).
+        from accounts.closing import closing_check_register, closing_eraser_register
+        from accounts.exports import export_section_register
+        from payments.creators import privacy
+
+        export_section_register("creators", privacy.export_files)
+        closing_check_register("creators", privacy.closing_blockers)
+        closing_eraser_register("creators", privacy.closing_erase)
+
 
 def _claim_guest_payments(sender, request=None, email_address=None, **kwargs) -> None:
     from payments.creators.services.guests import guest_payments_claim

@@ -163,9 +163,15 @@ def wallet_statement(
             incoming = t.recipient_id == user.pk
             other = t.sender if incoming else t.recipient
             counterparty = other.handle
-            description = (_("From @%(handle)s") if incoming else _("To @%(handle)s")) % {
-                "handle": other.handle
-            }
+            if other.closed_at is not None:
+                # The person left (accounts.closing): the payment stays, their name does not.
+                description = str(
+                    _("From a closed account") if incoming else _("To a closed account")
+                )
+            else:
+                description = (_("From @%(handle)s") if incoming else _("To @%(handle)s")) % {
+                    "handle": other.handle
+                }
             if t.note:
                 description += f" · {t.note}"
         elif kind == "topup":
