@@ -7,3 +7,10 @@ class PayoutsConfig(AppConfig):
     name = "payments.payouts"
     label = "payouts"
     verbose_name = "Payouts"
+
+    def ready(self) -> None:
+        # The wallet's statement links each payout line to its detail page.
+        from payments.payouts.payment_details import payout_detail
+        from payments.wallets.selectors import payment_detail_register
+
+        payment_detail_register("payout-request", payout_detail)
