@@ -105,3 +105,37 @@ def test_detail_pages_and_the_request_review_fit_and_pay_once(live_server, chrom
     assert Transfer.objects.filter(sender=ada, recipient=request.requester).count() == 2
     assert "taxi" in page.locator("main").inner_text()
     context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_style_guide_fits_phones_and_desktops(live_server, chromium):  # noqa: F811
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with deliver_tasks_inline():
+        world = _world()
+    world["ada"].is_staff = True
+    world["ada"].save(update_fields=["is_staff"])
+    problems = []
+    for lang in ("en", "de"):
+        context = chromium.new_context(base_url=live_server.url)
+        page = context.new_page()
+        _sign_in(page, live_server.url)
+        context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
+        for view, width, height in WIDTHS:
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto("/styleguide")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=SHOTS / f"styleguide-{view}-{lang}.png", full_page=True)
+            width_seen, inner = page.evaluate(
+                "[document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            if width_seen > inner:
+                problems.append(f"styleguide {view} {lang}: {width_seen}px in {inner}px")
+            # The token samples are styled by /styleguide.css: a swatch has its colour.
+            colour = page.locator(".sg--sp-positive").first.evaluate(
+                "e => getComputedStyle(e).backgroundColor"
+            )
+            if colour in ("", "rgba(0, 0, 0, 0)"):
+                problems.append(f"styleguide {view} {lang}: swatches without colour")
+        context.close()
+    assert problems == []
