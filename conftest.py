@@ -44,6 +44,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _no_language_left_over():
+    """Each test starts in the default language: a German page fetched with the test client
+    leaves German active in the thread (LocaleMiddleware activates it, nothing deactivates
+    it), and code run outside a request afterwards would speak German."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _one_connection_storm_at_a_time(request):
     """A ``many_connections`` test holds this checkout's lock while it runs.
 
