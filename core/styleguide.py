@@ -26,11 +26,18 @@ _TOKEN_RE = re.compile(r"(--sp-[a-z0-9-]+)\s*:\s*([^;]+);")
 _SYMBOL_RE = re.compile(r'<symbol[^>]*\bid="([a-z0-9-]+)"')
 
 
+def _static_text(path: str) -> str:
+    found = finders.find(path)
+    if not isinstance(found, str):  # a missing file is a broken deployment, not a 404
+        raise FileNotFoundError(path)
+    return Path(found).read_text(encoding="utf-8")
+
+
 @cache
 def design_tokens() -> dict[str, list[tuple[str, str]]]:
     """The ``--sp-*`` custom properties of the light theme (their first definition in
     socialpay.css), grouped by what they are."""
-    css = Path(finders.find("socialpay.css")).read_text(encoding="utf-8")
+    css = _static_text("socialpay.css")
     groups: dict[str, list[tuple[str, str]]] = {
         "colour": [],
         "type": [],
@@ -62,7 +69,7 @@ def _token_group(name: str) -> str:
 @cache
 def sprite_icons() -> list[str]:
     """Every symbol id of the vendored icon sprite, in the sprite's order."""
-    svg = Path(finders.find("icons/sprite.svg")).read_text(encoding="utf-8")
+    svg = _static_text("icons/sprite.svg")
     return _SYMBOL_RE.findall(svg)
 
 
