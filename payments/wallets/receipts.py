@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -292,6 +292,13 @@ def receipt_deliver(*, spec: ReceiptSpec) -> bool:
     return True
 
 
+def _is_payment_page(path: str) -> bool:
+    try:
+        return bool(path) and resolve(path.split("?", 1)[0]).url_name == "wallet-payment"
+    except Resolver404:
+        return False
+
+
 def receipt_email(*, spec: ReceiptSpec, recipient: User) -> EmailMultiAlternatives:
     """The receipt as an e-mail in the recipient's language: the text (subject and body
     were written in that language when the payment was booked) and the same words in the
@@ -303,7 +310,10 @@ def receipt_email(*, spec: ReceiptSpec, recipient: User) -> EmailMultiAlternativ
             "body": spec.body,
             "lines": [line for line in spec.body.splitlines() if line.strip()],
             "button_url": f"{settings.SITE_URL}{spec.link}" if spec.link else "",
-            "button_label": _("View the payment"),
+            # A payment's own page, or another page (requests, payouts, verification).
+            "button_label": _("View the payment")
+            if _is_payment_page(spec.link)
+            else _("See the details"),
             "LANGUAGE_CODE": get_language(),
         }
         text = render_to_string("emails/receipt.txt", context).strip() + "\n"

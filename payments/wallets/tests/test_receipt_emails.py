@@ -57,3 +57,21 @@ def test_a_receipt_is_written_in_the_recipients_language(
     assert "View the payment" not in html
     assert "12,50" in received.body  # money formatted the German way
     assert "View the payment" in sent.body  # the sender reads English
+
+
+def test_a_receipt_about_something_else_links_to_its_page():
+    from payments.wallets.receipts import ReceiptSpec, receipt_email
+
+    reader = person(language="de")
+    spec = ReceiptSpec(
+        key="verification:1:approved",
+        kind="verification_approved",
+        recipient_id=reader.pk,
+        subject="Deine Identitätsprüfung wurde bestätigt",
+        body="Deine Identitätsprüfung wurde bestätigt.",
+        link="/wallet/verify",
+    )
+    mail = receipt_email(spec=spec, recipient=reader)
+    html = mail.alternatives[0][0]
+    assert f'href="{settings.SITE_URL}/wallet/verify"' in html
+    assert "Details ansehen" in html and "Zahlung ansehen" not in html
