@@ -419,6 +419,9 @@ def request_review(request, request_id: int):
             return redirect("payments:wallet-transfer", transfer_id=req.transfer_id)
         return redirect("payments:wallet-requests")
     available = selectors.wallet_available(user=request.user, currency=money.currency)
+    after = available.amount - money.amount
+    # Below zero it is said with a minus sign; the warning above says what to do about it.
+    shown = Money(abs(after), money.currency).format()
     return render(
         request,
         "payments/wallet/request_review.html",
@@ -426,7 +429,8 @@ def request_review(request, request_id: int):
             "r": req,
             "money": money,
             "fee": Money.zero(money.currency),
-            "balance_after": Money(available.amount - money.amount, money.currency),
+            "balance_note": _("Your balance after paying: %(balance)s")
+            % {"balance": shown if after >= 0 else f"\u2212{shown}"},
             "warnings": selectors.send_review_warnings(user=request.user, money=money),
             "form_key": form_key(),
         },

@@ -23,7 +23,7 @@ WIDTHS = [("phone", 390, 844), ("desktop", 1280, 900)]
 # English words that must not be left on the German pages.
 ENGLISH = {
     "detail": ["Receipt number", "Report a problem", "Amount", "Net", "Completed", "Date"],
-    "review": ["Review the request", "Balance after", "Amount", "Pay $8.00", "Total"],
+    "review": ["Review the request", "Your balance after paying", "Amount", "Pay $8.00", "Total"],
 }
 
 

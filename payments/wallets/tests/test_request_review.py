@@ -51,7 +51,7 @@ def test_the_review_shows_amount_fee_and_balance_after(asked):
     alice, bob, req = asked
     html = signed_in(bob).get(f"/wallet/requests/{req.pk}/review").content.decode()
     assert f"@{alice.handle}" in html and "concert" in html
-    assert "$12.50" in html and "Balance after" in html and "$7.50" in html
+    assert "$12.50" in html and "Your balance after paying: $7.50" in html
     assert "Pay $12.50" in html and 'role="alert"' not in html
     assert not Transfer.objects.exists()
 
@@ -61,7 +61,7 @@ def test_the_review_warns_about_the_balance_and_the_limit(asked, settings):
     big = request_create(requester=alice, payer=bob, money=Money(5000, "USD"), client_key="big")
     html = signed_in(bob).get(f"/wallet/requests/{big.pk}/review").content.decode()
     assert 'role="alert"' in html and "more than your balance of $20.00" in html
-    assert "\u2212$30.00" in html  # the balance after, below zero (a minus sign)
+    assert "Your balance after paying: \u2212$30.00" in html  # below zero: a minus sign
 
 
 def test_confirming_pays_once_even_when_sent_twice(asked):
