@@ -13,6 +13,7 @@ from django.urls import reverse
 from accounts.home_currency import home_currency_suggest
 from accounts.services import email_undo_token, handle_check
 from core.client_ip import client_ip
+from core.email_layout import email_site_context
 from core.exceptions import DomainError
 
 
@@ -34,6 +35,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine client IP address")
         return ip
+
+    def send_mail(self, template_prefix, email, context):
+        # Every account mail in the site's branded layout, named after the site (not the
+        # request's host), with links that work from a mail client.
+        return super().send_mail(template_prefix, email, {**email_site_context(), **context})
 
     def send_notification_mail(self, template_prefix, user, context=None, email=None):
         context = dict(context or {})

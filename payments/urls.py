@@ -25,12 +25,22 @@ urlpatterns: list = [
     path("wallet/send/confirm", wallet_views.send_confirm, name="wallet-send-confirm"),
     path("wallet/people", wallet_views.people, name="wallet-people"),
     path(
+        "wallet/payments/<slug:kind>/<str:ident>",
+        wallet_views.payment_detail,
+        name="wallet-payment",
+    ),
+    path(
         "wallet/transfers/<int:transfer_id>",
         wallet_views.transfer_detail,
         name="wallet-transfer",
     ),
     path("wallet/request", wallet_views.request_new, name="wallet-request-new"),
     path("wallet/requests", wallet_views.requests_inbox, name="wallet-requests"),
+    path(
+        "wallet/requests/<int:request_id>/review",
+        wallet_views.request_review,
+        name="wallet-request-review",
+    ),
     path(
         "wallet/requests/<int:request_id>/<str:action>",
         wallet_views.request_action,

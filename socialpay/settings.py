@@ -290,6 +290,11 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="SocialPay <no-reply@socialpay.localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# E-mails are written by workers, outside any request: links in them start with SITE_URL.
+SITE_NAME = env.str("SITE_NAME", default="SocialPay")
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Where "Report a problem" on a payment writes to.
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@socialpay.localhost")
 
 # --- I18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

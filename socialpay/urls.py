@@ -4,6 +4,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.styleguide import styleguide, styleguide_css
 from core.views import favicon, healthz, livez, metrics, readyz, robots_txt
 from posts.sitemaps import SITEMAPS
 from posts.views import home
@@ -26,6 +27,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("robots.txt", robots_txt, name="robots"),
+    path("styleguide", styleguide, name="styleguide"),
+    path("styleguide.css", styleguide_css, name="styleguide-css"),
     path("sitemap.xml", sitemap_index, {"sitemaps": SITEMAPS}, name="sitemap"),
     path(
         "sitemap-<section>.xml",

@@ -21,12 +21,20 @@ class CreatorsConfig(AppConfig):
         paid_post_publisher_register(paid_post_publish)
         # The wallet statement (on screen and in the CSV) says who each tip, unlock, order
         # and membership line was with; the wallet asks us without importing us.
+        # Each kind's detail page too (the wallet's /wallet/payments/<kind>/<id>).
+        from payments.creators import payment_details as details
         from payments.wallets.selectors import statement_describer
 
-        statement_describer("tip")(selectors.tip_statement_descriptions)
-        statement_describer("unlock")(selectors.unlock_statement_descriptions)
-        statement_describer("order")(selectors.order_statement_descriptions)
-        statement_describer("membership")(selectors.membership_statement_descriptions)
+        statement_describer("tip", detail=details.tip_detail)(selectors.tip_statement_descriptions)
+        statement_describer("unlock", detail=details.unlock_detail)(
+            selectors.unlock_statement_descriptions
+        )
+        statement_describer("order", detail=details.order_detail)(
+            selectors.order_statement_descriptions
+        )
+        statement_describer("membership", detail=details.membership_detail)(
+            selectors.membership_statement_descriptions
+        )
         statement_describer("guest_payment")(selectors.guest_payment_statement_descriptions)
 
         # A guest's card payments follow the e-mail address once someone verifies it.

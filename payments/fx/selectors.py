@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,12 @@ from ledger.selectors import balances_of_owner
 from payments.fx.models import FxQuote, FxRateSnapshot
 from payments.fx.quotes import ratio
 from payments.fx.sources import RateStale, RateTable, RateUnavailable, get_rate_source
-from payments.wallets.selectors import statement_describer
+from payments.wallets.selectors import (
+    PaymentAction,
+    PaymentDetail,
+    payment_detail_register,
+    statement_describer,
+)
 
 
 class QuoteNotFound(NotFound):
@@ -158,3 +164,65 @@ def fx_statement_descriptions(*, user, idents) -> dict[str, tuple[str, str | Non
             text = _("To @%(handle)s · %(deal)s") % {"handle": q.recipient.handle, "deal": deal}
             described[str(q.pk)] = (text, q.recipient.handle)
     return described
+
+
+def fx_payment_detail(*, viewer, ident: str, entry_id: int | None) -> PaymentDetail | None:
+    """The detail page of an executed quote (a conversion, or a payment across currencies):
+    what was paid, the FX fee on its own line, what arrived, and the rate."""
+    try:
+        key = uuid.UUID(ident)
+    except ValueError:
+        return None
+    q = (
+        FxQuote.objects.select_related("user", "recipient")
+        .filter(pk=key, entry__isnull=False)
+        .first()
+    )
+    if q is None:
+        return None
+    paid = Money(q.source_amount, q.source_currency)
+    got = Money(q.target_amount, q.target_currency)
+    rate = _("1 %(source)s = %(rate)s %(target)s") % {
+        "source": q.source_currency,
+        "rate": number_format(_rate_shown(q.mid_rate)),
+        "target": q.target_currency,
+    }
+    receipt = PaymentAction(_("Exchange receipt"), reverse("payments:fx-receipt", args=[q.pk]))
+    if q.kind == FxQuote.Kind.CONVERSION:
+        title = _("Conversion %(source)s → %(target)s") % {
+            "source": q.source_currency,
+            "target": q.target_currency,
+        }
+        again = PaymentAction(_("Convert again"), reverse("payments:fx-convert"), primary=True)
+        payee, payee_label = None, _("Your %(currency)s wallet") % {"currency": q.target_currency}
+    else:
+        incoming = q.recipient_id == viewer.pk
+        other = q.user if incoming else q.recipient
+        title = (_("From @%(handle)s") if incoming else _("To @%(handle)s")) % {
+            "handle": other.handle
+        }
+        again = PaymentAction(_("Send again"), reverse("payments:fx-send"), primary=True)
+        payee, payee_label = q.recipient, ""
+    fees = ((_("Exchange fee"), Money(q.fee_amount, q.target_currency)),) if q.fee_amount else ()
+    return PaymentDetail(
+        kind="fx_quote",
+        ident=ident,
+        kind_label=_("Currency exchange"),
+        title=title,
+        payer=q.user,
+        payee=payee,
+        payee_label=payee_label,
+        amount=paid,
+        fees=fees,
+        net=got,
+        status="completed",
+        created_at=q.executed_at or q.created_at,
+        parties=frozenset({q.user_id} | ({q.recipient_id} if q.recipient_id else set())),
+        note=q.note,
+        entry_id=q.entry_id,
+        actions=(again, receipt) if q.user_id == viewer.pk else (receipt,),
+        extra=((_("Rate"), rate),),
+    )
+
+
+payment_detail_register("fx_quote", fx_payment_detail)

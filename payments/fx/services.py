@@ -67,6 +67,7 @@ from payments.wallets.limits import (
 )
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSpec, receipts_send
+from payments.wallets.selectors import payment_detail_url
 from payments.wallets.text import note_clean
 from payments.wallets.transfers import recipient_resolve
 
@@ -429,6 +430,7 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> list[ReceiptSpec]:
                 recipient_id=payer.pk,
                 target_type="ledger_entry",
                 target_id=entry.pk,
+                link=payment_detail_url("fx_quote", quote.pk),
                 data=data | {"text": text},
                 subject=subject,
                 body=text,
@@ -461,6 +463,7 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> list[ReceiptSpec]:
                 actor_id=recipient.pk,
                 target_type="ledger_entry",
                 target_id=entry.pk,
+                link=payment_detail_url("fx_quote", quote.pk),
                 data=data | {"text": sent},
                 subject=sent_subject,
                 body=f"@{recipient.handle} {sent}.",
@@ -472,6 +475,7 @@ def _receipts(*, quote: FxQuote, entry: Entry) -> list[ReceiptSpec]:
                 actor_id=payer.pk,
                 target_type="ledger_entry",
                 target_id=entry.pk,
+                link=payment_detail_url("fx_quote", quote.pk),
                 data=data | {"text": received},
                 subject=received_subject,
                 body=f"@{payer.handle} {received}.",

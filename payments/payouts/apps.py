@@ -18,3 +18,9 @@ class PayoutsConfig(AppConfig):
         export_section_register("payouts", privacy.export_files)
         closing_check_register("payouts", privacy.closing_blockers)
         closing_eraser_register("payouts", privacy.closing_erase)
+
+        # The wallet's statement links each payout line to its detail page.
+        from payments.payouts.payment_details import payout_detail
+        from payments.wallets.selectors import payment_detail_register
+
+        payment_detail_register("payout-request", payout_detail)

@@ -42,6 +42,7 @@ from decimal import Decimal
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -628,6 +629,8 @@ def _receipt(payout: Payout) -> None:
         event=f"payout:{payout.pk}:{payout.status}",
         target_type="payout",
         target_id=payout.pk,
+        # The hold is posted only when the payout is paid: the payouts page shows them all.
+        link=reverse("payments:payouts"),
         money=Money(payout.amount, payout.currency),
         data={
             "amount": payout.amount,

@@ -82,6 +82,11 @@ class TransferNotFound(NotFound):
     default_message = _("No such transfer.")
 
 
+class PaymentNotFound(NotFound):
+    code = "not_found"
+    default_message = _("No such payment.")
+
+
 class RequestNotFound(NotFound):
     code = "not_found"
     default_message = _("No such request.")

@@ -31,15 +31,21 @@ from dataclasses import asdict, dataclass, field
 
 import structlog
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from accounts.language import in_language_of
 from accounts.models import User
 from accounts.services import notification_create
+from core.email_layout import email_site_context
 from core.money import Money
 from payments.wallets.events import EventSpec, events_cte, events_written
 from payments.wallets.models import Receipt, ReceiptOutbox
+from payments.wallets.selectors import payment_detail_kinds, payment_detail_url
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +63,7 @@ class ReceiptSpec:
     target_type: str = ""
     target_id: int | None = None
     data: dict = field(default_factory=dict)
+    link: str = ""  # a path on this site: the payment's page, linked from the e-mail
 
 
 def receipt_send(
@@ -70,6 +77,7 @@ def receipt_send(
     target_type: str = "",
     target_id: int | None = None,
     data: dict | None = None,
+    link: str = "",
 ) -> None:
     """Queue one receipt (notification + e-mail) for after commit; idempotent per ``key``."""
     receipts_send(
@@ -84,6 +92,7 @@ def receipt_send(
                 target_type=target_type,
                 target_id=target_id,
                 data=data or {},
+                link=link,
             )
         ]
     )
@@ -119,8 +128,12 @@ def payment_receipts(
     data: dict | None = None,
     params: dict | None = None,
     events: Sequence[EventSpec | None] = (),
+    link: str = "",
 ) -> None:
     """Queue the receipts of one money event, one per side, in the caller's transaction.
+
+    The e-mails link to ``link``, by default the detail page of the payment the event
+    names (``transfer:42`` → /wallet/payments/transfer/42) when its kind has one.
 
     ``events`` (``payments.wallets.events.event_spec``) are the event's webhooks, written
     in the same statement as the receipts.
@@ -128,6 +141,7 @@ def payment_receipts(
     ``event`` names the event once (``transfer:42``, ``tip:7``); each receipt's key is
     ``{event}:{role}``, so a replay of the same event notifies nobody twice.
     """
+    link = link or _event_link(event)
     specs = []
     for side in sides:
         with in_language_of(side.user):
@@ -151,9 +165,20 @@ def payment_receipts(
                 data={**(data or {}), **extra},
                 subject=subject,
                 body=body,
+                link=link,
             )
         )
     receipts_send(specs, events=[e for e in events if e is not None])
+
+
+def _event_link(event: str) -> str:
+    kind, _sep, rest = event.partition(":")
+    ident = rest.split(":", 1)[0]
+    if kind == "request":
+        return reverse("payments:wallet-requests")
+    if kind in payment_detail_kinds() and ident:
+        return payment_detail_url(kind, ident)
+    return ""
 
 
 _OUTBOX_INSERT_SQL = "INSERT INTO payments_receiptoutbox (payload, created_at) VALUES (%s, now())"
@@ -261,8 +286,38 @@ def receipt_deliver(*, spec: ReceiptSpec) -> bool:
     except IntegrityError:
         return False
     if recipient.email:
+        message = receipt_email(spec=spec, recipient=recipient)
         # After the Receipt row is committed (at once when there is no transaction).
-        transaction.on_commit(
-            lambda: send_mail(spec.subject, spec.body, None, [recipient.email], fail_silently=False)
-        )
+        transaction.on_commit(lambda: message.send(fail_silently=False))
     return True
+
+
+def _is_payment_page(path: str) -> bool:
+    try:
+        return bool(path) and resolve(path.split("?", 1)[0]).url_name == "wallet-payment"
+    except Resolver404:
+        return False
+
+
+def receipt_email(*, spec: ReceiptSpec, recipient: User) -> EmailMultiAlternatives:
+    """The receipt as an e-mail in the recipient's language: the text (subject and body
+    were written in that language when the payment was booked) and the same words in the
+    branded HTML layout, with a button to the payment's page."""
+    with in_language_of(recipient):
+        context = {
+            **email_site_context(),
+            "subject": spec.subject,
+            "body": spec.body,
+            "lines": [line for line in spec.body.splitlines() if line.strip()],
+            "button_url": f"{settings.SITE_URL}{spec.link}" if spec.link else "",
+            # A payment's own page, or another page (requests, payouts, verification).
+            "button_label": _("View the payment")
+            if _is_payment_page(spec.link)
+            else _("See the details"),
+            "LANGUAGE_CODE": get_language(),
+        }
+        text = render_to_string("emails/receipt.txt", context).strip() + "\n"
+        html = render_to_string("emails/receipt.html", context)
+    message = EmailMultiAlternatives(spec.subject, text, None, [recipient.email])
+    message.attach_alternative(html, "text/html")
+    return message

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import urlencode
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Block, Follow, User
@@ -22,9 +24,15 @@ from core.money import Money, currency_require_supported
 from ledger import chart
 from ledger import selectors as ledger_selectors
 from ledger.errors import AccountNotFound
-from payments.wallets.errors import RequestNotFound, TopUpNotFound
+from payments.wallets.errors import PaymentNotFound, RequestNotFound, TopUpNotFound
 from payments.wallets.limits import limits_summary
-from payments.wallets.models import MoneyRequest, TopUp, Transfer, VerificationRequest
+from payments.wallets.models import (
+    MoneyRequest,
+    TopUp,
+    Transfer,
+    VerificationRequest,
+    Visibility,
+)
 
 FEED_PAGE = 30
 
@@ -83,6 +91,15 @@ class StatementLine:
     counterparty: str | None  # a handle
     change: Money
     balance_after: Money
+    reference: str = ""  # "<kind>:<ident>" of the payment the line belongs to
+
+    @property
+    def detail_url(self) -> str | None:
+        """The payment's detail page, when its kind has one."""
+        kind, _sep, ident = self.reference.partition(":")
+        if kind not in _DETAILERS or not ident:
+            return None
+        return payment_detail_url(kind, ident, entry_id=self.entry_id)
 
     def as_dict(self) -> dict:
         return {
@@ -115,15 +132,124 @@ class StatementDescriber(Protocol):
 _DESCRIBERS: dict[str, StatementDescriber] = {}
 
 
-def statement_describer(kind: str) -> Callable[[StatementDescriber], StatementDescriber]:
-    """Register the describer of one reference kind. Areas above the wallet (FX, creators)
-    register from their ``AppConfig.ready``, so the wallet never imports them."""
+def statement_describer(
+    kind: str, *, detail: PaymentDetailer | None = None
+) -> Callable[[StatementDescriber], StatementDescriber]:
+    """Register the describer of one reference kind, and with ``detail`` the builder of
+    its payment's detail page. Areas above the wallet (FX, creators, payouts) register
+    from their ``AppConfig.ready``, so the wallet never imports them."""
 
     def register(fn: StatementDescriber) -> StatementDescriber:
         _DESCRIBERS[kind] = fn
+        if detail is not None:
+            _DETAILERS[kind] = detail
         return fn
 
     return register
+
+
+# --- one payment's detail page --------------------------------------------------------------
+RECEIPT_PREFIX = "SP-"
+
+
+def receipt_number(entry_id: int | None) -> str:
+    """The number a receipt and its detail page show: the payment's ledger entry, padded
+    so that it reads as a number to quote to support, not as a count."""
+    return f"{RECEIPT_PREFIX}{entry_id:08d}" if entry_id else ""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentAction:
+    """A link on a payment's detail page (pay again, refund, the app's own page …)."""
+
+    label: str
+    url: str
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDetail:
+    """One payment as its detail page shows it, from the viewer's side.
+
+    ``payer``/``payee`` are people, or None with ``payer_label``/``payee_label`` saying
+    who else it was (a card, a bank, the viewer's own wallet in another currency).
+    ``amount`` is what the payer paid, ``fees`` each fee on its own line, ``net`` what
+    arrived. ``parties`` are the user ids allowed to see it (staff see every payment).
+    """
+
+    kind: str
+    ident: str
+    kind_label: str
+    title: str
+    payer: User | None
+    payee: User | None
+    amount: Money
+    net: Money
+    status: str
+    created_at: datetime
+    parties: frozenset[int]
+    payer_label: str = ""
+    payee_label: str = ""
+    fees: tuple[tuple[str, Money], ...] = ()
+    fee_note: str = ""  # said instead of fee lines when there are none
+    status_kind: str = ""  # which wording of the status (core.templatetags.ui.status_label)
+    note: str = ""
+    entry_id: int | None = None
+    actions: tuple[PaymentAction, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()  # more rows for the table: (label, text)
+
+    @property
+    def receipt_number(self) -> str:
+        return receipt_number(self.entry_id)
+
+    @property
+    def outgoing_for(self) -> int | None:
+        return self.payer.pk if self.payer is not None else None
+
+
+class PaymentDetailer(Protocol):
+    """Builds the detail of the payment ``<kind>:<ident>`` as ``viewer`` sees it, or None
+    when there is no such payment. ``entry_id`` picks one of several entries sharing the
+    reference (a membership's monthly charges, an order's payment and refund). The caller
+    checks ``parties``: a detailer need not."""
+
+    def __call__(
+        self, *, viewer: User, ident: str, entry_id: int | None
+    ) -> PaymentDetail | None: ...
+
+
+_DETAILERS: dict[str, PaymentDetailer] = {}
+
+
+def payment_detail_register(kind: str, detail: PaymentDetailer) -> None:
+    """Register only a detail page, for a kind whose statement lines need no describer."""
+    _DETAILERS[kind] = detail
+
+
+def payment_detail_kinds() -> frozenset[str]:
+    return frozenset(_DETAILERS)
+
+
+def payment_detail_url(kind: str, ident: str | int, *, entry_id: int | None = None) -> str:
+    """The path of a payment's detail page (``entry_id`` picks one of several entries
+    sharing its reference)."""
+    path = reverse("payments:wallet-payment", args=[kind, str(ident)])
+    return f"{path}?entry={entry_id}" if entry_id else path
+
+
+def payment_detail(
+    *, viewer: User, kind: str, ident: str, entry_id: int | None = None
+) -> PaymentDetail:
+    """The detail of one payment for one of its two parties, or for staff. Raises
+    ``PaymentNotFound`` for an unknown kind or payment and for everyone else alike, so a
+    stranger cannot tell a payment that exists from one that does not."""
+    detailer = _DETAILERS.get(kind)
+    if detailer is None or len(ident) > 64:
+        raise PaymentNotFound()
+    found = detailer(viewer=viewer, ident=ident, entry_id=entry_id)
+    if found is None or not (viewer.pk in found.parties or viewer.is_staff):
+        raise PaymentNotFound()
+    return found
 
 
 def wallet_statement(
@@ -189,9 +315,79 @@ def wallet_statement(
                 counterparty=counterparty,
                 change=line.change,
                 balance_after=line.balance_after,
+                reference=line.reference,
             )
         )
     return Statement(currency=currency, lines=lines, next_cursor=page.next_cursor)
+
+
+def _transfer_detail(*, viewer: User, ident: str, entry_id: int | None) -> PaymentDetail | None:
+    if not ident.isdigit():
+        return None
+    t = Transfer.objects.select_related("sender", "recipient").filter(pk=int(ident)).first()
+    if t is None:
+        return None
+    money = Money(t.amount, t.currency)
+    incoming = t.recipient_id == viewer.pk
+    other = t.sender if incoming else t.recipient
+    send = reverse("payments:wallet-send")
+    query = urlencode({"to": other.handle, "amount": money.to_decimal(), "currency": t.currency})
+    actions = (
+        # Paying back is a new payment the person reviews, never an automatic reversal.
+        PaymentAction(_("Send it back"), f"{send}?{query}")
+        if incoming
+        else PaymentAction(_("Pay again"), f"{send}?{query}", primary=True),
+    )
+    title = _("From @%(handle)s") if incoming else _("To @%(handle)s")
+    return PaymentDetail(
+        kind="transfer",
+        ident=ident,
+        kind_label=str(_("Payment")),
+        title=str(title % {"handle": other.handle}),
+        payer=t.sender,
+        payee=t.recipient,
+        amount=money,
+        net=money,
+        status=t.status,
+        created_at=t.created_at,
+        parties=frozenset({t.sender_id, t.recipient_id}),
+        note=t.note,
+        entry_id=t.entry_id,
+        fee_note=str(_("No fee: payments between wallets are free.")),
+        actions=actions,
+        extra=((str(_("Visible to")), str(Visibility(t.visibility).label)),),
+    )
+
+
+def _topup_detail(*, viewer: User, ident: str, entry_id: int | None) -> PaymentDetail | None:
+    if not ident.isdigit():
+        return None
+    topup = TopUp.objects.select_related("user").filter(pk=int(ident)).first()
+    if topup is None:
+        return None
+    money = Money(topup.amount, topup.currency)
+    return PaymentDetail(
+        kind="topup",
+        ident=ident,
+        kind_label=str(_("Top-up")),
+        title=str(_("Top-up by card")),
+        payer=None,
+        payer_label=str(_("Your card")),
+        payee=topup.user,
+        amount=money,
+        net=money,
+        status=topup.status,
+        created_at=topup.created_at,
+        parties=frozenset({topup.user_id}),
+        entry_id=topup.credit_entry_id,
+        actions=(
+            PaymentAction(_("Top up again"), reverse("payments:wallet-topup-new"), primary=True),
+            PaymentAction(_("Top-up status"), reverse("payments:wallet-topup", args=[topup.pk])),
+        ),
+    )
+
+
+_DETAILERS.update(transfer=_transfer_detail, topup=_topup_detail)
 
 
 # Statement words for ledger codes that carry no row to describe them further.

@@ -54,6 +54,7 @@ from payments.wallets.errors import (
 from payments.wallets.limits import limit_amount
 from payments.wallets.models import TopUp
 from payments.wallets.receipts import receipt_send
+from payments.wallets.selectors import payment_detail_url
 
 # A processor token (pm_…); anything looking like a card number is refused before it is
 # stored or logged anywhere.
@@ -287,6 +288,7 @@ def topup_settle(*, topup_id: int, payment_id: str, account: str | None = None) 
                 data={"amount": money.as_dict()},
                 subject=subject,
                 body=body,
+                link=payment_detail_url("topup", locked.pk),
             )
     except IntegrityError as exc:
         if "topup_payment_once" not in str(exc):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -107,6 +108,7 @@ def _decide(*, request_id: int, actor: User, approve: bool, note: str) -> Verifi
             target_id=req.pk,
             subject=subject,
             body=body,
+            link=reverse("payments:wallet-verify"),
         )
     return req
 

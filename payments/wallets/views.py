@@ -326,14 +326,36 @@ def send_confirm(request):
 @login_required
 @require_GET
 def transfer_detail(request, transfer_id: int):
+    """The address receipts and notifications have always linked to: the payment's page."""
+    return payment_detail(request, "transfer", str(transfer_id))
+
+
+@login_required
+@require_GET
+def payment_detail(request, kind: str, ident: str):
+    """One payment of any kind (each app describes its own): who paid whom, the fee lines,
+    the status, the receipt number and what can be done next. Strangers get a 404."""
     try:
-        transfer = transfers.transfer_get(viewer=request.user, transfer_id=transfer_id)
+        entry = request.GET.get("entry", "")
+        detail = selectors.payment_detail(
+            viewer=request.user,
+            kind=kind,
+            ident=ident,
+            entry_id=int(entry) if entry.isdigit() and len(entry) < 19 else None,
+        )
     except DomainError:
         raise Http404 from None
+    subject = _("Problem with payment %(number)s") % {
+        "number": detail.receipt_number or f"{kind} {ident}"
+    }
     return render(
         request,
-        "payments/wallet/transfer_detail.html",
-        {"transfer": transfer, "money": Money(transfer.amount, transfer.currency)},
+        "payments/wallet/payment_detail.html",
+        {
+            "detail": detail,
+            "outgoing": detail.payer is not None and detail.payer.pk == request.user.pk,
+            "report_url": f"mailto:{settings.SUPPORT_EMAIL}?{urlencode({'subject': subject})}",
+        },
     )
 
 
@@ -381,6 +403,42 @@ def requests_inbox(request):
 
 
 @login_required
+@require_GET
+def request_review(request, request_id: int):
+    """Before paying a request: what it is for, the fee, the balance after, and whatever
+    would stop the payment (balance, limits). The button posts to ``request_action``,
+    whose payment is idempotent per request: a double submit pays once."""
+    try:
+        req = selectors.request_get(viewer=request.user, request_id=request_id)
+    except DomainError:
+        raise Http404 from None
+    if req.payer_id != request.user.pk:
+        raise Http404
+    money = Money(req.amount, req.currency)
+    if req.status != req.Status.OPEN:
+        if req.transfer_id:  # already paid (from another tab): its receipt
+            return redirect("payments:wallet-transfer", transfer_id=req.transfer_id)
+        return redirect("payments:wallet-requests")
+    available = selectors.wallet_available(user=request.user, currency=money.currency)
+    after = available.amount - money.amount
+    # Below zero it is said with a minus sign; the warning above says what to do about it.
+    shown = Money(abs(after), money.currency).format()
+    return render(
+        request,
+        "payments/wallet/request_review.html",
+        {
+            "r": req,
+            "money": money,
+            "fee": Money.zero(money.currency),
+            "balance_note": _("Your balance after paying: %(balance)s")
+            % {"balance": shown if after >= 0 else f"\u2212{shown}"},
+            "warnings": selectors.send_review_warnings(user=request.user, money=money),
+            "form_key": form_key(),
+        },
+    )
+
+
+@login_required
 @require_POST
 @idempotent_form("wallet.request_action")
 def request_action(request, request_id: int, action: str):
@@ -397,8 +455,10 @@ def request_action(request, request_id: int, action: str):
         req = fn(user=request.user, request_id=request_id, **kwargs)
         level = "success"
     except ReauthenticationRequired:
-        # A large request: prove it is you, then pay it from the list again.
-        return stepup_redirect(request, back=reverse("payments:wallet-requests"), fields=())
+        # A large request: prove it is you, then back to its review to pay it again.
+        return stepup_redirect(
+            request, back=reverse("payments:wallet-request-review", args=[request_id]), fields=()
+        )
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None
@@ -423,6 +483,8 @@ def request_action(request, request_id: int, action: str):
             response["HX-Trigger"] = "balanceChanged"
         return response
     messages.add_message(request, messages.SUCCESS if level == "success" else messages.ERROR, done)
+    if level == "success" and action == "pay" and req is not None and req.transfer_id:
+        return redirect("payments:wallet-transfer", transfer_id=req.transfer_id)
     return redirect(reverse("payments:wallet-requests"))
 
 

@@ -114,11 +114,20 @@ def _world() -> dict:
     transfer = transfer_create(
         sender=ada, to=ben, money=Money(1250, "USD"), client_key=uuid.uuid4().hex, note="pizza"
     )
-    request_create(requester=ben, payer=ada, money=Money(800, "USD"), client_key="r1", note="taxi")
+    taxi = request_create(
+        requester=ben, payer=ada, money=Money(800, "USD"), client_key="r1", note="taxi"
+    )
     request_create(requester=ada, payer=cleo, money=Money(400, "USD"), client_key="r2")
     payout_destination_add(user=ada, account_number="000123456789", routing_number="110000000")
     fx_rates_refresh()
-    return {"ada": ada, "hello": hello, "paid": paid, "order": order, "transfer": transfer}
+    return {
+        "ada": ada,
+        "hello": hello,
+        "paid": paid,
+        "order": order,
+        "transfer": transfer,
+        "taxi": taxi,
+    }
 
 
 def _pages(world: dict) -> list[tuple[str, str]]:
@@ -139,6 +148,8 @@ def _pages(world: dict) -> list[tuple[str, str]]:
         ("requests", "/wallet/requests"),
         ("feed", "/wallet/feed"),
         ("transfer", f"/wallet/transfers/{world['transfer'].pk}"),
+        ("payment-order", f"/wallet/payments/order/{world['order'].pk}"),
+        ("request-review", f"/wallet/requests/{world['taxi'].pk}/review"),
         ("orders", "/orders"),
         ("sales", "/orders?role=seller"),
         ("order", f"/orders/{world['order'].pk}"),

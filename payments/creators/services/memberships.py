@@ -41,6 +41,7 @@ from payments.wallets.errors import AccountFrozen
 from payments.wallets.events import event_emit
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
+from payments.wallets.selectors import payment_detail_url
 
 LIVE = (Membership.Status.PENDING, Membership.Status.ACTIVE, Membership.Status.PAST_DUE)
 
@@ -216,6 +217,7 @@ def _charge_paid(*, membership: Membership, charge: MembershipCharge, entry: Ent
         event=f"membership-charge:{charge.pk}",
         target_type="membership",
         target_id=membership.pk,
+        link=payment_detail_url("membership", membership.pk, entry_id=charge.entry_id),
         money=Money(charge.amount, charge.currency),
         data={"tier": tier.name, "membership": membership.pk, "charge": charge.pk},
         params={"tier": tier.name},
