@@ -3,6 +3,7 @@
 from django import template
 
 from accounts.selectors import notification_unread_count
+from posts.images import image_url
 from posts.rendering import render_post_text
 
 register = template.Library()
@@ -11,6 +12,12 @@ register = template.Library()
 @register.filter
 def post_html(text: str):
     return render_post_text(text or "")
+
+
+@register.filter
+def media_url(name: str) -> str:
+    """The URL of a stored photo (``shown_images`` rows carry the storage name)."""
+    return image_url(name)
 
 
 @register.simple_tag(takes_context=True)
