@@ -200,7 +200,9 @@ def _composer_publish(request, reply_to_id: int | None):
         )
     except DomainError as exc:
         field = exc.details.get("field")
-        part = "lock" if field in LOCK_FIELDS else "product" if field in PRODUCT_FIELDS else "text"
+        part = exc.details.get("part") or (
+            "lock" if field in LOCK_FIELDS else "product" if field in PRODUCT_FIELDS else "text"
+        )
         raise _ComposerError(exc, part) from None
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from accounts.models import User
+from core.exceptions import DomainError
 from payments.creators.services.orders import product_check, product_create
 from payments.creators.services.unlocks import paid_content_check, post_set_paid_content
 from posts import services as posts
@@ -29,30 +30,37 @@ def post_with_extras_publish(
 ) -> Post:
     """Publish a post with its locked content and/or a product.
 
-    Raises what ``paid_content_check``, ``product_check`` and ``posts.services.post_create``
-    raise, before anything is written; nothing is locked beyond what ``post_create``
-    locks (the parent of a reply).
+    Raises what ``paid_content_check`` and ``product_check`` raise (with ``details["part"]``
+    ``"lock"`` or ``"product"``, so that a form shows the message in the right place) and
+    what ``posts.services.post_create`` raises, before anything is written; nothing is
+    locked beyond what ``post_create`` locks (the parent of a reply).
     """
     paid = bool(
         extras.locked_text or extras.price is not None or extras.members_tier_id is not None
     )
-    if paid:
-        paid_content_check(
-            author=author,
-            locked_text=extras.locked_text,
-            price=extras.price,
-            members_tier_id=extras.members_tier_id,
-        )
     product = extras.product
-    if product is not None:
-        product_check(
-            title=product.title,
-            description=product.description,
-            price=product.price,
-            stock=product.stock,
-            kind=product.kind,
-            delivery_url=product.delivery_url,
-        )
+    try:
+        part = "lock"
+        if paid:
+            paid_content_check(
+                author=author,
+                locked_text=extras.locked_text,
+                price=extras.price,
+                members_tier_id=extras.members_tier_id,
+            )
+        part = "product"
+        if product is not None:
+            product_check(
+                title=product.title,
+                description=product.description,
+                price=product.price,
+                stock=product.stock,
+                kind=product.kind,
+                delivery_url=product.delivery_url,
+            )
+    except DomainError as exc:
+        exc.details = {**exc.details, "part": part}
+        raise
     with transaction.atomic():
         post = posts.post_create(author=author, text=text, reply_to_id=reply_to_id, images=images)
         if paid:
