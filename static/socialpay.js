@@ -27,3 +27,22 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+// The composer's photo slots: with this file, one empty slot shows at a time and the next
+// one appears when a photo is chosen (without it all four show).
+function photoSlotsTidy() {
+  document.querySelectorAll(".photo-slots").forEach((list) => {
+    let emptyShown = false;
+    list.querySelectorAll(".photo-slot").forEach((slot) => {
+      const empty = !slot.querySelector("input[type=file]").files.length
+        && !slot.querySelector("input[name^=alt_]").value
+        && !slot.querySelector(".field-error");
+      slot.hidden = empty && emptyShown;
+      if (empty) emptyShown = true;
+    });
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.closest(".photo-slot")) photoSlotsTidy();
+});
+document.addEventListener("DOMContentLoaded", photoSlotsTidy);
+document.addEventListener("htmx:afterSettle", photoSlotsTidy);
