@@ -1,6 +1,7 @@
 """Writing in headless Chromium, on a phone (390 px) and a desktop (1280 px), in English
 and German: a post with a photo (a missing description is refused in place and the text
-kept), a locked post made from the composer, and a profile's followers list. Nothing is
+kept; the first post replaces the empty timeline without a reload), a locked post made
+from the composer, and a profile's followers list. Nothing is
 wider than the screen. Screenshots land in artifacts/screenshots/compose/ (or
 $SCREENSHOT_DIR) for a human to look at."""
 
@@ -15,7 +16,6 @@ from playwright.sync_api import expect, sync_playwright
 
 from accounts.services import follow_create, user_signup
 from posts.models import Post
-from posts.services import post_create
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "artifacts" / "screenshots" / "compose")
@@ -65,7 +65,6 @@ def test_post_a_photo_lock_a_post_and_open_the_followers(live_server, chromium, 
     for handle in ("ben", "cleo"):
         fan = user_signup(handle=handle, email=f"{handle}@example.com", password=PASSWORD)
         follow_create(follower=fan, followee=ada)
-    post_create(author=ada, text="First post")
     problems: list[str] = []
     for lang, price, add_photos in LANGUAGES:
         context = chromium.new_context(base_url=live_server.url)
@@ -82,6 +81,8 @@ def test_post_a_photo_lock_a_post_and_open_the_followers(live_server, chromium, 
             page.goto("/")
             composer = page.locator("#composer")
             expect(composer.locator("summary").first).to_contain_text(add_photos)
+            if not Post.objects.filter(author=ada).exists():
+                expect(page.locator("#timeline-empty")).to_be_visible()
 
             # A photo without its description is refused in place; the text stays.
             composer.locator("textarea[name=text]").fill(f"Harbour at dawn {where}")
@@ -102,6 +103,8 @@ def test_post_a_photo_lock_a_post_and_open_the_followers(live_server, chromium, 
             composer.locator("button[type=submit]").click()
             card = page.locator("#timeline .post-card").first
             expect(card).to_contain_text(f"Harbour at dawn {where}")
+            # The first post replaces the "Nothing here yet" empty state, without a reload.
+            expect(page.locator("#timeline-empty")).to_have_count(0)
             image = card.locator("img[alt='A blue sun over a sandy harbour']")
             expect(image).to_be_visible()
             page.wait_for_function(
