@@ -263,6 +263,9 @@ def test_composer_posts_a_photo_and_the_timeline_shows_it_without_layout_shift(m
     page = client.get("/").content.decode()
     assert 'alt="A blue square"' in page
     assert 'width="64" height="48" loading="lazy"' in page
+    # The post's page offers its first photo to link previews.
+    detail = client.get(f"/posts/{post.pk}").content.decode()
+    assert '<meta property="og:image" content="http://testserver/media/posts/' in detail
 
 
 def test_composer_refusal_keeps_what_was_typed_and_names_the_photo(make_user, client):
