@@ -41,6 +41,9 @@ IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
 WEBP_QUALITY = 82
+# libwebp's effort, 0..6: 2 encodes a 12 MP photo's 2048 px copy about four times faster
+# than the default 4 (0.3 s against 1.3 s here) for files about 1 % larger.
+WEBP_METHOD = 2
 
 
 class ImageInvalid(ValidationFailed):
@@ -144,6 +147,9 @@ def _reencode(file: Any, *, alt: str, where: dict) -> PreparedImage:
                 if image.width * image.height > IMAGE_MAX_PIXELS:
                     raise ImageTooManyPixels(details={**where, "max_pixels": IMAGE_MAX_PIXELS})
                 image.seek(0)  # the first frame of an animation
+                # A JPEG can be decoded at 1/2, 1/4 or 1/8 of its size straight from the
+                # file (never below the bound): a 12 MP photo decodes several times faster.
+                image.draft("RGB", (POST_IMAGE_MAX_SIDE, POST_IMAGE_MAX_SIDE))
                 # Turn the picture as the camera's orientation tag says (the tag goes).
                 shown = ImageOps.exif_transpose(image)
                 has_alpha = shown.mode in ("RGBA", "LA", "PA") or (
@@ -155,7 +161,7 @@ def _reencode(file: Any, *, alt: str, where: dict) -> PreparedImage:
                 )
                 out = io.BytesIO()
                 # No exif=, icc_profile= or xmp=: nothing of the original's metadata is written.
-                shown.save(out, format="WEBP", quality=WEBP_QUALITY, method=4)
+                shown.save(out, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageTooManyPixels(details={**where, "max_pixels": IMAGE_MAX_PIXELS}) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
