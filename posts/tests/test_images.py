@@ -100,6 +100,11 @@ def test_large_pictures_are_scaled_to_the_bound_and_transparency_is_kept():
         ]
     )
     assert (wide.width, wide.height) == (POST_IMAGE_MAX_SIDE, 683)
+    # A large JPEG is decoded at a reduced scale first, and still lands on the bound.
+    big = io.BytesIO()
+    Image.new("RGB", (6000, 4000), (90, 140, 60)).save(big, format="JPEG")
+    [large] = images_prepare(uploads=[ImageUpload(file=_file(big.getvalue()), alt="field")])
+    assert (large.width, large.height) == (POST_IMAGE_MAX_SIDE, 1365)
     assert _open(clear.content).mode == "RGBA"
     assert clear.alt == "clear"
 
