@@ -239,7 +239,7 @@ def composer_context(request, *, form=None, error: str = "", error_part: str = "
 @login_required
 @require_POST
 def post_new(request):
-    reply_to = typed_count(request.POST.get("reply_to") or "")
+    reply_to = typed_count(request.POST.get("reply_to") or "") or None
     try:
         post = _composer_publish(request, reply_to)
     except _ComposerError as refusal:
@@ -256,7 +256,7 @@ def post_new(request):
         # Without htmx (and for replies, which post from the post's page) the composer
         # comes back on a page of its own, with the error beside the part that was wrong.
         template = "posts/_composer.html" if request.htmx else "posts/compose.html"
-        return render(request, template, context, status=400)
+        return render(request, template, context, status=refusal.exc.status)
     if request.htmx:
         post = selectors.post_get(post_id=post.pk, viewer=request.user)
         return render(request, "posts/_composer.html", composer_context(request, new_post=post))

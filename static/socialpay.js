@@ -19,10 +19,11 @@ document.addEventListener("click", (event) => {
   root.dataset.theme = dark ? "light" : "dark";
   document.cookie = `theme=${root.dataset.theme}; path=/; max-age=31536000; samesite=lax`;
 });
-// A refused post comes back as the composer with the error and what was typed (HTTP 400):
+// A refused post comes back as the composer with the error and what was typed (a 4xx):
 // swap it in, rather than htmx's default of leaving 4xx answers unshown.
 document.addEventListener("htmx:beforeSwap", (event) => {
-  if (event.detail.xhr.status === 400 && event.detail.elt.closest("#composer")) {
+  const status = event.detail.xhr.status;
+  if (status >= 400 && status < 500 && event.detail.elt.closest("#composer")) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }

@@ -123,3 +123,11 @@ def test_api_sells_a_product_from_a_new_post_and_refuses_a_bad_one_whole():
         assert response.status_code == 400, bad
         assert response.json()["error"]["code"] == code, bad
     assert Post.objects.filter(author=author).count() == 1
+
+
+def test_a_reply_to_a_missing_post_is_a_404_with_the_text_kept():
+    author = make_user()
+    response = browser(author).post("/posts/new", {"text": "into the void", "reply_to": "999999"})
+    assert response.status_code == 404
+    assert "into the void" in response.content.decode()
+    assert not Post.objects.filter(author=author).exists()
