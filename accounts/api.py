@@ -33,6 +33,7 @@ from accounts.models import ApiToken, DataExport, User
 from accounts.reauth import require_recent_authentication
 from accounts.serializers import (
     ApiTokenSerializer,
+    FollowListEntrySerializer,
     MeSerializer,
     NotificationSerializer,
     UserProfileSerializer,
@@ -481,6 +482,50 @@ class UserSearchApi(APIView):
         people = selectors.user_search(query=request.query_params.get("q", ""), limit=limit)
         # The best matches, ranked: one bounded page, never a cursor.
         return CursorPagination().single_page(UserPublicSerializer(people, many=True).data)
+
+
+class FollowListPage(serializers.Serializer):
+    """A page of a followers or following list (cursor pagination, newest follow first)."""
+
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = FollowListEntrySerializer(many=True)
+
+
+def _follow_list_view(direction: str, doc: str):
+    """One class per list: a person's followers, or the people they follow."""
+
+    class FollowListApi(APIView):
+        permission_classes = [AllowAny]
+
+        @extend_schema(
+            operation_id=f"users_{direction}",
+            parameters=[
+                OpenApiParameter("cursor", str, description="Opaque cursor from `next`."),
+                OpenApiParameter("page_size", int, description="1..100, default 20 (clamped)."),
+            ],
+            responses={200: FollowListPage, 403: ERROR, 404: ERROR},
+            summary=doc,
+        )
+        def get(self, request, handle: str):
+            user = selectors.user_get_by_handle(handle=handle)
+            rows = selectors.follow_list(user=user, viewer=request.user, direction=direction)
+            paginator = CursorPagination()
+            page = paginator.paginate_queryset(rows, request, view=self)
+            for row in page:
+                row.person = row.follower if direction == "followers" else row.followee
+            return paginator.get_paginated_response(FollowListEntrySerializer(page, many=True).data)
+
+    FollowListApi.__name__ = FollowListApi.__qualname__ = f"User{direction.title()}Api"
+    return FollowListApi
+
+
+UserFollowersApi = _follow_list_view(
+    "followers", "A person's followers, newest first (hidden when either blocks the other)"
+)
+UserFollowingApi = _follow_list_view(
+    "following", "The people a person follows, newest first (hidden when either blocks the other)"
+)
 
 
 def _edge_view(name: str, create, delete, doc: str):

@@ -275,7 +275,11 @@ class Follow(_Edge):
                 condition=~models.Q(follower=models.F("followee")), name="follow_not_self"
             ),
         ]
-        indexes = [models.Index(fields=["followee", "-id"], name="follow_followee_newest")]
+        indexes = [
+            models.Index(fields=["followee", "-id"], name="follow_followee_newest"),
+            # The "following" list pages on the follow's id, like the followers list.
+            models.Index(fields=["follower", "-id"], name="follow_follower_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.follower_id} follows {self.followee_id}"

@@ -43,6 +43,16 @@ class UserProfileSerializer(UserPublicSerializer):
         read_only_fields = fields
 
 
+class FollowListEntrySerializer(serializers.Serializer):
+    """One row of a followers or following list."""
+
+    person = UserPublicSerializer()
+    since = serializers.DateTimeField(source="created_at", help_text="When the follow began.")
+    viewer_follows = serializers.BooleanField(
+        allow_null=True, help_text="Whether you follow this person; null when signed out."
+    )
+
+
 class MeSerializer(UserPublicSerializer):
     email_verified = serializers.BooleanField()
     mfa_enabled = serializers.BooleanField()

@@ -7,6 +7,8 @@ from accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("@<str:handle>/follow", views.follow, name="follow"),
+    path("@<str:handle>/followers", views.followers, name="followers"),
+    path("@<str:handle>/following", views.following, name="following"),
     path("@<str:handle>/block", views.block, name="block"),
     path("@<str:handle>/mute", views.mute, name="mute"),
     path("notifications", views.notifications, name="notifications"),

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
@@ -56,7 +57,43 @@ def _edge(request, handle: str, create, delete, done: str, undone: str):
             },
         )
     messages.add_message(request, messages.ERROR if level == "error" else messages.SUCCESS, toast)
+    # The buttons on a followers list come back to the list.
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
     return redirect("posts:profile", handle=other.handle)
+
+
+def _follow_list(request, handle: str, direction: str):
+    owner = _other(handle)
+    if owner.handle != handle:
+        return redirect(f"accounts:{direction}", handle=owner.handle)
+    before = typed_count(request.GET.get("before", ""))
+    context = {
+        "author": owner,
+        "direction": direction,
+        "counts": selectors.follow_counts(user=owner),
+        "rows": [],
+        "next_before": None,
+    }
+    try:
+        context["rows"], context["next_before"] = selectors.follow_list_page(
+            user=owner, viewer=request.user, direction=direction, before=before or None
+        )
+    except DomainError as exc:
+        context["refusal"] = error_message(exc)
+        return render(request, "accounts/follow_list.html", context, status=exc.status)
+    return render(request, "accounts/follow_list.html", context)
+
+
+@require_GET
+def followers(request, handle: str):
+    return _follow_list(request, handle, "followers")
+
+
+@require_GET
+def following(request, handle: str):
+    return _follow_list(request, handle, "following")
 
 
 @login_required

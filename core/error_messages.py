@@ -93,6 +93,14 @@ MESSAGES: Mapping[str, Any] = {
     "text_invalid": _("The text contains characters we cannot store. Remove them and retry."),
     "text_too_long": _("That text is too long. Shorten it and try again."),
     "avatar_invalid": _("Use a PNG, JPEG or WebP picture of a few megabytes at most."),
+    # photos on posts
+    "image_invalid": _("That file is not a picture we can read. Use JPEG, PNG, WebP or GIF."),
+    "image_too_large": _("That photo is too large. Use one of at most 10 MB."),  # posts.images
+    "image_too_many_pixels": _("That photo has too many pixels. Use a smaller one."),
+    "too_many_images": _("A post has at most four photos. Remove some and try again."),
+    "image_alt_missing": _(
+        "Describe each photo for people who cannot see it (alt text): it is required."
+    ),
     "link_invalid": _("Use a full web address starting with https://."),
     "language_invalid": _("Choose one of the offered languages, or none to follow the browser."),
     "cannot_target_self": _("You cannot do that to your own account."),

@@ -3,7 +3,20 @@
 from django.contrib import admin, messages
 
 from posts import services
-from posts.models import Post, Report
+from posts.models import Post, PostImage, Report
+
+
+class PostImageInline(admin.TabularInline):
+    """The photos as stored (re-encoded), for moderators to see what a post shows."""
+
+    model = PostImage
+    fields = ["position", "image", "width", "height", "alt"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Post)
@@ -15,6 +28,7 @@ class PostAdmin(admin.ModelAdmin):
     raw_id_fields = ["author", "reply_to", "thread_root", "repost_of", "hidden_by"]
     readonly_fields = [f.name for f in Post._meta.fields]
     actions = ["hide", "unhide"]
+    inlines = [PostImageInline]
 
     def has_add_permission(self, request):
         return False

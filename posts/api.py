@@ -7,17 +7,24 @@ the nearest allowed page).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import ERROR
-from accounts.api_inputs import StrictSerializer, TextField, parse
+from accounts.api_inputs import StrictSerializer, TextField, UnknownField, parse
 from accounts.selectors import user_get_by_handle
 from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
+from core.api.parsers import StrictJSONParser
+from core.exceptions import InvalidChoice
+from core.money import InvalidAmount, Money
 from posts import publishing, selectors, services
+from posts.images import ImageUpload, images_prepare
+from posts.models import POST_IMAGES_MAX
 from posts.serializers import PostSerializer
 
 PAGE_PARAMS = LIST_PARAMETERS
@@ -33,12 +40,76 @@ def _paginated(view: APIView, request, queryset):
 class PostCreateInput(StrictSerializer):
     text = TextField(max_length=2000, trim_whitespace=False, allow_blank=True)
     reply_to = serializers.IntegerField(min_value=1, required=False)
-    # Paid content (payments.creators): both checked before anything is written.
+    # Photos (multipart only): ``images`` and ``alt`` repeated, paired in order.
+    images = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        required=False,
+        # No max_length here: the service answers ``too_many_images`` for any count.
+        help_text=f"Up to {POST_IMAGES_MAX} photos (JPEG, PNG, WebP or GIF), multipart only.",
+    )
+    alt = serializers.ListField(
+        child=serializers.CharField(max_length=2000, allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text="Alt text of each photo, in the same order (required for each).",
+    )
+    # Paid content and a product (payments.creators): checked before anything is written.
     locked_text = serializers.CharField(
         max_length=10000, trim_whitespace=False, allow_blank=True, required=False
     )
     price = serializers.JSONField(required=False, help_text="{amount, currency}")
     members_tier = serializers.IntegerField(min_value=1, required=False)
+    product = serializers.JSONField(
+        required=False,
+        help_text="{title, price: {amount, currency}, stock, kind: digital|physical, "
+        "description?, delivery_url?}",
+    )
+
+
+PRODUCT_KEYS = {"title", "price", "stock", "kind", "description", "delivery_url"}
+
+
+def _money_payload(value) -> Money:
+    """``{"amount": 1050, "currency": "USD"}`` → Money (strict: extra keys refused)."""
+    if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
+        raise InvalidAmount(_("A price is an object {amount, currency} in minor units."))
+    return Money.from_minor(value["amount"], value["currency"])
+
+
+def _product_payload(value) -> publishing.ProductDraft:
+    if not isinstance(value, dict):
+        raise InvalidChoice(_("A product is an object."), details={"field": "product"})
+    unknown = sorted(set(value) - PRODUCT_KEYS)
+    if unknown:
+        raise UnknownField(details={"fields": [f"product.{key}" for key in unknown]})
+    stock = value.get("stock")
+    if type(stock) is not int:
+        raise InvalidChoice(details={"field": "stock"})
+    return publishing.ProductDraft(
+        title=value.get("title", ""),
+        price=_money_payload(value.get("price")),
+        stock=stock,
+        kind=value.get("kind", ""),
+        description=value.get("description", ""),
+        delivery_url=value.get("delivery_url", ""),
+    )
+
+
+def _extras(data: dict) -> publishing.PostExtras:
+    return publishing.PostExtras(
+        locked_text=data.get("locked_text", ""),
+        price=_money_payload(data["price"]) if "price" in data else None,
+        members_tier_id=data.get("members_tier"),
+        product=_product_payload(data["product"]) if "product" in data else None,
+    )
+
+
+def _uploads(data: dict) -> list[ImageUpload]:
+    files, alts = data.get("images", []), data.get("alt", [])
+    if len(alts) > len(files):
+        raise InvalidChoice(
+            _("There is alt text for more photos than were sent."), details={"field": "alt"}
+        )
+    return [ImageUpload(file=f, alt=alts[i] if i < len(alts) else "") for i, f in enumerate(files)]
 
 
 class ReplyInput(StrictSerializer):
@@ -46,6 +117,9 @@ class ReplyInput(StrictSerializer):
 
 
 class PostListApi(APIView):
+    # JSON, or multipart when the post carries photos.
+    parser_classes = [StrictJSONParser, MultiPartParser]
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
@@ -60,24 +134,31 @@ class PostListApi(APIView):
 
     @extend_schema(
         operation_id="posts_create",
-        request=PostCreateInput,
+        request={
+            "application/json": PostCreateInput,
+            "multipart/form-data": PostCreateInput,
+        },
         responses={201: PostSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
-        summary="Publish a post (or a reply, with `reply_to`)",
+        summary="Publish a post (or a reply, with `reply_to`), with photos as multipart",
     )
     def post(self, request):
         data = parse(PostCreateInput, request.data)
-        parts = {k: data[k] for k in ("locked_text", "price", "members_tier") if k in data}
-        if parts:
-            # One service, one transaction: the post and its paid content, or neither.
+        extras = _extras(data)
+        # Photos are checked and re-encoded before anything is written.
+        images = images_prepare(uploads=_uploads(data))
+        text = data["text"]
+        if extras:
+            # One service, one transaction: the post, its photos and what it sells, or none.
             post = publishing.paid_post_publish(
                 author=request.user,
-                text=data["text"],
+                text=text,
                 reply_to_id=data.get("reply_to"),
-                parts=parts,
+                extras=extras,
+                images=images,
             )
         else:
             post = services.post_create(
-                author=request.user, text=data["text"], reply_to_id=data.get("reply_to")
+                author=request.user, text=text, reply_to_id=data.get("reply_to"), images=images
             )
         post = selectors.post_get(post_id=post.pk, viewer=request.user)
         return Response(PostSerializer(post).data, status=status.HTTP_201_CREATED)

@@ -1,4 +1,4 @@
-"""Posts: short texts by a user, with replies, likes, reposts and reports.
+"""Posts: short texts by a user, with photos, replies, likes, reposts and reports.
 
 - ``Post``: text of at most ``POST_MAX_LENGTH`` characters. A reply points at its parent
   (``reply_to``) and at the first post of its thread (``thread_root``), so a whole thread
@@ -8,13 +8,17 @@
   (likes, replies, reposts) are denormalised and only changed with ``F()`` in services.
 - ``Like``: one per person and post.
 - ``Report``: a person flags a post for staff; one open report per person and post.
+- ``PostImage``: up to ``POST_IMAGES_MAX`` photos of a post, in order, each stored as the
+  server re-encoded it (``posts.images``: metadata stripped, at most
+  ``POST_IMAGE_MAX_SIDE`` pixels a side, WebP) with its size and its alt text.
 - Paid content: a post may carry ``locked_text`` with a price (unlocked per person, see
   ``payments.creators.models.Unlock``) or be members-only for a tier. Products sold from
   a post live in ``payments.creators``.
 
 Invariants (database-enforced): text length ≤ ``POST_MAX_LENGTH``; a post is not both a
 reply and a repost; a repost has empty text; counters ≥ 0; unique (person, post) for likes,
-reposts and reports.
+reposts and reports; at most ``POST_IMAGES_MAX`` images a post, one per position, each with
+alt text and a size within the re-encoded bounds.
 
 The home timeline reads ``posts_timeline`` (author, id DESC) restricted to visible
 top-level posts, so "newest posts by these authors" never sorts the table.
@@ -32,6 +36,9 @@ from django.utils import timezone
 POST_MAX_LENGTH = 500
 LOCKED_TEXT_MAX_LENGTH = 5000
 REPORT_REASON_MAX_LENGTH = 500
+POST_IMAGES_MAX = 4
+POST_IMAGE_MAX_SIDE = 2048
+IMAGE_ALT_MAX_LENGTH = 1000
 
 
 class Post(models.Model):
@@ -125,6 +132,38 @@ class Post(models.Model):
     @property
     def is_visible(self) -> bool:
         return self.deleted_at is None and self.hidden_at is None
+
+
+class PostImage(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField()
+    # Always a file the server wrote (posts.images re-encodes every upload), never the
+    # bytes a person sent: no metadata, no polyglot file served back as something else.
+    image = models.FileField(upload_to="posts/%Y/%m/", max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    alt = models.TextField(max_length=IMAGE_ALT_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["post", "position"], name="post_image_position_once"),
+            models.CheckConstraint(
+                condition=Q(position__lt=POST_IMAGES_MAX), name="post_image_position_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(width__gte=1, width__lte=POST_IMAGE_MAX_SIDE)
+                & Q(height__gte=1, height__lte=POST_IMAGE_MAX_SIDE),
+                name="post_image_size_bounded",
+            ),
+            models.CheckConstraint(
+                condition=~Q(alt="") & LessThanOrEqual(Length("alt"), IMAGE_ALT_MAX_LENGTH),
+                name="post_image_alt_present",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.position} of post {self.post_id}"
 
 
 class Like(models.Model):

@@ -2,8 +2,9 @@
 
 Every list here is keyset-paginated on ``id`` (newest first) and costs a fixed number of
 queries whatever its length: authors, reposted originals and their authors come in the
-same query (``select_related``), and "did I like / repost this" is an ``EXISTS``
-annotation, not a query per row.
+same query (``select_related``), "did I like / repost this" is an ``EXISTS``
+annotation and the photos of the post a row shows are an array of JSON objects
+(``shown_images``) in the same row, not a query per row.
 
 Home timeline = the viewer's own top-level posts and reposts plus those of the people they
 follow, minus people they muted. The followee ids are read first (one query). Then:
@@ -24,15 +25,16 @@ query and the posts query stay, the id query goes (or shrinks to the celebrities
 
 from __future__ import annotations
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
 
 from accounts.models import Follow, Mute, User
 from posts import timeline_cache
 from posts.locked import shown_locked_access_q
 from posts.models import Like as PostLike
-from posts.models import Post
+from posts.models import Post, PostImage
 from posts.services import PostNotFound
 
 PAGE_SIZE_DEFAULT = 20
@@ -67,8 +69,23 @@ def _visible() -> Q:
     )
 
 
+def _shown_images() -> ArraySubquery:
+    """The photos of the post a row shows (itself, or a repost's original), in order, as
+    ``[{"name", "width", "height", "alt"}]``: one index scan of ``post_image_position_once``
+    per row, inside the row's own query."""
+    return ArraySubquery(
+        PostImage.objects.filter(post_id=Coalesce(OuterRef("repost_of_id"), OuterRef("id")))
+        .order_by("position")
+        .values(
+            json=JSONObject(name="image", width="width", height="height", alt="alt"),
+        )
+    )
+
+
 def _with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post]:
-    qs = qs.select_related("author", "repost_of", "repost_of__author")
+    qs = qs.select_related("author", "repost_of", "repost_of__author").annotate(
+        shown_images=_shown_images()
+    )
     if viewer is None or not viewer.is_authenticated:
         return qs
     # Flags refer to the original when the row is a repost.

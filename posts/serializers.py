@@ -1,4 +1,5 @@
-"""How the API shows a post: its text, the same safe HTML the pages show, and counters."""
+"""How the API shows a post: its text, the same safe HTML the pages show, its photos and
+counters."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
 from core.api.money import MoneyOutput
+from posts.images import image_url
 from posts.models import Post
 from posts.rendering import render_post_text
 
@@ -16,9 +18,25 @@ class ViewerFlagsSerializer(serializers.Serializer):
     reposted = serializers.BooleanField()
 
 
+class PostImageSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    alt = serializers.CharField()
+
+
+def _images(rows: list[dict] | None) -> list[dict]:
+    """The selectors' ``shown_images`` rows as the API shows them."""
+    return [
+        {"url": image_url(r["name"]), "width": r["width"], "height": r["height"], "alt": r["alt"]}
+        for r in rows or []
+    ]
+
+
 class PostBriefSerializer(serializers.ModelSerializer):
     author = UserPublicSerializer()
     html = serializers.SerializerMethodField(help_text="Safe HTML: links, mentions, hashtags.")
+    images = serializers.SerializerMethodField(help_text="Photos, in order, re-encoded.")
 
     class Meta:
         model = Post
@@ -33,11 +51,20 @@ class PostBriefSerializer(serializers.ModelSerializer):
             "like_count",
             "reply_count",
             "repost_count",
+            "images",
         ]
         read_only_fields = fields
 
     def get_html(self, obj: Post) -> str:
         return str(render_post_text(obj.text))
+
+    @extend_schema_field(PostImageSerializer(many=True))
+    def get_images(self, obj: Post) -> list[dict]:
+        # A row's ``shown_images`` are those of the post it shows: a repost has none of
+        # its own (its original's come with ``repost_of``, see PostSerializer).
+        if obj.repost_of_id is not None:
+            return []
+        return _images(getattr(obj, "shown_images", None))
 
 
 class PostSerializer(PostBriefSerializer):
@@ -63,6 +90,12 @@ class PostSerializer(PostBriefSerializer):
             "locked_text",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Post) -> dict:
+        data = super().to_representation(instance)
+        if instance.repost_of_id is not None and data.get("repost_of"):
+            data["repost_of"]["images"] = _images(getattr(instance, "shown_images", None))
+        return data
 
     @extend_schema_field(MoneyOutput(allow_null=True))
     def get_price(self, obj: Post) -> dict | None:

@@ -7,6 +7,8 @@ transaction: a rolled-back post leaves no notification behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -17,7 +19,15 @@ from accounts.models import Notification, User
 from accounts.selectors import is_blocked
 from accounts.services import Blocked, TextInvalid, notification_create, text_clean
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from posts.models import POST_MAX_LENGTH, REPORT_REASON_MAX_LENGTH, Like, Post, Report
+from posts.images import PreparedImage, TooManyImages, images_delete, images_store
+from posts.models import (
+    POST_IMAGES_MAX,
+    POST_MAX_LENGTH,
+    REPORT_REASON_MAX_LENGTH,
+    Like,
+    Post,
+    Report,
+)
 from posts.rendering import mentioned_handles
 from posts.timeline_cache import post_published, post_removed
 
@@ -50,7 +60,7 @@ class AlreadyReported(Conflict):
     default_message = _("You reported this post already.")
 
 
-def _post_text_clean(text: str) -> str:
+def _post_text_clean(text: str, *, may_be_empty: bool = False) -> str:
     if not isinstance(text, str):
         raise TextInvalid(details={"field": "text"})
     if len(text) > POST_MAX_LENGTH * 2:  # cheap early exit before scanning huge input
@@ -61,7 +71,7 @@ def _post_text_clean(text: str) -> str:
         if exc.code == "text_too_long":
             raise PostTooLong(details={"max_length": POST_MAX_LENGTH}) from None
         raise
-    if not text:
+    if not text and not may_be_empty:
         raise PostEmpty()
     return text
 
@@ -84,13 +94,24 @@ def _visible_for_interaction(*, post_id: int, actor: User) -> Post:
     return post
 
 
-def post_create(*, author: User, text: str, reply_to_id: int | None = None) -> Post:
-    """Publish a post or a reply and notify the mentioned people and the parent's author.
+def post_create(
+    *,
+    author: User,
+    text: str,
+    reply_to_id: int | None = None,
+    images: Sequence[PreparedImage] = (),
+) -> Post:
+    """Publish a post or a reply, with its photos (already checked and re-encoded by
+    ``posts.images.images_prepare``), and notify the mentioned people and the parent's
+    author. A post with photos may have no text.
 
-    Raises ``PostEmpty``, ``PostTooLong``, ``TextInvalid``, ``PostNotFound`` (parent) and
-    ``Blocked`` (replying to someone who blocks you or whom you block).
+    Raises ``PostEmpty``, ``PostTooLong``, ``TextInvalid``, ``TooManyImages``,
+    ``PostNotFound`` (parent) and ``Blocked`` (replying to someone who blocks you or whom
+    you block).
     """
-    text = _post_text_clean(text)
+    text = _post_text_clean(text, may_be_empty=bool(images))
+    if len(images) > POST_IMAGES_MAX:
+        raise TooManyImages(details={"field": "images", "max": POST_IMAGES_MAX})
     with transaction.atomic():
         parent = None
         if reply_to_id is not None:
@@ -103,6 +124,8 @@ def post_create(*, author: User, text: str, reply_to_id: int | None = None) -> P
             reply_to=parent,
             thread_root_id=(parent.thread_root_id or parent.pk) if parent else None,
         )
+        if images:
+            images_store(post_id=post.pk, images=images)
         if parent is not None:
             Post.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
             notification_create(
@@ -135,7 +158,7 @@ def _notify_mentions(*, post: Post, skip_user_id: int | None) -> None:
 
 
 def post_delete(*, post_id: int, actor: User) -> None:
-    """Soft-delete one's own post: the text is wiped, replies keep their place.
+    """Soft-delete one's own post: the text and photos are wiped, replies keep their place.
 
     Raises ``PostNotFound`` (missing, already deleted, or someone else's: a foreign post
     answers exactly like a missing one).
@@ -149,6 +172,7 @@ def post_delete(*, post_id: int, actor: User) -> None:
         if post is None:
             raise PostNotFound()
         Post.objects.filter(pk=post.pk).update(deleted_at=timezone.now(), text="")
+        images_delete(post_id=post.pk)
         if post.reply_to_id:
             Post.objects.filter(pk=post.reply_to_id, reply_count__gt=0).update(
                 reply_count=F("reply_count") - 1

@@ -14,9 +14,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
+from core.counts import typed_count
 from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
-from posts import selectors, services
+from core.money import Money, supported_currencies
+from posts import publishing, selectors, services
+from posts.images import ImageUpload, images_prepare
+from posts.models import POST_IMAGES_MAX
+
+#: The composer's photo slots: ``image_1`` + ``alt_1`` … (a page has no JavaScript to pair
+#: a multiple file input with alt texts).
+PHOTO_SLOTS = range(1, POST_IMAGES_MAX + 1)
+#: Which part of the composer an error's ``details["field"]`` belongs to.
+LOCK_FIELDS = {"locked_text", "price", "members_tier"}
+PRODUCT_FIELDS = {"title", "description", "stock", "kind", "url", "delivery_url"}
 
 
 def _before(request) -> int | None:
@@ -57,7 +68,10 @@ def home(request):
         template = "posts/welcome.html"
     if request.htmx and request.GET.get("before"):
         template = "posts/_page.html"
-    return render(request, template, {"posts": posts, "next_before": next_before})
+    context = {"posts": posts, "next_before": next_before}
+    if request.user.is_authenticated:
+        context.update(composer_context(request))
+    return render(request, template, context)
 
 
 def profile(request, handle: str):
@@ -105,33 +119,147 @@ def post_detail(request, post_id: int):
             "root": root,
             "replies": replies[: selectors.THREAD_PAGE_SIZE],
             "later_replies_after": later,
+            **composer_context(request, reply_to=post.pk),
         },
     )
+
+
+class _ComposerError(Exception):
+    """A refusal and the part of the composer it belongs to (where the message is shown)."""
+
+    def __init__(self, exc: DomainError, part: str):
+        self.exc, self.part = exc, part
+
+
+def _composer_photos(request) -> list[tuple[int, ImageUpload]]:
+    """(slot, upload) for every slot with a file; alt text typed without a file is ignored."""
+    return [
+        (
+            slot,
+            ImageUpload(
+                file=request.FILES[f"image_{slot}"], alt=request.POST.get(f"alt_{slot}", "")
+            ),
+        )
+        for slot in PHOTO_SLOTS
+        if request.FILES.get(f"image_{slot}")
+    ]
+
+
+def _composer_extras(request) -> publishing.PostExtras:
+    """The lock and the product, when their fields were filled in (typed amounts in the
+    page's number format). Raises ``_ComposerError``."""
+    form = request.POST
+    locked_text = form.get("locked_text", "")
+    price = None
+    if form.get("price", "").strip():
+        try:
+            price = Money.parse_typed(form["price"], form.get("currency"))
+        except DomainError as exc:
+            raise _ComposerError(exc, "lock") from None
+    product = None
+    if any(form.get(f"product_{name}", "").strip() for name in ("title", "price")):
+        try:
+            stock = typed_count(form.get("product_stock", ""))
+            product = publishing.ProductDraft(
+                title=form.get("product_title", ""),
+                description=form.get("product_description", ""),
+                price=Money.parse_typed(
+                    form.get("product_price", ""), form.get("product_currency")
+                ),
+                stock=-1 if stock is None else stock,
+                kind=form.get("product_kind", ""),
+                delivery_url=form.get("product_delivery_url", ""),
+            )
+        except DomainError as exc:
+            raise _ComposerError(exc, "product") from None
+    return publishing.PostExtras(locked_text=locked_text, price=price, product=product)
+
+
+def _composer_publish(request, reply_to_id: int | None):
+    """Publish what the composer sent. Raises ``_ComposerError``."""
+    photos = _composer_photos(request)
+    try:
+        images = images_prepare(uploads=[upload for _slot, upload in photos])
+    except DomainError as exc:
+        index = exc.details.get("index")
+        part = f"photo_{photos[index][0]}" if index is not None else "photos"
+        raise _ComposerError(exc, part) from None
+    extras = _composer_extras(request) if reply_to_id is None else publishing.PostExtras()
+    text = request.POST.get("text", "")
+    try:
+        if extras:
+            return publishing.paid_post_publish(
+                author=request.user,
+                text=text,
+                reply_to_id=reply_to_id,
+                extras=extras,
+                images=images,
+            )
+        return services.post_create(
+            author=request.user, text=text, reply_to_id=reply_to_id, images=images
+        )
+    except DomainError as exc:
+        field = exc.details.get("field")
+        part = exc.details.get("part") or (
+            "lock" if field in LOCK_FIELDS else "product" if field in PRODUCT_FIELDS else "text"
+        )
+        raise _ComposerError(exc, part) from None
+
+
+def composer_context(request, *, form=None, error: str = "", error_part: str = "", **extra) -> dict:
+    """What ``posts/_composer.html`` needs: the currencies, the photo slots with the alt
+    texts typed, which options are open (those filled in or refused) and the error."""
+    form = form if form is not None else {}
+    slots = [
+        {
+            "n": n,
+            "alt": form.get(f"alt_{n}", ""),
+            "error": error if error_part == f"photo_{n}" else "",
+        }
+        for n in PHOTO_SLOTS
+    ]
+    open_parts = set()
+    if error_part.startswith("photo") or any(slot["alt"] for slot in slots):
+        open_parts.add("photos")
+    if error_part == "lock" or form.get("locked_text") or form.get("price"):
+        open_parts.add("lock")
+    if error_part == "product" or form.get("product_title") or form.get("product_price"):
+        open_parts.add("product")
+    return {
+        "currencies": supported_currencies(),
+        "photo_slots": slots,
+        "open_parts": open_parts,
+        "form": form,
+        "error": error,
+        "error_part": error_part,
+        **extra,
+    }
 
 
 @login_required
 @require_POST
 def post_new(request):
-    reply_to = request.POST.get("reply_to") or None
+    reply_to = typed_count(request.POST.get("reply_to") or "") or None
     try:
-        post = services.post_create(
-            author=request.user,
-            text=request.POST.get("text", ""),
-            reply_to_id=int(reply_to) if reply_to and reply_to.isdigit() else None,
+        post = _composer_publish(request, reply_to)
+    except _ComposerError as refusal:
+        message = error_message(refusal.exc)
+        # Everything typed comes back (a browser cannot refill file inputs: the photos
+        # are chosen again; their alt texts are kept).
+        context = composer_context(
+            request,
+            error=message,
+            error_part=refusal.part,
+            form=request.POST,
+            reply_to=reply_to,
         )
-    except DomainError as exc:
-        messages.error(request, error_message(exc))
-        if request.htmx:
-            return render(
-                request,
-                "posts/_composer.html",
-                {"error": error_message(exc), "text": request.POST.get("text", "")[:2000]},
-                status=400,
-            )
-        return _back(request, "home")
+        # Without htmx (and for replies, which post from the post's page) the composer
+        # comes back on a page of its own, with the error beside the part that was wrong.
+        template = "posts/_composer.html" if request.htmx else "posts/compose.html"
+        return render(request, template, context, status=refusal.exc.status)
     if request.htmx:
         post = selectors.post_get(post_id=post.pk, viewer=request.user)
-        return render(request, "posts/_composer.html", {"new_post": post})
+        return render(request, "posts/_composer.html", composer_context(request, new_post=post))
     messages.success(request, _("Posted."))
     return _back(request, "home")
 

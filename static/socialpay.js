@@ -19,3 +19,31 @@ document.addEventListener("click", (event) => {
   root.dataset.theme = dark ? "light" : "dark";
   document.cookie = `theme=${root.dataset.theme}; path=/; max-age=31536000; samesite=lax`;
 });
+// A refused post comes back as the composer with the error and what was typed (a 4xx):
+// swap it in, rather than htmx's default of leaving 4xx answers unshown.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if (status >= 400 && status < 500 && event.detail.elt.closest("#composer")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+// The composer's photo slots: with this file, one empty slot shows at a time and the next
+// one appears when a photo is chosen (without it all four show).
+function photoSlotsTidy() {
+  document.querySelectorAll(".photo-slots").forEach((list) => {
+    let emptyShown = false;
+    list.querySelectorAll(".photo-slot").forEach((slot) => {
+      const empty = !slot.querySelector("input[type=file]").files.length
+        && !slot.querySelector("input[name^=alt_]").value
+        && !slot.querySelector(".field-error");
+      slot.hidden = empty && emptyShown;
+      if (empty) emptyShown = true;
+    });
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.closest(".photo-slot")) photoSlotsTidy();
+});
+document.addEventListener("DOMContentLoaded", photoSlotsTidy);
+document.addEventListener("htmx:afterSettle", photoSlotsTidy);

@@ -32,7 +32,6 @@ from payments.creators import selectors, services
 from payments.creators.errors import OrderNotFound
 from payments.creators.models import Membership, MembershipTier, Order, Product, Tip, Unlock
 from payments.wallets.payer import payer_reauthenticated
-from posts.models import Post
 
 
 @extend_schema_field(OpenApiTypes.ANY)
@@ -52,20 +51,6 @@ def money_from_payload(value: Any) -> Money:
     if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
         raise InvalidAmount(_("A price is an object {amount, currency} in minor units."))
     return Money.from_minor(value["amount"], value["currency"])
-
-
-def paid_post_publish(*, author, text: str, reply_to_id: int | None, parts: dict) -> Post:
-    """The post API's paid fields (``locked_text``, ``price``, ``members_tier``), published
-    with the post in one transaction (registered in ``posts.publishing``)."""
-    price = money_from_payload(parts["price"]) if "price" in parts else None
-    return services.paid_post_create(
-        author=author,
-        text=text,
-        reply_to_id=reply_to_id,
-        locked_text=parts.get("locked_text", ""),
-        price=price,
-        members_tier_id=parts.get("members_tier"),
-    )
 
 
 def _money(amount: int, currency: str) -> dict:

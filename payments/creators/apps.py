@@ -12,13 +12,14 @@ class CreatorsConfig(AppConfig):
         # Unlocks and memberships decide who reads locked text on timelines (posts asks
         # through posts.locked, without importing us).
         from payments.creators import selectors
-        from payments.creators.api import paid_post_publish
+        from payments.creators.services import post_with_extras_publish
         from posts.locked import locked_access_rule_register
         from posts.publishing import paid_post_publisher_register
 
         locked_access_rule_register(lambda viewer: selectors.shown_locked_access_q(viewer=viewer))
-        # The post API takes locked text, a price and a tier in the same request.
-        paid_post_publisher_register(paid_post_publish)
+        # The post API and the composer take locked text, a price, a tier and a product
+        # in the same request as the post.
+        paid_post_publisher_register(post_with_extras_publish)
         # The wallet statement (on screen and in the CSV) says who each tip, unlock, order
         # and membership line was with; the wallet asks us without importing us.
         # Each kind's detail page too (the wallet's /wallet/payments/<kind>/<id>).

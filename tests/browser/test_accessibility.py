@@ -135,6 +135,8 @@ def _pages(world: dict) -> list[tuple[str, str]]:
     return [
         ("home", "/"),
         ("profile", f"/@{ada.handle}"),
+        ("followers", f"/@{ada.handle}/followers"),
+        ("following", f"/@{ada.handle}/following"),
         ("post", f"/posts/{world['hello'].pk}"),
         ("paid-post", f"/posts/{world['paid'].pk}"),
         ("notifications", "/notifications"),

@@ -54,7 +54,8 @@ member authorised them when joining; a limit must not silently end a membership)
 frozen member's renewal is not paid.
 
 Modules: ``common`` (shared checks and postings), ``tips``, ``unlocks`` (and paid content),
-``orders`` (products, orders, escrow), ``memberships``. Everything public is importable from
+``orders`` (products, orders, escrow), ``memberships``, ``publishing`` (a post with its
+locked content and a product in one step). Everything public is importable from
 this package.
 """
 
@@ -79,8 +80,10 @@ from payments.creators.services.orders import (
     order_release,
     order_ship,
     orders_release_due,
+    product_check,
     product_create,
 )
+from payments.creators.services.publishing import post_with_extras_publish
 from payments.creators.services.tips import (
     CARD_TIP_KIND,
     creators_sweep_stuck,
@@ -118,6 +121,8 @@ __all__ = [
     "paid_post_create",
     "post_get_for_payment",
     "post_set_paid_content",
+    "post_with_extras_publish",
+    "product_check",
     "product_create",
     "tier_create",
     "tip_fail_card",

@@ -54,22 +54,17 @@ from payments.wallets.receipts import ReceiptSide, payment_receipts
 
 
 # --- products -------------------------------------------------------------------------------
-def product_create(
+def product_check(
     *,
-    seller: User,
-    post_id: int,
     title: str,
     description: str,
     price: Money,
     stock: int,
     kind: str,
     delivery_url: str = "",
-) -> Product:
-    """Attach a product to the seller's own post. Raises ``PostNotFound``, ``NotYourPost``,
-    ``AmountOutOfRange``, ``InvalidChoice``, text errors."""
-    post = post_get_for_payment(post_id)
-    if post.author_id != seller.pk:
-        raise errors.NotYourPost()
+) -> dict:
+    """Validate a product before anything is written; returns the cleaned fields (the
+    ``Product`` columns). Raises ``AmountOutOfRange``, ``InvalidChoice``, text errors."""
     title = text_clean(value=title, max_length=PRODUCT_TITLE_MAX_LENGTH, field="title")
     if not title:
         raise errors.InvalidChoice("The title is empty.", details={"field": "title"})
@@ -86,17 +81,42 @@ def product_create(
     delivery_url = text_clean(value=delivery_url or "", max_length=500, field="delivery_url")
     if delivery_url and not delivery_url.startswith("https://"):
         raise errors.InvalidChoice("The delivery link must be https.", details={"field": "url"})
-    return Product.objects.create(
-        post=post,
-        seller=seller,
+    return {
+        "title": title,
+        "description": description,
+        "price_amount": price.amount,
+        "price_currency": price.currency,
+        "stock": stock,
+        "kind": kind,
+        "delivery_url": delivery_url,
+    }
+
+
+def product_create(
+    *,
+    seller: User,
+    post_id: int,
+    title: str,
+    description: str,
+    price: Money,
+    stock: int,
+    kind: str,
+    delivery_url: str = "",
+) -> Product:
+    """Attach a product to the seller's own post. Raises ``PostNotFound``, ``NotYourPost``
+    and what ``product_check`` raises."""
+    post = post_get_for_payment(post_id)
+    if post.author_id != seller.pk:
+        raise errors.NotYourPost()
+    fields = product_check(
         title=title,
         description=description,
-        price_amount=price.amount,
-        price_currency=price.currency,
+        price=price,
         stock=stock,
         kind=kind,
         delivery_url=delivery_url,
     )
+    return Product.objects.create(post=post, seller=seller, **fields)
 
 
 def _release_window() -> timedelta:
