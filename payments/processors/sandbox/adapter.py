@@ -16,6 +16,8 @@ from payments.processors.base import (
     BankAccountRequest,
     ConnectedAccount,
     ConnectedAccountRequest,
+    DebitCard,
+    DebitCardRequest,
     Dispute,
     Event,
     OnboardingLink,
@@ -128,6 +130,16 @@ class SandboxProcessor(Processor):
         )
         return objects.bank_account_from_object(body)
 
+    def attach_debit_card(self, request: DebitCardRequest) -> DebitCard:
+        body = _call(
+            lambda: engine.external_account_create(
+                request.account_id,
+                {"external_account": request.token, "currency": request.currency.lower()},
+                idempotency_key=request.idempotency_key,
+            )
+        )
+        return objects.debit_card_from_object(body)
+
     def create_payout(self, request: PayoutRequest) -> Payout:
         params = {
             "amount": request.amount,
@@ -136,6 +148,8 @@ class SandboxProcessor(Processor):
             "description": request.description,
             "metadata": dict(request.metadata),
         }
+        if request.external_account:
+            params["destination"] = request.external_account
         body = _call(
             lambda: engine.payout_create(
                 request.destination, params, idempotency_key=request.idempotency_key
