@@ -558,7 +558,8 @@ if (
 
 # Currencies the platform holds balances in. Exponents come from one table (core.money).
 SUPPORTED_CURRENCIES = env.list(
-    "SUPPORTED_CURRENCIES", default=["USD", "EUR", "GBP", "CHF", "JPY", "BRL", "INR", "KWD", "CAD", "AUD"]
+    "SUPPORTED_CURRENCIES",
+    default=["USD", "EUR", "GBP", "CHF", "JPY", "BRL", "INR", "KWD", "CAD", "AUD"],
 )
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 # Where mid-market FX rates come from: "sandbox" (deterministic, offline) or "ecb".

@@ -245,8 +245,7 @@ def payout_debit_card(request):
         {
             "form": form,
             "hold_hours": settings.PAYOUT_DESTINATION_HOLD_HOURS,
-            "hold_until": timezone.now()
-            + timedelta(hours=settings.PAYOUT_DESTINATION_HOLD_HOURS),
+            "hold_until": timezone.now() + timedelta(hours=settings.PAYOUT_DESTINATION_HOLD_HOURS),
             "fee_bps": settings.PAYOUT_INSTANT_FEE_BPS,
         },
         status=400 if form.errors else 200,

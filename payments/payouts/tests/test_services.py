@@ -24,10 +24,10 @@ from payments.payouts.errors import (
 from payments.payouts.models import Payout, PayoutEvent, PayoutStatus
 from payments.payouts.tests.support import (
     available,
+    card_payee,
     deliver_events,
     fund,
     legs_of,
-    card_payee,
     make_user,
     payee,
     posted,
