@@ -25,6 +25,7 @@ from payments.processors.base import (
     PaymentRequest,
     Payout,
     PayoutRequest,
+    PermanentProcessorError,
     Processor,
     Refund,
     RefundRequest,
@@ -138,6 +139,8 @@ class SandboxProcessor(Processor):
                 idempotency_key=request.idempotency_key,
             )
         )
+        if body.get("object") != "card":
+            raise PermanentProcessorError("That token is not a card.", code="invalid_card_type")
         return objects.debit_card_from_object(body)
 
     def create_payout(self, request: PayoutRequest) -> Payout:

@@ -817,7 +817,7 @@ def external_account_create(
         if account is None:
             raise _missing("account", account_id)
         external = params.get("external_account")
-        if is_card_token(external):
+        if isinstance(external, str) and is_card_token(external):
             return _card_create(account, external, params, idempotency_key)
         if isinstance(external, str):
             outcome = BANK_TOKENS.get(external)
