@@ -97,7 +97,8 @@ def test_the_card_takes_the_home_currency_or_the_one_asked_for():
     person.home_currency = "CAD"
     person.save(update_fields=["home_currency"])
     assert services.payout_card_add(user=person, token="pm_card_visa_debit").currency == "CAD"
-    assert services.payout_card_add(user=person, token="tok_mastercard_debit", currency="AUD")
+    second = services.payout_card_add(user=person, token="tok_mastercard_debit", currency="AUD")
+    assert second.currency == "AUD"
 
 
 @pytest.mark.parametrize("token", ["tok_visa", "pm_card_visa", "tok_amex", "tok_visa_prepaid"])
