@@ -4,8 +4,8 @@ The languages are tried in the browser's order of preference (``q`` values, ties
 order). A tag with a region (``de-CH``, ``en-GB``, ``pt-BR``) is decided by the region's
 legal tender; a bare language (``ja``, ``hi``, ``de``) by its most likely region in the
 Unicode CLDR data (``ja`` → JP → JPY, ``hi`` → IN → INR, ``de`` → DE → EUR), both from
-babel. A tag whose currency the platform does not hold is skipped (``fr-CA`` alone does
-not become EUR; ``fr-CA,fr;q=0.9`` does, from ``fr``). Nothing usable → USD. It is only a
+babel. A tag whose currency the platform does not hold is skipped (``es-MX`` alone does
+not become EUR; ``es-MX,es;q=0.9`` does, from ``es``). Nothing usable → USD. It is only a
 suggestion: people change their home currency in their settings.
 """
 

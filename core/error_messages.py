@@ -220,6 +220,20 @@ MESSAGES: Mapping[str, Any] = {
         "Payouts to your bank account are in its currency. Choose the wallet to pay from; "
         "another currency is converted first."
     ),
+    "invalid_payout_card": _("That card could not be added. Check it and try again."),
+    "payout_card_not_debit": _(
+        "Payouts go to debit cards only. Use a debit card, or add a bank account."
+    ),
+    "instant_payout_unavailable": _(
+        "Instant payouts go to a debit card. Add one in payout settings, or choose standard."
+    ),
+    "card_payouts_unsupported": _("Payouts to cards are not available here yet."),
+    "invalid_card_type": _(
+        "Payouts go to debit cards only. Use a debit card, or add a bank account."
+    ),
+    "instant_payouts_unsupported": _(
+        "Instant payouts go to a debit card. Add one in payout settings, or choose standard."
+    ),
     "payout_quote_mismatch": _("The exchange offer no longer fits this payout. Review it again."),
     "illegal_payout_transition": _("This payout has already moved on. Reload the page."),
     "payout_request_expired": _("This payout request expired. Review it and send it again."),

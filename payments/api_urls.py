@@ -77,6 +77,11 @@ urlpatterns += [
     path("payouts", payouts_api.PayoutListCreateApi.as_view(), name="payouts"),
     path("payouts/quote", payouts_api.PayoutQuoteApi.as_view(), name="payouts-quote"),
     path(
+        "payouts/destination/card",
+        payouts_api.PayoutCardApi.as_view(),
+        name="payouts-destination-card",
+    ),
+    path(
         "payouts/destination",
         payouts_api.PayoutDestinationApi.as_view(),
         name="payouts-destination",

@@ -113,6 +113,7 @@ urlpatterns += [
     path("payouts/confirm", payout_views.payout_confirm, name="payout-confirm"),
     path("payouts/settings", payout_views.payout_settings, name="payout-settings"),
     path("payouts/settings/bank", payout_views.payout_bank_account, name="payout-bank"),
+    path("payouts/settings/card", payout_views.payout_debit_card, name="payout-card"),
     path("payouts/settings/onboarding", payout_views.payout_onboarding, name="payout-onboarding"),
 ]
 

@@ -583,7 +583,8 @@ if (
 
 # Currencies the platform holds balances in. Exponents come from one table (core.money).
 SUPPORTED_CURRENCIES = env.list(
-    "SUPPORTED_CURRENCIES", default=["USD", "EUR", "GBP", "CHF", "JPY", "BRL", "INR", "KWD"]
+    "SUPPORTED_CURRENCIES",
+    default=["USD", "EUR", "GBP", "CHF", "JPY", "BRL", "INR", "KWD", "CAD", "AUD"],
 )
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 # Where mid-market FX rates come from: "sandbox" (deterministic, offline) or "ecb".
@@ -749,6 +750,8 @@ WALLET_LIMIT_RATES = {
     "BRL": "0.20",
     "INR": "0.012",
     "KWD": "3.30",
+    "CAD": "0.75",
+    "AUD": "0.70",
 }
 # Per tier, in minor units of WALLET_LIMITS_CURRENCY: what may be sent per week (Monday
 # 00:00 UTC to Monday) and in one transfer.
@@ -865,10 +868,20 @@ CELERY_BEAT_SCHEDULE["payments-fx-rates-refresh"] = {
 # --- Payouts, disputes and reconciliation ---------------------------------------------------
 # A new or changed payout destination blocks payouts for this long (account-takeover defence).
 PAYOUT_DESTINATION_HOLD_HOURS = env.int("PAYOUT_DESTINATION_HOLD_HOURS", default=72)
-# Instant payouts cost a fee: basis points of the amount, rounded up, at least the minimum
-# (minor units of the payout's currency). Standard payouts are free.
+# Instant payouts (to a debit card) cost a fee: basis points of the amount, rounded up, at
+# least the minimum. The minimum is in minor units of WALLET_LIMITS_CURRENCY (50: $0.50),
+# worth the same in every currency through WALLET_LIMIT_RATES, rounded up (CAD 0.67,
+# JPY 72, KWD 0.152). The fee is platform revenue. Standard payouts are free.
 PAYOUT_INSTANT_FEE_BPS = env.int("PAYOUT_INSTANT_FEE_BPS", default=150)
 PAYOUT_INSTANT_FEE_MIN = env.int("PAYOUT_INSTANT_FEE_MIN", default=50)
+# Debit cards offered on the payout settings page (processor tokens, Stripe's test vocabulary;
+# no card number is ever typed here).
+PAYOUT_TEST_DEBIT_CARDS = [
+    ("tok_visa_debit", "Visa debit (instant payouts)"),
+    ("tok_mastercard_debit", "Mastercard debit (instant payouts)"),
+    ("tok_visa_debit_transferFail", "Visa debit whose payouts fail"),
+    ("tok_visa", "Visa credit card (refused: not a debit card)"),
+]
 PAYOUT_STANDARD_ARRIVAL_DAYS = env.int("PAYOUT_STANDARD_ARRIVAL_DAYS", default=2)
 # Transient processor errors are retried with exponential backoff, then left to the sweeper.
 PAYOUT_SUBMIT_MAX_ATTEMPTS = env.int("PAYOUT_SUBMIT_MAX_ATTEMPTS", default=8)

@@ -38,8 +38,9 @@ PASSWORD = "correct horse battery staple"
         ("en;q=0.5,ja", "JPY"),
         ("en-GB;q=0,de-CH;q=0.1", "CHF"),
         # Regions whose currency is not held are skipped, then the next language is tried.
-        ("fr-CA", "USD"),
-        ("fr-CA,fr;q=0.9", "EUR"),
+        ("fr-CA", "CAD"),
+        ("en-AU", "AUD"),
+        ("es-MX,es;q=0.9", "EUR"),
         ("es-419", "USD"),
         # Nothing usable: the default.
         ("", "USD"),

@@ -99,6 +99,8 @@ SANDBOX_BASE_RATES = {
     "BRL": Decimal("5.9000"),
     "INR": Decimal("90.2000"),
     "KWD": Decimal("0.3320"),
+    "CAD": Decimal("1.4800"),
+    "AUD": Decimal("1.6400"),
 }
 
 

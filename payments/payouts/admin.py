@@ -42,7 +42,17 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 @admin.register(PayoutDestination)
 class PayoutDestinationAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "user", "status", "country", "last4", "currency", "payouts_allowed_at"]
+    list_display = [
+        "pk",
+        "user",
+        "status",
+        "kind",
+        "country",
+        "last4",
+        "currency",
+        "instant_available",
+        "payouts_allowed_at",
+    ]
     list_filter = ["status", "country", "currency"]
     search_fields = ["user__handle"]
 

@@ -226,7 +226,10 @@ DESTINATION_OUTPUT = inline_serializer(
             "PayoutDestination",
             {
                 "id": serializers.IntegerField(),
+                "kind": serializers.ChoiceField(choices=["bank_account", "card"]),
                 "last4": serializers.CharField(),
+                "card_brand": serializers.CharField(),
+                "instant_available": serializers.BooleanField(),
                 "country": serializers.CharField(),
                 "currency": serializers.CharField(),
                 "account_holder_name": serializers.CharField(),
@@ -303,7 +306,10 @@ def destination_payload(destination: PayoutDestination | None) -> dict | None:
         return None
     return {
         "id": destination.pk,
+        "kind": destination.kind,
         "last4": destination.last4,
+        "card_brand": destination.card_brand,
+        "instant_available": destination.instant_available,
         "country": destination.country,
         "currency": destination.currency,
         "account_holder_name": destination.account_holder_name,
@@ -397,5 +403,32 @@ class PayoutDestinationApi(APIView):
             token=data.get("token", ""),
             account_holder_name=data.get("account_holder_name", ""),
             schedule=data.get("schedule", "manual"),
+        )
+        return Response({"destination": destination_payload(destination)}, status=201)
+
+
+class CardDestinationInput(StrictSerializer):
+    """A debit card for payouts, as a processor token (``tok_visa_debit``); never a number."""
+
+    token = serializers.CharField(max_length=100)
+    currency = serializers.CharField(required=False, max_length=3, allow_blank=True)
+
+
+class PayoutCardApi(APIView):
+    token_scope = "payouts"  # a token needs its payouts scope (accounts.authentication)
+
+    @extend_schema(
+        operation_id="payout_destination_card_set",
+        request=CardDestinationInput,
+        responses={201: DESTINATION_OUTPUT},
+    )
+    def put(self, request):
+        """Attach a debit card (re-authentication required; starts the payout hold).
+        Instant payouts go to it; a credit or prepaid card is refused
+        (``payout_card_not_debit``)."""
+        stepup_check(counted=None, reauthenticated=payer_reauthenticated(request))
+        data = parse(CardDestinationInput, request.data)
+        destination = services.payout_card_add(
+            user=request.user, token=data["token"], currency=data.get("currency", "")
         )
         return Response({"destination": destination_payload(destination)}, status=201)

@@ -73,3 +73,25 @@ class PayoutQuoteMismatch(Conflict):
 
     code = "payout_quote_mismatch"
     default_message = _("This exchange quote does not match the payout. Review it again.")
+
+
+class InvalidPayoutCard(ValidationFailed):
+    """A card token the processor does not know, or a card it cannot pay out to."""
+
+    code = "invalid_payout_card"
+    default_message = _("That card could not be added.")
+
+
+class PayoutCardNotDebit(InvalidPayoutCard):
+    """A credit or prepaid card: payouts go to debit cards only."""
+
+    code = "payout_card_not_debit"
+    default_message = _("Payouts go to debit cards only; this card is not one.")
+
+
+class InstantPayoutUnavailable(ValidationFailed):
+    """Instant payouts need an active debit card that the processor pays instantly."""
+
+    code = "instant_payout_unavailable"
+    status = 422
+    default_message = _("Instant payouts go to a debit card. Add one, or choose standard.")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from babel import Locale
+from babel.numbers import format_decimal
 from django import forms
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.error_messages import error_message
@@ -13,6 +17,7 @@ from core.exceptions import DomainError
 from core.money import Money
 from payments.payouts import bank_formats
 from payments.payouts.models import PayoutMethod, PayoutSchedule
+from payments.payouts.services import instant_fee_minimum
 
 
 class PayoutRequestForm(forms.Form):
@@ -25,7 +30,7 @@ class PayoutRequestForm(forms.Form):
         label=_("Speed"),
         choices=[
             (PayoutMethod.STANDARD, _("Standard (free, 2 business days)")),
-            (PayoutMethod.INSTANT, _("Instant (fee, today)")),
+            (PayoutMethod.INSTANT, _("Instant (fee shown next, within minutes)")),
         ],
         widget=forms.RadioSelect,
         initial=PayoutMethod.STANDARD,
@@ -39,8 +44,34 @@ class PayoutRequestForm(forms.Form):
     )
     fx_quote_id = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
-    def __init__(self, *args, destination_currency: str | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        destination_currency: str | None = None,
+        instant_available: bool = False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        if not instant_available:
+            # Instant is offered only where it can happen: a debit card the processor
+            # pays instantly. Chosen anyway (an old page), the choice is refused here.
+            self.fields["method"].choices = [
+                c for c in self.fields["method"].choices if c[0] != PayoutMethod.INSTANT
+            ]
+        elif destination_currency:
+            # The fee's terms on the choice itself; the exact fee is the review's first line.
+            minimum = Money(instant_fee_minimum(destination_currency), destination_currency)
+            percent = format_decimal(
+                Decimal(settings.PAYOUT_INSTANT_FEE_BPS) / 100,
+                locale=translation.to_locale(translation.get_language() or "en"),
+            )
+            label = gettext("Instant (%(percent)s %% fee, at least %(minimum)s; within minutes)")
+            self.fields["method"].choices = [
+                (value, label % {"percent": percent, "minimum": minimum.format()})
+                if value == PayoutMethod.INSTANT
+                else (value, text)
+                for value, text in self.fields["method"].choices
+            ]
         wallets = [(c, c) for c in settings.SUPPORTED_CURRENCIES]
         # Payouts are in the bank account's currency; any wallet can pay for them.
         payout_currency = destination_currency or settings.DEFAULT_CURRENCY
@@ -113,6 +144,20 @@ class BankAccountForm(forms.Form):
         """Put the service's per-field reasons (``InvalidBankDetails``) on the fields."""
         for name, reason in fields.items():
             self.add_error(name if name in self.fields else None, error_message(reason))
+
+
+class DebitCardForm(forms.Form):
+    """A debit card for instant payouts, picked from the processor's test cards: a card
+    number is never typed here (a live deployment collects it in the processor's own
+    card field, which gives a token)."""
+
+    token = forms.ChoiceField(label=_("Debit card"), widget=forms.RadioSelect, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["token"].choices = [
+            (token, _(label)) for token, label in settings.PAYOUT_TEST_DEBIT_CARDS
+        ]
 
 
 class ScheduleForm(forms.Form):

@@ -1,7 +1,8 @@
 """Payouts: money leaves a wallet for the owner's bank account, through the processor.
 
 - ``PayoutAccount``: the person's account at the processor (a Stripe Connect account).
-- ``PayoutDestination``: a bank account attached to it. At most one is active per person;
+- ``PayoutDestination``: a bank account or a debit card (``kind``) attached to it; a debit
+  card can take instant payouts (``instant_available``). At most one is active per person;
   adding one starts a payout hold (``payouts_allowed_at``): no payout before it passes.
   It records the holder's name, the account's country and currency (payouts to it leave
   from the wallet in that currency) and only the last four characters of the number; the
@@ -55,6 +56,10 @@ class PayoutSchedule(models.TextChoices):
 
 
 class PayoutDestination(models.Model):
+    class Kind(models.TextChoices):
+        BANK_ACCOUNT = "bank_account", _("bank account")
+        CARD = "card", _("debit card")
+
     class Status(models.TextChoices):
         ATTACHING = "attaching", "attaching"  # intent recorded, processor not yet answered
         ACTIVE = "active", "active"
@@ -66,8 +71,13 @@ class PayoutDestination(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ATTACHING)
     processor = models.CharField(max_length=32)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.BANK_ACCOUNT)
+    # The processor's external account: a bank account (ba_…) or a debit card (card_…).
     bank_account_id = models.CharField(max_length=255, blank=True)
     last4 = models.CharField(max_length=4, blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    # The processor pays this destination instantly (debit cards that support it).
+    instant_available = models.BooleanField(default=False)
     currency = models.CharField(max_length=3, default="USD")
     country = models.CharField(max_length=2, default="US")
     account_holder_name = models.CharField(max_length=100, blank=True)
@@ -93,9 +103,19 @@ class PayoutDestination(models.Model):
                 condition=Q(country__regex=r"^[A-Z]{2}$") & Q(currency__regex=r"^[A-Z]{3}$"),
                 name="payout_destination_country_currency_codes",
             ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["bank_account", "card"]), name="payout_destination_kind"
+            ),
+            # Only a card is ever paid instantly (the processor's rule, kept here too).
+            models.CheckConstraint(
+                condition=Q(kind="card") | Q(instant_available=False),
+                name="payout_destination_instant_card_only",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.kind == self.Kind.CARD:
+            return f"card {self.card_brand} ••{self.last4} {self.currency} ({self.status})"
         return f"bank {self.country} ••{self.last4} {self.currency} ({self.status})"
 
 

@@ -33,11 +33,12 @@ after a wallet, so there is no cycle.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import structlog
 from django.conf import settings
@@ -48,7 +49,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.api.timestamps import rfc3339
-from core.money import Money, currency_require_supported
+from core.money import EXPONENTS, Money, currency_require_supported
 from core.publish import publish_on_commit
 from core.text import text_clean
 from ledger import chart
@@ -59,10 +60,13 @@ from ledger.services import hold_void as ledger_hold_void
 from payments.payouts import bank_formats
 from payments.payouts.errors import (
     IllegalPayoutTransition,
+    InstantPayoutUnavailable,
     InvalidBankAccount,
     InvalidBankDetails,
+    InvalidPayoutCard,
     InvalidPayoutMethod,
     NoPayoutDestination,
+    PayoutCardNotDebit,
     PayoutCurrencyMismatch,
     PayoutDestinationOnHold,
     PayoutQuoteMismatch,
@@ -82,6 +86,7 @@ from payments.payouts.models import (
 from payments.processors.base import (
     BankAccountRequest,
     ConnectedAccountRequest,
+    DebitCardRequest,
     PayoutRequest,
     PermanentProcessorError,
     Processor,
@@ -112,6 +117,19 @@ class PayoutQuote:
     arrival_estimate: date
 
 
+def instant_fee_minimum(currency: str) -> int:
+    """The smallest instant fee in ``currency``'s minor units: ``PAYOUT_INSTANT_FEE_MIN``
+    (minor units of the limits currency) at the fixed ``WALLET_LIMIT_RATES``, rounded up,
+    so that it is worth the same everywhere whatever the currency's decimals."""
+    base = settings.WALLET_LIMITS_CURRENCY
+    minimum = settings.PAYOUT_INSTANT_FEE_MIN
+    if currency == base:
+        return minimum
+    rate = Decimal(settings.WALLET_LIMIT_RATES[currency])  # base units per unit of currency
+    scaled = Decimal(minimum) / rate * Decimal(10) ** (EXPONENTS[currency] - EXPONENTS[base])
+    return int(scaled.to_integral_value(rounding=ROUND_CEILING))
+
+
 def payout_quote(*, amount: Money, method: str) -> PayoutQuote:
     """Raises ``InvalidPayoutMethod``; ``amount`` must already be a positive ``Money``."""
     if method not in PayoutMethod.values:
@@ -119,7 +137,7 @@ def payout_quote(*, amount: Money, method: str) -> PayoutQuote:
     if method == PayoutMethod.INSTANT:
         # Round up: a fee of 1.5 % on 1 cent is 1 cent, never 0.
         bps_fee = -(-amount.amount * settings.PAYOUT_INSTANT_FEE_BPS // 10_000)
-        fee = Money(max(bps_fee, settings.PAYOUT_INSTANT_FEE_MIN), amount.currency)
+        fee = Money(max(bps_fee, instant_fee_minimum(amount.currency)), amount.currency)
         arrival = timezone.now().date()
     else:
         fee = Money(0, amount.currency)
@@ -206,6 +224,9 @@ def payout_destination_add(
     if token:
         if any(values.values()):
             raise InvalidBankAccount(_("Give bank account details or a bank token, not both."))
+        if not token.startswith("btok_"):
+            # A card token here would attach a card as if it were a bank account.
+            raise InvalidBankAccount(details={"field": "token"})
         fmt = bank_formats.bank_format(country)
         if fmt is None or not fmt.supported_currencies():
             raise InvalidBankDetails(details={"fields": {"country": "bank_country_unsupported"}})
@@ -256,24 +277,103 @@ def payout_destination_add(
             status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
         )
         raise InvalidBankAccount(details={"processor_code": exc.code}) from exc
+    # What the processor says it attached wins; it answered for the same shape.
+    destination.bank_account_id = bank.id
+    destination.last4 = bank.last4
+    destination.currency = bank.currency.upper()[:3] or bank_currency
+    destination.country = bank.country.upper()[:2] or bank_country
+    return _destination_activate(user=user, destination=destination)
+
+
+def _destination_activate(*, user: User, destination: PayoutDestination) -> PayoutDestination:
+    """Make an attached destination the active one, replacing the previous one, and start
+    the payout hold. Locks: the person's user row (one destination change at a time)."""
     now = timezone.now()
     with transaction.atomic(durable=True):
-        User.objects.select_for_update().get(pk=user.pk)  # one destination change at a time
+        User.objects.select_for_update().get(pk=user.pk)
         PayoutDestination.objects.filter(user=user, status=PayoutDestination.Status.ACTIVE).update(
             status=PayoutDestination.Status.REPLACED
         )
         destination.status = PayoutDestination.Status.ACTIVE
-        destination.bank_account_id = bank.id
-        destination.last4 = bank.last4
-        # What the processor says it attached wins; it answered for the same shape.
-        destination.currency = bank.currency.upper()[:3] or bank_currency
-        destination.country = bank.country.upper()[:2] or bank_country
         destination.payouts_allowed_at = now + timedelta(
             hours=settings.PAYOUT_DESTINATION_HOLD_HOURS
         )
         destination.save()
-    log.info("payout.destination_added", user_id=user.pk, destination_id=destination.pk)
+    log.info(
+        "payout.destination_added",
+        user_id=user.pk,
+        destination_id=destination.pk,
+        kind=str(destination.kind),
+    )
     return destination
+
+
+#: What a processor card token looks like (``tok_visa_debit``, ``pm_card_visa_debit``).
+_CARD_TOKEN = re.compile(r"^(tok|pm|card)_[A-Za-z0-9_]{1,90}$")
+
+
+def payout_card_add(*, user: User, token: str, currency: str = "") -> PayoutDestination:
+    """Attach a debit card (a processor token, never a number) and make it the active
+    destination; instant payouts go to it where the processor offers them.
+
+    ``currency`` empty is the person's home currency if wallets hold it, else the default.
+    The caller has checked re-authentication. Starts the payout hold, as a bank account
+    does. Raises ``InvalidPayoutCard`` (a malformed or unknown token, nothing written),
+    ``PayoutCardNotDebit`` (a credit or prepaid card; the failed attempt is kept),
+    ``unsupported_currency`` or ``ProcessorUnavailable``.
+    """
+    token = str(token or "").strip()
+    if not _CARD_TOKEN.match(token):
+        raise InvalidPayoutCard(details={"field": "token"})
+    if currency:
+        card_currency = currency_require_supported(str(currency).strip()[:3])
+    elif user.home_currency in settings.SUPPORTED_CURRENCIES:
+        card_currency = user.home_currency
+    else:
+        card_currency = settings.DEFAULT_CURRENCY
+    processor = get_processor()
+    with transaction.atomic(durable=True):
+        destination = PayoutDestination.objects.create(
+            user=user,
+            processor=processor.name,
+            kind=PayoutDestination.Kind.CARD,
+            currency=card_currency,
+            country="US",
+        )
+    try:
+        account = _payout_account_ensure(user=user, processor=processor)
+        card = processor.attach_debit_card(
+            DebitCardRequest(
+                account_id=account.account_id,
+                idempotency_key=f"payout-destination:{destination.pk}",
+                token=token,
+                currency=card_currency,
+            )
+        )
+    except TransientProcessorError as exc:
+        PayoutDestination.objects.filter(pk=destination.pk).update(
+            status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
+        )
+        raise ProcessorUnavailable() from exc
+    except PermanentProcessorError as exc:
+        PayoutDestination.objects.filter(pk=destination.pk).update(
+            status=PayoutDestination.Status.FAILED, failure_code=exc.code[:64]
+        )
+        if exc.code == "invalid_card_type":
+            raise PayoutCardNotDebit(details={"processor_code": exc.code}) from exc
+        raise InvalidPayoutCard(details={"processor_code": exc.code}) from exc
+    if card.funding != "debit":  # the processor's check, asserted: never pay a credit card
+        PayoutDestination.objects.filter(pk=destination.pk).update(
+            status=PayoutDestination.Status.FAILED, failure_code="invalid_card_type"
+        )
+        raise PayoutCardNotDebit(details={"processor_code": "invalid_card_type"})
+    destination.bank_account_id = card.id
+    destination.last4 = card.last4
+    destination.card_brand = card.brand[:32]
+    destination.instant_available = card.instant
+    destination.currency = card.currency[:3] or card_currency
+    destination.country = card.country[:2] or destination.country
+    return _destination_activate(user=user, destination=destination)
 
 
 def payout_schedule_set(*, user: User, schedule: str) -> PayoutDestination:
@@ -319,7 +419,8 @@ def payout_request(
     request_key: str,
     reauthenticated: bool | None = None,
 ) -> Payout:
-    """Reserve ``amount`` (plus the instant fee) in the wallet and queue the payout.
+    """Reserve ``amount`` (plus the instant fee) in the wallet and queue the payout. An
+    instant payout needs an active debit card that the processor pays instantly.
 
     One transaction (the caller's, or its own): the payer check (``payments.wallets.payer``:
     the person read fresh and share-locked, not frozen, verified, re-authenticated above
@@ -330,7 +431,8 @@ def payout_request(
     ``reauthenticated``: what the request proved; ``None`` for scheduled payouts.
     Locks: the person's user row (share), the wallet (ledger), the hold row.
     Raises ``VerificationRequired``, ``AccountFrozen``, ``ReauthenticationRequired``,
-    ``NoPayoutDestination``, ``PayoutDestinationOnHold``, ``InvalidPayoutMethod``, ledger
+    ``NoPayoutDestination``, ``PayoutDestinationOnHold``, ``InvalidPayoutMethod``,
+    ``InstantPayoutUnavailable``, ledger
     ``InsufficientFunds`` / ``IdempotencyKeyReused``, ``PayoutRequestExpired``.
     """
     currency_require_supported(amount.currency)
@@ -356,6 +458,8 @@ def payout_request(
         destination = _destination_payable(user)
         if destination.currency != currency:
             raise PayoutCurrencyMismatch(details={"currency": destination.currency})
+        if method == PayoutMethod.INSTANT and not destination.instant_available:
+            raise InstantPayoutUnavailable(details={"destination": destination.kind})
         hold = hold_create(
             code=PAYOUT_CODE,
             idempotency_key=hold_key,
@@ -742,6 +846,12 @@ def payout_submit(*, payout_id: int, source: str = "task") -> SubmitOutcome:
         method=payout.method,
         description=f"SocialPay payout {payout.pk}",
         metadata={"payout_id": str(payout.pk)},
+        # A card is named; a bank account is the processor's default for the currency.
+        external_account=(
+            payout.destination.bank_account_id
+            if payout.destination.kind == PayoutDestination.Kind.CARD
+            else None
+        ),
     )
     try:
         remote = processor.create_payout(request)
@@ -935,7 +1045,9 @@ __all__ = [
     "PayoutQuote",
     "SubmitOutcome",
     "SweepReport",
+    "instant_fee_minimum",
     "payout_apply_remote",
+    "payout_card_add",
     "payout_conversion_quote",
     "payout_destination_add",
     "payout_destination_currency",

@@ -24,6 +24,7 @@ from payments.payouts.errors import InvalidBankDetails
 from payments.payouts.forms import (
     BankAccountForm,
     BankCountryForm,
+    DebitCardForm,
     PayoutRequestForm,
     ScheduleForm,
     country_name,
@@ -61,11 +62,16 @@ def payouts_page(request):
     # One query for the bank account: the form takes its currency, the page shows it.
     destination = selectors.payout_destination_active(user=request.user)
     currency = destination.currency if destination else None
+    instant = bool(destination and destination.instant_available)
     if request.method == "POST":
-        form = PayoutRequestForm(request.POST, destination_currency=currency)
+        form = PayoutRequestForm(
+            request.POST, destination_currency=currency, instant_available=instant
+        )
     else:  # back from a re-authentication: the form as it was typed
         form = PayoutRequestForm(
-            initial=stepup_restore(request) or None, destination_currency=currency
+            initial=stepup_restore(request) or None,
+            destination_currency=currency,
+            instant_available=instant,
         )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -104,8 +110,12 @@ def payouts_page(request):
 @require_POST
 @idempotent_form("payouts.create")
 def payout_confirm(request):
-    currency = services.payout_destination_currency(user=request.user)
-    form = PayoutRequestForm(request.POST, destination_currency=currency)
+    destination = selectors.payout_destination_active(user=request.user)
+    form = PayoutRequestForm(
+        request.POST,
+        destination_currency=destination.currency if destination else None,
+        instant_available=bool(destination and destination.instant_available),
+    )
     if not form.is_valid():
         messages.error(request, _("Check the payout and try again."))
         return render(
@@ -114,7 +124,7 @@ def payout_confirm(request):
             {
                 "form": form,
                 "payouts": selectors.payouts_of(user=request.user)[:50],
-                "destination": selectors.payout_destination_active(user=request.user),
+                "destination": destination,
             },
             status=400,
         )
@@ -212,6 +222,33 @@ def payout_bank_account(request):
         request,
         "payments/payouts/bank_account.html",
         {**context, "form": form, "country": country, "country_name": country_name(country)},
+    )
+
+
+@login_required
+@reauthentication_required
+def payout_debit_card(request):
+    """Add a debit card for instant payouts (it replaces the bank account as the
+    destination, and starts the same hold, shown before saving)."""
+    form = DebitCardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payout_card_add(user=request.user, token=form.cleaned_data["token"])
+        except DomainError as exc:
+            form.add_error("token", error_message(exc))
+        else:
+            messages.success(request, _("Debit card saved. Payouts resume after the hold."))
+            return redirect("payments:payout-settings")
+    return render(
+        request,
+        "payments/payouts/debit_card.html",
+        {
+            "form": form,
+            "hold_hours": settings.PAYOUT_DESTINATION_HOLD_HOURS,
+            "hold_until": timezone.now() + timedelta(hours=settings.PAYOUT_DESTINATION_HOLD_HOURS),
+            "fee_bps": settings.PAYOUT_INSTANT_FEE_BPS,
+        },
+        status=400 if form.errors else 200,
     )
 
 

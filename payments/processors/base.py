@@ -261,8 +261,43 @@ class BankAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class DebitCardRequest:
+    """Attach a debit card to a connected account as a payout destination, by processor
+    token only (``tok_visa_debit``): a card number never passes through us. ``currency``
+    is what payouts to it are made in (Stripe takes it from the connected account)."""
+
+    account_id: str
+    idempotency_key: str
+    token: str
+    currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        _check_key(self.idempotency_key)
+        _check_currency(self.currency)
+        if not isinstance(self.token, str) or not re.match(r"^[A-Za-z0-9_]{1,100}$", self.token):
+            raise ValueError("token must be a processor card token")
+
+
+@dataclass(frozen=True, slots=True)
+class DebitCard:
+    """A card external account. ``instant`` says whether the processor offers instant
+    payouts to it (Stripe's ``available_payout_methods``)."""
+
+    id: str
+    account_id: str
+    last4: str
+    brand: str
+    funding: str  # debit | credit | prepaid | unknown
+    country: str
+    currency: str
+    instant: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PayoutRequest:
-    """Send money from the platform to a connected account's bank account."""
+    """Send money from the platform to a connected account's bank account or debit card.
+    ``external_account`` names which one (a card for instant payouts); without it the
+    processor pays the account's default for the currency."""
 
     amount: int
     currency: str
@@ -271,6 +306,7 @@ class PayoutRequest:
     method: str = "standard"  # standard | instant
     description: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    external_account: str | None = None
 
     def __post_init__(self) -> None:
         _check_amount(self.amount)
@@ -391,6 +427,13 @@ class Processor(abc.ABC):
 
     @abc.abstractmethod
     def attach_bank_account(self, request: BankAccountRequest) -> BankAccount: ...
+
+    def attach_debit_card(self, request: DebitCardRequest) -> DebitCard:
+        """Attach a debit card for payouts. A credit or prepaid card is refused with
+        ``invalid_card_type``; a processor without card payouts refuses every card."""
+        raise PermanentProcessorError(
+            "This processor does not pay out to cards.", code="card_payouts_unsupported"
+        )
 
     @abc.abstractmethod
     def create_payout(self, request: PayoutRequest) -> Payout:

@@ -16,6 +16,7 @@ from payments.processors.base import (
     BankAccount,
     CardDeclined,
     ConnectedAccount,
+    DebitCard,
     Dispute,
     Event,
     NextAction,
@@ -114,6 +115,20 @@ def bank_account_from_object(obj: Mapping[str, Any]) -> BankAccount:
         country=obj.get("country") or "",
         status=obj.get("status") or "new",
         bank_name=obj.get("bank_name"),
+    )
+
+
+def debit_card_from_object(obj: Mapping[str, Any]) -> DebitCard:
+    methods = obj.get("available_payout_methods") or ["standard"]
+    return DebitCard(
+        id=obj["id"],
+        account_id=_id(obj.get("account")) or "",
+        last4=obj.get("last4") or "",
+        brand=str(obj.get("brand") or ""),
+        funding=str(obj.get("funding") or "unknown"),
+        country=str(obj.get("country") or "").upper(),
+        currency=str(obj.get("currency") or "").upper(),
+        instant="instant" in methods,
     )
 
 

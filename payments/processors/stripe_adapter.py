@@ -35,6 +35,8 @@ from payments.processors.base import (
     BankAccountRequest,
     ConnectedAccount,
     ConnectedAccountRequest,
+    DebitCard,
+    DebitCardRequest,
     Dispute,
     Event,
     OnboardingLink,
@@ -254,6 +256,22 @@ class StripeProcessor(Processor):
         )
         return objects.bank_account_from_object(_plain(bank))
 
+    def attach_debit_card(self, request: DebitCardRequest) -> DebitCard:
+        # A card external account is created from a card token alone; Stripe refuses a
+        # credit or prepaid card itself (invalid_card_type), and sets its currency from
+        # the connected account's.
+        card = _call(
+            lambda: self.client.v1.accounts.external_accounts.create(
+                request.account_id,
+                {"external_account": request.token, "default_for_currency": True},
+                {"idempotency_key": request.idempotency_key},
+            )
+        )
+        plain = _plain(card)
+        if plain.get("object") != "card":
+            raise PermanentProcessorError("That token is not a card.", code="invalid_card_type")
+        return objects.debit_card_from_object(plain)
+
     def create_payout(self, request: PayoutRequest) -> Payout:
         metadata = dict(request.metadata)
         _call(
@@ -275,6 +293,8 @@ class StripeProcessor(Processor):
         }
         if request.description:
             params["description"] = request.description
+        if request.external_account:
+            params["destination"] = request.external_account
         payout = _call(
             lambda: self.client.v1.payouts.create(
                 params,

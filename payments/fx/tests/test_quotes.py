@@ -180,4 +180,6 @@ def test_every_supported_currency_has_its_exponent_from_the_one_table(settings):
         "BRL": 2,
         "INR": 2,
         "KWD": 3,
+        "CAD": 2,
+        "AUD": 2,
     }

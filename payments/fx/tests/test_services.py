@@ -330,7 +330,8 @@ def test_home_currency_suggestion_from_the_browser_locale():
     assert services.home_currency_suggest(accept_language="pt-BR") == "BRL"
     assert services.home_currency_suggest(accept_language="ja-JP") == "JPY"
     assert services.home_currency_suggest(accept_language="de") == "EUR"  # bare language
-    assert services.home_currency_suggest(accept_language="fr-CA") is None  # CAD: unsupported
+    assert services.home_currency_suggest(accept_language="fr-CA") == "CAD"
+    assert services.home_currency_suggest(accept_language="en-AU") == "AUD"
     assert services.home_currency_suggest(accept_language="xx-ZZ;;,") is None
 
 

@@ -53,6 +53,15 @@ def payee(amount: int = 0, *, bank: str = "000123456789", currency: str = "USD")
     return user
 
 
+def card_payee(amount: int = 0, *, token: str = "tok_visa_debit", currency: str = "USD") -> User:
+    """A verified person whose payout destination is a debit card (instant payouts)."""
+    user = make_user()
+    services.payout_card_add(user=user, token=token, currency=currency)
+    if amount:
+        fund(user, amount, currency)
+    return user
+
+
 def available(key: str) -> int:
     try:
         return balance_of(account=key).available.amount

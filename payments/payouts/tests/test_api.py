@@ -13,7 +13,7 @@ from accounts.models import ApiToken
 from accounts.services import token_create
 from ledger.models import Hold
 from payments.payouts.models import Payout, PayoutDestination
-from payments.payouts.tests.support import available, fund, make_user, payee
+from payments.payouts.tests.support import available, card_payee, fund, make_user, payee
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def code(response) -> str:
 
 
 def test_request_is_accepted_and_readable_by_its_owner_only():
-    creator = payee(15000)
+    creator = card_payee(15000)
     client = client_for(creator)
     response = post(client, {"amount": 10000, "currency": "USD", "method": "instant"})
     assert response.status_code == 202, response.content

@@ -24,6 +24,7 @@ from payments.payouts.errors import (
 from payments.payouts.models import Payout, PayoutEvent, PayoutStatus
 from payments.payouts.tests.support import (
     available,
+    card_payee,
     deliver_events,
     fund,
     legs_of,
@@ -231,7 +232,7 @@ def test_paid_then_failed_reverses_once():
 
 
 def test_instant_payout_fee_is_its_own_posting_and_refunded_when_returned():
-    creator = payee(20000)
+    creator = card_payee(20000)
     quote = services.payout_quote(amount=Money(10000, "USD"), method="instant")
     assert (quote.fee.amount, quote.total.amount) == (150, 10150)
     assert quote.arrival_estimate == timezone.now().date()

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from payments.payouts.models import Payout
-from payments.payouts.tests.support import make_user, payee
+from payments.payouts.tests.support import card_payee, make_user, payee
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +24,10 @@ def signed_in(user) -> Client:
 
 
 def test_review_then_confirm_once():
-    creator = payee(20000)
+    creator = card_payee(20000)
     client = signed_in(creator)
     page = client.get("/payouts/")
-    assert page.status_code == 200 and b"6789" in page.content
+    assert page.status_code == 200 and b"5556" in page.content
 
     review = client.post("/payouts/", {"amount": "100.00", "currency": "USD", "method": "instant"})
     assert review.status_code == 200

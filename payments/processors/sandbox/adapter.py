@@ -16,6 +16,8 @@ from payments.processors.base import (
     BankAccountRequest,
     ConnectedAccount,
     ConnectedAccountRequest,
+    DebitCard,
+    DebitCardRequest,
     Dispute,
     Event,
     OnboardingLink,
@@ -23,6 +25,7 @@ from payments.processors.base import (
     PaymentRequest,
     Payout,
     PayoutRequest,
+    PermanentProcessorError,
     Processor,
     Refund,
     RefundRequest,
@@ -133,6 +136,18 @@ class SandboxProcessor(Processor):
         )
         return objects.bank_account_from_object(body)
 
+    def attach_debit_card(self, request: DebitCardRequest) -> DebitCard:
+        body = _call(
+            lambda: engine.external_account_create(
+                request.account_id,
+                {"external_account": request.token, "currency": request.currency.lower()},
+                idempotency_key=request.idempotency_key,
+            )
+        )
+        if body.get("object") != "card":
+            raise PermanentProcessorError("That token is not a card.", code="invalid_card_type")
+        return objects.debit_card_from_object(body)
+
     def create_payout(self, request: PayoutRequest) -> Payout:
         params = {
             "amount": request.amount,
@@ -141,6 +156,8 @@ class SandboxProcessor(Processor):
             "description": request.description,
             "metadata": dict(request.metadata),
         }
+        if request.external_account:
+            params["destination"] = request.external_account
         body = _call(
             lambda: engine.payout_create(
                 request.destination, params, idempotency_key=request.idempotency_key

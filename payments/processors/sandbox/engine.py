@@ -33,6 +33,15 @@ Test vocabulary (as Stripe's test mode):
   ``no_account``, ``…002`` ``account_closed``, ``…003`` ``insufficient_funds``, ``…004``
   ``debit_not_authorized``, ``…005`` ``invalid_currency``. Sandbox only:
   ``DE67370400440532013008`` is paid and then fails (``could_not_process``).
+* debit cards for payouts (tokens only, as Stripe's test tokens): ``tok_visa_debit`` (or
+  ``pm_card_visa_debit``) and ``tok_mastercard_debit`` (or ``pm_card_mastercard_debit``)
+  take standard and instant payouts, which are paid; ``tok_visa_debit_transferFail``
+  attaches and its payouts fail (``could_not_process``). A card that is not a debit card
+  (``tok_visa``, ``tok_mastercard``, ``tok_amex``, ``tok_visa_prepaid``, their ``pm_card_``
+  twins) is refused with ``invalid_card_type``. Stripe's test cards are US cards paid in
+  USD; the sandbox takes a ``currency`` next to the token so that cards can be tried in
+  the other currencies too. An instant payout to a bank account is refused with
+  ``instant_payouts_unsupported``.
 * dispute evidence ``winning_evidence`` wins (funds reinstated); anything else loses.
 """
 
@@ -113,6 +122,42 @@ BANK_TOKENS = {
     "btok_us_verified_debitNotAuthorized": "debit_not_authorized",
     "btok_us_verified_invalidCurrency": "invalid_currency",
 }
+#: token → (brand, last4, outcome of payouts); all support instant payouts.
+DEBIT_CARD_TOKENS = {
+    "tok_visa_debit": ("Visa", "5556", "paid"),
+    "pm_card_visa_debit": ("Visa", "5556", "paid"),
+    "tok_mastercard_debit": ("MasterCard", "8210", "paid"),
+    "pm_card_mastercard_debit": ("MasterCard", "8210", "paid"),
+    "tok_visa_debit_transferFail": ("Visa", "0077", "could_not_process"),
+}
+#: Cards that exist but are no debit cards: token → funding.
+NON_DEBIT_CARD_TOKENS = {
+    "tok_visa": "credit",
+    "pm_card_visa": "credit",
+    "tok_mastercard": "credit",
+    "pm_card_mastercard": "credit",
+    "tok_amex": "credit",
+    "pm_card_amex": "credit",
+    "tok_visa_prepaid": "prepaid",
+}
+NOT_DEBIT_MESSAGE = "This card doesn't appear to be a debit card."
+
+
+def card_test_outcome(token: str) -> tuple[tuple[str, str, str] | None, str | None]:
+    """``((brand, last4, outcome), None)`` for a test debit card token, or ``(None, error
+    code)``: ``invalid_card_type`` for a card that is not a debit card, ``resource_missing``
+    for an unknown token. Shared with the Stripe stub."""
+    if token in DEBIT_CARD_TOKENS:
+        return DEBIT_CARD_TOKENS[token], None
+    if token in NON_DEBIT_CARD_TOKENS:
+        return None, "invalid_card_type"
+    return None, "resource_missing"
+
+
+def is_card_token(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("tok_", "pm_card_"))
+
+
 PAYOUT_FAILURES = {
     "no_account": "The bank account details on file are probably incorrect.",
     "account_closed": "The bank account has been closed.",
@@ -449,6 +494,24 @@ def bank_json(bank: m.BankAccount) -> dict[str, Any]:
     }
 
 
+def card_json(card: m.BankAccount) -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "object": "card",
+        "account": card.account_id,
+        "brand": card.brand,
+        "funding": "debit",
+        "country": card.country,
+        "currency": card.currency,
+        "last4": card.last4,
+        "available_payout_methods": ["standard", "instant"],
+    }
+
+
+def external_json(external: m.BankAccount) -> dict[str, Any]:
+    return card_json(external) if external.kind == "card" else bank_json(external)
+
+
 def payout_json(payout: m.Payout) -> dict[str, Any]:
     return {
         "id": payout.id,
@@ -466,7 +529,7 @@ def payout_json(payout: m.Payout) -> dict[str, Any]:
         "metadata": {**payout.metadata, "connected_account": payout.account_id},
         "method": payout.method,
         "status": payout.status,
-        "type": "bank_account",
+        "type": "card" if payout.bank_account.kind == "card" else "bank_account",
     }
 
 
@@ -768,6 +831,8 @@ def external_account_create(
         if account is None:
             raise _missing("account", account_id)
         external = params.get("external_account")
+        if isinstance(external, str) and is_card_token(external):
+            return _card_create(account, external, params, idempotency_key)
         if isinstance(external, str):
             outcome = BANK_TOKENS.get(external)
             if outcome is None:
@@ -802,6 +867,30 @@ def external_account_create(
     )
 
 
+def _card_create(
+    account: m.Account, token: str, params: dict[str, Any], idempotency_key: str
+) -> dict[str, Any]:
+    card, error = card_test_outcome(token)
+    if error == "invalid_card_type":
+        raise _invalid(NOT_DEBIT_MESSAGE, code=error, param="external_account")
+    if card is None:
+        raise _missing("token", token)
+    brand, last4, outcome = card
+    created = m.BankAccount.objects.create(
+        id=_derive("card", idempotency_key),
+        account=account,
+        kind="card",
+        brand=brand,
+        last4=last4,
+        outcome=outcome,
+        currency=_currency(params.get("currency") or "usd"),
+        country="US",
+        created=timezone.now(),
+    )
+    _emit("account.updated", account_json(account), account=account.id, discriminator=created.id)
+    return card_json(created)
+
+
 def payout_create(
     account_id: str, params: dict[str, Any], *, idempotency_key: str
 ) -> dict[str, Any]:
@@ -810,8 +899,12 @@ def payout_create(
         if account is None:
             raise _missing("account", account_id)
         currency = _currency(params.get("currency"))
-        # As at Stripe, a payout goes to the account's bank account in its currency.
-        bank = account.banks.filter(currency=currency).order_by("-created").first()
+        # As at Stripe, a payout goes to the external account named in ``destination``,
+        # else to the account's newest one in its currency.
+        externals = account.banks.filter(currency=currency)
+        if params.get("destination"):
+            externals = externals.filter(id=str(params["destination"]))
+        bank = externals.order_by("-created").first()
         if bank is None:
             raise _invalid(
                 f"This account has no external account in {currency.upper()}.",
@@ -820,6 +913,12 @@ def payout_create(
         method = params.get("method") or "standard"
         if method not in {"standard", "instant"}:
             raise _invalid("Invalid method.", param="method")
+        if method == "instant" and bank.kind != "card":
+            raise _invalid(
+                "Instant payouts go to debit cards only.",
+                code="instant_payouts_unsupported",
+                param="method",
+            )
         now = timezone.now()
         payout = m.Payout.objects.create(
             id=_derive("po", idempotency_key),

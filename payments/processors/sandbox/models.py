@@ -87,8 +87,12 @@ class Account(SandboxRecord):
 
 
 class BankAccount(SandboxRecord):
+    """An external account: a bank account or (``kind="card"``) a debit card."""
+
     id = models.CharField(max_length=64, primary_key=True)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="banks")
+    kind = models.CharField(max_length=16, default="bank_account")  # bank_account | card
+    brand = models.CharField(max_length=32, blank=True)  # cards only
     last4 = models.CharField(max_length=4)
     # What payouts to this account do, decided by the test number or token (see engine).
     outcome = models.CharField(max_length=32)

@@ -24,10 +24,13 @@ from payments.processors.sandbox.engine import (
     BANK_TOKENS,
     CARD_DECLINES,
     CARDS_OK,
+    NOT_DEBIT_MESSAGE,
     PAYMENT_METHODS,
     PAYOUT_FAILURES,
     bank_test_outcome,
+    card_test_outcome,
     charge_fee,
+    is_card_token,
 )
 
 
@@ -71,6 +74,7 @@ class StubState:
     payouts: dict[str, dict] = field(default_factory=dict)
     accounts: dict[str, dict] = field(default_factory=dict)
     banks: dict[str, dict] = field(default_factory=dict)  # account id -> bank json
+    cards: dict[str, dict] = field(default_factory=dict)  # card id -> card json
     disputes: dict[str, dict] = field(default_factory=dict)
     balance: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
@@ -416,6 +420,8 @@ class StripeStub:
         if account is None:
             return self._missing("account", acct_id)
         external = params.get("external_account")
+        if is_card_token(external):
+            return self.card_create(acct_id, external)
         if isinstance(external, str):
             if external not in BANK_TOKENS:
                 return self._missing("token", external)
@@ -441,16 +447,48 @@ class StripeStub:
         account.update(details_submitted=True, payouts_enabled=True)
         return 200, self._public(bank)
 
+    def card_create(self, acct_id: str, token: str) -> tuple[int, dict]:
+        # Stripe's test cards are US debit cards; their currency is the account's (USD).
+        card, error = card_test_outcome(token)
+        if error == "invalid_card_type":
+            return self._invalid(NOT_DEBIT_MESSAGE, error)
+        if card is None:
+            return self._missing("token", token)
+        brand, last4, outcome = card
+        created = {
+            "id": self._new_id("card"),
+            "object": "card",
+            "account": acct_id,
+            "brand": brand,
+            "funding": "debit",
+            "country": "US",
+            "currency": "usd",
+            "last4": last4,
+            "available_payout_methods": ["standard", "instant"],
+            "_outcome": outcome,
+        }
+        self.state.cards[created["id"]] = created
+        self.state.accounts[acct_id].update(details_submitted=True, payouts_enabled=True)
+        return 200, self._public(created)
+
     def payout_create(self, account: str | None, params) -> tuple[int, dict]:
         bank = self.state.banks.get(account or "")
+        if params.get("destination"):
+            bank = self.state.cards.get(params["destination"])
+            if bank is None or bank["account"] != account:
+                return self._missing("external_account", params["destination"])
         if bank is None or bank["currency"] != params.get("currency"):
             return self._invalid("This account has no external account.", "no_external_account")
+        if params.get("method") == "instant" and bank["object"] != "card":
+            return self._invalid(
+                "Instant payouts go to debit cards only.", "instant_payouts_unsupported"
+            )
         po = {
             "id": self._new_id("po"),
             "object": "payout",
             "amount": int(params["amount"]),
             "currency": params["currency"],
-            "arrival_date": int(time.time()) + 172800,
+            "arrival_date": int(time.time()) + (0 if params.get("method") == "instant" else 172800),
             "created": int(time.time()),
             "destination": bank["id"],
             "failure_code": None,
@@ -458,7 +496,7 @@ class StripeStub:
             "metadata": params.get("metadata", {}),
             "method": params.get("method", "standard"),
             "status": "pending",
-            "type": "bank_account",
+            "type": "card" if bank["object"] == "card" else "bank_account",
             "_account": account,
             "_outcome": bank["_outcome"],
         }

@@ -14,6 +14,7 @@ from payments.processors.base import (
     BankAccountRequest,
     CardDeclined,
     ConnectedAccountRequest,
+    DebitCardRequest,
     PaymentRequest,
     PaymentStatus,
     PayoutRequest,
@@ -438,3 +439,148 @@ def test_a_card_fingerprint_names_the_card_not_the_token(driver):
     with pytest.raises(PermanentProcessorError) as exc:
         driver.processor.card_fingerprint("pm_card_nope")
     assert exc.value.code == "resource_missing"
+
+
+# --- debit cards and instant payouts ------------------------------------------------------------
+
+
+def _card_payee(driver, token: str = "tok_visa_debit"):
+    account = driver.processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key=key("acct"), email="creator@example.com")
+    )
+    card = driver.processor.attach_debit_card(
+        DebitCardRequest(account_id=account.id, idempotency_key=key("card"), token=token)
+    )
+    return account, card
+
+
+@pytest.mark.parametrize(
+    ("token", "brand", "last4"),
+    [
+        ("tok_visa_debit", "Visa", "5556"),
+        ("pm_card_visa_debit", "Visa", "5556"),
+        ("tok_mastercard_debit", "MasterCard", "8210"),
+    ],
+)
+def test_a_debit_card_attaches_and_is_paid_instantly(driver, token, brand, last4):
+    account, card = _card_payee(driver, token)
+    assert (card.brand, card.last4, card.funding, card.currency) == (brand, last4, "debit", "USD")
+    assert card.instant and card.account_id == account.id
+    request = PayoutRequest(
+        amount=1234,
+        currency="USD",
+        destination=account.id,
+        idempotency_key=key("po"),
+        method="instant",
+        external_account=card.id,
+    )
+    payout = driver.processor.create_payout(request)
+    assert (payout.method, payout.amount, payout.bank_account_id) == ("instant", 1234, card.id)
+    assert payout.status == PayoutStatus.PENDING
+    assert driver.processor.create_payout(request).id == payout.id  # a retry is the same payout
+    driver.settle_payout(payout.id)
+    settled = driver.processor.retrieve_payout(payout.id, destination=account.id)
+    assert settled.status == PayoutStatus.PAID
+    types = [json.loads(b)["type"] for b in driver.event_bodies(payout.id)]
+    assert types == ["payout.created", "payout.paid"]
+    (paid,) = [json.loads(b) for b in driver.event_bodies(payout.id)][1:]
+    assert paid["data"]["object"]["type"] == "card"
+
+
+@pytest.mark.parametrize("token", ["tok_visa", "pm_card_visa", "tok_amex", "tok_visa_prepaid"])
+def test_a_card_that_is_not_a_debit_card_is_refused(driver, token):
+    account = driver.processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key=key("acct"), email="c@example.com")
+    )
+    with pytest.raises(PermanentProcessorError) as caught:
+        driver.processor.attach_debit_card(
+            DebitCardRequest(account_id=account.id, idempotency_key=key("card"), token=token)
+        )
+    assert caught.value.code == "invalid_card_type"
+
+
+def test_a_bank_token_is_no_card(driver):
+    account = driver.processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key=key("acct"), email="c@example.com")
+    )
+    with pytest.raises(PermanentProcessorError) as caught:
+        driver.processor.attach_debit_card(
+            DebitCardRequest(
+                account_id=account.id, idempotency_key=key("card"), token="btok_us_verified"
+            )
+        )
+    assert caught.value.code == "invalid_card_type"
+
+
+def test_an_unknown_card_token_is_refused(driver):
+    account = driver.processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key=key("acct"), email="c@example.com")
+    )
+    with pytest.raises(PermanentProcessorError) as caught:
+        driver.processor.attach_debit_card(
+            DebitCardRequest(account_id=account.id, idempotency_key=key("card"), token="tok_nope")
+        )
+    assert caught.value.code == "resource_missing"
+
+
+def test_a_card_whose_payouts_fail_fails_asynchronously(driver):
+    account, card = _card_payee(driver, "tok_visa_debit_transferFail")
+    payout = driver.processor.create_payout(
+        PayoutRequest(
+            amount=500,
+            currency="USD",
+            destination=account.id,
+            idempotency_key=key("po"),
+            method="instant",
+            external_account=card.id,
+        )
+    )
+    assert payout.status == PayoutStatus.PENDING
+    driver.settle_payout(payout.id)
+    settled = driver.processor.retrieve_payout(payout.id, destination=account.id)
+    assert (settled.status, settled.failure_code) == (PayoutStatus.FAILED, "could_not_process")
+
+
+@pytest.mark.parametrize(("country", "currency", "number", "routing"), COUNTRY_SHAPES[5:7])
+def test_an_instant_payout_to_a_bank_account_is_refused(driver, country, currency, number, routing):
+    assert country in {"CA", "AU"}
+    account = _payee(driver, number, routing_number=routing, country=country, currency=currency)
+    with pytest.raises(PermanentProcessorError) as caught:
+        driver.processor.create_payout(
+            PayoutRequest(
+                amount=100,
+                currency=currency,
+                destination=account.id,
+                idempotency_key=key("po"),
+                method="instant",
+            )
+        )
+    assert caught.value.code == "instant_payouts_unsupported"
+
+
+@pytest.mark.parametrize(
+    ("country", "currency", "number", "routing", "amount"),
+    [
+        ("CA", "CAD", "000123456789", "11000-000", 123456),
+        ("CA", "USD", "000123456789", "11000-000", 5000),
+        ("AU", "AUD", "000123456", "110000", 99),
+    ],
+)
+def test_canadian_and_australian_accounts_carry_their_currency(
+    driver, country, currency, number, routing, amount
+):
+    account = _payee(driver, number, routing_number=routing, country=country, currency=currency)
+    payout = driver.processor.create_payout(
+        PayoutRequest(
+            amount=amount, currency=currency, destination=account.id, idempotency_key=key("po")
+        )
+    )
+    assert (payout.amount, payout.currency, payout.method) == (amount, currency, "standard")
+    other = "AUD" if currency != "AUD" else "CAD"
+    with pytest.raises(PermanentProcessorError) as caught:
+        driver.processor.create_payout(
+            PayoutRequest(
+                amount=amount, currency=other, destination=account.id, idempotency_key=key("po")
+            )
+        )
+    assert caught.value.code == "no_external_account"

@@ -344,3 +344,68 @@ def test_a_missing_routing_number_is_not_filled_with_a_test_one(stripe_processor
         )
     assert caught.value.code == "routing_number_invalid"
     assert "routing_number" not in stripe_stub.state.requests[0].params["external_account"]
+
+
+def test_a_debit_card_is_sent_as_a_card_token_external_account(stripe_processor, stripe_stub):
+    from payments.processors.base import ConnectedAccountRequest, DebitCardRequest
+
+    account = stripe_processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key="acct:card", email="c@example.com")
+    )
+    stripe_stub.state.requests.clear()
+    card = stripe_processor.attach_debit_card(
+        DebitCardRequest(account_id=account.id, idempotency_key="card:1", token="tok_visa_debit")
+    )
+
+    (sent,) = stripe_stub.state.requests
+    assert (sent.method, sent.path) == ("POST", f"/v1/accounts/{account.id}/external_accounts")
+    assert sent.headers["Idempotency-Key"] == "card:1"
+    # A card token, never a number; Stripe takes the card's currency from the account.
+    assert sent.params == {"external_account": "tok_visa_debit", "default_for_currency": "true"}
+    assert (card.funding, card.instant, card.last4) == ("debit", True, "5556")
+
+
+def test_an_instant_payout_names_the_card_and_the_method(stripe_processor, stripe_stub):
+    from payments.processors.base import ConnectedAccountRequest, DebitCardRequest
+
+    account = stripe_processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key="acct:inst", email="c@example.com")
+    )
+    card = stripe_processor.attach_debit_card(
+        DebitCardRequest(account_id=account.id, idempotency_key="card:2", token="tok_visa_debit")
+    )
+    stripe_stub.state.requests.clear()
+    payout = stripe_processor.create_payout(
+        PayoutRequest(
+            amount=2000,
+            currency="USD",
+            destination=account.id,
+            idempotency_key="payout:10",
+            method="instant",
+            external_account=card.id,
+        )
+    )
+
+    transfer, sent = stripe_stub.state.requests
+    assert transfer.params["destination"] == account.id
+    assert (sent.path, sent.headers["Stripe-Account"]) == ("/v1/payouts", account.id)
+    assert sent.params == {
+        "amount": "2000",
+        "currency": "usd",
+        "method": "instant",
+        "destination": card.id,
+    }
+    assert (payout.method, payout.bank_account_id) == ("instant", card.id)
+
+
+def test_stripes_refusal_of_a_credit_card_keeps_its_code(stripe_processor, stripe_stub):
+    from payments.processors.base import ConnectedAccountRequest, DebitCardRequest
+
+    account = stripe_processor.create_connected_account(
+        ConnectedAccountRequest(idempotency_key="acct:cc", email="c@example.com")
+    )
+    with pytest.raises(PermanentProcessorError) as caught:
+        stripe_processor.attach_debit_card(
+            DebitCardRequest(account_id=account.id, idempotency_key="card:3", token="tok_visa")
+        )
+    assert caught.value.code == "invalid_card_type"
