@@ -148,16 +148,18 @@ def replica_choose() -> tuple[str, str]:
     aliases = replicas_configured()
     healthy = [alias for alias in aliases if replica_lag(alias).within_bounds()]
     if healthy:
-        return random.choice(healthy), "replica"  # noqa: S311 - load spreading, not secrecy
+        # Random, not secret: it spreads the load over the replicas.
+        return random.choice(healthy), "replica"
     return PRIMARY, "replica_lagging"
 
 
 # --- The router ------------------------------------------------------------------------------
-def _route(alias: str, reason: str, model) -> str:
+def _route(alias: str, reason: str, model, *, kind: str = "read") -> str:
     if log.isEnabledFor(logging.DEBUG):
         label = model._meta.label if model is not None else "-"
         log.debug(
-            "read %s -> %s (%s)",
+            "%s %s -> %s (%s)",
+            kind,
             label,
             alias,
             reason,
@@ -184,7 +186,8 @@ class ReplicaRouter:
         return _route(alias, reason, model)
 
     def db_for_write(self, model, **hints) -> str:
-        return PRIMARY
+        # Also every SELECT ... FOR UPDATE: a locked read is a write's first step.
+        return _route(PRIMARY, "write", model, kind="write")
 
     def allow_relation(self, obj1, obj2, **hints) -> bool:
         return True

@@ -246,12 +246,9 @@ class Cluster:
                 # written while the copy runs; -C/-S a slot, so that the primary keeps WAL
                 # until this standby has it.
                 slot = f"replica_{n}"
-                self.sql(
-                    self.primary_port,
-                    f"SELECT pg_drop_replication_slot('{slot}') FROM pg_replication_slots "
-                    f"WHERE slot_name = '{slot}'",
-                    check=False,
-                )
+                # A slot left by an earlier standby of this name would refuse -C.
+                drop = "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                self.sql(self.primary_port, f"{drop} WHERE slot_name = '{slot}'", check=False)
                 self._run(
                     pg_bin() / "pg_basebackup",
                     "-h", "127.0.0.1", "-p", str(self.primary_port), "-U", "postgres",
@@ -360,7 +357,7 @@ class Cluster:
             _stop_pid(pidfile, signal.SIGTERM)
         _stop_pid(self.directory / "pgbouncer" / "pgbouncer.pid", signal.SIGINT)
         _stop_pid(self.directory / "broker" / "redis.pid", signal.SIGTERM)
-        for data in sorted(self.directory.glob("replica-*")) + [self.directory / "primary"]:
+        for data in [*sorted(self.directory.glob("replica-*")), self.directory / "primary"]:
             if self._pg_running(data):
                 self._pg_ctl(data, "-w", "-m", "fast", "stop", check=False)
         self.workers = []
@@ -384,24 +381,38 @@ class Cluster:
         replicas receive it by streaming."""
         self.sql(self.primary_port, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         self.sql(self.primary_port, f'CREATE DATABASE "{database}"')
-        dump = subprocess.Popen(
+        dump = subprocess.run(
             [str(pg_bin() / "pg_dump"), "--no-owner", "--no-privileges", "-d", source_url],
-            stdout=subprocess.PIPE,
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if dump.returncode != 0:
+            raise RuntimeError(f"pg_dump failed: {dump.stderr[-2000:]}")
+        # Per-column storage options (ALTER COLUMN ... SET (...)) are none of Django's, and
+        # a server may carry private ones another build rejects: leave them behind.
+        script = "\n".join(
+            line
+            for line in dump.stdout.splitlines()
+            if not (
+                line.startswith("ALTER TABLE ONLY ")
+                and " ALTER COLUMN " in line
+                and " SET (" in line
+            )
         )
         restore = subprocess.run(
             [
                 str(pg_bin() / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-X",
                 "-d", self.url(self.primary_port, database),
             ],
-            stdin=dump.stdout, capture_output=True, text=True, check=False,
+            input=script, capture_output=True, text=True, check=False,
         )  # fmt: skip
-        assert dump.stdout is not None
-        dump.stdout.close()
-        if dump.wait() != 0 or restore.returncode != 0:
+        if restore.returncode != 0:
             raise RuntimeError(f"copying the database failed: {restore.stderr[-2000:]}")
 
     def status(self) -> dict[str, str]:
-        out = {"primary": f"{self.primary_port} " + ("up" if self._pg_running(self.directory / "primary") else "down")}
+        out = {
+            "primary": f"{self.primary_port} "
+            + ("up" if self._pg_running(self.directory / "primary") else "down")
+        }
         for n, port in enumerate(self.replica_ports):
             running = self._pg_running(self.directory / f"replica-{n}")
             out[f"replica-{n}"] = f"{port} " + ("up" if running else "down")
