@@ -277,6 +277,7 @@ class Cluster:
             f"listen_port = {self.pgbouncer_port}\n"
             f"unix_socket_dir = {data}\n"
             "auth_type = trust\n"
+            "admin_users = postgres\n"
             f"auth_file = {data / 'userlist.txt'}\n"
             "pool_mode = transaction\n"
             f"default_pool_size = {self.pgbouncer_pool_size}\n"

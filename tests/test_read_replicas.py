@@ -27,7 +27,6 @@ from django.test import override_settings
 from payments.wallets.tests.support import api, fund, generous_throttles, key, person
 from tests.scale_support import (
     REPLICA,
-    cluster_running,
     databases_pointed_at,
     free_port,
     replica_catch_up,
@@ -37,14 +36,6 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLI
 
 ROUTER_LOG = "core.db_router"
 AUTHENTICATING = {"accounts.User", "accounts.ApiToken"}
-
-
-@pytest.fixture(scope="module")
-def scale_cluster(django_db_setup, django_db_blocker):
-    from django.db import connections
-
-    with django_db_blocker.unblock(), cluster_running(connections["default"].settings_dict) as c:
-        yield c
 
 
 @pytest.fixture(scope="module", autouse=True)
