@@ -47,6 +47,7 @@ def _counts(url: str) -> dict[str, int]:
         conn.close()
 
 
+
 def _client_bin_dirs() -> list[str]:
     """Directories holding pg_dump and pg_restore of the test server's major version: the
     embedded server's own (pgserver ships them) or the distribution's."""
@@ -72,7 +73,6 @@ def _client_bin_dirs() -> list[str]:
         if digits.split() and digits.split()[0].split(".")[0] == str(major):
             found.append(str(directory))
     return found
-
 
 def test_a_backup_restores_into_a_new_database_whose_ledger_verifies(tmp_path):
     alice, bob = person(), person()

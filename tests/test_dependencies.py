@@ -103,3 +103,4 @@ def test_every_package_imports_only_what_its_layer_allows():
             if target not in ALLOWED[source]:
                 breaches.append(f"{path.relative_to(ROOT)}: {source} imports {imported}")
     assert breaches == []
+
