@@ -20,7 +20,7 @@ Either way the number of queries per page is fixed (3), whatever the number of f
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
@@ -126,7 +126,10 @@ def timeline_home_page(
         return page_before(
             timeline_home(viewer=viewer, author_ids=author_ids), before=before, size=size
         )
-    with connection.cursor() as cursor:
+    # Raw SQL is not routed by itself: ask the router where Post reads go (a read replica
+    # for a timeline request when core.db_router is on, else the primary), so that the ids
+    # and the rows of a page are read from the same kind of database.
+    with connections[router.db_for_read(Post)].cursor() as cursor:
         cursor.execute(
             _LATERAL_PAGE_SQL,
             {"authors": author_ids, "before": before or _NO_CURSOR, "limit": size + 1},

@@ -105,9 +105,11 @@ def caught_up(scale_cluster) -> None:
 def test_timeline_reads_the_replica_and_a_transfer_never_does(scale_cluster, routing):
     alice, bob = person(), person()
     fund(alice, 5000)
+    from accounts.services import follow_create
     from posts.services import post_create
 
     post_create(author=alice, text="hello from the primary")
+    follow_create(follower=bob, followee=alice)
     caught_up(scale_cluster)
     alice_api, bob_api = api(alice), api(bob)
 
@@ -147,9 +149,14 @@ def test_timeline_reads_the_replica_and_a_transfer_never_does(scale_cluster, rou
     assert all(alias == "default" for _, alias, _ in routing()), routing()
     assert any(reason == "recent_write" for _, _, reason in routing())
 
-    # Bob did not: his timeline read goes to the replica.
+    # Bob did not: his timeline (he follows Alice) is read from the replica, the page's ids
+    # (raw SQL, routed by the selector) and its rows alike.
     routing.clear()
-    assert bob_api.get("/api/v1/timeline").status_code == 200
+    with replica_queries() as on_replica:
+        res = bob_api.get("/api/v1/timeline")
+    assert res.status_code == 200
+    assert [p["text"] for p in res.json()["results"]] == ["hello from the primary"]
+    assert any("unnest" in sql for sql in on_replica), on_replica
     assert any(alias == REPLICA for _, alias, _ in routing()), routing()
 
 
