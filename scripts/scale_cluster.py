@@ -376,6 +376,26 @@ class Cluster:
         )  # fmt: skip
         return result.stdout.strip()
 
+    def pgbouncer_pools(self, database: str = DATABASE) -> dict[str, int]:
+        """PgBouncer's ``SHOW POOLS`` for ``database``: client (``cl_*``) and server
+        (``sv_*``) connection counts, summed over users."""
+        result = self._run(
+            pg_bin() / "psql",
+            "-h", "127.0.0.1", "-p", str(self.pgbouncer_port), "-U", "postgres",
+            "-d", "pgbouncer", "-Aqc", "SHOW POOLS",
+        )  # fmt: skip
+        lines = [line.split("|") for line in result.stdout.splitlines() if "|" in line]
+        header, rows = lines[0], lines[1:]
+        totals: dict[str, int] = {}
+        for row in rows:
+            values = dict(zip(header, row, strict=False))
+            if values.get("database") != database:
+                continue
+            for key, value in values.items():
+                if key.startswith(("cl_", "sv_")) and value.isdigit():
+                    totals[key] = totals.get(key, 0) + int(value)
+        return totals
+
     def copy_database(self, source_url: str, database: str = DATABASE) -> None:
         """The schema and rows of ``source_url``'s database into ``database`` on the
         primary (a migrated database in seconds instead of a ``migrate`` in minutes); the
