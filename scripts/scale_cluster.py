@@ -170,6 +170,7 @@ class Cluster:
             "LEDGER_PREPARED_STATEMENTS": "false",
             "DB_DISABLE_SERVER_SIDE_CURSORS": "true",
             "CELERY_BROKER_URL": self.broker_url,
+            "CELERY_SPLIT_QUEUES": "true",
         }
 
     # --- processes ----------------------------------------------------------------------
@@ -321,27 +322,37 @@ class Cluster:
 
     def up_workers(self, count: int, redis_url: str) -> None:
         """``count`` Celery workers, each with a host name of its own (``-n``) as if on a
-        machine of its own; worker 0 takes the money queue, the others the rest."""
+        machine of its own, with the queues split by kind of work (core.celery_queues):
+        even-numbered workers take the default and payouts queues, odd-numbered ones
+        webhooks and receipts (one worker takes them all)."""
+        from_queue = os.environ.get("CELERY_QUEUE", "celery")
+        kinds = {k: f"{from_queue}.{k}" for k in ("payouts", "webhooks", "receipts")}
+        plans = [
+            [from_queue, kinds["payouts"]],
+            [kinds["webhooks"], kinds["receipts"]],
+        ]
         python = ROOT / ".venv" / "bin" / "python"
         for n in range(count):
             name = f"worker{n}@scale-host-{n}"
+            queues = [from_queue, *kinds.values()] if count == 1 else plans[n % 2]
             pidfile = self.directory / f"worker-{n}.pid"
             if pidfile.exists() and _alive(int(pidfile.read_text().strip() or 0)):
                 continue
             env = dict(os.environ, **self.environment(), REDIS_URL=redis_url)
-            env["DATABASE_URL"] = self.pgbouncer_url
-            queues = os.environ.get("CELERY_QUEUE", "celery")
+            env["CELERY_SPLIT_QUEUES"] = "true"
             subprocess.run(
                 [
                     str(python), "-m", "celery", "-A", "socialpay", "worker",
-                    "-n", name, "-Q", queues, "--concurrency", "1", "--detach",
-                    "--pidfile", str(pidfile), "--logfile", str(self.directory / f"worker-{n}.log"),
+                    "-n", name, "-Q", ",".join(queues), "--concurrency", "1", "--detach",
+                    "--pidfile", str(pidfile),
+                    "--logfile", str(self.directory / f"worker-{n}.log"),
                     "--loglevel", "WARNING",
                 ],
                 cwd=ROOT, env=env, check=True,
             )  # fmt: skip
-            if name not in self.workers:
-                self.workers.append(name)
+            described = f"{name} ({','.join(queues)})"
+            if described not in self.workers:
+                self.workers.append(described)
         self.save()
 
     def up(self, *, workers: int = 0, redis_url: str = "") -> Cluster:

@@ -562,6 +562,15 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Tests give their worker a queue of its own so that no other worker on the same Redis
 # (a developer's `make run`) takes their tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Queues by kind of work for workers on several hosts (core.celery_queues); off: one queue.
+CELERY_SPLIT_QUEUES = env.bool("CELERY_SPLIT_QUEUES", default=False)
+if CELERY_SPLIT_QUEUES:
+    from core.celery_queues import task_routes, work_queues
+
+    CELERY_WORK_QUEUES = work_queues(CELERY_TASK_DEFAULT_QUEUE)
+    CELERY_TASK_ROUTES = task_routes(CELERY_TASK_DEFAULT_QUEUE)
+else:
+    CELERY_WORK_QUEUES = {}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".data" / "celerybeat-schedule")
