@@ -180,7 +180,10 @@ def main() -> int:
         setups = {}
         for name, env in (("one node", one_node), ("scaled", scaled)):
             port = free_port()
-            server = gunicorn_start(port, args.workers, env, ready_path="/api/v1/me")
+            # Many workers booting at once on a busy machine take their time.
+            server = gunicorn_start(
+                port, args.workers, env, ready_path="/api/v1/me", ready_timeout=300
+            )
             servers.append(server)
             setups[name] = port
 
@@ -217,12 +220,11 @@ def main() -> int:
                     results.setdefault((name, case), []).append(result)
                     for db, peak in backends.peak.items():
                         peaks[name][db] = max(peaks[name].get(db, 0), peak)
-    finally:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+        servers.clear()
 
-    try:
         combined = {key: transfers_bench._combine(parts) for key, parts in results.items()}
         load_after = os.getloadavg()
         print(
@@ -264,6 +266,9 @@ def main() -> int:
         )
         return verify.returncode or int(failed)
     finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
         cluster.down()
         shutil.rmtree(directory, ignore_errors=True)
 
