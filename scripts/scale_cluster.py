@@ -167,6 +167,8 @@ class Cluster:
         return {
             "DATABASE_URL": self.pgbouncer_url,
             "DATABASE_REPLICA_URLS": ",".join(self.replica_urls),
+            # Session-level idempotency claims must not go through transaction pooling.
+            "DATABASE_SESSION_URL": self.primary_url,
             "LEDGER_PREPARED_STATEMENTS": "false",
             "DB_DISABLE_SERVER_SIDE_CURSORS": "true",
             "CELERY_BROKER_URL": self.broker_url,

@@ -187,6 +187,19 @@ for _n, _url in enumerate(DATABASE_REPLICA_URLS):
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_n}"] = _replica
     DATABASE_REPLICAS.append(f"replica_{_n}")
+# A connection that is one PostgreSQL session for its whole life, for the idempotency
+# claims of views that call a processor (core.idempotency): set it when DATABASE_URL is a
+# transaction-mode pooler (to the primary itself, or a session-mode pool). Closed after
+# each request, so it holds a backend only while such a view runs.
+DATABASE_SESSION_URL = env.str("DATABASE_SESSION_URL", default="")
+if DATABASE_SESSION_URL:
+    _session = env.db_url_config(DATABASE_SESSION_URL)
+    _session["HOST"] = unquote(_session.get("HOST", ""))
+    _session.update(ATOMIC_REQUESTS=False, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
+    _session.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    _session["TEST"] = {"MIRROR": "default"}
+    DATABASES["session"] = _session
+IDEMPOTENCY_LOCK_DATABASE = "session" if DATABASE_SESSION_URL else "default"
 # A replica further behind than either bound takes no reads until it has caught up.
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=2.0)
 DATABASE_REPLICA_MAX_LAG_BYTES = env.int("DATABASE_REPLICA_MAX_LAG_BYTES", default=16 * 2**20)

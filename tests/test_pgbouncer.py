@@ -36,7 +36,21 @@ def _through_pgbouncer(scale_cluster, django_db_blocker):
         override_settings(LEDGER_PREPARED_STATEMENTS=False),
     ):
         connections["default"].settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
-        yield
+        # DATABASE_SESSION_URL: the session-level idempotency claims straight to the primary.
+        session = dict(
+            connections["default"].settings_dict,
+            PORT=scale_cluster.primary_port,
+            CONN_MAX_AGE=0,
+            TEST={"MIRROR": "default"},
+        )
+        connections.settings["session"] = session
+        try:
+            with override_settings(IDEMPOTENCY_LOCK_DATABASE="session"):
+                yield
+        finally:
+            connections["session"].close()
+            del connections["session"]
+            connections.settings.pop("session", None)
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +123,29 @@ def test_transfers_through_pgbouncer_in_transaction_mode(scale_cluster):
     assert backends, "the watcher saw nothing"
     # 16 application connections, never more than the pool's 4 backends (+ none else).
     assert max(backends) <= scale_cluster.pgbouncer_pool_size, backends
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "session"])
+def test_session_claims_behind_pgbouncer_are_released(scale_cluster):
+    """A top-up calls the processor, so its idempotency claim is a session-level advisory
+    lock. Through a transaction-mode pool the lock and its release could land on different
+    server sessions and the lock would outlive the request; on the session connection every
+    claim is released, and a retry replays."""
+    from payments.wallets.tests.support import api, key
+
+    alice = person()
+    client = api(alice)
+    body = {"amount": 1000, "currency": "USD", "payment_method": "pm_card_visa"}
+    keys = [key() for _ in range(6)]
+    for k in keys:
+        res = client.post("/api/v1/topups", body, format="json", HTTP_IDEMPOTENCY_KEY=k)
+        assert res.status_code == 201, res.content
+    again = client.post("/api/v1/topups", body, format="json", HTTP_IDEMPOTENCY_KEY=keys[0])
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    held = scale_cluster.sql(
+        scale_cluster.primary_port,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+        database="socialpay",
+    )
+    assert held == "0"
