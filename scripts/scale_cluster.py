@@ -450,8 +450,13 @@ class Cluster:
         for n, port in enumerate(self.replica_ports):
             running = self._pg_running(self.directory / f"replica-{n}")
             out[f"replica-{n}"] = f"{port} " + ("up" if running else "down")
-        out["pgbouncer"] = f"{self.pgbouncer_port}"
-        out["broker"] = f"{self.broker_port}"
+        for name, pidfile in (
+            ("pgbouncer", self.directory / "pgbouncer" / "pgbouncer.pid"),
+            ("broker", self.directory / "broker" / "redis.pid"),
+        ):
+            running = pidfile.exists() and _alive(int(pidfile.read_text().strip() or 0))
+            port = self.pgbouncer_port if name == "pgbouncer" else self.broker_port
+            out[name] = f"{port} " + ("up" if running else "down")
         out["workers"] = ", ".join(self.workers) or "none"
         return out
 
