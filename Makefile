@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 # the code base is formatted.
 FORMATTED := scripts conftest.py
 
-.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts clean
+.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts scale-up scale-down scale-status scale-bench clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -67,6 +67,24 @@ bench-pages: $(VENV)/.synced
 
 bench-payouts: $(VENV)/.synced
 	$(VENV)/bin/python bench/payouts.py $(BENCH_ARGS)
+
+# Past one machine (docs/scaling.md): a primary, streaming replicas, PgBouncer, a broker
+# Redis and Celery workers with host names and queues of their own, under .data/scale.
+# make scale-up [SCALE_ARGS="--replicas 2 --workers 3"]; it prints the app's environment.
+scale-up: $(VENV)/.synced
+	@command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || \
+		{ echo "• installing pgbouncer"; apt-get install -y -qq pgbouncer >/dev/null; }
+	$(VENV)/bin/python scripts/scale_cluster.py up $(SCALE_ARGS)
+
+scale-down:
+	$(VENV)/bin/python scripts/scale_cluster.py down
+
+scale-status:
+	$(VENV)/bin/python scripts/scale_cluster.py status
+
+# One node against the scaled setup, side by side: transfers/s and timeline reads/s.
+scale-bench: $(VENV)/.synced
+	$(VENV)/bin/python bench/scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles

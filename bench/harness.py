@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def gunicorn_start(
     *,
     ready_path: str = "/favicon.ico",
     app: str = "socialpay.wsgi",
+    ready_timeout: float = 60,
 ) -> subprocess.Popen:
     """gunicorn with sync workers in a process group of its own (stop it with
     ``os.killpg``); returns once ``ready_path`` answers anything. ``app`` may also name a
@@ -99,7 +101,7 @@ def gunicorn_start(
         env=env,
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -108,7 +110,9 @@ def gunicorn_start(
             return proc
         except OSError:
             time.sleep(0.3)
-    proc.kill()
+    # The whole group: workers that did boot must not outlive their master.
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
     raise RuntimeError("gunicorn did not start")
 
 

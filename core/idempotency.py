@@ -25,6 +25,13 @@ is the last word if two keys' hashes ever collide. Where the work runs:
   held while the view runs and released after the outcome is stored. A crash closes the
   connection, which releases the lock; the retry runs the work again, and the service's
   own idempotency key (derived from this one) returns the original effect.
+
+  Behind a transaction-mode pooler (PgBouncer ``pool_mode=transaction``) a session-level
+  lock would stay on whichever server connection took it, and the unlock could run on
+  another one: the claim and its release then go through ``IDEMPOTENCY_LOCK_DATABASE``, a
+  connection that is one PostgreSQL session for its life (straight to the primary, or a
+  session-mode pool; settings: ``DATABASE_SESSION_URL``). Advisory locks are the server's,
+  so a lock taken there excludes the transaction-level claims made through the pooler.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from django.db import DatabaseError, connection, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
@@ -204,6 +212,11 @@ def _lock_id(*, user_id: int, endpoint: str, key: str) -> str:
     return f"{user_id}:{endpoint}:{key}"
 
 
+def _session_connection():
+    """Where session-level claims are taken and released (see the module docstring)."""
+    return connections[settings.IDEMPOTENCY_LOCK_DATABASE]
+
+
 def _claim(
     *, session: bool, user_id: int, endpoint: str, key: str, body_fingerprint: str
 ) -> _Stored | None:
@@ -217,10 +230,12 @@ def _claim(
         "endpoint": endpoint,
         "key": key,
     }
-    with connection.cursor() as cur:
-        if session:
+    if session:
+        with _session_connection().cursor() as cur:
             cur.execute(_CLAIM_SESSION_SQL, params)
             (got_lock,) = cur.fetchone()
+    with connection.cursor() as cur:
+        if session:
             if got_lock:
                 cur.execute(_READ_SQL, params)
                 row = cur.fetchone()
@@ -264,7 +279,7 @@ def _store(
 def _unlock(*, user_id: int, endpoint: str, key: str) -> None:
     """Release a session claim. If the connection is gone, so is the lock."""
     try:
-        with connection.cursor() as cur:
+        with _session_connection().cursor() as cur:
             cur.execute(_UNLOCK_SQL, [_lock_id(user_id=user_id, endpoint=endpoint, key=key)])
     except DatabaseError:
         log.warning("idempotency.unlock_failed", endpoint=endpoint, exc_info=True)

@@ -63,6 +63,13 @@ DEGRADED = Counter(
     "broker) and dependency",
     ["component", "dependency"],
 )
+REPLICA_REQUESTS = Counter(
+    "socialpay_db_replica_requests",
+    "Requests to views that may read a replica, by outcome: replica_scope (their "
+    "replica-eligible reads may go to a replica) or recent_write (the person wrote a moment "
+    "ago, so the primary); core.db_router",
+    ["outcome"],
+)
 DATABASE_UNAVAILABLE = Counter(
     "socialpay_database_unavailable_responses",
     "Requests answered 503 because PostgreSQL could not be reached",

@@ -23,6 +23,7 @@ def broker_queues() -> Iterable[Metric]:
     queues = {settings.CELERY_TASK_DEFAULT_QUEUE}
     if settings.PAYOUTS_QUEUE:
         queues.add(settings.PAYOUTS_QUEUE)
+    queues.update(settings.CELERY_WORK_QUEUES.values())
     client = redis.Redis.from_url(
         settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1
     )

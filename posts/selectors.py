@@ -26,7 +26,7 @@ query and the posts query stay, the id query goes (or shrinks to the celebrities
 from __future__ import annotations
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection
+from django.db import connections, router
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, JSONObject
 
@@ -152,7 +152,10 @@ def timeline_ids(author_ids: list[int], before: int | None, limit: int) -> list[
         if before is not None:
             qs = qs.filter(id__lt=before)
         return list(qs.order_by("-id").values_list("id", flat=True)[:limit])
-    with connection.cursor() as cursor:
+    # Raw SQL is not routed by itself: ask the router where Post reads go (a read replica
+    # for a timeline request when core.db_router is on, else the primary), so that the ids
+    # and the rows of a page are read from the same kind of database.
+    with connections[router.db_for_read(Post)].cursor() as cursor:
         cursor.execute(
             _LATERAL_PAGE_SQL,
             {"authors": author_ids, "before": before or _NO_CURSOR, "limit": limit},

@@ -173,6 +173,70 @@ DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int(
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Read replicas (core.db_router; docs/scaling.md): off unless DATABASE_REPLICA_URLS names
+# streaming replicas of DATABASE_URL's server (comma-separated). Then the timeline,
+# profiles, search and feeds may read posts and accounts from a replica; money, limits,
+# authentication and every write stay on the primary.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASE_REPLICAS: list[str] = []
+for _n, _url in enumerate(DATABASE_REPLICA_URLS):
+    _replica = env.db_url_config(_url)
+    _replica["HOST"] = unquote(_replica.get("HOST", ""))
+    for _key in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        _replica[_key] = DATABASES["default"][_key]
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # The test runner makes no test database on a replica: it mirrors the primary's.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_n}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_n}")
+# A connection that is one PostgreSQL session for its whole life, for the idempotency
+# claims of views that call a processor (core.idempotency): set it when DATABASE_URL is a
+# transaction-mode pooler (to the primary itself, or a session-mode pool). Closed after
+# each request, so it holds a backend only while such a view runs.
+DATABASE_SESSION_URL = env.str("DATABASE_SESSION_URL", default="")
+if DATABASE_SESSION_URL:
+    _session = env.db_url_config(DATABASE_SESSION_URL)
+    _session["HOST"] = unquote(_session.get("HOST", ""))
+    _session.update(ATOMIC_REQUESTS=False, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
+    _session.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    _session["TEST"] = {"MIRROR": "default"}
+    DATABASES["session"] = _session
+IDEMPOTENCY_LOCK_DATABASE = "session" if DATABASE_SESSION_URL else "default"
+# A replica further behind than either bound takes no reads until it has caught up.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=2.0)
+DATABASE_REPLICA_MAX_LAG_BYTES = env.int("DATABASE_REPLICA_MAX_LAG_BYTES", default=16 * 2**20)
+# Each process measures a replica's lag at most this often.
+DATABASE_REPLICA_LAG_CHECK_SECONDS = env.float("DATABASE_REPLICA_LAG_CHECK_SECONDS", default=1.0)
+# After a successful write, a person's reads stay on the primary this long.
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=5)
+# The views (URL names, GET and HEAD) whose reads of DATABASE_REPLICA_APPS may go to a
+# replica, and the models of those apps that never do.
+DATABASE_REPLICA_VIEWS = frozenset(
+    {
+        "home",
+        "posts:profile",
+        "posts:feed",
+        "posts:search",
+        "posts:detail",
+        "api-timeline",
+        "api-posts",
+        "api-post",
+        "api-post-replies",
+        "api-user-posts",
+        "api-user",
+        "api-user-search",
+    }
+)
+DATABASE_REPLICA_APPS = frozenset({"posts", "accounts"})
+DATABASE_PRIMARY_MODELS = frozenset({"accounts.User", "accounts.ApiToken"})
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"] if DATABASE_REPLICAS else []
+if DATABASE_REPLICAS:
+    # After authentication (it reads the person's cookies and headers), before the views.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("core.api_middleware.AuthenticationMiddleware") + 1,
+        "core.db_router.ReplicaReadsMiddleware",
+    )
+
 # --- Redis: cache and Celery broker --------------------------------------------------------
 # REDIS_URL holds the cache, the API rate limits and the beat heartbeat, all of which may be
 # lost (an LRU-evicting server is right for it). CELERY_BROKER_URL holds queued tasks, which
@@ -531,6 +595,15 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Tests give their worker a queue of its own so that no other worker on the same Redis
 # (a developer's `make run`) takes their tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Queues by kind of work for workers on several hosts (core.celery_queues); off: one queue.
+CELERY_SPLIT_QUEUES = env.bool("CELERY_SPLIT_QUEUES", default=False)
+if CELERY_SPLIT_QUEUES:
+    from core.celery_queues import task_routes, work_queues
+
+    CELERY_WORK_QUEUES = work_queues(CELERY_TASK_DEFAULT_QUEUE)
+    CELERY_TASK_ROUTES = task_routes(CELERY_TASK_DEFAULT_QUEUE)
+else:
+    CELERY_WORK_QUEUES = {}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".data" / "celerybeat-schedule")

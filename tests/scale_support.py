@@ -1,0 +1,100 @@
+"""A real primary and streaming replica for the scale tests (scripts/scale_cluster.py),
+and the Django connections pointed at them.
+
+``scale_cluster`` (session) starts a primary, one hot standby and PgBouncer under
+``.data/scale-test-<id>/`` and copies the migrated test database onto the primary (the
+standby receives it by streaming). ``scaled_databases`` (module) points the ``default``
+alias at that primary — or at PgBouncer — and adds ``replica_0`` for the standby, then
+puts everything back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from scale_cluster import Cluster, free_port  # noqa: E402
+
+__all__ = ["Cluster", "free_port"]
+
+REPLICA = "replica_0"
+
+
+def conninfo(db: dict) -> str:
+    """A libpq connection string for a Django settings dict (the host may be a socket
+    directory, which a URL would have to encode)."""
+    parts = {
+        "host": db.get("HOST") or "",
+        "port": str(db.get("PORT") or ""),
+        "user": db.get("USER") or "",
+        "password": db.get("PASSWORD") or "",
+        "dbname": db["NAME"],
+    }
+    return " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
+
+
+@contextlib.contextmanager
+def cluster_running(source_db: dict) -> Iterator[Cluster]:
+    directory = ROOT / ".data" / f"scale-test-{uuid.uuid4().hex[:8]}"
+    cluster = Cluster(directory=directory, replicas=1, pgbouncer_pool_size=4)
+    try:
+        cluster.up_primary()
+        cluster.up_replicas()
+        cluster.up_pgbouncer()
+        cluster.copy_database(conninfo(source_db))
+        replica_catch_up(cluster)
+        yield cluster
+    finally:
+        cluster.down()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def replica_catch_up(cluster: Cluster, timeout: float = 60) -> None:
+    """Wait until the standby has replayed everything the primary has written."""
+    target = cluster.sql(cluster.primary_port, "SELECT pg_current_wal_lsn()")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = cluster.sql(
+            cluster.replica_ports[0],
+            f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn",
+        )
+        if done == "t":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the replica did not replay up to {target} in {timeout} s")
+
+
+@contextlib.contextmanager
+def databases_pointed_at(cluster: Cluster, *, through_pgbouncer: bool = False) -> Iterator[None]:
+    """``default`` on the cluster's primary (or PgBouncer), ``replica_0`` on its standby."""
+    from django.db import connections
+
+    default = connections["default"]
+    default.close()
+    saved = dict(default.settings_dict)
+    port = cluster.pgbouncer_port if through_pgbouncer else cluster.primary_port
+    default.settings_dict.update(
+        HOST="127.0.0.1", PORT=port, NAME="socialpay", USER="postgres", PASSWORD=""
+    )
+    replica = dict(default.settings_dict, PORT=cluster.replica_ports[0])
+    replica["TEST"] = dict(saved.get("TEST") or {}, MIRROR="default")
+    connections.settings[REPLICA] = replica
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            connections[REPLICA].close()
+        with contextlib.suppress(AttributeError):
+            del connections[REPLICA]
+        connections.settings.pop(REPLICA, None)
+        default.close()
+        default.settings_dict.clear()
+        default.settings_dict.update(saved)
