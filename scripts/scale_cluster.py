@@ -39,6 +39,7 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -197,6 +198,12 @@ class Cluster:
             entry = pwd.getpwnam(user)
             shutil.chown(path, entry.pw_uid, entry.pw_gid)
             path.chmod(0o700)
+            # The server's user must be able to walk down to its data directory, wherever
+            # the checkout is (a root-only home, say): let others traverse, not list.
+            for parent in path.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    parent.chmod(mode | stat.S_IXOTH)
 
     def _pg_ctl(self, data: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self._run(pg_bin() / "pg_ctl", "-D", data, *args, check=check)
