@@ -26,9 +26,12 @@ env = environ.Env()
 # A local .env is convenient in development; the real environment always wins. Production
 # takes its settings from the process environment alone (see the module docstring).
 # (read_env copies the file's values into os.environ, so the real value is noted first.)
+# SOCIALPAY_ENV_FILE names another file than the checkout's .env (the settings tests use
+# one of their own, so that processes started beside them never read it).
 _PROFILE_IN_ENVIRONMENT = os.environ.get("SOCIALPAY_PROFILE")
-if _PROFILE_IN_ENVIRONMENT != "production" and (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+_ENV_FILE = Path(os.environ.get("SOCIALPAY_ENV_FILE") or BASE_DIR / ".env")
+if _PROFILE_IN_ENVIRONMENT != "production" and _ENV_FILE.is_file():
+    environ.Env.read_env(_ENV_FILE, overwrite=False)
 
 PROFILE = env.str("SOCIALPAY_PROFILE", default="development")
 if PROFILE not in {"development", "test", "production"}:

@@ -188,19 +188,17 @@ print(json.dumps({"secret": settings.SECRET_KEY, "hosts": settings.ALLOWED_HOSTS
 
 
 @pytest.fixture
-def dotenv():
-    """A .env file beside manage.py for one test (a developer's own is put back after)."""
-    path = ROOT / ".env"
-    saved = path.read_bytes() if path.exists() else None
+def dotenv(tmp_path, monkeypatch):
+    """A .env file for the settings processes this test starts, named by
+    SOCIALPAY_ENV_FILE: never the checkout's own, which every process started beside this
+    test (other workers' servers and settings checks) would read too."""
+    path = tmp_path / ".env"
+    monkeypatch.setenv("SOCIALPAY_ENV_FILE", str(path))
 
     def write(text: str) -> None:
         path.write_text(text)
 
-    yield write
-    if saved is None:
-        path.unlink(missing_ok=True)
-    else:
-        path.write_bytes(saved)
+    return write
 
 
 def test_production_reads_the_environment_only_never_a_dotenv(dotenv, monkeypatch):
