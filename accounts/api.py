@@ -484,12 +484,8 @@ class UserSearchApi(APIView):
         return CursorPagination().single_page(UserPublicSerializer(people, many=True).data)
 
 
-class FollowListPage(serializers.Serializer):
-    """A page of a followers or following list (cursor pagination, newest follow first)."""
-
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = FollowListEntrySerializer(many=True)
+# A page of a followers or following list (the one list shape, newest follow first).
+FollowListPage = list_of(FollowListEntrySerializer, "FollowListPage")
 
 
 def _follow_list_view(direction: str, doc: str):
@@ -500,10 +496,7 @@ def _follow_list_view(direction: str, doc: str):
 
         @extend_schema(
             operation_id=f"users_{direction}",
-            parameters=[
-                OpenApiParameter("cursor", str, description="Opaque cursor from `next`."),
-                OpenApiParameter("page_size", int, description="1..100, default 20 (clamped)."),
-            ],
+            parameters=LIST_PARAMETERS,
             responses={200: FollowListPage, 403: ERROR, 404: ERROR},
             summary=doc,
         )
@@ -653,17 +646,12 @@ class MeExportListApi(APIView):
 
     @extend_schema(
         operation_id="me_exports_list",
-        responses={
-            200: inline_serializer("DataExportList", {"results": DataExportSerializer(many=True)})
-        },
+        responses={200: list_of(DataExportSerializer, "DataExportList")},
+        summary="Your recent data exports, newest first (one page: they are few and expire)",
     )
     def get(self, request):
-        return Response(
-            {
-                "results": [
-                    _export_payload(e, request) for e in exports.export_list(user=request.user)
-                ]
-            }
+        return CursorPagination().single_page(
+            [_export_payload(e, request) for e in exports.export_list(user=request.user)]
         )
 
     @extend_schema(
@@ -738,7 +726,19 @@ class MeCloseApi(APIView):
                 "ClosingCheck",
                 {
                     "can_close": serializers.BooleanField(),
-                    "blockers": serializers.ListField(child=serializers.DictField()),
+                    "blockers": inline_serializer(
+                        "ClosingBlocker",
+                        {
+                            "code": serializers.CharField(
+                                help_text="Stable: balance_remaining, pending_holds, "
+                                "topup_in_flight, orders_open, creator_payment_pending, "
+                                "payout_pending, dispute_open."
+                            ),
+                            "message": serializers.CharField(),
+                            "url": serializers.CharField(help_text="Where to resolve it."),
+                        },
+                        many=True,
+                    ),
                 },
             )
         },

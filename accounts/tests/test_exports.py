@@ -178,7 +178,7 @@ def test_api_export_request_status_and_download(make_user, client_for):
     assert other.get(f"/api/v1/me/exports/{export_id}").status_code == 404
     theirs = other.get(f"/api/v1/me/exports/{export_id}/download")
     assert theirs.status_code == 404 and theirs.json()["error"]["code"] == "export_not_found"
-    assert api.get("/api/v1/me/exports").json()["results"][0]["id"] == export_id
+    assert api.get("/api/v1/me/exports").json()["data"][0]["id"] == export_id
 
 
 def test_api_export_refuses_bad_input(make_user, client_for):

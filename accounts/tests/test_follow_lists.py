@@ -90,17 +90,19 @@ def test_api_lists_in_the_shape_of_every_list(star, make_user, client_for):
     star, fans = star
     viewer = make_user()
     follow_create(follower=viewer, followee=fans[2])
-    body = client_for(viewer).get(f"/api/v1/users/{star.handle}/followers?page_size=2").json()
-    assert set(body) == {"next", "previous", "results"}
-    assert [r["person"]["handle"] for r in body["results"]] == [fans[2].handle, fans[1].handle]
-    assert [r["viewer_follows"] for r in body["results"]] == [True, False]
-    rest = client_for(viewer).get(body["next"]).json()
-    assert [r["person"]["handle"] for r in rest["results"]] == [fans[0].handle]
+    url = f"/api/v1/users/{star.handle}/followers"
+    body = client_for(viewer).get(url, {"limit": 2}).json()
+    assert list(body) == ["object", "data", "has_more", "next_cursor"] and body["has_more"]
+    assert [r["person"]["handle"] for r in body["data"]] == [fans[2].handle, fans[1].handle]
+    assert [r["viewer_follows"] for r in body["data"]] == [True, False]
+    rest = client_for(viewer).get(url, {"limit": 2, "cursor": body["next_cursor"]}).json()
+    assert [r["person"]["handle"] for r in rest["data"]] == [fans[0].handle]
+    assert rest["has_more"] is False and rest["next_cursor"] is None
     anonymous = APIClient().get(f"/api/v1/users/{star.handle}/following").json()
-    assert [(r["person"]["handle"], r["viewer_follows"]) for r in anonymous["results"]] == [
+    assert [(r["person"]["handle"], r["viewer_follows"]) for r in anonymous["data"]] == [
         (fans[0].handle, None)
     ]
-    assert anonymous["results"][0]["since"]
+    assert anonymous["data"][0]["since"].endswith("Z")
 
 
 def test_api_lists_refuse_blocked_viewers_and_unknown_people(star, make_user, client_for):
