@@ -118,7 +118,7 @@ def test_timeline_reads_the_replica_and_a_transfer_never_does(scale_cluster, rou
         res = bob_api.get(f"/api/v1/users/{alice.handle}/posts")
     assert any("posts_post" in sql for sql in on_replica), on_replica
     assert res.status_code == 200, res.content
-    assert [p["text"] for p in res.json()["results"]] == ["hello from the primary"]
+    assert [p["text"] for p in res.json()["data"]] == ["hello from the primary"]
     assert ("posts.Post", REPLICA, "replica") in routing()
     # The person who authenticates is read from the primary: a new token works at once.
     assert all(alias == "default" for model, alias, _ in routing() if model in AUTHENTICATING), (
@@ -155,7 +155,7 @@ def test_timeline_reads_the_replica_and_a_transfer_never_does(scale_cluster, rou
     with replica_queries() as on_replica:
         res = bob_api.get("/api/v1/timeline")
     assert res.status_code == 200
-    assert [p["text"] for p in res.json()["results"]] == ["hello from the primary"]
+    assert [p["text"] for p in res.json()["data"]] == ["hello from the primary"]
     assert any("unnest" in sql for sql in on_replica), on_replica
     assert any(alias == REPLICA for _, alias, _ in routing()), routing()
 
@@ -216,7 +216,7 @@ def test_a_lagging_replica_is_bypassed_and_reported(scale_cluster, routing):
         res = reader_api.get(f"/api/v1/users/{author.handle}/posts")
         assert res.status_code == 200
         # Read from the primary: the newest post is there although the replica lacks it.
-        texts = [p["text"] for p in res.json()["results"]]
+        texts = [p["text"] for p in res.json()["data"]]
         assert texts == ["while the replica is paused", "before the pause"]
         assert ("posts.Post", "default", "replica_lagging") in routing()
         assert all(alias == "default" for _, alias, _ in routing()), routing()
@@ -230,7 +230,7 @@ def test_a_lagging_replica_is_bypassed_and_reported(scale_cluster, routing):
     replica_lag_forget()
     routing.clear()
     res = reader_api.get(f"/api/v1/users/{author.handle}/posts")
-    assert len(res.json()["results"]) == 2
+    assert len(res.json()["data"]) == 2
     assert ("posts.Post", REPLICA, "replica") in routing()
 
 

@@ -123,7 +123,7 @@ def test_missing_amount_and_jpy_fraction():
         ("US", 400, "invalid_currency"),
         (None, 400, "invalid_currency"),
         (840, 400, "invalid_currency"),
-        ("AUD", 422, "unsupported_currency"),
+        ("NZD", 422, "unsupported_currency"),
     ],
 )
 def test_bad_currencies(currency, status, code):
