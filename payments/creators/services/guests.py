@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
@@ -77,6 +78,7 @@ from payments.processors.base import (
     get_processor,
 )
 from payments.wallets.errors import InvalidPaymentMethod
+from payments.wallets.events import EventSpec, event_spec
 from payments.wallets.limits import limit_amount
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 
@@ -497,6 +499,8 @@ def _book(guest: GuestPayment, *, payment_id: str) -> None:
         money=guest.money,
         data={"guest_payment": guest.pk, "kind": guest.kind, "message": guest.message},
         params={"note": f" · {guest.message}" if guest.message else ""},
+        # The webhook event of the wallet payment of the same kind, in the same statement.
+        events=[guest_event_spec(guest)],
         sides=[
             ReceiptSide(
                 role="creator",
@@ -513,6 +517,53 @@ def _book(guest: GuestPayment, *, payment_id: str) -> None:
     # At most once: the row says "sent" in the transaction that books; the mail leaves
     # after the commit.
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]), robust=True)
+
+
+_link_slug: Callable[[int], str] | None = None
+
+
+def link_slug_resolver_register(resolver: Callable[[int], str]) -> None:
+    """How a link payment's event names its link: ``payments.links`` (above this app,
+    never imported here) gives the slug of a link id at start-up."""
+    global _link_slug
+    _link_slug = resolver
+
+
+#: The outgoing webhook event of each kind: what the wallet payment of that kind emits.
+EVENT_KINDS = {
+    "tip": "tip.received",
+    "unlock": "post.unlocked",
+    "product": "order.paid",
+    "link": "payment.received",
+}
+
+
+def guest_event_spec(guest: GuestPayment) -> EventSpec | None:
+    """The creator's webhook event of a completed guest payment. The payload has the
+    wallet event's fields but ``"guest": true`` where the payer's handle would be: the
+    guest's e-mail address never leaves us."""
+    data: dict = {
+        "guest_payment": guest.pk,
+        "amount": guest.money.as_dict(),
+        "fee": Money(guest.fee, guest.currency).as_dict(),
+        "guest": True,
+    }
+    if guest.kind == GuestPayment.Kind.TIP:
+        data.update(post=guest.post_id, message=guest.message)
+    elif guest.kind == GuestPayment.Kind.UNLOCK:
+        data.update(post=guest.post_id)
+    elif guest.kind == GuestPayment.Kind.PRODUCT:
+        # An order event's fields; a guest sale is settled to the seller at once.
+        data.update(
+            product=guest.product_id,
+            quantity=1,
+            status=guest.status,
+            seller=guest.creator.handle,
+        )
+    else:
+        slug = _link_slug(guest.link_id) if _link_slug is not None else ""
+        data.update(link=slug, note=guest.message)
+    return event_spec(EVENT_KINDS[guest.kind], guest.creator_id, data)
 
 
 def _guest_receipt(guest: GuestPayment) -> tuple[str, str]:
