@@ -512,6 +512,12 @@ class GuestPayment(models.Model):
             models.Index(fields=["email", "status"], name="guestpay_email"),
             models.Index(fields=["creator", "-id"], name="guestpay_creator_newest"),
             models.Index(fields=["status", "created_at"], name="guestpay_status_age"),
+            # A link's guest payments (its list and its totals on the owner's pages).
+            models.Index(
+                fields=["link_id", "-id"],
+                condition=Q(link_id__isnull=False),
+                name="guestpay_link_newest",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -150,8 +150,11 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
     series: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
 
     def add(kind: str, rows) -> None:
+        # Added, not set: a kind's wallet and guest payments of one day are two rows.
         for row in rows:
-            series[row["currency"]][kind][row["day"].isoformat()] = int(row["net"])
+            days_of_kind = series[row["currency"]][kind]
+            day = row["day"].isoformat()
+            days_of_kind[day] = days_of_kind.get(day, 0) + int(row["net"])
 
     def by_day(qs, date_field: str, net_expr):
         return (
@@ -200,6 +203,21 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
             Sum(F("amount") - F("fee")),
         ),
     )
+    # Guest card payments, settled to the creator at once (a guest's product is never in
+    # escrow): each counts once, on the day it completed, as the wallet payment of its
+    # kind. A payment link's (like a wallet payment of a link) is on the links page.
+    guest_done = GuestPayment.objects.filter(
+        creator=creator, status=GuestPayment.Status.COMPLETED, completed_at__gte=since
+    )
+    for kind, guest_kind in (
+        ("tip", GuestPayment.Kind.TIP),
+        ("unlock", GuestPayment.Kind.UNLOCK),
+        ("sale", GuestPayment.Kind.PRODUCT),
+    ):
+        add(
+            kind,
+            by_day(guest_done.filter(kind=guest_kind), "completed_at", Sum(F("amount") - F("fee"))),
+        )
     day_labels = [(since + timedelta(days=i + 1)).date().isoformat() for i in range(days)]
     supporters: dict[tuple[int, str], int] = defaultdict(int)
     for model, who in ((Tip, "tipper"), (Unlock, "buyer")):
