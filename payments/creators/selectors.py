@@ -118,6 +118,19 @@ def orders_for(*, user: User, role: str) -> QuerySet[Order]:
     )
 
 
+def guest_sales_of(*, seller: User, limit: int = 100) -> list[GuestPayment]:
+    """The seller's completed card sales to visitors without an account, newest first,
+    with the product and, for a physical one, where to ship it (the seller is the one
+    person who sees it; the guest's e-mail is not shown)."""
+    return list(
+        GuestPayment.objects.filter(
+            creator=seller, kind=GuestPayment.Kind.PRODUCT, status=GuestPayment.Status.COMPLETED
+        )
+        .select_related("product")
+        .order_by("-id")[:limit]
+    )
+
+
 def order_get_for(*, user: User, order_id: int) -> Order | None:
     """The order if ``user`` is its buyer or seller, else None (callers answer 404)."""
     return (
