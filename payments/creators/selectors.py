@@ -279,6 +279,7 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
             .select_related("product", "buyer")
             .order_by("-id")[:RECENT_SALES]
         ),
+        "recent_guest_sales": guest_sales_of(seller=creator, limit=RECENT_SALES),
         "pending_escrow": [
             {"currency": r["currency"], "amount": int(r["total"]), "orders": r["n"]} for r in escrow
         ],

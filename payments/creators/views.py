@@ -449,4 +449,5 @@ def dashboard_page(request):
 def dashboard_data(request):
     data = selectors.dashboard(creator=request.user)
     data.pop("recent_sales")
+    data.pop("recent_guest_sales")
     return JsonResponse(json.loads(json.dumps(data)))

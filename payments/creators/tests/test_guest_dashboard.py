@@ -40,7 +40,14 @@ def test_dashboard_counts_guest_tips_unlocks_and_sales_once_each():
     api = api_for(creator).get("/api/v1/creator/dashboard")
     assert api.status_code == 200, api.content
     assert api.json()["totals"]["USD"] == {"tip": 1350, "unlock": 270, "sale": 1080}
+    (sale,) = api.json()["recent_guest_sales"]
+    assert sale["title"] == "Wallpaper pack" and sale["amount"] == {
+        "amount": 1200,
+        "currency": "USD",
+    }
+    assert sale["shipping_address"] == ""
     client = Client()
     client.force_login(creator)
     page_data = client.get("/creator/dashboard/data").json()
     assert page_data["totals"]["USD"]["sale"] == 1080
+    assert "Wallpaper pack" in client.get("/creator/dashboard").content.decode()
