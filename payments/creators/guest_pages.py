@@ -235,9 +235,7 @@ def guest_purchases_page(request):
     items = [
         {
             "guest": g,
-            "token": guests.guest_access_token(guest=g)
-            if g.kind in ("unlock", "product")
-            else None,
+            "token": guests.guest_access_token(guest=g) if guests.guest_has_access(g) else None,
         }
         for g in rows
     ]

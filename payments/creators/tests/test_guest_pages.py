@@ -273,3 +273,12 @@ def test_a_visitor_buys_a_physical_product_with_a_shipping_address_and_the_selle
     sales = seller_client.get("/orders?role=seller").content.decode()
     assert "Ada Lovelace" in sales and "12 Main St<br>Springfield" in sales
     assert "visitor@example.com" not in sales
+    # Once the address is verified on an account, the purchase is listed, with no download.
+    from allauth.account.models import EmailAddress
+
+    buyer = make_user()
+    EmailAddress.objects.filter(user=buyer).update(email="visitor@example.com", verified=True)
+    buyer_client = Client()
+    buyer_client.force_login(buyer)
+    purchases = buyer_client.get("/pay/guest/purchases").content.decode()
+    assert "$9.00" in purchases and "Get your download" not in purchases
