@@ -5,17 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('creators', '0002_guest_payments'),
-        ('ledger', '0003_test_databases_allow_truncate'),
-        ('posts', '0005_post_images'),
+        ("creators", "0002_guest_payments"),
+        ("ledger", "0003_test_databases_allow_truncate"),
+        ("posts", "0005_post_images"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='guestpayment',
-            index=models.Index(condition=models.Q(('link_id__isnull', False)), fields=['link_id', '-id'], name='guestpay_link_newest'),
+            model_name="guestpayment",
+            index=models.Index(
+                condition=models.Q(("link_id__isnull", False)),
+                fields=["link_id", "-id"],
+                name="guestpay_link_newest",
+            ),
         ),
     ]

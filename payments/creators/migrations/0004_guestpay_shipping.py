@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('creators', '0003_guestpay_link_index'),
+        ("creators", "0003_guestpay_link_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='guestpayment',
-            name='shipping_address',
+            model_name="guestpayment",
+            name="shipping_address",
             field=models.TextField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='guestpayment',
-            name='shipping_name',
+            model_name="guestpayment",
+            name="shipping_name",
             field=models.CharField(blank=True, max_length=200),
         ),
     ]
