@@ -492,4 +492,16 @@ class DashboardApi(APIView):
     def get(self, request):
         data = selectors.dashboard(creator=request.user)
         data["recent_sales"] = [order_dict(o, request.user) for o in data["recent_sales"]]
+        data["recent_guest_sales"] = [
+            {
+                "id": g.pk,
+                "product": g.product_id,
+                "title": g.product.title,
+                "amount": g.money.as_dict(),
+                "shipping_name": g.shipping_name,
+                "shipping_address": g.shipping_address,
+                "completed_at": g.completed_at,
+            }
+            for g in data["recent_guest_sales"]
+        ]
         return Response(data)

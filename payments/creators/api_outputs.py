@@ -155,6 +155,22 @@ DASHBOARD = inline_serializer(
             many=True,
         ),
         "recent_sales": type(ORDER)(many=True),
+        "recent_guest_sales": inline_serializer(
+            "GuestSale",
+            {
+                "id": serializers.IntegerField(),
+                "product": serializers.IntegerField(),
+                "title": serializers.CharField(),
+                "amount": _money(),
+                "shipping_name": serializers.CharField(allow_blank=True),
+                "shipping_address": serializers.CharField(
+                    allow_blank=True, help_text="Where to ship a physical item; empty if digital."
+                ),
+                "completed_at": serializers.DateTimeField(),
+            },
+            many=True,
+            help_text="Card sales to visitors without an account, paid to you at once.",
+        ),
         "pending_escrow": inline_serializer(
             "PendingEscrow",
             {

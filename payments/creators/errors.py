@@ -123,11 +123,6 @@ class GuestTipCapExceeded(DomainError):
     )
 
 
-class GuestProductUnavailable(Conflict):
-    code = "guest_product_unavailable"
-    default_message = _("Only digital products can be bought without an account.")
-
-
 class GuestPaymentNotFound(NotFound):
     code = "not_found"
     default_message = _("No such payment.")

@@ -1,5 +1,5 @@
 """Pages of guest payments by card: a visitor without an account tips a creator, unlocks a
-post or buys a digital product (``services.guests``). Two steps like every payment page —
+post or buys a product (``services.guests``). Two steps like every payment page —
 a form, then a review with the fee lines — then the payment's own page, which waits for
 the processor's confirmation (and asks for 3-D Secure when the bank wants it).
 
@@ -147,10 +147,10 @@ def guest_unlock_page(request, post_id: int):
 
 
 def guest_product_page(request, product_id: int):
-    """A visitor buys one digital product by card."""
+    """A visitor buys one product by card (a physical one with a shipping address)."""
     product = (
         Product.objects.select_related("seller", "post")
-        .filter(pk=product_id, is_active=True, kind=Product.Kind.DIGITAL)
+        .filter(pk=product_id, is_active=True)
         .first()
     )
     if product is None or not product.seller.is_active:
@@ -162,9 +162,24 @@ def guest_product_page(request, product_id: int):
         return render(request, "payments/creators/guest_checkout.html", ctx)
 
     def start(*, amount, message, **kw):
-        return guests.guest_checkout_start(kind="product", product_id=product.pk, **kw)
+        return guests.guest_checkout_start(
+            kind="product",
+            product_id=product.pk,
+            shipping_name=request.POST.get("shipping_name", ""),
+            shipping_address=request.POST.get("shipping_address", ""),
+            **kw,
+        )
 
-    return checkout_post(request, ctx, start=start, amount_from_form=False, fee_kind="sale")
+    def shipping_check(amount: Money) -> Money:
+        # At the review already, so the guest corrects the address before paying.
+        guests.shipping_clean(
+            product, request.POST.get("shipping_name"), request.POST.get("shipping_address")
+        )
+        return amount
+
+    return checkout_post(
+        request, ctx, start=start, amount_from_form=False, fee_kind="sale", check=shipping_check
+    )
 
 
 def guest_payment_page(request, client_key: str):
@@ -175,7 +190,7 @@ def guest_payment_page(request, client_key: str):
     except NotFound:
         raise Http404 from None
     ctx = {"guest": guest}
-    if guest.status == GuestPayment.Status.COMPLETED and guest.kind in ("unlock", "product"):
+    if guest.status == GuestPayment.Status.COMPLETED and guests.guest_has_access(guest):
         ctx["access_token"] = guests.guest_access_token(guest=guest)
     template = "payments/creators/guest_payment.html" + ("#status" if request.htmx else "")
     return render(request, template, ctx)
@@ -220,9 +235,7 @@ def guest_purchases_page(request):
     items = [
         {
             "guest": g,
-            "token": guests.guest_access_token(guest=g)
-            if g.kind in ("unlock", "product")
-            else None,
+            "token": guests.guest_access_token(guest=g) if guests.guest_has_access(g) else None,
         }
         for g in rows
     ]

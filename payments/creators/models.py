@@ -28,6 +28,7 @@ from core.money import Money
 
 MESSAGE_MAX_LENGTH = 280
 ADDRESS_MAX_LENGTH = 500
+SHIPPING_NAME_MAX_LENGTH = 200
 TIER_NAME_MAX_LENGTH = 60
 TIER_PERKS_MAX_LENGTH = 1000
 PRODUCT_TITLE_MAX_LENGTH = 120
@@ -415,7 +416,7 @@ class MembershipCharge(models.Model):
 
 class GuestPayment(models.Model):
     """A payment by card from a visitor without an account: a tip, the unlock of one post,
-    a digital product, or a payment link (``payments.creators.services.guests``).
+    a product, or a payment link (``payments.creators.services.guests``).
 
     Recorded (``created``) before the processor is called; ``completed`` only by the
     processor's ``payment_intent.succeeded`` webhook, in the one transaction that books the
@@ -468,6 +469,9 @@ class GuestPayment(models.Model):
     payment_id = models.CharField(max_length=255, blank=True)
     card_fingerprint = models.CharField(max_length=64)
     ip = models.GenericIPAddressField()
+    # A physical product's recipient, for the seller to ship to (never in a webhook event).
+    shipping_name = models.CharField(max_length=SHIPPING_NAME_MAX_LENGTH, blank=True)
+    shipping_address = models.TextField(max_length=ADDRESS_MAX_LENGTH, blank=True)
     # Where the guest paid (scheme and host): the e-mailed access link points back there.
     site_url = models.CharField(max_length=200, blank=True)
     entry = models.ForeignKey(
@@ -512,6 +516,12 @@ class GuestPayment(models.Model):
             models.Index(fields=["email", "status"], name="guestpay_email"),
             models.Index(fields=["creator", "-id"], name="guestpay_creator_newest"),
             models.Index(fields=["status", "created_at"], name="guestpay_status_age"),
+            # A link's guest payments (its list and its totals on the owner's pages).
+            models.Index(
+                fields=["link_id", "-id"],
+                condition=Q(link_id__isnull=False),
+                name="guestpay_link_newest",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -118,6 +118,19 @@ def orders_for(*, user: User, role: str) -> QuerySet[Order]:
     )
 
 
+def guest_sales_of(*, seller: User, limit: int = 100) -> list[GuestPayment]:
+    """The seller's completed card sales to visitors without an account, newest first,
+    with the product and, for a physical one, where to ship it (the seller is the one
+    person who sees it; the guest's e-mail is not shown)."""
+    return list(
+        GuestPayment.objects.filter(
+            creator=seller, kind=GuestPayment.Kind.PRODUCT, status=GuestPayment.Status.COMPLETED
+        )
+        .select_related("product")
+        .order_by("-id")[:limit]
+    )
+
+
 def order_get_for(*, user: User, order_id: int) -> Order | None:
     """The order if ``user`` is its buyer or seller, else None (callers answer 404)."""
     return (
@@ -150,8 +163,11 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
     series: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
 
     def add(kind: str, rows) -> None:
+        # Added, not set: a kind's wallet and guest payments of one day are two rows.
         for row in rows:
-            series[row["currency"]][kind][row["day"].isoformat()] = int(row["net"])
+            days_of_kind = series[row["currency"]][kind]
+            day = row["day"].isoformat()
+            days_of_kind[day] = days_of_kind.get(day, 0) + int(row["net"])
 
     def by_day(qs, date_field: str, net_expr):
         return (
@@ -200,6 +216,21 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
             Sum(F("amount") - F("fee")),
         ),
     )
+    # Guest card payments, settled to the creator at once (a guest's product is never in
+    # escrow): each counts once, on the day it completed, as the wallet payment of its
+    # kind. A payment link's (like a wallet payment of a link) is on the links page.
+    guest_done = GuestPayment.objects.filter(
+        creator=creator, status=GuestPayment.Status.COMPLETED, completed_at__gte=since
+    )
+    for kind, guest_kind in (
+        ("tip", GuestPayment.Kind.TIP),
+        ("unlock", GuestPayment.Kind.UNLOCK),
+        ("sale", GuestPayment.Kind.PRODUCT),
+    ):
+        add(
+            kind,
+            by_day(guest_done.filter(kind=guest_kind), "completed_at", Sum(F("amount") - F("fee"))),
+        )
     day_labels = [(since + timedelta(days=i + 1)).date().isoformat() for i in range(days)]
     supporters: dict[tuple[int, str], int] = defaultdict(int)
     for model, who in ((Tip, "tipper"), (Unlock, "buyer")):
@@ -248,6 +279,7 @@ def dashboard(*, creator: User, days: int = DASHBOARD_DAYS) -> dict:
             .select_related("product", "buyer")
             .order_by("-id")[:RECENT_SALES]
         ),
+        "recent_guest_sales": guest_sales_of(seller=creator, limit=RECENT_SALES),
         "pending_escrow": [
             {"currency": r["currency"], "amount": int(r["total"]), "orders": r["n"]} for r in escrow
         ],

@@ -303,7 +303,12 @@ def buy_page(request, product_id: int):
 def orders_page(request):
     role = "seller" if request.GET.get("role") == "seller" else "buyer"
     orders = selectors.orders_for(user=request.user, role=role)[:100]
-    return render(request, "payments/creators/orders.html", {"orders": orders, "role": role})
+    guest_sales = selectors.guest_sales_of(seller=request.user) if role == "seller" else []
+    return render(
+        request,
+        "payments/creators/orders.html",
+        {"orders": orders, "role": role, "guest_sales": guest_sales},
+    )
 
 
 @login_required
@@ -444,4 +449,5 @@ def dashboard_page(request):
 def dashboard_data(request):
     data = selectors.dashboard(creator=request.user)
     data.pop("recent_sales")
+    data.pop("recent_guest_sales")
     return JsonResponse(json.loads(json.dumps(data)))

@@ -56,10 +56,14 @@ def link_public_dict(link: PaymentLink) -> dict:
 
 
 def link_owner_dict(link: PaymentLink) -> dict:
+    if not hasattr(link, "paid_count"):  # a link just created or deactivated
+        link = selectors.links_with_totals(PaymentLink.objects.filter(pk=link.pk)).get()
     data = link_public_dict(link)
     data.update(
         max_uses=link.max_uses,
         uses=link.uses,
+        paid_count=link.paid_count,
+        paid_total=_money(link.paid_total, link.currency),
         created_at=link.created_at,
         deactivated_at=link.deactivated_at,
     )

@@ -42,6 +42,10 @@ LINK_OWNER = inline_serializer(
         **_PUBLIC_FIELDS,
         "max_uses": serializers.IntegerField(allow_null=True),
         "uses": serializers.IntegerField(),
+        "paid_count": serializers.IntegerField(
+            help_text="Completed payments: from wallets and by card from visitors."
+        ),
+        "paid_total": _money(help_text="The sum of those payments, before fees."),
         "created_at": serializers.DateTimeField(),
         "deactivated_at": serializers.DateTimeField(allow_null=True),
     },

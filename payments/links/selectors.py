@@ -3,7 +3,8 @@ not even another payer, learns who paid a link."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from payments.creators.models import GuestPayment
@@ -13,24 +14,39 @@ from payments.links.models import LinkPayment, PaymentLink
 PAGE_SIZE = 50
 
 
+def _paid(qs: QuerySet, value) -> Coalesce:
+    """One figure (a count or a sum) of the completed payments ``qs`` of the outer link."""
+    figure = qs.order_by().values("status").annotate(v=value).values("v")[:1]
+    return Coalesce(Subquery(figure, output_field=BigIntegerField()), Value(0))
+
+
+def links_with_totals(links: QuerySet[PaymentLink]) -> QuerySet[PaymentLink]:
+    """``links``, each with ``paid_count`` and ``paid_total`` (minor units of the link's
+    currency): its completed wallet payments and its completed guest card payments, each
+    counted once (one subquery per table, not a join of the two that would multiply)."""
+    wallet = LinkPayment.objects.filter(link_id=OuterRef("pk"), status=LinkPayment.Status.COMPLETED)
+    guest = GuestPayment.objects.filter(
+        kind=GuestPayment.Kind.LINK,
+        link_id=OuterRef("pk"),
+        status=GuestPayment.Status.COMPLETED,
+    )
+    return links.annotate(
+        paid_count=_paid(wallet, Count("id")) + _paid(guest, Count("id")),
+        paid_total=_paid(wallet, Sum("amount")) + _paid(guest, Sum("amount")),
+    )
+
+
 def links_of_owner(*, owner: User) -> QuerySet[PaymentLink]:
     """The owner's links, newest first, each with its completed payment count and total
-    (callers page it: the API by cursor, the page to ``PAGE_SIZE``)."""
-    done = Q(payments__status=LinkPayment.Status.COMPLETED)
-    return (
-        PaymentLink.objects.filter(owner=owner)
-        .annotate(
-            paid_count=Count("payments", filter=done),
-            paid_total=Sum("payments__amount", filter=done),
-        )
-        .order_by("-id")
-    )
+    (``links_with_totals``; callers page it: the API by cursor, the page to
+    ``PAGE_SIZE``)."""
+    return links_with_totals(PaymentLink.objects.filter(owner=owner)).order_by("-id")
 
 
 def link_of_owner(*, owner: User, slug: object) -> PaymentLink:
     """One of the owner's links; anyone else's (or none) is ``LinkNotFound``."""
     link = (
-        PaymentLink.objects.filter(owner=owner, slug=slug).first()
+        links_with_totals(PaymentLink.objects.filter(owner=owner, slug=slug)).first()
         if isinstance(slug, str)
         else None
     )

@@ -55,6 +55,7 @@ from payments.links.models import (
     LinkPayment,
     PaymentLink,
 )
+from payments.wallets.events import event_spec
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 
@@ -319,6 +320,21 @@ def _receipts(*, payment: LinkPayment, link: PaymentLink, payer: User) -> None:
             "message": payment.message,
         },
         params={"note": f" · {note}" if note else ""},
+        # The payee's webhook event, in the receipts' own statement (a transfer's shape).
+        events=[
+            event_spec(
+                "payment.received",
+                link.owner_id,
+                {
+                    "link_payment": payment.pk,
+                    "link": link.slug,
+                    "amount": Money(payment.amount, payment.currency).as_dict(),
+                    "fee": Money(payment.fee, payment.currency).as_dict(),
+                    "from": payer.handle,
+                    "note": payment.message,
+                },
+            )
+        ],
         sides=[
             ReceiptSide(
                 role="payee",

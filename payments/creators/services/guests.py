@@ -1,5 +1,6 @@
 """Guest payments by card: a visitor without an account tips a creator, unlocks one post,
-buys a digital product or pays a payment link, with a processor card token.
+buys a product (a physical one shipped to the address the guest gives) or pays a payment
+link, with a processor card token.
 
 No card number reaches us: the form sends a processor token (``pm_…``), as top-ups do.
 The flow is the card tip's (``tips``), with the guest's e-mail in place of an account:
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
@@ -54,10 +56,16 @@ from django.utils.translation import gettext_lazy as _
 from accounts.language import in_language_of
 from accounts.models import User
 from core.money import Money
+from core.text import text_clean
 from ledger import chart
 from payments.creators import errors
 from payments.creators.fees import fee_quote
-from payments.creators.models import GuestPayment, Product
+from payments.creators.models import (
+    ADDRESS_MAX_LENGTH,
+    SHIPPING_NAME_MAX_LENGTH,
+    GuestPayment,
+    Product,
+)
 from payments.creators.services.common import (
     SWEEP_BATCH,
     amount_check,
@@ -77,6 +85,7 @@ from payments.processors.base import (
     get_processor,
 )
 from payments.wallets.errors import InvalidPaymentMethod
+from payments.wallets.events import EventSpec, event_spec
 from payments.wallets.limits import limit_amount
 from payments.wallets.receipts import ReceiptSide, payment_receipts
 
@@ -128,11 +137,15 @@ def guest_checkout_start(
     amount: Money | None = None,
     message: str = "",
     site_url: str = "",
+    shipping_name: str = "",
+    shipping_address: str = "",
 ) -> GuestPayment:
     """Charge a guest's card for ``kind`` (see the module docstring).
 
     ``tip``: ``creator`` (the tip jar) or ``post_id``, and ``amount``. ``unlock``:
-    ``post_id`` (its price). ``product``: ``product_id`` (a digital product, one item).
+    ``post_id`` (its price). ``product``: ``product_id`` (one item; a physical one also
+    ``shipping_name`` and ``shipping_address``, kept for the seller, checked as a wallet
+    order's address).
     ``link``: ``link_id``, ``creator`` (the link's owner) and ``amount``, checked by
     ``payments.links`` first. ``client_key`` (random, from the form) makes a retry find
     the first payment.
@@ -140,7 +153,7 @@ def guest_checkout_start(
     Locks: advisory locks on the card fingerprint and the IP (while counting and
     inserting). Raises ``InvalidEmail``, ``InvalidPaymentMethod``, ``InvalidChoice``,
     ``PostNotFound``, ``PostNotForSale``, ``CreatorNotFound``, ``ProductNotFound``,
-    ``GuestProductUnavailable``, ``OutOfStock``, amount errors, text errors,
+    ``ShippingAddressRequired``, ``OutOfStock``, amount errors, text errors,
     ``GuestCardLimited``/``GuestIpLimited`` (429), ``GuestTipCapExceeded`` (422),
     ``CardDeclined`` (402; the row is failed) and ``ProcessorUnavailable`` (503: retry
     with the same ``client_key``).
@@ -166,6 +179,7 @@ def guest_checkout_start(
     )
     quote = fee_quote(kind=_FEE_KIND[kind], gross=target["money"])
     message = message_clean(message, field="message")
+    shipping = shipping_clean(target.get("product"), shipping_name, shipping_address)
     processor = get_processor()
     fingerprint = _fingerprint(processor, payment_method)
     try:
@@ -188,6 +202,7 @@ def guest_checkout_start(
                 card_fingerprint=fingerprint,
                 ip=ip,
                 site_url=site_url[:200],
+                **shipping,
             )
     except IntegrityError:
         guest = GuestPayment.objects.filter(client_key=client_key).first()
@@ -235,8 +250,6 @@ def _target(*, kind, creator, post_id, product_id, link_id, amount) -> dict:
         )
         if product is None or not product.seller.is_active:
             raise errors.ProductNotFound()
-        if product.kind != Product.Kind.DIGITAL:
-            raise errors.GuestProductUnavailable()
         if product.stock < 1:
             raise errors.OutOfStock()
         money = Money(product.price_amount, product.price_currency)
@@ -246,6 +259,29 @@ def _target(*, kind, creator, post_id, product_id, link_id, amount) -> dict:
             raise errors.InvalidChoice(details={"field": "link"})
         return {"creator": creator, "money": amount_check(money=amount)}
     raise errors.InvalidChoice(details={"field": "kind", "choices": GuestPayment.Kind.values})
+
+
+def shipping_clean(product: Product | None, name: object, address: object) -> dict:
+    """The recipient of a physical product, checked as a wallet order's shipping address
+    (both required); nothing for anything else. Raises ``ShippingAddressRequired`` and
+    the text errors."""
+    if product is None or product.kind != Product.Kind.PHYSICAL:
+        return {}
+    name = text_clean(
+        value=name if isinstance(name, str) else "",
+        max_length=SHIPPING_NAME_MAX_LENGTH,
+        field="shipping_name",
+    )
+    address = text_clean(
+        value=address if isinstance(address, str) else "",
+        max_length=ADDRESS_MAX_LENGTH,
+        field="shipping_address",
+    )
+    if not name:
+        raise errors.ShippingAddressRequired(details={"field": "shipping_name"})
+    if not address:
+        raise errors.ShippingAddressRequired(details={"field": "shipping_address"})
+    return {"shipping_name": name, "shipping_address": address}
 
 
 def _fingerprint(processor, payment_method: str) -> str:
@@ -479,8 +515,10 @@ def _book(guest: GuestPayment, *, payment_id: str) -> None:
         metadata={"kind": guest.kind, "payment": payment_id[:100], "post": guest.post_id},
     )
     if guest.product_id is not None:
-        # Digital stock is a count the seller set; a paid guest is served even when the
-        # last item went meanwhile (the money is taken), so the count stops at zero.
+        # Stock is a count the seller set; a paid guest is served even when the last
+        # item went meanwhile (the money is taken), so the count stops at zero. A guest's
+        # sale, physical too, settles to the seller at once, without escrow: there is no
+        # account to confirm delivery or to refund into.
         Product.objects.filter(pk=guest.product_id, stock__gte=1).update(stock=F("stock") - 1)
     now = timezone.now()
     guest.status = GuestPayment.Status.COMPLETED
@@ -497,6 +535,8 @@ def _book(guest: GuestPayment, *, payment_id: str) -> None:
         money=guest.money,
         data={"guest_payment": guest.pk, "kind": guest.kind, "message": guest.message},
         params={"note": f" · {guest.message}" if guest.message else ""},
+        # The webhook event of the wallet payment of the same kind, in the same statement.
+        events=[guest_event_spec(guest)],
         sides=[
             ReceiptSide(
                 role="creator",
@@ -515,6 +555,53 @@ def _book(guest: GuestPayment, *, payment_id: str) -> None:
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]), robust=True)
 
 
+_link_slug: Callable[[int], str] | None = None
+
+
+def link_slug_resolver_register(resolver: Callable[[int], str]) -> None:
+    """How a link payment's event names its link: ``payments.links`` (above this app,
+    never imported here) gives the slug of a link id at start-up."""
+    global _link_slug
+    _link_slug = resolver
+
+
+#: The outgoing webhook event of each kind: what the wallet payment of that kind emits.
+EVENT_KINDS = {
+    "tip": "tip.received",
+    "unlock": "post.unlocked",
+    "product": "order.paid",
+    "link": "payment.received",
+}
+
+
+def guest_event_spec(guest: GuestPayment) -> EventSpec | None:
+    """The creator's webhook event of a completed guest payment. The payload has the
+    wallet event's fields but ``"guest": true`` where the payer's handle would be: the
+    guest's e-mail address never leaves us."""
+    data: dict = {
+        "guest_payment": guest.pk,
+        "amount": guest.money.as_dict(),
+        "fee": Money(guest.fee, guest.currency).as_dict(),
+        "guest": True,
+    }
+    if guest.kind == GuestPayment.Kind.TIP:
+        data.update(post=guest.post_id, message=guest.message)
+    elif guest.kind == GuestPayment.Kind.UNLOCK:
+        data.update(post=guest.post_id)
+    elif guest.kind == GuestPayment.Kind.PRODUCT:
+        # An order event's fields; a guest sale is settled to the seller at once.
+        data.update(
+            product=guest.product_id,
+            quantity=1,
+            status=guest.status,
+            seller=guest.creator.handle,
+        )
+    else:
+        slug = _link_slug(guest.link_id) if _link_slug is not None else ""
+        data.update(link=slug, note=guest.message)
+    return event_spec(EVENT_KINDS[guest.kind], guest.creator_id, data)
+
+
 def _guest_receipt(guest: GuestPayment) -> tuple[str, str]:
     """The guest's e-mail, in the creator's language (the guest chose none)."""
     from django.urls import reverse
@@ -529,7 +616,7 @@ def _guest_receipt(guest: GuestPayment) -> tuple[str, str]:
                 % {"fee": Money(guest.fee, guest.currency).format()}
             ),
         ]
-        if guest.kind in (GuestPayment.Kind.UNLOCK, GuestPayment.Kind.PRODUCT):
+        if guest_has_access(guest):
             url = guest.site_url.rstrip("/") + reverse(
                 "payments:guest-access", args=[guest_access_token(guest=guest)]
             )
@@ -601,6 +688,14 @@ def guests_sweep(*, now: datetime | None = None) -> int:
 
 
 # --- access and claims ----------------------------------------------------------------------
+def guest_has_access(guest: GuestPayment) -> bool:
+    """Whether a payment opens something online: an unlock or a digital product (a
+    physical product is shipped, with no access link)."""
+    if guest.kind == GuestPayment.Kind.UNLOCK:
+        return True
+    return guest.kind == GuestPayment.Kind.PRODUCT and guest.product.kind == Product.Kind.DIGITAL
+
+
 def guest_access_token(*, guest: GuestPayment) -> str:
     """A signed, timestamped token naming the payment (and its e-mail, so a token cannot
     outlive a change of the row's owner). Checked by ``guest_access_check``."""
@@ -633,6 +728,7 @@ def guest_access_check(*, token: object, max_age: int | None = None) -> GuestPay
             status=GuestPayment.Status.COMPLETED,
             kind__in=[GuestPayment.Kind.UNLOCK, GuestPayment.Kind.PRODUCT],
         )
+        .exclude(product__kind=Product.Kind.PHYSICAL)
         .first()
     )
     if guest is None:

@@ -235,3 +235,50 @@ def test_purchases_page_lists_what_was_bought_with_a_verified_address():
     page = client.get("/pay/guest/purchases").content.decode()
     assert "Read the unlocked post" in page
     assert services.post_get_for_payment(post.pk)  # still a visible post
+
+
+def test_a_visitor_buys_a_physical_product_with_a_shipping_address_and_the_seller_sees_it():
+    from payments.creators.tests.test_guest_payments import physical_product
+
+    seller = make_user()
+    product = physical_product(seller, price=900)
+    url = f"/pay/guest/product/{product.pk}"
+    client = Client()
+    form = client.get(url).content.decode()
+    assert 'name="shipping_name"' in form and 'name="shipping_address"' in form
+    # Without an address: a 4xx at the review and at the payment, nothing written.
+    review = client.post(url, {"client_key": KEY, "email": "v@example.com", "step": "review"})
+    assert review.status_code == 400
+    assert "shipping address" in review.content.decode()
+    assert pay(client, url, shipping_name="Ada").status_code == 400
+    assert not GuestPayment.objects.exists()
+
+    ship = {"shipping_name": "Ada Lovelace", "shipping_address": "12 Main St\nSpringfield"}
+    review = client.post(
+        url, {"client_key": KEY, "email": "v@example.com", "step": "review", **ship}
+    )
+    assert review.status_code == 200
+    assert "Ada Lovelace" in review.content.decode()
+    assert 'name="shipping_address" value="12 Main St\nSpringfield"' in review.content.decode()
+    done = pay(client, url, **ship)
+    guest = GuestPayment.objects.get()
+    assert done.status_code == 302 and guest.shipping_name == "Ada Lovelace"
+    deliver(guest.payment_id)
+    status = client.get(done.url).content.decode()
+    assert "Completed" in status and "/pay/guest/access/" not in status
+    assert available(seller) == 810
+
+    seller_client = Client()
+    seller_client.force_login(seller)
+    sales = seller_client.get("/orders?role=seller").content.decode()
+    assert "Ada Lovelace" in sales and "12 Main St<br>Springfield" in sales
+    assert "visitor@example.com" not in sales
+    # Once the address is verified on an account, the purchase is listed, with no download.
+    from allauth.account.models import EmailAddress
+
+    buyer = make_user()
+    EmailAddress.objects.filter(user=buyer).update(email="visitor@example.com", verified=True)
+    buyer_client = Client()
+    buyer_client.force_login(buyer)
+    purchases = buyer_client.get("/pay/guest/purchases").content.decode()
+    assert "$9.00" in purchases and "Get your download" not in purchases

@@ -12,6 +12,7 @@ import pytest
 from django.core import mail, signing
 
 from core.money import Money
+from core.text import TextTooLong
 from ledger import chart
 from ledger.models import Entry
 from payments.creators import errors, selectors, services, webhook_handlers
@@ -159,21 +160,86 @@ def test_worked_example_guest_digital_product_takes_one_from_stock():
     assert_ledger_ok()
 
 
-def test_a_physical_product_cannot_be_bought_as_a_guest():
-    seller = make_user()
+def physical_product(seller, price=900, stock=3):
     post = make_post(seller)
-    product = services.product_create(
+    return services.product_create(
         seller=seller,
         post_id=post.pk,
         title="Mug",
         description="",
-        price=Money(900, "USD"),
-        stock=3,
+        price=Money(price, "USD"),
+        stock=stock,
         kind="physical",
     )
-    with pytest.raises(errors.GuestProductUnavailable):
-        start("product", product_id=product.pk)
+
+
+def test_worked_example_guest_physical_product_settles_to_the_seller_with_the_address(
+    django_capture_on_commit_callbacks,
+):
+    seller = make_user()
+    product = physical_product(seller, price=900, stock=3)
+    guest = start(
+        "product",
+        product_id=product.pk,
+        shipping_name="  Ada Lovelace ",
+        shipping_address="12 St James's Square\nLondon SW1Y 4JH",
+    )
+    assert (guest.shipping_name, guest.shipping_address) == (
+        "Ada Lovelace",
+        "12 St James's Square\nLondon SW1Y 4JH",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(guest.payment_id)
+    guest.refresh_from_db()
+    assert (guest.status, guest.amount, guest.fee) == ("completed", 900, 90)
+    # As a digital sale: straight to the seller at the sale rate, no escrow.
+    assert postings_of(entry_of(guest)) == [
+        (CLEARING, "D", 900, "USD"),
+        (wallet(seller), "C", 810, "USD"),
+        (FEES, "C", 90, "USD"),
+    ]
+    assert entry_of(guest).code == "creator.sale.card"
+    assert available(seller) == 810
+    assert Product.objects.get(pk=product.pk).stock == 2
+    assert_ledger_ok()
+    # Nothing to open online: no access link in the receipt, none accepted.
+    assert not guests.guest_has_access(guest)
+    receipt = next(m for m in mail.outbox if "fan@example.com" in m.to)
+    assert "/pay/guest/access/" not in receipt.body
+    with pytest.raises(errors.GuestAccessInvalid):
+        guests.guest_access_check(token=guests.guest_access_token(guest=guest))
+    # The seller's list of card sales carries where to ship it.
+    (sale,) = selectors.guest_sales_of(seller=seller)
+    assert sale.pk == guest.pk and sale.shipping_name == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    ("name", "address", "error"),
+    [
+        ("", "12 Main St", errors.ShippingAddressRequired),
+        ("Ada", "   ", errors.ShippingAddressRequired),
+        (None, None, errors.ShippingAddressRequired),
+        ("Ada", "x" * 501, TextTooLong),
+        ("x" * 201, "12 Main St", TextTooLong),
+    ],
+)
+def test_a_physical_product_needs_a_valid_address_and_bad_ones_write_nothing(name, address, error):
+    seller = make_user()
+    product = physical_product(seller)
+    with pytest.raises(error) as exc:
+        start("product", product_id=product.pk, shipping_name=name, shipping_address=address)
+    assert 400 <= exc.value.status < 500
     assert not GuestPayment.objects.exists()
+    assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def test_a_digital_product_keeps_no_address():
+    seller = make_user()
+    product = digital_product(seller)
+    guest = start(
+        "product", product_id=product.pk, shipping_name="Ada", shipping_address="12 Main St"
+    )
+    assert (guest.shipping_name, guest.shipping_address) == ("", "")
 
 
 # --- exactly once -----------------------------------------------------------------------------
