@@ -467,7 +467,10 @@ def test_every_resource_says_its_type_first(schema):
         if name in OBJECT_NOT_YET or ("id" not in props and name not in RESOURCES_WITHOUT_ID):
             continue
         first = next(iter(props))
-        enum = _resolve(schema, props[first]).get("enum", []) if first == "object" else []
+        declared = props[first]
+        if len(declared.get("allOf", [])) == 1:
+            declared = declared["allOf"][0]  # an enum with a description
+        enum = _resolve(schema, declared).get("enum", []) if first == "object" else []
         if len(enum) != 1 or "object" not in node.get("required", []):
             missing.append(name)
         else:
