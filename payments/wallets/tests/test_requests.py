@@ -32,7 +32,9 @@ def test_worked_example_request_paid():
     assert res.status_code == 201, res.json()
     rid = res.json()["id"]
     inbox = api(bob).get("/api/v1/requests").json()["data"]
-    assert [(r["id"], r["to"], r["amount"]) for r in inbox] == [(rid, "alice_r", 1200)]
+    assert [(r["object"], r["id"], r["to"], r["amount"]) for r in inbox] == [
+        ("money_request", rid, "alice_r", {"amount": 1200, "currency": "USD"})
+    ]
 
     paid = post(api(bob), f"/api/v1/requests/{rid}/pay")
     again = post(api(bob), f"/api/v1/requests/{rid}/pay")

@@ -31,13 +31,15 @@ def test_worked_example_transfer_20_00():
 
     assert res.status_code == 201, res.json()
     body = res.json()
-    assert (body["from"], body["to"], body["amount"], body["fee"], body["status"]) == (
+    assert (body["object"], body["from"], body["to"], body["status"]) == (
+        "transfer",
         "alice",
         "bob",
-        2000,
-        0,
         "completed",
     )
+    assert body["amount"] == {"amount": 2000, "currency": "USD"}
+    assert body["fee"] == {"amount": 0, "currency": "USD"}
+    assert "currency" not in body
     assert postings(body["entry_id"]) == [
         (f"wallet:user:{alice.pk}:USD", "D", 2000),
         (f"wallet:user:{bob.pk}:USD", "C", 2000),
