@@ -57,7 +57,12 @@ def test_worked_example_topup_50_00_with_its_fee():
     assert res.status_code == 201, res.json()
     assert res.json()["status"] == "pending"
     assert client.get("/api/v1/wallet").json()["balances"] == [
-        {"currency": "USD", "available": 0, "pending": 5000}
+        {
+            "object": "balance",
+            "currency": "USD",
+            "available": {"amount": 0, "currency": "USD"},
+            "pending": {"amount": 5000, "currency": "USD"},
+        }
     ]
     row = TopUp.objects.get(pk=res.json()["id"])
 
