@@ -270,7 +270,8 @@ def test_a_usd_wallet_pays_a_eur_account_through_the_quote(settings):
         format="json",
     ).json()
     conversion = quote["conversion"]
-    assert quote["total"] == {"amount": 5000, "currency": "EUR"} and conversion["source"]["currency"] == "USD"
+    assert quote["total"] == {"amount": 5000, "currency": "EUR"}
+    assert conversion["source"]["currency"] == "USD"
     assert conversion["fx_fee"]["amount"] > 0 and conversion["expires_at"]
 
     bad = post(

@@ -1,7 +1,8 @@
 """Typed answers of the SocialPay API: frozen dataclasses built from the JSON.
 
 Every amount is a ``Money`` (``{"amount": 1250, "currency": "EUR"}`` on the wire: integer
-minor units, 12.50 €, and an upper-case ISO 4217 currency); times are aware ``datetime`` values in UTC (the API sends RFC 3339 with ``Z``).
+minor units, 12.50 €, and an upper-case ISO 4217 currency); times are aware ``datetime``
+values in UTC (the API sends RFC 3339 with ``Z``).
 Fields the API adds later are ignored, so a newer server does not break an older client.
 """
 
