@@ -537,6 +537,9 @@ SPECTACULAR_SETTINGS = {
         "TipObjectEnum": ["tip"],
         "PaymentLinkObjectEnum": ["payment_link"],
         "LinkPaymentObjectEnum": ["link_payment"],
+        "PostObjectEnum": ["post"],
+        "UserObjectEnum": ["user"],
+        "WebhookEndpointObjectEnum": ["webhook_endpoint"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -11,3 +11,15 @@ from rest_framework import serializers
 
 def object_field(name: str) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=[name], help_text=f'Always "{name}".')
+
+
+class ObjectField(serializers.ChoiceField):
+    """``object_field`` for a model serializer: read-only, the same value for every row."""
+
+    def __init__(self, name: str, **kwargs):
+        self.type_name = name
+        kwargs.update(read_only=True, source="*", help_text=f'Always "{name}".')
+        super().__init__(choices=[name], **kwargs)
+
+    def to_representation(self, value) -> str:
+        return self.type_name

@@ -209,7 +209,7 @@ def test_api_takes_photos_as_multipart_and_shows_them(make_user, client_for):
     post_id = response.json()["id"]
     repost = client_for(reader).post(f"/api/v1/posts/{post_id}/repost").json()
     assert repost["images"] == [] and repost["repost_of"]["images"] == images
-    timeline = client_for(author).get("/api/v1/timeline").json()["results"]
+    timeline = client_for(author).get("/api/v1/timeline").json()["data"]
     assert timeline[0]["images"] == images
 
 
