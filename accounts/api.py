@@ -39,6 +39,7 @@ from accounts.serializers import (
     UserProfileSerializer,
     UserPublicSerializer,
 )
+from core.api.objects import ObjectField
 from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from core.api.throttling import ScopedRateThrottle
 from core.exceptions import DomainError
@@ -389,6 +390,7 @@ class MeApi(APIView):
             OpenApiExample(
                 "You",
                 value={
+                    "object": "user",
                     "handle": "alice",
                     "display_name": "Alice",
                     "bio": "Coffee, code, climbing.",
@@ -621,6 +623,7 @@ class NotificationUnreadCountApi(APIView):
 
 
 class DataExportSerializer(serializers.Serializer):
+    object = ObjectField("data_export")
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=DataExport.Status.choices)
     progress = serializers.IntegerField(help_text="Percent done.")

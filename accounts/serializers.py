@@ -6,16 +6,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiToken, Notification, User
+from core.api.objects import ObjectField
 
 
 class UserPublicSerializer(serializers.ModelSerializer):
+    object = ObjectField("user")
     avatar_url = serializers.SerializerMethodField()
     # Not the model's URLField: a profile without a link answers "", which is no URI.
     link = serializers.CharField(read_only=True, help_text="A URL, or empty.")
 
     class Meta:
         model = User
-        fields = ["handle", "display_name", "bio", "link", "avatar_url", "date_joined"]
+        fields = ["object", "handle", "display_name", "bio", "link", "avatar_url", "date_joined"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -89,12 +91,14 @@ class NotificationDataField(serializers.JSONField):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
+    object = ObjectField("notification")
     actor = UserPublicSerializer(allow_null=True)
     data = NotificationDataField(read_only=True)
 
     class Meta:
         model = Notification
         fields = [
+            "object",
             "id",
             "kind",
             "actor",
@@ -110,12 +114,14 @@ class NotificationSerializer(serializers.ModelSerializer):
 class ApiTokenSerializer(serializers.ModelSerializer):
     """A token as its owner sees it: never the secret (shown once, at creation)."""
 
+    object = ObjectField("api_token")
     scopes = serializers.ListField(child=serializers.CharField())
     current = serializers.BooleanField(default=False, help_text="The token of this request.")
 
     class Meta:
         model = ApiToken
         fields = [
+            "object",
             "id",
             "name",
             "prefix",

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, TextField, UnknownField, parse
 from accounts.selectors import user_get_by_handle
+from core.api.objects import object_field
 from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from core.api.parsers import StrictJSONParser
 from core.exceptions import InvalidChoice
@@ -270,7 +271,9 @@ class PostReportApi(APIView):
         operation_id="posts_report",
         request=ReportInput,
         responses={
-            201: inline_serializer("ReportOutput", {"id": serializers.IntegerField()}),
+            201: inline_serializer(
+                "ReportOutput", {"object": object_field("report"), "id": serializers.IntegerField()}
+            ),
             404: ERROR,
             409: ERROR,
         },
@@ -280,7 +283,7 @@ class PostReportApi(APIView):
         report = services.report_create(
             reporter=request.user, post_id=post_id, reason=data.get("reason", "")
         )
-        return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
+        return Response({"object": "report", "id": report.pk}, status=status.HTTP_201_CREATED)
 
 
 class TimelineApi(APIView):

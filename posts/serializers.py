@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
 from core.api.money import MoneyOutput
+from core.api.objects import ObjectField
 from posts.images import image_url
 from posts.models import Post
 from posts.rendering import render_post_text
@@ -34,6 +35,7 @@ def _images(rows: list[dict] | None) -> list[dict]:
 
 
 class PostBriefSerializer(serializers.ModelSerializer):
+    object = ObjectField("post")
     author = UserPublicSerializer()
     html = serializers.SerializerMethodField(help_text="Safe HTML: links, mentions, hashtags.")
     images = serializers.SerializerMethodField(help_text="Photos, in order, re-encoded.")
@@ -41,6 +43,7 @@ class PostBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Post
         fields = [
+            "object",
             "id",
             "author",
             "text",

@@ -532,6 +532,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProductKindEnum": "payments.creators.models.Product.Kind",
         "PaymentLinkKindEnum": "payments.links.models.PaymentLink.Kind",
+        # The ``object`` types used by more than one component (core.api.objects).
+        "ListObjectEnum": ["list"],
+        "TipObjectEnum": ["tip"],
+        "PaymentLinkObjectEnum": ["payment_link"],
+        "LinkPaymentObjectEnum": ["link_payment"],
+        "PostObjectEnum": ["post"],
+        "UserObjectEnum": ["user"],
+        "WebhookEndpointObjectEnum": ["webhook_endpoint"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,12 +1,15 @@
 """The dated API version: every answer under ``/api/`` says which version of the contract
-it follows (``SocialPay-Version: 2026-12-01``), and a client may pin one by sending the same
+it follows (``SocialPay-Version: 2026-12-06``), and a client may pin one by sending the same
 header; a version this server does not know is refused (400 ``unsupported_api_version``)
 before anything runs, so a client never gets an answer in a contract it did not ask for.
 
 A new dated version is added when a change could break a client that parses answers
 strictly; each one is listed in ``docs/api-changelog.md``. While there is one version, a
 pin only checks; the pinned version is on ``request.api_version`` for views that one day
-answer older versions in their old shape.
+answer older versions in their old shape. No view answers an older shape yet, so a
+version whose shapes are gone is dropped from ``VERSIONS`` rather than kept: a client
+pinned to it is refused (400) instead of silently reading the new shape. 2026-12-06 (one
+money shape, ``object`` on every money resource) replaced 2026-12-01 that way.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from core.exceptions import ValidationFailed
 
 HEADER = "SocialPay-Version"
 #: Every version this server answers, oldest first; the last is the current one.
-VERSIONS = ("2026-12-01",)
+VERSIONS = ("2026-12-06",)
 CURRENT = VERSIONS[-1]
 
 

@@ -59,6 +59,7 @@ def _money(amount: int, currency: str) -> dict:
 
 def tip_dict(tip: Tip) -> dict:
     return {
+        "object": "tip",
         "id": tip.pk,
         "post": tip.post_id,
         "creator": tip.creator.handle,
@@ -76,6 +77,7 @@ def tip_dict(tip: Tip) -> dict:
 
 def unlock_dict(unlock: Unlock) -> dict:
     return {
+        "object": "unlock",
         "id": unlock.pk,
         "post": unlock.post_id,
         "amount": _money(unlock.amount, unlock.currency),
@@ -89,6 +91,7 @@ def unlock_dict(unlock: Unlock) -> dict:
 
 def product_dict(product: Product) -> dict:
     return {
+        "object": "product",
         "id": product.pk,
         "post": product.post_id,
         "title": product.title,
@@ -101,6 +104,7 @@ def product_dict(product: Product) -> dict:
 
 def order_dict(order: Order, viewer) -> dict:
     data = {
+        "object": "order",
         "id": order.pk,
         "product": order.product_id,
         "title": order.product.title,
@@ -125,6 +129,7 @@ def order_dict(order: Order, viewer) -> dict:
 
 def membership_dict(m: Membership) -> dict:
     return {
+        "object": "membership",
         "id": m.pk,
         "tier": m.tier_id,
         "tier_name": m.tier.name,
@@ -139,6 +144,7 @@ def membership_dict(m: Membership) -> dict:
 
 def tier_dict(t: MembershipTier) -> dict:
     return {
+        "object": "membership_tier",
         "id": t.pk,
         "creator": t.creator.handle,
         "name": t.name,
@@ -494,6 +500,7 @@ class DashboardApi(APIView):
         data["recent_sales"] = [order_dict(o, request.user) for o in data["recent_sales"]]
         data["recent_guest_sales"] = [
             {
+                "object": "guest_sale",
                 "id": g.pk,
                 "product": g.product_id,
                 "title": g.product.title,
@@ -504,4 +511,14 @@ class DashboardApi(APIView):
             }
             for g in data["recent_guest_sales"]
         ]
+        # The selector's rows also feed the dashboard page; the API nests their money.
+        data["top_supporters"] = [
+            {"handle": row["handle"], "amount": _money(row["amount"], row["currency"])}
+            for row in data["top_supporters"]
+        ]
+        data["pending_escrow"] = [
+            {"amount": _money(row["amount"], row["currency"]), "orders": row["orders"]}
+            for row in data["pending_escrow"]
+        ]
+        data["mrr"] = [_money(row["amount"], row["currency"]) for row in data["mrr"]]
         return Response(data)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers
 
 from core.api.money import MoneyOutput
+from core.api.objects import object_field
 from core.api.pagination import list_of
 from payments.creators.models import Membership, Order, Product
 
@@ -21,6 +22,7 @@ def _money(**kwargs):
 TIP = inline_serializer(
     "Tip",
     {
+        "object": object_field("tip"),
         "id": serializers.IntegerField(),
         "post": serializers.IntegerField(allow_null=True),
         "creator": serializers.CharField(help_text="The creator's handle."),
@@ -38,6 +40,7 @@ TIP = inline_serializer(
 PUBLIC_TIP = inline_serializer(
     "PublicTip",
     {
+        "object": object_field("tip"),
         "id": serializers.IntegerField(),
         "from": serializers.CharField(help_text="The tipper's handle."),
         "note": serializers.CharField(allow_blank=True),
@@ -50,6 +53,7 @@ PUBLIC_TIPS = list_of(PUBLIC_TIP, "PublicTipList")
 UNLOCK = inline_serializer(
     "Unlock",
     {
+        "object": object_field("unlock"),
         "id": serializers.IntegerField(),
         "post": serializers.IntegerField(),
         "amount": _money(),
@@ -64,6 +68,7 @@ UNLOCK = inline_serializer(
 PRODUCT = inline_serializer(
     "Product",
     {
+        "object": object_field("product"),
         "id": serializers.IntegerField(),
         "post": serializers.IntegerField(),
         "title": serializers.CharField(),
@@ -77,6 +82,7 @@ PRODUCT = inline_serializer(
 ORDER = inline_serializer(
     "Order",
     {
+        "object": object_field("order"),
         "id": serializers.IntegerField(),
         "product": serializers.IntegerField(),
         "title": serializers.CharField(allow_blank=True),
@@ -104,6 +110,7 @@ ORDERS = list_of(ORDER, "OrderList")
 TIER = inline_serializer(
     "MembershipTier",
     {
+        "object": object_field("membership_tier"),
         "id": serializers.IntegerField(),
         "creator": serializers.CharField(),
         "name": serializers.CharField(),
@@ -115,6 +122,7 @@ TIER = inline_serializer(
 MEMBERSHIP = inline_serializer(
     "Membership",
     {
+        "object": object_field("membership"),
         "id": serializers.IntegerField(),
         "tier": serializers.IntegerField(),
         "tier_name": serializers.CharField(),
@@ -149,8 +157,7 @@ DASHBOARD = inline_serializer(
             "TopSupporter",
             {
                 "handle": serializers.CharField(),
-                "amount": serializers.IntegerField(),
-                "currency": serializers.CharField(),
+                "amount": _money(help_text="What they paid the creator over the period."),
             },
             many=True,
         ),
@@ -158,6 +165,7 @@ DASHBOARD = inline_serializer(
         "recent_guest_sales": inline_serializer(
             "GuestSale",
             {
+                "object": object_field("guest_sale"),
                 "id": serializers.IntegerField(),
                 "product": serializers.IntegerField(),
                 "title": serializers.CharField(),
@@ -174,18 +182,13 @@ DASHBOARD = inline_serializer(
         "pending_escrow": inline_serializer(
             "PendingEscrow",
             {
-                "currency": serializers.CharField(),
-                "amount": serializers.IntegerField(),
+                "amount": _money(help_text="Held for orders not released yet."),
                 "orders": serializers.IntegerField(),
             },
             many=True,
         ),
         "members": serializers.IntegerField(),
-        "mrr": inline_serializer(
-            "MonthlyRecurring",
-            {"currency": serializers.CharField(), "amount": serializers.IntegerField()},
-            many=True,
-        ),
+        "mrr": _money(many=True, help_text="Monthly recurring revenue, one per currency."),
     },
 )
 
@@ -199,6 +202,7 @@ TIP_EXAMPLES = [
     OpenApiExample(
         "Tip completed",
         value={
+            "object": "tip",
             "id": 77,
             "post": 1234,
             "creator": "carol",

@@ -101,6 +101,7 @@ def post_tips_public(*, post_id: int) -> QuerySet[Tip]:
 
 def tip_public_dict(tip: Tip) -> dict:
     return {
+        "object": "tip",
         "id": tip.pk,
         "from": tip.tipper.handle,
         "note": tip.message,

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
+from core.api.objects import object_field
 from core.api.throttling import ScopedRateThrottle
 from core.idempotency import HEADER, idempotent_api
 from payments.fx import selectors, services
@@ -37,6 +38,7 @@ def _money_field(name: str):
 
 
 class FxQuoteOutput(serializers.Serializer):
+    object = object_field("fx_quote")
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=["open", "expired", "used"])
     source = _money_field("FxSourceMoney")
@@ -68,6 +70,7 @@ def quote_payload(quote: FxQuote) -> dict:
     else:
         status = "open"
     return {
+        "object": "fx_quote",
         "id": str(quote.pk),
         "status": status,
         "source": pricing.source.as_dict(),

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_inputs import StrictSerializer, parse
+from core.api.objects import ObjectField
 from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from payments.hooks import selectors, services
 from payments.hooks.models import Delivery, Endpoint
@@ -27,17 +28,14 @@ class Timestamp(serializers.DateTimeField):
 
 
 class EndpointOutput(serializers.Serializer):
+    object = ObjectField("webhook_endpoint")
     id = serializers.CharField(source="public_id")
-    object = serializers.SerializerMethodField()
     url = serializers.URLField()
     description = serializers.CharField()
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES))
     is_active = serializers.BooleanField()
     previous_secret_expires_at = Timestamp(allow_null=True)
     created_at = Timestamp()
-
-    def get_object(self, _obj) -> str:
-        return "webhook_endpoint"
 
 
 class EndpointWithSecretOutput(EndpointOutput):
@@ -53,8 +51,8 @@ class AttemptOutput(serializers.Serializer):
 
 
 class DeliveryOutput(serializers.Serializer):
+    object = ObjectField("webhook_delivery")
     id = serializers.CharField(source="public_id")
-    object = serializers.SerializerMethodField()
     event_id = serializers.CharField(source="event.public_id")
     event_type = serializers.CharField(source="event.kind")
     status = serializers.ChoiceField(choices=Delivery.Status.choices)
@@ -62,9 +60,6 @@ class DeliveryOutput(serializers.Serializer):
     next_attempt_at = Timestamp(allow_null=True)
     delivered_at = Timestamp(allow_null=True)
     created_at = Timestamp()
-
-    def get_object(self, _obj) -> str:
-        return "webhook_delivery"
 
 
 DeliveryPage = list_of(DeliveryOutput, "DeliveryPage")

@@ -40,6 +40,7 @@ def _money(amount: int | None, currency: str) -> dict | None:
 def link_public_dict(link: PaymentLink) -> dict:
     """What anyone with the link may read."""
     data = {
+        "object": "payment_link",
         "slug": link.slug,
         "owner": {"handle": link.owner.handle, "display_name": link.owner.display_name},
         "kind": link.kind,
@@ -72,6 +73,7 @@ def link_owner_dict(link: PaymentLink) -> dict:
 
 def payment_dict(payment: LinkPayment) -> dict:
     return {
+        "object": "link_payment",
         "id": payment.pk,
         "link": payment.link.slug,
         "amount": _money(payment.amount, payment.currency),

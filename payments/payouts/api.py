@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.api import ERROR
 from accounts.api_inputs import StrictSerializer, parse
 from core.api.money import MoneyOutput
+from core.api.objects import object_field
 from core.api.pagination import LIST_PARAMETERS, CursorPagination, list_of
 from core.idempotency import idempotent_api
 from core.money import InvalidAmount, Money
@@ -71,13 +72,16 @@ def _money(data: dict) -> Money:
 
 
 def payout_payload(payout: Payout) -> dict:
+    def money(amount: int) -> dict:
+        return {"amount": amount, "currency": payout.currency}
+
     return {
+        "object": "payout",
         "id": payout.pk,
         "status": payout.status,
-        "amount": payout.amount,
-        "fee": payout.fee,
-        "total": payout.amount + payout.fee,
-        "currency": payout.currency,
+        "amount": money(payout.amount),
+        "fee": money(payout.fee),
+        "total": money(payout.amount + payout.fee),
         "method": payout.method,
         "arrival_date": payout.arrival_date,
         "failure_code": payout.failure_code or None,
@@ -91,13 +95,14 @@ def payout_payload(payout: Payout) -> dict:
     }
 
 
+
 PAYOUT_FIELDS = {
+    "object": object_field("payout"),
     "id": serializers.IntegerField(),
     "status": serializers.CharField(),
-    "amount": serializers.IntegerField(),
-    "fee": serializers.IntegerField(),
-    "total": serializers.IntegerField(),
-    "currency": serializers.CharField(),
+    "amount": MoneyOutput(help_text="What reaches the bank account."),
+    "fee": MoneyOutput(),
+    "total": MoneyOutput(help_text="What leaves the wallet: amount + fee."),
     "method": serializers.CharField(),
     "arrival_date": serializers.DateField(allow_null=True),
     "failure_code": serializers.CharField(allow_null=True),
@@ -127,12 +132,12 @@ class PayoutListCreateApi(APIView):
             OpenApiExample(
                 "Payout accepted",
                 value={
+                    "object": "payout",
                     "id": 51,
                     "status": "pending",
-                    "amount": 10000,
-                    "fee": 0,
-                    "total": 10000,
-                    "currency": "EUR",
+                    "amount": {"amount": 10000, "currency": "EUR"},
+                    "fee": {"amount": 0, "currency": "EUR"},
+                    "total": {"amount": 10000, "currency": "EUR"},
                     "method": "standard",
                     "arrival_date": "2026-12-03",
                     "failure_code": None,
@@ -200,10 +205,10 @@ class PayoutQuoteInput(StrictSerializer):
 QUOTE_OUTPUT = inline_serializer(
     "PayoutQuote",
     {
-        "amount": serializers.IntegerField(),
-        "fee": serializers.IntegerField(),
-        "total": serializers.IntegerField(),
-        "currency": serializers.CharField(),
+        "object": object_field("payout_quote"),
+        "amount": MoneyOutput(),
+        "fee": MoneyOutput(),
+        "total": MoneyOutput(),
         "method": serializers.CharField(),
         "arrival_estimate": serializers.DateField(),
         "conversion": inline_serializer(
@@ -225,6 +230,7 @@ DESTINATION_OUTPUT = inline_serializer(
         "destination": inline_serializer(
             "PayoutDestination",
             {
+                "object": object_field("payout_destination"),
                 "id": serializers.IntegerField(),
                 "kind": serializers.ChoiceField(choices=["bank_account", "card"]),
                 "last4": serializers.CharField(),
@@ -262,10 +268,10 @@ class PayoutQuoteApi(APIView):
         else:
             quote = services.payout_quote(amount=money, method=method)
         body = {
-            "amount": quote.amount.amount,
-            "fee": quote.fee.amount,
-            "total": quote.total.amount,
-            "currency": quote.amount.currency,
+            "object": "payout_quote",
+            "amount": quote.amount.as_dict(),
+            "fee": quote.fee.as_dict(),
+            "total": quote.total.as_dict(),
             "method": quote.method,
             "arrival_estimate": quote.arrival_estimate.isoformat(),
             "conversion": None,
@@ -305,6 +311,7 @@ def destination_payload(destination: PayoutDestination | None) -> dict | None:
     if destination is None:
         return None
     return {
+        "object": "payout_destination",
         "id": destination.pk,
         "kind": destination.kind,
         "last4": destination.last4,

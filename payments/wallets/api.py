@@ -93,14 +93,18 @@ class _CurrencyField(_RawField):
     """Upper-case ISO 4217 code."""
 
 
+def _money(amount: int, currency: str) -> dict:
+    return {"amount": amount, "currency": currency}
+
+
 def transfer_dict(transfer: Transfer) -> dict:
     return {
+        "object": "transfer",
         "id": transfer.pk,
         "from": transfer.sender.handle,
         "to": transfer.recipient.handle,
-        "amount": transfer.amount,
-        "currency": transfer.currency,
-        "fee": 0,
+        "amount": _money(transfer.amount, transfer.currency),
+        "fee": _money(0, transfer.currency),
         "note": transfer.note,
         "visibility": transfer.visibility,
         "status": transfer.status,
@@ -111,12 +115,12 @@ def transfer_dict(transfer: Transfer) -> dict:
 
 def topup_dict(topup: TopUp) -> dict:
     return {
+        "object": "top_up",
         "id": topup.pk,
-        "amount": topup.amount,
-        "currency": topup.currency,
+        "amount": _money(topup.amount, topup.currency),
         "payment_method": topup.payment_method,
         "status": topup.status,
-        "fee": topup.fee,
+        "fee": _money(topup.fee, topup.currency),
         "decline_code": topup.decline_code or None,
         "created_at": topup.created_at,
     }
@@ -124,11 +128,11 @@ def topup_dict(topup: TopUp) -> dict:
 
 def request_dict(req: MoneyRequest) -> dict:
     return {
+        "object": "money_request",
         "id": req.pk,
         "from": req.payer.handle,
         "to": req.requester.handle,
-        "amount": req.amount,
-        "currency": req.currency,
+        "amount": _money(req.amount, req.currency),
         "note": req.note,
         "status": req.status,
         "transfer": req.transfer_id,
@@ -136,12 +140,39 @@ def request_dict(req: MoneyRequest) -> dict:
     }
 
 
+def balance_dict(balance: selectors.WalletBalance) -> dict:
+    # ``currency`` names the wallet; each amount carries it again, as every amount does.
+    return {
+        "object": "balance",
+        "currency": balance.currency,
+        "available": _money(balance.available, balance.currency),
+        "pending": _money(balance.pending, balance.currency),
+    }
+
+
+def statement_line_dict(line: selectors.StatementLine) -> dict:
+    return {
+        "object": "statement_line",
+        "entry_id": line.entry_id,
+        "posting_id": line.posting_id,
+        "created_at": line.created_at,
+        "description": line.description,
+        "counterparty": line.counterparty,
+        "amount": line.change.as_dict(),
+        "balance_after": line.balance_after.as_dict(),
+    }
+
+
+def feed_item_dict(item) -> dict:
+    return {"object": "feed_item", **item.as_dict()}
+
+
 # --- wallet ---------------------------------------------------------------------------------
 class WalletApi(APIView):
     @extend_schema(operation_id="wallet_get", responses={200: out.WALLET, 401: ERROR})
     def get(self, request):
         balances = selectors.wallet_balances(user=request.user)
-        return Response({"balances": [b.as_dict() for b in balances]})
+        return Response({"balances": [balance_dict(b) for b in balances]})
 
 
 class StatementApi(APIView):
@@ -161,14 +192,14 @@ class StatementApi(APIView):
             user=request.user, currency=currency, before=before, limit=limit
         )
         return paginator.keyset_response(
-            [line.as_dict() for line in page.lines], next_before=page.next_cursor
+            [statement_line_dict(line) for line in page.lines], next_before=page.next_cursor
         )
 
 
 class LimitsApi(APIView):
     @extend_schema(operation_id="limits_get", responses={200: out.LIMITS, 401: ERROR})
     def get(self, request):
-        return Response(limits_summary(user=request.user).as_dict())
+        return Response({"object": "limits", **limits_summary(user=request.user).as_dict()})
 
 
 # --- transfers ------------------------------------------------------------------------------
@@ -390,7 +421,7 @@ class FeedApi(APIView):
         more = len(items) > limit
         items = items[:limit]
         return paginator.keyset_response(
-            [i.as_dict() for i in items], next_before=items[-1].id if more else None
+            [feed_item_dict(i) for i in items], next_before=items[-1].id if more else None
         )
 
 
@@ -415,6 +446,11 @@ class VerificationApi(APIView):
             user=request.user, legal_name=data["legal_name"], country=data["country"]
         )
         return Response(
-            {"id": req.pk, "status": req.status, "created_at": req.created_at},
+            {
+                "object": "verification_request",
+                "id": req.pk,
+                "status": req.status,
+                "created_at": req.created_at,
+            },
             status=status.HTTP_201_CREATED,
         )

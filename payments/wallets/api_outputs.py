@@ -9,20 +9,22 @@ from drf_spectacular.utils import OpenApiExample, inline_serializer
 from rest_framework import serializers
 
 from core.api.money import MoneyOutput
+from core.api.objects import object_field
 from core.api.pagination import list_of
 from payments.wallets.models import MoneyRequest, TopUp, Transfer, Visibility
 
 
-def _amount(help_text: str = "Integer minor units of `currency`."):
-    return serializers.IntegerField(help_text=help_text)
+def _money(**kwargs):
+    return MoneyOutput(**kwargs)
 
 
 BALANCE = inline_serializer(
     "WalletBalance",
     {
-        "currency": serializers.CharField(),
-        "available": _amount("Spendable now, in minor units."),
-        "pending": _amount("Top-ups not settled yet, in minor units."),
+        "object": object_field("balance"),
+        "currency": serializers.CharField(help_text="The wallet's currency."),
+        "available": _money(help_text="Spendable now."),
+        "pending": _money(help_text="Top-ups not settled yet."),
     },
 )
 WALLET = inline_serializer("Wallet", {"balances": type(BALANCE)(many=True)})
@@ -30,14 +32,14 @@ WALLET = inline_serializer("Wallet", {"balances": type(BALANCE)(many=True)})
 STATEMENT_LINE = inline_serializer(
     "StatementLine",
     {
+        "object": object_field("statement_line"),
         "entry_id": serializers.IntegerField(),
         "posting_id": serializers.IntegerField(),
         "created_at": serializers.DateTimeField(),
         "description": serializers.CharField(),
         "counterparty": serializers.CharField(allow_null=True),
-        "amount": _amount("Signed change of the balance, in minor units."),
-        "currency": serializers.CharField(),
-        "balance_after": _amount(),
+        "amount": _money(help_text="Signed change of the balance."),
+        "balance_after": _money(),
     },
 )
 STATEMENT = list_of(STATEMENT_LINE, "WalletStatement")
@@ -45,12 +47,12 @@ STATEMENT = list_of(STATEMENT_LINE, "WalletStatement")
 TRANSFER = inline_serializer(
     "Transfer",
     {
+        "object": object_field("transfer"),
         "id": serializers.IntegerField(),
         "from": serializers.CharField(help_text="The sender's handle."),
         "to": serializers.CharField(help_text="The recipient's handle."),
-        "amount": _amount(),
-        "currency": serializers.CharField(),
-        "fee": _amount("Always 0: transfers are free."),
+        "amount": _money(),
+        "fee": _money(help_text="Always 0: transfers are free."),
         "note": serializers.CharField(allow_blank=True),
         "visibility": serializers.ChoiceField(choices=Visibility.values),
         "status": serializers.ChoiceField(choices=Transfer.Status.values),
@@ -62,12 +64,12 @@ TRANSFER = inline_serializer(
 TOPUP = inline_serializer(
     "TopUp",
     {
+        "object": object_field("top_up"),
         "id": serializers.IntegerField(),
-        "amount": _amount(),
-        "currency": serializers.CharField(),
+        "amount": _money(),
         "payment_method": serializers.CharField(),
         "status": serializers.ChoiceField(choices=TopUp.Status.values),
-        "fee": _amount(),
+        "fee": _money(),
         "decline_code": serializers.CharField(allow_null=True),
         "created_at": serializers.DateTimeField(),
     },
@@ -76,11 +78,11 @@ TOPUP = inline_serializer(
 MONEY_REQUEST = inline_serializer(
     "MoneyRequest",
     {
+        "object": object_field("money_request"),
         "id": serializers.IntegerField(),
         "from": serializers.CharField(help_text="The payer's handle."),
         "to": serializers.CharField(help_text="The requester's handle."),
-        "amount": _amount(),
-        "currency": serializers.CharField(),
+        "amount": _money(),
         "note": serializers.CharField(allow_blank=True),
         "status": serializers.ChoiceField(choices=MoneyRequest.Status.values),
         "transfer": serializers.IntegerField(allow_null=True),
@@ -90,13 +92,10 @@ MONEY_REQUEST = inline_serializer(
 MONEY_REQUESTS = list_of(MONEY_REQUEST, "MoneyRequestList")
 
 
-def _money(**kwargs):
-    return MoneyOutput(**kwargs)
-
-
 FEED_ITEM = inline_serializer(
     "FeedItem",
     {
+        "object": object_field("feed_item"),
         "id": serializers.IntegerField(help_text="The transfer's id."),
         "from": serializers.CharField(),
         "to": serializers.CharField(),
@@ -112,6 +111,7 @@ FEED = list_of(FEED_ITEM, "PaymentFeed")
 LIMITS = inline_serializer(
     "Limits",
     {
+        "object": object_field("limits"),
         "tier": serializers.CharField(),
         "weekly_send": _money(),
         "weekly_used": _money(),
@@ -126,6 +126,7 @@ LIMITS = inline_serializer(
 VERIFICATION = inline_serializer(
     "VerificationRequest",
     {
+        "object": object_field("verification_request"),
         "id": serializers.IntegerField(),
         "status": serializers.CharField(),
         "created_at": serializers.DateTimeField(),
@@ -143,12 +144,12 @@ TRANSFER_EXAMPLES = [
     OpenApiExample(
         "Transfer completed",
         value={
+            "object": "transfer",
             "id": 4812,
             "from": "alice",
             "to": "bob",
-            "amount": 1250,
-            "currency": "EUR",
-            "fee": 0,
+            "amount": {"amount": 1250, "currency": "EUR"},
+            "fee": {"amount": 0, "currency": "EUR"},
             "note": "Pizza 🍕",
             "visibility": "private",
             "status": "completed",
@@ -161,11 +162,11 @@ TRANSFER_EXAMPLES = [
 ]
 
 _REQUEST = {
+    "object": "money_request",
     "id": 311,
     "from": "bob",
     "to": "alice",
-    "amount": 2000,
-    "currency": "EUR",
+    "amount": {"amount": 2000, "currency": "EUR"},
     "note": "Concert tickets",
     "status": "open",
     "transfer": None,

@@ -9,6 +9,7 @@ import pytest
 from socialpay_client import (
     API_VERSION,
     Me,
+    Money,
     SocialPay,
     SocialPayError,
     StatementLine,
@@ -52,11 +53,11 @@ def test_balances_and_a_statement_iterated_across_pages(live_server):
         for amount in (100, 200, 300):
             sp.transfers.create(to=bob.handle, amount=amount, currency="USD")
         (usd,) = [b for b in sp.wallet.balances() if b.currency == "USD"]
-        assert usd.available == 10_000 - 600
+        assert usd.available == Money(10_000 - 600, "USD")
         lines = list(sp.wallet.statement(currency="USD", limit=2))
     assert all(isinstance(line, StatementLine) for line in lines)
-    assert [line.amount for line in lines] == [-300, -200, -100, 10_000]
-    assert lines[0].balance_after == 9_400 and lines[0].counterparty == bob.handle
+    assert [line.amount.amount for line in lines] == [-300, -200, -100, 10_000]
+    assert lines[0].balance_after == Money(9_400, "USD") and lines[0].counterparty == bob.handle
     statement_pages = [r for r in seen if r.url.path.endswith("/wallet/statement")]
     assert len(statement_pages) == 2  # 2 + 2 lines: the cursor was followed once
 
@@ -74,6 +75,7 @@ def test_a_transfer_whose_answer_is_lost_is_retried_with_its_key_and_made_once(l
     assert TransferRow.objects.filter(sender=alice).count() == 1
     assert available(alice) == 3_750 and available(bob) == 1_250
     assert transfer.sender == alice.handle and transfer.recipient == bob.handle
+    assert transfer.amount == Money(1_250, "USD") and transfer.fee == Money(0, "USD")
     assert transfer.created_at.utcoffset().total_seconds() == 0
 
 
@@ -97,6 +99,7 @@ def test_money_requests_asked_listed_and_paid(live_server):
         ]
         inbox = list(sp_bob.requests.list(limit=2))
         assert [r.id for r in inbox] == [r.id for r in reversed(asked)]
+        assert [r.amount for r in inbox] == [Money(a, "USD") for a in (300, 200, 100)]
         paid = sp_bob.requests.pay(asked[0].id)
         assert paid.status == "paid" and paid.transfer is not None
         sent = {r.id: r.status for r in sp_alice.requests.list(box="sent")}

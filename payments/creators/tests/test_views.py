@@ -132,3 +132,18 @@ def test_dashboard_page_and_data():
     data = c.get("/creator/dashboard/data").json()
     assert sum(data["earnings"]["USD"]["tip"]) == 450
     assert data["top_supporters"][0]["handle"] == fan.handle
+
+
+def test_dashboard_api_nests_every_amount():
+    from payments.creators.tests.factories import api_for
+
+    fan, creator = make_user(), make_user()
+    fund(fan, 5000)
+    post = make_post(creator)
+    services.tip_send(tipper=fan, post_id=post.pk, amount=Money(500, "USD"), request_key=key())
+    data = api_for(creator).get("/api/v1/creator/dashboard").json()
+    # What the fan paid (gross), as the page shows it, now one money object.
+    assert data["top_supporters"] == [
+        {"handle": fan.handle, "amount": {"amount": 500, "currency": "USD"}}
+    ]
+    assert data["pending_escrow"] == [] and data["mrr"] == []

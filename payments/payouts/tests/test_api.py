@@ -52,11 +52,11 @@ def test_request_is_accepted_and_readable_by_its_owner_only():
     response = post(client, {"amount": 10000, "currency": "USD", "method": "instant"})
     assert response.status_code == 202, response.content
     body = response.json()
-    assert (body["status"], body["amount"], body["fee"], body["total"]) == (
-        "requested",
-        10000,
-        150,
-        10150,
+    assert (body["object"], body["status"]) == ("payout", "requested")
+    assert (body["amount"], body["fee"], body["total"]) == (
+        {"amount": 10000, "currency": "USD"},
+        {"amount": 150, "currency": "USD"},
+        {"amount": 10150, "currency": "USD"},
     )
     replay = post(client, {"amount": 10000, "currency": "USD", "method": "instant"})
     assert replay.status_code == 202 and replay["Idempotent-Replayed"] == "true"
@@ -179,7 +179,8 @@ def test_quote_shows_fee_and_arrival():
         {"amount": 10000, "currency": "USD", "method": "instant"},
         format="json",
     ).json()
-    assert (body["fee"], body["total"]) == (150, 10150)
+    assert (body["fee"]["amount"], body["total"]["amount"]) == (150, 10150)
+    assert body["object"] == "payout_quote" and body["total"]["currency"] == "USD"
     assert body["arrival_estimate"] == timezone.now().date().isoformat()
 
 
@@ -269,7 +270,8 @@ def test_a_usd_wallet_pays_a_eur_account_through_the_quote(settings):
         format="json",
     ).json()
     conversion = quote["conversion"]
-    assert quote["total"] == 5000 and conversion["source"]["currency"] == "USD"
+    assert quote["total"] == {"amount": 5000, "currency": "EUR"}
+    assert conversion["source"]["currency"] == "USD"
     assert conversion["fx_fee"]["amount"] > 0 and conversion["expires_at"]
 
     bad = post(

@@ -355,7 +355,7 @@ def test_api_quote_shows_the_instant_fee_first():
         format="json",
     )
     assert response.status_code == 200
-    assert (response.json()["fee"], response.json()["total"]) == (67, 1067)
+    assert (response.json()["fee"]["amount"], response.json()["total"]["amount"]) == (67, 1067)
 
 
 # --- the pages -----------------------------------------------------------------------------------

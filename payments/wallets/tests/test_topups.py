@@ -57,7 +57,12 @@ def test_worked_example_topup_50_00_with_its_fee():
     assert res.status_code == 201, res.json()
     assert res.json()["status"] == "pending"
     assert client.get("/api/v1/wallet").json()["balances"] == [
-        {"currency": "USD", "available": 0, "pending": 5000}
+        {
+            "object": "balance",
+            "currency": "USD",
+            "available": {"amount": 0, "currency": "USD"},
+            "pending": {"amount": 5000, "currency": "USD"},
+        }
     ]
     row = TopUp.objects.get(pk=res.json()["id"])
 
@@ -76,12 +81,19 @@ def test_worked_example_topup_50_00_with_its_fee():
         ("platform:processor_clearing:sandbox:USD", "C", 175),
     ]
     assert client.get("/api/v1/wallet").json()["balances"] == [
-        {"currency": "USD", "available": 5000, "pending": 0}
+        {
+            "object": "balance",
+            "currency": "USD",
+            "available": {"amount": 5000, "currency": "USD"},
+            "pending": {"amount": 0, "currency": "USD"},
+        }
     ]
     statement = client.get("/api/v1/wallet/statement?currency=USD").json()
-    assert [(x["description"], x["amount"], x["balance_after"]) for x in statement["data"]] == [
-        ("Top-up by card", 5000, 5000)
-    ]
+    assert [
+        (x["description"], x["amount"]["amount"], x["balance_after"]["amount"])
+        for x in statement["data"]
+    ] == [("Top-up by card", 5000, 5000)]
+    assert statement["data"][0]["amount"]["currency"] == "USD"
     assert statement["data"][0]["entry_id"] == credit.pk
 
 

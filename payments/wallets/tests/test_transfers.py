@@ -31,13 +31,15 @@ def test_worked_example_transfer_20_00():
 
     assert res.status_code == 201, res.json()
     body = res.json()
-    assert (body["from"], body["to"], body["amount"], body["fee"], body["status"]) == (
+    assert (body["object"], body["from"], body["to"], body["status"]) == (
+        "transfer",
         "alice",
         "bob",
-        2000,
-        0,
         "completed",
     )
+    assert body["amount"] == {"amount": 2000, "currency": "USD"}
+    assert body["fee"] == {"amount": 0, "currency": "USD"}
+    assert "currency" not in body
     assert postings(body["entry_id"]) == [
         (f"wallet:user:{alice.pk}:USD", "D", 2000),
         (f"wallet:user:{bob.pk}:USD", "C", 2000),
@@ -45,7 +47,16 @@ def test_worked_example_transfer_20_00():
     assert balance_of(account=f"wallet:user:{alice.pk}:USD").available.amount == 3000
     assert balance_of(account=f"wallet:user:{bob.pk}:USD").available.amount == 2000
     wallet = api(bob).get("/api/v1/wallet").json()
-    assert wallet == {"balances": [{"currency": "USD", "available": 2000, "pending": 0}]}
+    assert wallet == {
+        "balances": [
+            {
+                "object": "balance",
+                "currency": "USD",
+                "available": {"amount": 2000, "currency": "USD"},
+                "pending": {"amount": 0, "currency": "USD"},
+            }
+        ]
+    }
     assert ledger_verify(hold_max_age=__import__("datetime").timedelta(days=1)).ok
 
 
@@ -123,7 +134,7 @@ def test_missing_amount_and_jpy_fraction():
         ("US", 400, "invalid_currency"),
         (None, 400, "invalid_currency"),
         (840, 400, "invalid_currency"),
-        ("NZD", 422, "unsupported_currency"),
+        ("SEK", 422, "unsupported_currency"),  # valid ISO 4217, not one we hold
     ],
 )
 def test_bad_currencies(currency, status, code):

@@ -31,7 +31,7 @@ from socialpay_client.models import (
 )
 
 #: The dated API version this client was written against (sent as ``SocialPay-Version``).
-API_VERSION = "2026-12-01"
+API_VERSION = "2026-12-06"
 VERSION_HEADER = "SocialPay-Version"
 
 T = TypeVar("T")

@@ -1,7 +1,8 @@
 """Typed answers of the SocialPay API: frozen dataclasses built from the JSON.
 
-Amounts are integers of minor units (``1250`` EUR is 12.50 €) with an upper-case ISO 4217
-currency; times are aware ``datetime`` values in UTC (the API sends RFC 3339 with ``Z``).
+Every amount is a ``Money`` (``{"amount": 1250, "currency": "EUR"}`` on the wire: integer
+minor units, 12.50 €, and an upper-case ISO 4217 currency); times are aware ``datetime``
+values in UTC (the API sends RFC 3339 with ``Z``).
 Fields the API adds later are ignored, so a newer server does not break an older client.
 """
 
@@ -48,12 +49,16 @@ class Me:
 @dataclass(frozen=True, slots=True)
 class Balance:
     currency: str
-    available: int
-    pending: int
+    available: Money
+    pending: Money
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Balance:
-        return cls(currency=data["currency"], available=data["available"], pending=data["pending"])
+        return cls(
+            currency=data["currency"],
+            available=Money.from_json(data["available"]),
+            pending=Money.from_json(data["pending"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +68,8 @@ class StatementLine:
     created_at: datetime
     description: str
     counterparty: str | None
-    amount: int
-    currency: str
-    balance_after: int
+    amount: Money
+    balance_after: Money
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StatementLine:
@@ -75,9 +79,8 @@ class StatementLine:
             created_at=datetime.fromisoformat(data["created_at"]),
             description=data["description"],
             counterparty=data["counterparty"],
-            amount=data["amount"],
-            currency=data["currency"],
-            balance_after=data["balance_after"],
+            amount=Money.from_json(data["amount"]),
+            balance_after=Money.from_json(data["balance_after"]),
         )
 
 
@@ -86,9 +89,8 @@ class Transfer:
     id: int
     sender: str
     recipient: str
-    amount: int
-    currency: str
-    fee: int
+    amount: Money
+    fee: Money
     note: str
     visibility: str
     status: str
@@ -101,9 +103,8 @@ class Transfer:
             id=data["id"],
             sender=data["from"],
             recipient=data["to"],
-            amount=data["amount"],
-            currency=data["currency"],
-            fee=data["fee"],
+            amount=Money.from_json(data["amount"]),
+            fee=Money.from_json(data["fee"]),
             note=data["note"],
             visibility=data["visibility"],
             status=data["status"],
@@ -117,8 +118,7 @@ class MoneyRequest:
     id: int
     payer: str
     requester: str
-    amount: int
-    currency: str
+    amount: Money
     note: str
     status: str
     transfer: int | None
@@ -130,8 +130,7 @@ class MoneyRequest:
             id=data["id"],
             payer=data["from"],
             requester=data["to"],
-            amount=data["amount"],
-            currency=data["currency"],
+            amount=Money.from_json(data["amount"]),
             note=data["note"],
             status=data["status"],
             transfer=data["transfer"],
