@@ -96,7 +96,8 @@ def post_locked_readable(*, post, viewer: User | None) -> bool:
 def shown_products_annotation(shown_post_id: Expression) -> ArraySubquery:
     """The products for sale on the post a row shows, oldest first, at most
     ``CARD_PRODUCTS_MAX``, as ``[{"id", "title", "description", "kind", "price_amount",
-    "price_currency", "stock", "seller_id"}]`` (registered in ``posts.shown_parts``: a scan
+    "price_currency", "stock", "seller_id", "photo", "photo_width", "photo_height",
+    "photo_alt"}]`` (registered in ``posts.shown_parts``: a scan
     of the ``product_post`` index inside each timeline row's query)."""
     return ArraySubquery(
         Product.objects.filter(post_id=shown_post_id, is_active=True)
@@ -112,6 +113,10 @@ def shown_products_annotation(shown_post_id: Expression) -> ArraySubquery:
                 price_currency="price_currency",
                 stock="stock",
                 seller_id="seller_id",
+                photo="photo",
+                photo_width="photo_width",
+                photo_height="photo_height",
+                photo_alt="photo_alt",
             )
         )[:CARD_PRODUCTS_MAX]
     )
