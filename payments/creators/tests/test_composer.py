@@ -174,6 +174,8 @@ def test_a_product_photo_is_reencoded_and_shown_on_the_card_and_the_buy_page():
     assert f'<img class="product-photo" src="{url}" alt="A red cover"' in card
     buy = browser(fan).get(f"/products/{product.pk}/buy").content.decode()
     assert f'src="{url}" alt="A red cover"' in buy
+    guest = Client().get(f"/pay/guest/product/{product.pk}").content.decode()
+    assert f'src="{url}" alt="A red cover"' in guest
 
 
 @pytest.mark.usefixtures("_media")
