@@ -205,10 +205,8 @@ def images_store(*, post_id: int, images: Sequence[PreparedImage]) -> list[PostI
             alt=prepared.alt,
             created_at=now,
         )
-        # A random name: the URL says nothing about the post or the person.
-        row.image.save(
-            f"{secrets.token_urlsafe(16)}.webp", ContentFile(prepared.content), save=False
-        )
+        content = image_content(prepared)
+        row.image.save(content.name, content, save=False)
         rows.append(row)
     return PostImage.objects.bulk_create(rows)
 
