@@ -114,6 +114,23 @@ def images_prepare(*, uploads: Sequence[ImageUpload]) -> list[PreparedImage]:
     return prepared
 
 
+def image_prepare(*, upload: ImageUpload, field: str) -> PreparedImage:
+    """Check and re-encode one photo outside a post (a product's photo), the same way as
+    a post's. Raises what ``images_prepare`` raises, with ``details["field"]`` = ``field``."""
+    try:
+        alt = _alt_clean(upload.alt, index=0)
+    except ValidationFailed as exc:
+        exc.details = {**exc.details, "field": field}
+        raise
+    return _reencode(upload.file, alt=alt, where={"field": field})
+
+
+def image_content(prepared: PreparedImage) -> ContentFile:
+    """The re-encoded bytes as a file to save under a random name (the URL says nothing
+    about who sent it or where it belongs)."""
+    return ContentFile(prepared.content, name=f"{secrets.token_urlsafe(16)}.webp")
+
+
 def _alt_clean(alt: Any, *, index: int) -> str:
     try:
         alt = text_clean(
@@ -188,10 +205,8 @@ def images_store(*, post_id: int, images: Sequence[PreparedImage]) -> list[PostI
             alt=prepared.alt,
             created_at=now,
         )
-        # A random name: the URL says nothing about the post or the person.
-        row.image.save(
-            f"{secrets.token_urlsafe(16)}.webp", ContentFile(prepared.content), save=False
-        )
+        content = image_content(prepared)
+        row.image.save(content.name, content, save=False)
         rows.append(row)
     return PostImage.objects.bulk_create(rows)
 

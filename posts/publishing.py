@@ -33,6 +33,8 @@ class ProductDraft:
     kind: str  # "digital" or "physical"
     description: str = ""
     delivery_url: str = ""
+    # Re-encoded by ``posts.images.image_prepare`` before the publisher sees it.
+    photo: PreparedImage | None = None
 
 
 @dataclass(frozen=True)

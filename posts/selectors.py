@@ -4,7 +4,8 @@ Every list here is keyset-paginated on ``id`` (newest first) and costs a fixed n
 queries whatever its length: authors, reposted originals and their authors come in the
 same query (``select_related``), "did I like / repost this" is an ``EXISTS``
 annotation and the photos of the post a row shows are an array of JSON objects
-(``shown_images``) in the same row, not a query per row.
+(``shown_images``) in the same row, not a query per row; so are the parts other apps
+register in ``posts.shown_parts`` (the products for sale).
 
 Home timeline = the viewer's own top-level posts and reposts plus those of the people they
 follow, minus people they muted. The followee ids are read first (one query). Then:
@@ -36,6 +37,7 @@ from posts.locked import shown_locked_access_q
 from posts.models import Like as PostLike
 from posts.models import Post, PostImage
 from posts.services import PostNotFound
+from posts.shown_parts import shown_part_annotations
 
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
@@ -84,7 +86,9 @@ def _shown_images() -> ArraySubquery:
 
 def _with_viewer_flags(qs: QuerySet[Post], viewer: User | None) -> QuerySet[Post]:
     qs = qs.select_related("author", "repost_of", "repost_of__author").annotate(
-        shown_images=_shown_images()
+        # And what other apps show on the card (a product for sale), in the same row.
+        shown_images=_shown_images(),
+        **shown_part_annotations(),
     )
     if viewer is None or not viewer.is_authenticated:
         return qs

@@ -19,7 +19,7 @@ from core.error_messages import error_message
 from core.exceptions import DomainError, NotFound
 from core.money import Money, supported_currencies
 from posts import publishing, selectors, services
-from posts.images import ImageUpload, images_prepare
+from posts.images import ImageUpload, PreparedImage, image_prepare, images_prepare
 from posts.models import POST_IMAGES_MAX
 
 #: The composer's photo slots: ``image_1`` + ``alt_1`` … (a page has no JavaScript to pair
@@ -145,6 +145,18 @@ def _composer_photos(request) -> list[tuple[int, ImageUpload]]:
     ]
 
 
+def _composer_product_photo(request) -> PreparedImage | None:
+    """The product's one photo, re-encoded like a post's, or None without a file.
+    Raises ``DomainError``."""
+    upload = request.FILES.get("product_photo")
+    if not upload:
+        return None
+    return image_prepare(
+        upload=ImageUpload(file=upload, alt=request.POST.get("product_photo_alt", "")),
+        field="product_photo",
+    )
+
+
 def _composer_extras(request) -> publishing.PostExtras:
     """The lock and the product, when their fields were filled in (typed amounts in the
     page's number format). Raises ``_ComposerError``."""
@@ -169,6 +181,7 @@ def _composer_extras(request) -> publishing.PostExtras:
                 stock=-1 if stock is None else stock,
                 kind=form.get("product_kind", ""),
                 delivery_url=form.get("product_delivery_url", ""),
+                photo=_composer_product_photo(request),
             )
         except DomainError as exc:
             raise _ComposerError(exc, "product") from None

@@ -32,9 +32,9 @@ PAGES = [
     # the author, posts, follower and following counts, follows, blocks and mute between the
     # two people, the author's membership tiers
     ("profile", "alice", "/@carol", 11),
-    # the post, its thread, its products and public tips
-    ("post with thread", "alice", "/posts/{alice_first}", 7),
-    ("post with tips", "alice", "/posts/{carol_first}", 7),
+    # the post (its products in the same row), its thread, its public tips
+    ("post with thread", "alice", "/posts/{alice_first}", 6),
+    ("post with tips", "alice", "/posts/{carol_first}", 6),
     # the statement page (account, lines, transfers named in them, one query per other kind
     # of line on it: alice's has tips and a membership), the other people's avatars (1),
     # limits, balances and pending top-ups, and the total in the home currency (balances, rates)

@@ -20,6 +20,11 @@ class CreatorsConfig(AppConfig):
         # The post API and the composer take locked text, a price, a tier and a product
         # in the same request as the post.
         paid_post_publisher_register(post_with_extras_publish)
+        # A post's products (title, price, Buy) on its card in every timeline, loaded in
+        # the timeline's own query.
+        from posts.shown_parts import shown_part_register
+
+        shown_part_register("shown_products", selectors.shown_products_annotation)
         # The wallet statement (on screen and in the CSV) says who each tip, unlock, order
         # and membership line was with; the wallet asks us without importing us.
         # Each kind's detail page too (the wallet's /wallet/payments/<kind>/<id>).

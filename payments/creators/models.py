@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.money import Money
+from posts.models import IMAGE_ALT_MAX_LENGTH, POST_IMAGE_MAX_SIDE
 
 MESSAGE_MAX_LENGTH = 280
 ADDRESS_MAX_LENGTH = 500
@@ -184,6 +185,12 @@ class Product(models.Model):
     stock = models.IntegerField()
     delivery_url = models.URLField(max_length=500, blank=True)
     delivery_file = models.FileField(upload_to="products/", blank=True)
+    # A photo of the product: always a file the server wrote (``posts.images`` re-encodes
+    # the upload, as for a post's photos), with its size and the alt text the seller typed.
+    photo = models.FileField(upload_to="products/photos/%Y/%m/", max_length=200, blank=True)
+    photo_width = models.PositiveIntegerField(null=True, blank=True)
+    photo_height = models.PositiveIntegerField(null=True, blank=True)
+    photo_alt = models.TextField(max_length=IMAGE_ALT_MAX_LENGTH, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -195,6 +202,17 @@ class Product(models.Model):
             models.CheckConstraint(condition=Q(price_amount__gt=0), name="product_price_positive"),
             models.CheckConstraint(
                 condition=Q(kind__in=["digital", "physical"]), name="product_kind_known"
+            ),
+            # A photo has its size and a description, or there is no photo at all.
+            models.CheckConstraint(
+                condition=Q(photo="", photo_width__isnull=True, photo_height__isnull=True)
+                | (
+                    ~Q(photo="")
+                    & Q(photo_width__gte=1, photo_width__lte=POST_IMAGE_MAX_SIDE)
+                    & Q(photo_height__gte=1, photo_height__lte=POST_IMAGE_MAX_SIDE)
+                    & ~Q(photo_alt="")
+                ),
+                name="product_photo_complete",
             ),
         ]
 

@@ -120,6 +120,8 @@ def export_files(*, user: User) -> list[ExportFile]:
             "price_amount",
             "price_currency",
             "stock",
+            "photo",
+            "photo_alt",
             "is_active",
             "created_at",
         ],

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, Exists, Expression, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import JSONObject, Left, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from payments.creators.models import (
     MembershipCharge,
     Order,
     PayStatus,
+    Product,
     Tip,
     Unlock,
     Visibility,
@@ -31,6 +33,9 @@ from payments.creators.models import (
 DASHBOARD_DAYS = 30
 TOP_SUPPORTERS = 10
 RECENT_SALES = 20
+# Products shown on a post's card (the post page lists the same ones).
+CARD_PRODUCTS_MAX = 5
+CARD_DESCRIPTION_CHARS = 280
 _LIVE = [Membership.Status.ACTIVE, Membership.Status.PAST_DUE]
 
 
@@ -86,6 +91,35 @@ def post_locked_readable(*, post, viewer: User | None) -> bool:
     if post.author_id == viewer.pk:
         return True
     return Post.objects.filter(pk=post.pk).filter(locked_access_q(viewer=viewer)).exists()
+
+
+def shown_products_annotation(shown_post_id: Expression) -> ArraySubquery:
+    """The products for sale on the post a row shows, oldest first, at most
+    ``CARD_PRODUCTS_MAX``, as ``[{"id", "title", "description", "kind", "price_amount",
+    "price_currency", "stock", "seller_id", "photo", "photo_width", "photo_height",
+    "photo_alt"}]`` (registered in ``posts.shown_parts``: a scan
+    of the ``product_post`` index inside each timeline row's query)."""
+    return ArraySubquery(
+        Product.objects.filter(post_id=shown_post_id, is_active=True)
+        .order_by("id")
+        .values(
+            json=JSONObject(
+                id="id",
+                title="title",
+                # Enough for the card to show 280 characters and an ellipsis.
+                description=Left("description", CARD_DESCRIPTION_CHARS + 1),
+                kind="kind",
+                price_amount="price_amount",
+                price_currency="price_currency",
+                stock="stock",
+                seller_id="seller_id",
+                photo="photo",
+                photo_width="photo_width",
+                photo_height="photo_height",
+                photo_alt="photo_alt",
+            )
+        )[:CARD_PRODUCTS_MAX]
+    )
 
 
 def post_tips_public(*, post_id: int) -> QuerySet[Tip]:

@@ -1,12 +1,16 @@
 """What posts does on its own when no app above it has registered a rule: paid fields are
-refused with nothing written, and only the author reads locked text."""
+refused with nothing written, only the author reads locked text, and post cards carry no
+parts of other apps; and what a registered card part gets (every row, reposts included)."""
 
 from __future__ import annotations
 
 import pytest
+from django.db.models import Subquery
+from django.db.models.functions import Length
+from django.test import Client
 
 from payments.creators.tests.factories import api_for, make_user
-from posts import locked, publishing
+from posts import locked, publishing, selectors, shown_parts
 from posts.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +45,27 @@ def test_without_a_rule_only_the_author_reads_locked_text(monkeypatch):
     assert readable(author) == {post.pk, repost.pk}
     assert readable(reader) == set()
     assert readable(None) == set()
+
+
+def test_without_parts_cards_carry_none_and_pages_still_render(monkeypatch):
+    monkeypatch.setattr(shown_parts, "_parts", {})
+    author = make_user()
+    Post.objects.create(author=author, text="hello")
+    (row,) = selectors.timeline_profile(author=author, viewer=None)
+    assert not hasattr(row, "shown_products")
+    assert Client().get(f"/@{author.handle}").status_code == 200
+
+
+def test_a_registered_part_is_on_every_row_and_a_repost_gets_its_originals(monkeypatch):
+    monkeypatch.setattr(shown_parts, "_parts", {})
+    shown_parts.shown_part_register(
+        "shown_text_length",
+        lambda shown_id: Subquery(Post.objects.filter(pk=shown_id).values(n=Length("text"))[:1]),
+    )
+    author, reposter = make_user(), make_user()
+    post = Post.objects.create(author=author, text="four")
+    repost = Post.objects.create(author=reposter, repost_of=post)
+    rows = {p.pk: p for p in selectors.timeline_public(viewer=author)}
+    assert rows[post.pk].shown_text_length == 4
+    (reposted,) = selectors.timeline_profile(author=reposter, viewer=None)
+    assert reposted.pk == repost.pk and reposted.shown_text_length == 4

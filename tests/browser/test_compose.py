@@ -142,3 +142,69 @@ def test_post_a_photo_lock_a_post_and_open_the_followers(live_server, chromium, 
             problems += _no_overflow(page, f"followers {where}")
         context.close()
     assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_sell_a_product_with_a_photo_and_buy_it_from_the_timeline(
+    live_server, chromium, photo, settings
+):
+    """The product appears on the new post's card with its photo, price and (for a visitor)
+    the card checkout, on a phone and a desktop, in both languages, nothing too wide."""
+    settings.ROOT_URLCONF = "tests.browser.media_urls"
+    settings.MEDIA_ROOT = photo.parent / "media"
+    user_signup(handle="ada", email="ada@example.com", password=PASSWORD, display_name="Ada")
+    problems: list[str] = []
+    for lang, price, _words in LANGUAGES:
+        for view, width, height in WIDTHS:
+            where = f"{view}-{lang}"
+            context = chromium.new_context(
+                base_url=live_server.url, viewport={"width": width, "height": height}
+            )
+            context.add_cookies(
+                [{"name": "django_language", "value": lang, "url": live_server.url}]
+            )
+            page = context.new_page()
+            page.goto("/accounts/login/")
+            page.locator("#id_login").fill("ada")
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("#main form button[type=submit]").click()
+            page.wait_for_url(f"{live_server.url}/")
+            composer = page.locator("#composer")
+            composer.locator("textarea[name=text]").fill(f"My zine is out {where}")
+            composer.locator("summary:has(.icon use[href$='#shopping-bag'])").click()
+            composer.locator("#product-title").fill(f"Harbour zine {where}")
+            composer.locator("#product-price").fill(price)
+            composer.locator("#product-url").fill("https://example.com/zine.pdf")
+            composer.locator("#product-photo").set_input_files(photo)
+            composer.locator("#product-photo-alt").fill("A blue sun on a zine cover")
+            composer.locator("button[type=submit]").click()
+            card = page.locator("#timeline .post-card").first
+            expect(card.locator(".product-title")).to_have_text(f"Harbour zine {where}")
+            image = card.locator(".product-card img[alt='A blue sun on a zine cover']")
+            expect(image).to_be_visible()
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+            )
+            _shot(page, f"5-product-posted-{where}")
+            problems += _no_overflow(page, f"product {where}")
+            context.close()
+
+            # A visitor sees it on the profile and goes to the card checkout from the card.
+            visitor = chromium.new_context(
+                base_url=live_server.url, viewport={"width": width, "height": height}
+            )
+            visitor.add_cookies(
+                [{"name": "django_language", "value": lang, "url": live_server.url}]
+            )
+            page = visitor.new_page()
+            page.goto("/@ada")
+            card = page.locator(".post-card", has_text=f"My zine is out {where}")
+            problems += _no_overflow(page, f"visitor profile {where}")
+            _shot(page, f"6-product-visitor-{where}")
+            card.locator(".product-card a.pill-button").click()
+            page.wait_for_url("**/pay/guest/product/*")
+            expect(page.locator("img.product-photo-large")).to_be_visible()
+            problems += _no_overflow(page, f"guest checkout {where}")
+            visitor.close()
+    assert problems == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from accounts.services import user_signup
 from payments.fx.tests.support import deliver_tasks_inline
 from tests.browser.test_accessibility import PASSWORD, _world
 
@@ -142,3 +143,82 @@ def test_the_theme_toggle_switches_and_is_remembered(live_server, chromium):
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background != "rgb(255, 255, 255)"
     context.close()
+
+
+# A handle as long as handles may be (accounts.handles.HANDLE_MAX_LENGTH).
+LONG_HANDLE = "a_rather_long_handle_for_tests"
+
+
+def _overflow(page, label: str) -> list[str]:
+    """The whole document, not one element: anything wider than the window scrolls sideways."""
+    page.wait_for_load_state("networkidle")
+    slug = label.replace(" ", "-").replace("/", "_")
+    page.screenshot(path=SHOTS / f"header-{slug}.png")
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    problems = [f"{label}: {width}px wide in a {inner}px window"] if width > inner else []
+    height = page.locator(".appbar").evaluate("e => e.getBoundingClientRect().height")
+    if height > 80:
+        problems.append(f"{label}: the app bar wraps ({height:.0f}px)")
+    return problems
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_header_fits_a_phone_for_a_visitor_in_both_languages(live_server, chromium):
+    with deliver_tasks_inline():
+        world = _world()
+    paths = ["/", "/@ada", f"/posts/{world['paid'].pk}", "/search", "/accounts/login/"]
+    problems: list[str] = []
+    for lang in LANGUAGES:
+        context = chromium.new_context(
+            base_url=live_server.url, viewport={"width": 390, "height": 844}
+        )
+        context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
+        page = context.new_page()
+        for path in paths:
+            page.goto(path)
+            problems += _overflow(page, f"visitor {path} 390 {lang}")
+        # Log in and Sign up stay reachable from the header.
+        assert (
+            page.locator(".appbar")
+            .get_by_role("link", name="Sign up" if lang == "en" else "Registrieren")
+            .is_visible()
+        )
+        context.close()
+    assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_header_fits_with_the_longest_handle_in_german(live_server, chromium):
+    with deliver_tasks_inline():
+        _world()
+    user_signup(
+        handle=LONG_HANDLE,
+        email="long@example.com",
+        password=PASSWORD,
+        display_name="Maximiliane Mustermann-Schmidt",
+    )
+    problems: list[str] = []
+    context = chromium.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Handle or e-mail").fill(LONG_HANDLE)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/")
+    context.add_cookies([{"name": "django_language", "value": "de", "url": live_server.url}])
+    # A small laptop too: there the five places show their labels again.
+    for view, width, height in [*WIDTHS, ("laptop", 1024, 768)]:
+        page.set_viewport_size({"width": width, "height": height})
+        for path in ["/", "/wallet", f"/@{LONG_HANDLE}", "/notifications"]:
+            page.goto(path)
+            problems += _overflow(page, f"{LONG_HANDLE} {path} {view} de")
+        # The account menu still opens and its items stay inside the window.
+        page.goto("/")
+        page.locator(".account-menu summary").click()
+        right = page.locator(".account-menu ul").evaluate("e => e.getBoundingClientRect().right")
+        if right > width:
+            problems.append(f"account menu {view} de: reaches {right:.0f}px in a {width}px window")
+    context.close()
+    assert problems == []

@@ -51,6 +51,7 @@ from payments.creators.services.common import (
 from payments.wallets.events import EventSpec, event_emit, event_spec
 from payments.wallets.payer import payer_check
 from payments.wallets.receipts import ReceiptSide, payment_receipts
+from posts.images import PreparedImage, image_content
 
 
 # --- products -------------------------------------------------------------------------------
@@ -102,9 +103,11 @@ def product_create(
     stock: int,
     kind: str,
     delivery_url: str = "",
+    photo: PreparedImage | None = None,
 ) -> Product:
-    """Attach a product to the seller's own post. Raises ``PostNotFound``, ``NotYourPost``
-    and what ``product_check`` raises."""
+    """Attach a product to the seller's own post, with its photo when given (re-encoded
+    by ``posts.images.image_prepare``). Raises ``PostNotFound``, ``NotYourPost`` and what
+    ``product_check`` raises."""
     post = post_get_for_payment(post_id)
     if post.author_id != seller.pk:
         raise errors.NotYourPost()
@@ -116,7 +119,16 @@ def product_create(
         kind=kind,
         delivery_url=delivery_url,
     )
-    return Product.objects.create(post=post, seller=seller, **fields)
+    product = Product(post=post, seller=seller, **fields)
+    if photo is not None:
+        # Storage is not transactional: the file is written before the row, so a rollback
+        # leaves at most an orphan file, never a row pointing at a missing one.
+        content = image_content(photo)
+        product.photo.save(content.name, content, save=False)
+        product.photo_width, product.photo_height = photo.width, photo.height
+        product.photo_alt = photo.alt
+    product.save(force_insert=True)
+    return product
 
 
 def _release_window() -> timedelta:

@@ -81,5 +81,6 @@ def post_with_extras_publish(
                 stock=product.stock,
                 kind=product.kind,
                 delivery_url=product.delivery_url,
+                photo=product.photo,
             )
     return post

@@ -26,13 +26,12 @@ def money(value) -> str:
 
 @register.simple_tag
 def post_commerce(post) -> dict:
-    """Products on a post and its public tips (for the post page; two queries)."""
-    from payments.creators.models import Product
+    """A post's public tips (for the post page; one query). Its products come with the
+    post itself (``shown_products``) and show on its card."""
     from payments.creators.selectors import post_tips_public
 
     shown = post.repost_of or post
-    products = list(Product.objects.filter(post_id=shown.pk, is_active=True).order_by("id")[:20])
-    return {"products": products, "tips": list(post_tips_public(post_id=shown.pk)[:20])}
+    return {"tips": list(post_tips_public(post_id=shown.pk)[:20])}
 
 
 @register.simple_tag

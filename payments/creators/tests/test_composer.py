@@ -4,8 +4,12 @@ publish the post with its locked part and its product in one step through
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from payments.creators.models import Product
 from payments.creators.tests.factories import api_for, make_user
@@ -131,3 +135,62 @@ def test_a_reply_to_a_missing_post_is_a_404_with_the_text_kept():
     assert response.status_code == 404
     assert "into the void" in response.content.decode()
     assert not Post.objects.filter(author=author).exists()
+
+
+def _jpeg_with_camera_make(size=(600, 400)) -> bytes:
+    image = Image.new("RGB", size, (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # camera make: must not survive the re-encoding
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.mark.usefixtures("_media")
+def test_a_product_photo_is_reencoded_and_shown_on_the_card_and_the_buy_page():
+    author, fan = make_user(), make_user()
+    photo = SimpleUploadedFile("zine.jpg", _jpeg_with_camera_make(), content_type="image/jpeg")
+    response = browser(author).post(
+        "/posts/new",
+        {**PRODUCT, "text": "New book", "product_photo": photo, "product_photo_alt": "A red cover"},
+    )
+    assert response.status_code == 302
+    product = Product.objects.get(post__author=author)
+    assert product.photo.name.endswith(".webp") and "zine" not in product.photo.name
+    assert (product.photo_width, product.photo_height, product.photo_alt) == (
+        600,
+        400,
+        "A red cover",
+    )
+    with product.photo.open("rb") as stored, Image.open(stored) as image:
+        assert image.format == "WEBP" and not image.getexif()
+    url = f"/media/{product.photo.name}"
+    card = browser(fan).get(f"/@{author.handle}").content.decode()
+    assert f'<img class="product-photo" src="{url}" alt="A red cover"' in card
+    buy = browser(fan).get(f"/products/{product.pk}/buy").content.decode()
+    assert f'src="{url}" alt="A red cover"' in buy
+    guest = Client().get(f"/pay/guest/product/{product.pk}").content.decode()
+    assert f'src="{url}" alt="A red cover"' in guest
+
+
+@pytest.mark.usefixtures("_media")
+@pytest.mark.parametrize(
+    ("data", "alt"),
+    [(b"<html>not a picture</html>", "A cover"), (_jpeg_with_camera_make((40, 30)), "")],
+)
+def test_a_bad_product_photo_writes_nothing_and_keeps_what_was_typed(data, alt):
+    author = make_user()
+    photo = SimpleUploadedFile("zine.jpg", data, content_type="image/jpeg")
+    response = browser(author).post(
+        "/posts/new",
+        {**PRODUCT, "text": "New book", "product_photo": photo, "product_photo_alt": alt},
+    )
+    assert response.status_code == 400
+    assert not Post.objects.filter(author=author).exists() and not Product.objects.exists()
+    page = response.content.decode()
+    assert 'id="product-error"' in page and 'value="Recipe book"' in page
