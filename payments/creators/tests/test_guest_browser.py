@@ -39,11 +39,15 @@ TEXT = {
 
 @pytest.fixture(autouse=True)
 def _webhooks_only_from_this_test(monkeypatch):
-    # This test POSTs the sandbox's events itself, twice. Without this, a Celery worker the
-    # suite runs on the same queue (for other tests) delivers them first, out of its hands.
+    # This test POSTs the sandbox's events itself, twice, and processes what our intake
+    # stored in this process (where the guest's receipt e-mail lands in mail.outbox).
+    # Without this, a Celery worker the suite runs on the same queue (for other tests)
+    # would deliver and process them first, out of its hands.
     from payments.processors.sandbox import engine
+    from payments.webhooks import services as intake
 
     monkeypatch.setattr(engine, "schedule_delivery", lambda *args, **kwargs: None)
+    monkeypatch.setattr(intake, "_enqueue_on_commit", lambda *args, **kwargs: None)
 
 
 def send_webhooks(base_url: str, payment_id: str) -> None:
