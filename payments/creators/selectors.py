@@ -21,8 +21,8 @@ from accounts.models import User
 from payments.creators.models import (
     GuestPayment,
     Membership,
-    MembershipTier,
     MembershipCharge,
+    MembershipTier,
     Order,
     PayStatus,
     Product,
