@@ -29,8 +29,9 @@ class ProfileTab:
     template: str
     #: author -> a queryset that has a row when the tab has anything to show.
     has_content: Callable[[User], QuerySet]
-    #: (author, viewer) -> the template's context.
-    context: Callable[[User, User | None], dict]
+    #: (author, viewer, before) -> the template's context; ``before`` is the ``?before=``
+    #: cursor (a positive id or None) for a tab that pages its list.
+    context: Callable[[User, User | None, int | None], dict]
 
 
 _tabs: dict[str, ProfileTab] = {}

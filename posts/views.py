@@ -85,7 +85,7 @@ def profile(request, handle: str):
         raise Http404 from None
     if author.handle != handle:
         return redirect("posts:profile", handle=author.handle)
-    if request.htmx and request.GET.get("before"):
+    if request.htmx and request.GET.get("before") and not request.GET.get("tab"):
         # Infinite scroll: only the next page (no profile header, counts or relationship).
         posts, next_before = _profile_posts(request, author)
         return render(request, "posts/_page.html", {"posts": posts, "next_before": next_before})
@@ -96,7 +96,7 @@ def profile(request, handle: str):
     if tab is None:
         context["posts"], context["next_before"] = _profile_posts(request, author)
     else:
-        context.update(tab.context(author, request.user))
+        context.update(tab.context(author, request.user, _before(request)))
     if request.htmx and request.htmx.target == "profile-panel":
         return render(request, "posts/_profile_panel.html", context)
     context["counts"] = account_selectors.follow_counts(user=author)

@@ -12,11 +12,12 @@ from payments.creators.models import MembershipTier, Product
 from posts.profile_tabs import ProfileTab
 
 
-def _shop_context(author: User, viewer: User | None) -> dict:
-    return {"products": selectors.shop_products(seller=author)}
+def _shop_context(author: User, viewer: User | None, before: int | None) -> dict:
+    products, next_before = selectors.shop_products(seller=author, before=before)
+    return {"products": products, "next_before": next_before}
 
 
-def _memberships_context(author: User, viewer: User | None) -> dict:
+def _memberships_context(author: User, viewer: User | None, before: int | None) -> dict:
     return {"tiers": list(selectors.tiers_active(creator=author))}
 
 

@@ -137,15 +137,18 @@ def shop_products_q() -> Q:
     return Q(is_active=True, post__deleted_at__isnull=True)
 
 
-def shop_products(*, seller: User) -> list[dict]:
-    """A seller's products for sale, newest first, at most ``SHOP_PRODUCTS_MAX``, as card
-    dicts (one query)."""
-    rows = (
-        Product.objects.filter(shop_products_q(), seller_id=seller.pk)
-        .order_by("-id")
-        .values_list(_product_card_json(), flat=True)[:SHOP_PRODUCTS_MAX]
+def shop_products(*, seller: User, before: int | None = None) -> tuple[list[dict], int | None]:
+    """A page of a seller's products for sale, newest first: at most ``SHOP_PRODUCTS_MAX``
+    card dicts with an id below ``before``, and the cursor of the next page or None (one
+    query: a row more than the page says whether there is one)."""
+    qs = Product.objects.filter(shop_products_q(), seller_id=seller.pk)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(
+        qs.order_by("-id").values_list(_product_card_json(), flat=True)[: SHOP_PRODUCTS_MAX + 1]
     )
-    return list(rows)
+    page = rows[:SHOP_PRODUCTS_MAX]
+    return page, (page[-1]["id"] if len(rows) > SHOP_PRODUCTS_MAX else None)
 
 
 def tiers_active(*, creator: User) -> QuerySet[MembershipTier]:

@@ -97,7 +97,7 @@ def test_registered_tabs_are_asked_in_one_query_and_shown_in_order_when_they_hav
                 has_content=lambda author, key=key: Post.objects.filter(
                     author_id=author.pk, text__startswith=key
                 ),
-                context=lambda author, viewer: {"posts": [], "next_before": None},
+                context=lambda author, viewer, before: {"posts": [], "next_before": None},
             )
         )
     author = make_user()

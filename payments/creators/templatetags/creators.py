@@ -32,4 +32,3 @@ def post_commerce(post) -> dict:
 
     shown = post.repost_of or post
     return {"tips": list(post_tips_public(post_id=shown.pk)[:20])}
-

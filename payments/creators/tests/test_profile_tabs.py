@@ -139,3 +139,34 @@ def test_german_labels():
     assert ">Beiträge</a>" in tabs and ">Shop</a>" in tabs and ">Mitgliedschaften</a>" in tabs
     html = client.get(f"/@{seller.handle}?tab=memberships").content.decode()
     assert "im Monat" in html and "Zum Beitreten anmelden" in html
+
+
+def test_the_shop_pages_older_products_by_a_link(monkeypatch):
+    from payments.creators import selectors
+
+    monkeypatch.setattr(selectors, "SHOP_PRODUCTS_MAX", 2)
+    seller = make_user()
+    first, second, third = (_sell(seller, f"Print no. {n}") for n in (1, 2, 3))
+    html = Client().get(f"/@{seller.handle}?tab=shop").content.decode()
+    assert "Print no. 3" in html and "Print no. 2" in html and "Print no. 1" not in html
+    assert html.index(f"/pay/guest/product/{third.pk}") < html.index(
+        f"/pay/guest/product/{second.pk}"
+    )
+    assert f'href="/@{seller.handle}?tab=shop&amp;before={second.pk}"' in html
+    older = Client().get(f"/@{seller.handle}?tab=shop&before={second.pk}").content.decode()
+    assert (
+        f"/pay/guest/product/{first.pk}" in older
+        and "Print no. 2" not in older
+        and "Older products" not in older
+    )
+    # With htmx the link swaps the panel, not the posts' infinite scroll.
+    swapped = (
+        Client()
+        .get(
+            f"/@{seller.handle}?tab=shop&before={second.pk}",
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="profile-panel",
+        )
+        .content.decode()
+    )
+    assert "Print no. 1" in swapped and 'aria-current="page">Shop</a>' in swapped
