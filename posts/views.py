@@ -21,6 +21,7 @@ from core.money import Money, supported_currencies
 from posts import publishing, selectors, services
 from posts.images import ImageUpload, PreparedImage, image_prepare, images_prepare
 from posts.models import POST_IMAGES_MAX
+from posts.profile_tabs import profile_tabs_shown
 
 #: The composer's photo slots: ``image_1`` + ``alt_1`` … (a page has no JavaScript to pair
 #: a multiple file input with alt texts).
@@ -75,30 +76,39 @@ def home(request):
 
 
 def profile(request, handle: str):
+    """A person's profile: the header, then tabs: their posts (the default) and those other
+    apps register in ``posts.profile_tabs`` (shown only when they have content). Tabs are
+    links (``?tab=shop``); with htmx only the tabs and the open panel are swapped."""
     try:
         author = account_selectors.user_get_by_handle(handle=handle)
     except NotFound:
         raise Http404 from None
     if author.handle != handle:
         return redirect("posts:profile", handle=author.handle)
-    posts, next_before = selectors.page_before(
+    if request.htmx and request.GET.get("before") and not request.GET.get("tab"):
+        # Infinite scroll: only the next page (no profile header, counts or relationship).
+        posts, next_before = _profile_posts(request, author)
+        return render(request, "posts/_page.html", {"posts": posts, "next_before": next_before})
+    tabs = profile_tabs_shown(author=author)
+    # An unknown tab, or one with nothing in it (any more), shows the posts.
+    tab = next((t for t in tabs if t.key == request.GET.get("tab")), None)
+    context = {"author": author, "tabs": tabs, "tab": tab}
+    if tab is None:
+        context["posts"], context["next_before"] = _profile_posts(request, author)
+    else:
+        context.update(tab.context(author, request.user, _before(request)))
+    if request.htmx and request.htmx.target == "profile-panel":
+        return render(request, "posts/_profile_panel.html", context)
+    context["counts"] = account_selectors.follow_counts(user=author)
+    context["rel"] = account_selectors.relationship(viewer=request.user, other=author)
+    return render(request, "posts/profile.html", context)
+
+
+def _profile_posts(request, author):
+    return selectors.page_before(
         selectors.timeline_profile(author=author, viewer=request.user),
         before=_before(request),
         size=selectors.PAGE_SIZE_DEFAULT,
-    )
-    if request.htmx and request.GET.get("before"):
-        # Infinite scroll: only the next page (no profile header, counts or relationship).
-        return render(request, "posts/_page.html", {"posts": posts, "next_before": next_before})
-    return render(
-        request,
-        "posts/profile.html",
-        {
-            "author": author,
-            "counts": account_selectors.follow_counts(user=author),
-            "rel": account_selectors.relationship(viewer=request.user, other=author),
-            "posts": posts,
-            "next_before": next_before,
-        },
     )
 
 

@@ -30,8 +30,13 @@ PAGES = [
     # followees (1), the page's post ids (1), the posts with authors, originals and flags (1)
     ("home timeline", "alice", "/", 6),
     # the author, posts, follower and following counts, follows, blocks and mute between the
-    # two people, the author's membership tiers
+    # two people, which of the profile's other tabs have content (1)
     ("profile", "alice", "/@carol", 11),
+    # the same header, the tabs with content, and the products for sale instead of the posts
+    ("profile shop", "alice", "/@carol?tab=shop", 11),
+    # the same header, the tabs with content, and the membership tiers instead of the posts
+    # (not in GROWING: the demo world grows fans, not carol's tiers)
+    ("profile memberships", "alice", "/@carol?tab=memberships", 11),
     # the post (its products in the same row), its thread, its public tips
     ("post with thread", "alice", "/posts/{alice_first}", 6),
     ("post with tips", "alice", "/posts/{carol_first}", 6),
@@ -61,6 +66,7 @@ PAGES = [
 GROWING = {
     "home timeline",
     "profile",
+    "profile shop",
     "post with thread",
     "post with tips",
     "wallet",

@@ -25,6 +25,13 @@ class CreatorsConfig(AppConfig):
         from posts.shown_parts import shown_part_register
 
         shown_part_register("shown_products", selectors.shown_products_annotation)
+        # A creator's profile has Shop and Memberships tabs (posts asks through
+        # posts.profile_tabs, without importing us).
+        from payments.creators.profile_tabs import MEMBERSHIPS, SHOP
+        from posts.profile_tabs import profile_tab_register
+
+        profile_tab_register(SHOP)
+        profile_tab_register(MEMBERSHIPS)
         # The wallet statement (on screen and in the CSV) says who each tip, unlock, order
         # and membership line was with; the wallet asks us without importing us.
         # Each kind's detail page too (the wallet's /wallet/payments/<kind>/<id>).

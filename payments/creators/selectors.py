@@ -22,6 +22,7 @@ from payments.creators.models import (
     GuestPayment,
     Membership,
     MembershipCharge,
+    MembershipTier,
     Order,
     PayStatus,
     Product,
@@ -102,24 +103,59 @@ def shown_products_annotation(shown_post_id: Expression) -> ArraySubquery:
     return ArraySubquery(
         Product.objects.filter(post_id=shown_post_id, is_active=True)
         .order_by("id")
-        .values(
-            json=JSONObject(
-                id="id",
-                title="title",
-                # Enough for the card to show 280 characters and an ellipsis.
-                description=Left("description", CARD_DESCRIPTION_CHARS + 1),
-                kind="kind",
-                price_amount="price_amount",
-                price_currency="price_currency",
-                stock="stock",
-                seller_id="seller_id",
-                photo="photo",
-                photo_width="photo_width",
-                photo_height="photo_height",
-                photo_alt="photo_alt",
-            )
-        )[:CARD_PRODUCTS_MAX]
+        .values(json=_product_card_json())[:CARD_PRODUCTS_MAX]
     )
+
+
+#: Products on a profile's Shop tab, newest first.
+SHOP_PRODUCTS_MAX = 24
+#: Membership tiers on a profile's Memberships tab, cheapest first.
+PROFILE_TIERS_MAX = 10
+
+
+def _product_card_json() -> JSONObject:
+    """A product as its card shows it (the shape of ``shown_products``' items)."""
+    return JSONObject(
+        id="id",
+        title="title",
+        # Enough for the card to show 280 characters and an ellipsis.
+        description=Left("description", CARD_DESCRIPTION_CHARS + 1),
+        kind="kind",
+        price_amount="price_amount",
+        price_currency="price_currency",
+        stock="stock",
+        seller_id="seller_id",
+        photo="photo",
+        photo_width="photo_width",
+        photo_height="photo_height",
+        photo_alt="photo_alt",
+    )
+
+
+def shop_products_q() -> Q:
+    """Products for sale: active, on a post that is still there."""
+    return Q(is_active=True, post__deleted_at__isnull=True)
+
+
+def shop_products(*, seller: User, before: int | None = None) -> tuple[list[dict], int | None]:
+    """A page of a seller's products for sale, newest first: at most ``SHOP_PRODUCTS_MAX``
+    card dicts with an id below ``before``, and the cursor of the next page or None (one
+    query: a row more than the page says whether there is one)."""
+    qs = Product.objects.filter(shop_products_q(), seller_id=seller.pk)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(
+        qs.order_by("-id").values_list(_product_card_json(), flat=True)[: SHOP_PRODUCTS_MAX + 1]
+    )
+    page = rows[:SHOP_PRODUCTS_MAX]
+    return page, (page[-1]["id"] if len(rows) > SHOP_PRODUCTS_MAX else None)
+
+
+def tiers_active(*, creator: User) -> QuerySet[MembershipTier]:
+    """A creator's active membership tiers, cheapest first, at most ``PROFILE_TIERS_MAX``."""
+    return MembershipTier.objects.filter(creator_id=creator.pk, is_active=True).order_by(
+        "price_amount", "id"
+    )[:PROFILE_TIERS_MAX]
 
 
 def post_tips_public(*, post_id: int) -> QuerySet[Tip]:

@@ -1,6 +1,7 @@
 """What posts does on its own when no app above it has registered a rule: paid fields are
 refused with nothing written, only the author reads locked text, and post cards carry no
-parts of other apps; and what a registered card part gets (every row, reposts included)."""
+parts of other apps and profiles no tabs but their posts; and what a registered card part
+gets (every row, reposts included) and which registered profile tabs are shown."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models.functions import Length
 from django.test import Client
 
 from payments.creators.tests.factories import api_for, make_user
-from posts import locked, publishing, selectors, shown_parts
+from posts import locked, profile_tabs, publishing, selectors, shown_parts
 from posts.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,41 @@ def test_a_registered_part_is_on_every_row_and_a_repost_gets_its_originals(monke
     assert rows[post.pk].shown_text_length == 4
     (reposted,) = selectors.timeline_profile(author=reposter, viewer=None)
     assert reposted.pk == repost.pk and reposted.shown_text_length == 4
+
+
+def test_without_registered_tabs_a_profile_has_only_its_posts_and_asks_nothing(
+    monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(profile_tabs, "_tabs", {})
+    author = make_user()
+    Post.objects.create(author=author, text="hello")
+    with django_assert_num_queries(0):
+        assert profile_tabs.profile_tabs_shown(author=author) == []
+    html = Client().get(f"/@{author.handle}?tab=shop").content.decode()
+    assert "hello" in html and 'class="profile-tabs"' not in html
+
+
+def test_registered_tabs_are_asked_in_one_query_and_shown_in_order_when_they_have_content(
+    monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(profile_tabs, "_tabs", {})
+    for key, label in (("replies", "Replies"), ("empty", "Empty"), ("firsts", "Firsts")):
+        profile_tabs.profile_tab_register(
+            profile_tabs.ProfileTab(
+                key=key,
+                label=label,
+                template="posts/_page.html",
+                has_content=lambda author, key=key: Post.objects.filter(
+                    author_id=author.pk, text__startswith=key
+                ),
+                context=lambda author, viewer, before: {"posts": [], "next_before": None},
+            )
+        )
+    author = make_user()
+    Post.objects.create(author=author, text="replies are here")
+    Post.objects.create(author=author, text="firsts too")
+    with django_assert_num_queries(1):
+        shown = profile_tabs.profile_tabs_shown(author=author)
+    assert [tab.key for tab in shown] == ["replies", "firsts"]
+    html = Client().get(f"/@{author.handle}?tab=firsts").content.decode()
+    assert 'aria-current="page">Firsts</a>' in html and "?tab=empty" not in html

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from accounts.models import User
 from accounts.services import user_signup
+from core.money import Money
+from payments.creators import services as creators
 from payments.fx.tests.support import deliver_tasks_inline
 from tests.browser.test_accessibility import PASSWORD, _world
 
@@ -221,4 +224,51 @@ def test_the_header_fits_with_the_longest_handle_in_german(live_server, chromium
         if right > width:
             problems.append(f"account menu {view} de: reaches {right:.0f}px in a {width}px window")
     context.close()
+    assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_profiles_shop_and_memberships_tabs_fit_a_phone(live_server, chromium):
+    """Signed in and as a visitor, in both languages: the tab pages fit 390 px with their
+    cards' buttons inside the window, and a tab opens in place (htmx) with the address and
+    aria-current following."""
+    with deliver_tasks_inline():
+        _world()
+    cleo = User.objects.get(handle="cleo")
+    creators.tier_create(
+        creator=cleo,
+        name="Studio friends with a rather long tier name",
+        price=Money(500, "USD"),
+        perks="Every print file, a zine a month and a postcard from the studio.",
+    )
+    problems: list[str] = []
+    for lang in LANGUAGES:
+        for signed_in in (True, False):
+            context = chromium.new_context(
+                base_url=live_server.url, viewport={"width": 390, "height": 844}
+            )
+            page = context.new_page()
+            if signed_in:
+                _sign_in(page, live_server.url)
+            context.add_cookies(
+                [{"name": "django_language", "value": lang, "url": live_server.url}]
+            )
+            who = "ada" if signed_in else "visitor"
+            for tab, button in [("shop", ".product-card"), ("memberships", ".tier-card")]:
+                page.goto(f"/@cleo?tab={tab}")
+                problems += _overflow(page, f"{who} /@cleo?tab={tab} 390 {lang}")
+                right = page.locator(f"{button} .pill-button").first.evaluate(
+                    "e => e.getBoundingClientRect().right"
+                )
+                if right > 390:
+                    problems.append(f"{who} {tab} {lang}: the button reaches {right:.0f}px")
+            # From the posts, the Shop tab swaps the panel in place and the address follows.
+            page.goto("/@cleo")
+            page.locator(".profile-tabs a[href$='?tab=shop']").click()
+            page.wait_for_url(f"{live_server.url}/@cleo?tab=shop")
+            current = page.locator(".profile-tabs a[aria-current=page]")
+            assert current.get_attribute("href") == "/@cleo?tab=shop"
+            assert page.locator(".product-card").count() == 1
+            context.close()
     assert problems == []

@@ -32,12 +32,3 @@ def post_commerce(post) -> dict:
 
     shown = post.repost_of or post
     return {"tips": list(post_tips_public(post_id=shown.pk)[:20])}
-
-
-@register.simple_tag
-def profile_money(author) -> dict:
-    """A creator's active membership tiers, cheapest first (one query)."""
-    from payments.creators.models import MembershipTier
-
-    tiers = MembershipTier.objects.filter(creator_id=author.pk, is_active=True)
-    return {"tiers": list(tiers.order_by("price_amount")[:10])}

@@ -112,7 +112,10 @@ def test_tiers_join_and_memberships_pages():
     c.post("/creator/tiers", {"name": "Gold", "price": "10.00", "currency": "USD", "perks": "x"})
     tier = creator.membership_tiers.get()
     f = browser(fan)
-    assert "Join" in f.get(f"/@{creator.handle}").content.decode()
+    assert (
+        f"/memberships/join/{tier.pk}"
+        in f.get(f"/@{creator.handle}?tab=memberships").content.decode()
+    )
     page = f.get(f"/memberships/join/{tier.pk}").content.decode()
     assert "$10.00" in page and "$1.00" in page
     f.post(f"/memberships/join/{tier.pk}", {"idempotency_key": form_key_of(page)})
