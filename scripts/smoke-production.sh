@@ -208,7 +208,7 @@ api - auth/signup '{"handle":"smokebob","email":"bob@example.test","password":"a
 api "$alice" topups '{"amount":5000,"currency":"USD","payment_method":"pm_card_visa"}' >/dev/null
 balance() { get -H "Authorization: Bearer $alice" "$URL/api/v1/wallet" | json '["balances"]'; }
 wait_for 30 "the top-up's webhook is processed by the worker (wallet credited)" \
-  sh -c "curl -fsS -H 'Host: ${HOST}' -H 'X-Forwarded-Proto: https' -H 'Authorization: Bearer $alice' $URL/api/v1/wallet | grep -q '\"available\": *5000'"
+  sh -c "curl -fsS -H 'Host: ${HOST}' -H 'X-Forwarded-Proto: https' -H 'Authorization: Bearer $alice' $URL/api/v1/wallet | grep -q '\"available\": *{\"amount\": *5000'"
 api "$alice" transfers '{"to":"smokebob","amount":1250,"currency":"USD"}' | json '["status"]'
 metrics() { get -H "Authorization: Bearer ${METRICS_TOKEN_VALUE}" "$URL/metrics"; }
 wait_for 20 "the receipts outbox is drained (socialpay_receipts_outbox_rows 0)" \
