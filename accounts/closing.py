@@ -3,7 +3,9 @@
 The ledger is append-only (its rows name wallet accounts by owner id, never by name), so
 closing cannot delete the person: the ``User`` row stays, for the ledger and for the other
 side of every payment, and everything that says who the person was is wiped instead. The
-handle becomes ``closed-<random>``; name, bio, link, avatar and e-mail are cleared;
+handle becomes ``closed-<random>`` (the old one stays taken, as a keyed digest in
+``RetiredHandle``, so nobody receives payments meant for the person); name, bio, link,
+avatar and e-mail are cleared;
 ``User.name`` reads "a closed account" to everyone; the password becomes unusable,
 ``is_active`` false, every session (epoch) and API token ends, second factors and e-mail
 addresses go; follows, blocks, mutes, notifications and data exports are deleted.
@@ -31,9 +33,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import structlog
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts.handles import handle_key
@@ -127,13 +131,37 @@ def account_close(*, user: User, confirm_handle: str) -> User:
     return locked
 
 
+def retired_handle_digests(skeleton: str) -> list[str]:
+    """The keyed digests a retired handle with this skeleton may be stored under: the
+    current ``SECRET_KEY``'s first, then each of ``SECRET_KEY_FALLBACKS`` (a rotation does
+    not free the handles retired before it)."""
+    return [
+        salted_hmac(_RETIRED_SALT, skeleton, secret=secret, algorithm="sha256").hexdigest()
+        for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+    ]
+
+
+def handle_retired(skeleton: str) -> bool:
+    """Whether a closed account held a handle with this skeleton."""
+    from accounts.models import RetiredHandle
+
+    return RetiredHandle.objects.filter(digest__in=retired_handle_digests(skeleton)).exists()
+
+
+_RETIRED_SALT = "accounts.closing.retired-handle"
+
+
 def _pseudonymise(user: User) -> None:
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
-    from accounts.models import DataExport
+    from accounts.models import DataExport, RetiredHandle
 
     now = timezone.now()
+    # The handle stays taken (as a digest): a newcomer with it would be paid in its place.
+    RetiredHandle.objects.get_or_create(
+        digest=retired_handle_digests(user.handle_skeleton)[0], defaults={"retired_at": now}
+    )
     user.handle = f"{CLOSED_HANDLE_PREFIX}{secrets.token_hex(6)}"
     user.email = ""
     user.display_name = ""

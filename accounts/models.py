@@ -423,3 +423,18 @@ class DataExport(models.Model):
 
     def __str__(self) -> str:
         return f"export #{self.pk} of {self.user_id} ({self.status})"
+
+
+class RetiredHandle(models.Model):
+    """The handle of a closed account, kept so that nobody can take it over: a newcomer
+    with it would receive the payments, links and tips meant for the person who left.
+
+    Only a keyed digest of the handle's skeleton is stored (``accounts.closing``), not the
+    handle: the closed account is pseudonymised, and the skeleton also blocks look-alikes.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    retired_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"retired handle {self.digest[:8]}…"

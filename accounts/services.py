@@ -123,6 +123,12 @@ def handle_check(*, handle: str, exclude_user_id: int | None = None) -> str:
         raise HandleTaken()
     if others.filter(handle_skeleton=handle_skeleton(key)).exists():
         raise HandleConfusable()
+    from accounts.closing import handle_retired
+
+    if handle_retired(handle_skeleton(key)):
+        # A closed account's handle (or a look-alike): taken, as it was; which one it was
+        # is nobody's business.
+        raise HandleTaken()
     return key
 
 

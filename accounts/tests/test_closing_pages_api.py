@@ -140,3 +140,32 @@ def test_the_page_lists_what_stands_in_the_way(make_user, monkeypatch):
     refused = client.post("/settings/close", {"confirm": ada.handle})
     assert refused.status_code == 400
     _unchanged(ada)
+
+
+def test_a_closed_accounts_handle_stays_taken_for_newcomers_and_look_alikes(make_user, settings):
+    # A newcomer with the handle would receive the payments and tips meant for the person.
+    from accounts.closing import account_close
+    from accounts.handles import HandleTaken
+    from accounts.models import RetiredHandle
+    from accounts.services import handle_check
+
+    ada = make_user("ada_leaves")
+    account_close(user=ada, confirm_handle="ada_leaves")
+    (retired,) = RetiredHandle.objects.all()
+    assert "ada" not in retired.digest  # a keyed digest, not the handle
+    for taken in ("ada_leaves", "@ADA_LEAVES", "ada_1eaves"):  # itself, case, a look-alike
+        with pytest.raises(HandleTaken):
+            handle_check(handle=taken)
+    assert handle_check(handle="ada_stays") == "ada_stays"
+    signup = APIClient().post(
+        "/api/v1/auth/signup",
+        {"handle": "ada_leaves", "email": "new@example.com", "password": PASSWORD},
+        format="json",
+    )
+    assert signup.status_code == 400 and signup.json()["error"]["code"] == "handle_taken"
+    assert not User.objects.filter(email="new@example.com").exists()
+    # A rotated SECRET_KEY (the old one kept as a fallback) does not free it.
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    with pytest.raises(HandleTaken):
+        handle_check(handle="ada_leaves")
