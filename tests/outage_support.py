@@ -75,6 +75,9 @@ class Service:
     log: Path
     ready: object  # () -> bool
     what: str
+    # Started again when it exits, as the deployment's supervisor does (Celery workers; a
+    # web server is not: the outage tests prove the same one recovers).
+    restart: bool = False
 
 
 def web(env: dict[str, str], port: int, log: Path) -> Service:
@@ -108,36 +111,58 @@ def worker(env: dict[str, str], log: Path) -> Service:
         "--concurrency", "2", "-Q", env["CELERY_QUEUE"], "-n", node,
         "--without-mingle", "--without-gossip", "--loglevel", "WARNING",
     ]  # fmt: skip
-    return Service(cmd, env, log, ready, "celery worker")
+    return Service(cmd, env, log, ready, "celery worker", restart=True)
 
 
 @contextlib.contextmanager
 def running(*services: Service, timeout: float = 120):
     """Start every service (each in a process group of its own) at once, wait until each
-    is ready, and stop them all (TERM, then KILL) when the block ends."""
-    procs = []
+    is ready, and stop them all (TERM, then KILL) when the block ends.
+
+    Meanwhile a service marked ``restart`` whose process exits is started again, as the
+    deployment's supervisor does (compose: ``restart: unless-stopped``). A Celery worker
+    can die of its broker going away: kombu raised in the worker's own connection clean-up
+    when Redis was killed in the middle of an acknowledgement ("Unrecoverable error:
+    'NoneType' object has no attribute 'hostname'")."""
+    procs: list[subprocess.Popen] = []
     logs = [open(service.log, "wb") for service in services]  # noqa: SIM115
+    stopping = threading.Event()
+
+    def start(service: Service, out) -> subprocess.Popen:
+        return subprocess.Popen(
+            service.cmd,
+            cwd=ROOT,
+            env=service.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def supervise() -> None:
+        while not stopping.wait(0.5):
+            for i, (service, out) in enumerate(zip(services, logs, strict=True)):
+                if service.restart and procs[i].poll() is not None and not stopping.is_set():
+                    out.write(f"\n--- exited with {procs[i].returncode}; started again\n".encode())
+                    out.flush()
+                    procs[i] = start(service, out)
+
+    supervisor = threading.Thread(target=supervise, daemon=True)
     try:
         for service, out in zip(services, logs, strict=True):
-            procs.append(
-                subprocess.Popen(
-                    service.cmd,
-                    cwd=ROOT,
-                    env=service.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        for service, proc in zip(services, procs, strict=True):
+            procs.append(start(service, out))
+        for i, service in enumerate(services):
             wait_until(
-                lambda s=service, p=proc: p.poll() is None and s.ready(),
+                lambda s=service, i=i: procs[i].poll() is None and s.ready(),
                 timeout=timeout,
                 what=f"{service.what} ({service.log})",
                 interval=0.5,
             )
+        supervisor.start()
         yield procs
     finally:
+        stopping.set()
+        if supervisor.is_alive():
+            supervisor.join(timeout=5)
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
