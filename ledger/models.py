@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Now
 
 
@@ -155,7 +156,16 @@ class Entry(models.Model):
                 condition=~Q(idempotency_key=""), name="ledger_entry_idempotency_key_not_empty"
             ),
         ]
-        indexes = [models.Index(fields=["reference"], name="ledger_entry_reference")]
+        indexes = [
+            models.Index(fields=["reference"], name="ledger_entry_reference"),
+            # The incremental verification looks up, for each new entry naming a processor
+            # payment, the other entries naming it (a payment credited twice).
+            models.Index(
+                KeyTextTransform("payment", "metadata"),
+                name="ledger_entry_payment",
+                condition=Q(metadata__has_key="payment"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.code}"
@@ -276,3 +286,47 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} on {self.entry_id}"
+
+
+class VerifyCheckpoint(models.Model):
+    """What a clean ``ledger_verify`` run established, for the next incremental run.
+
+    Every posting with ``id <= posting_upto`` (and every entry and hold up to its id) had
+    committed when the run took its snapshot and was checked; ``totals`` are their debits
+    and signed sum per currency, and ``VerifyCheckpointSum`` their signed sum per account.
+    Postings are append-only, so these figures stay true; an incremental run adds only
+    what came after. Written by ``ledger.checkpoints``; the newest few are kept."""
+
+    full = models.BooleanField()
+    posting_upto = models.BigIntegerField()
+    entry_upto = models.BigIntegerField()
+    hold_upto = models.BigIntegerField()
+    postings = models.BigIntegerField()
+    # {"USD": {"debits": 1400, "net": 0}}: over postings up to posting_upto only.
+    totals = models.JSONField(default=dict)
+    seconds = models.FloatField()
+    created_at = models.DateTimeField(db_default=Now(), db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.pk} up to posting {self.posting_upto}"
+
+
+class VerifyCheckpointSum(models.Model):
+    """The signed sum (debits positive) of one account's postings up to the checkpoint."""
+
+    checkpoint = models.ForeignKey(VerifyCheckpoint, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    net = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "account"], name="ledger_verifycheckpointsum_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.net:+d} at #{self.checkpoint_id}"

@@ -245,6 +245,8 @@ class VerifyReport:
     checked: dict[str, int] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
+    # "full", or "incremental from checkpoint #N".
+    scope: str = "full"
 
     @property
     def ok(self) -> bool:
@@ -252,6 +254,39 @@ class VerifyReport:
 
 
 _FINDINGS_LIMIT = 100
+# Larger than any posting id: "no upper bound".
+_NO_LIMIT = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyScope:
+    """What a run re-reads: rows with ids above ``*_from`` (0: everything), on top of the
+    per-account sums and per-currency totals of checkpoint ``checkpoint_id`` (None: none).
+    ``posting_upto``: where the figures the run hands back for a new checkpoint stop."""
+
+    posting_from: int = 0
+    entry_from: int = 0
+    hold_from: int = 0
+    checkpoint_id: int | None = None
+    totals: dict = field(default_factory=dict)
+    posting_upto: int = _NO_LIMIT
+
+
+# Per account (and its currency), what the postings after ``posting_from`` add: all of
+# them (for the checks) and those up to ``posting_upto`` (for the next checkpoint).
+NEW_SUMS_SQL = """
+SELECT account_id, currency,
+       sum(CASE direction WHEN 'D' THEN amount ELSE -amount END) AS net_all,
+       sum(CASE direction WHEN 'D' THEN amount ELSE 0 END) AS debits_all,
+       count(*) AS n_all,
+       coalesce(sum(CASE direction WHEN 'D' THEN amount ELSE -amount END)
+                FILTER (WHERE id <= %(upto)s), 0) AS net_upto,
+       coalesce(sum(CASE direction WHEN 'D' THEN amount ELSE 0 END)
+                FILTER (WHERE id <= %(upto)s), 0) AS debits_upto,
+       count(*) FILTER (WHERE id <= %(upto)s) AS n_upto
+FROM ledger_posting WHERE id > %(posting_from)s
+GROUP BY account_id, currency
+"""
 
 
 def ledger_verify(*, hold_max_age: timedelta) -> VerifyReport:
@@ -263,7 +298,8 @@ def ledger_verify(*, hold_max_age: timedelta) -> VerifyReport:
     summing to zero per currency; postings sum to zero per currency over the whole ledger;
     no processor payment (entry metadata ``payment``) is booked into a processor clearing
     account by two standing entries; no hold is pending for longer than ``hold_max_age``.
-    At most 100 findings per check are listed.
+    At most 100 findings per check are listed. (``ledger.checkpoints`` runs the same checks
+    from a checkpoint, and records checkpoints.)
     """
     report = VerifyReport()
     # Inside an outer transaction (a test) its snapshot rules; alone, take one snapshot.
@@ -271,142 +307,177 @@ def ledger_verify(*, hold_max_age: timedelta) -> VerifyReport:
     with transaction.atomic(), connection.cursor() as cur:
         if own_transaction:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        ledger_checks(cur, report, hold_max_age=hold_max_age, scope=VerifyScope(), new_sums=None)
+    return report
 
-        def count(name: str, sql: str) -> None:
-            cur.execute(sql)
-            report.checked[name] = cur.fetchone()[0]
 
-        count("accounts", "SELECT count(*) FROM ledger_account")
-        count("entries", "SELECT count(*) FROM ledger_entry")
-        count("postings", "SELECT count(*) FROM ledger_posting")
-        count("holds", "SELECT count(*) FROM ledger_hold")
-        count("unfolded_deltas", "SELECT count(*) FROM ledger_balancedelta")
+def ledger_checks(
+    cur, report: VerifyReport, *, hold_max_age: timedelta, scope: VerifyScope, new_sums: str | None
+) -> None:
+    """Run every check of ``ledger_verify`` on ``cur``'s snapshot, over ``scope``.
 
-        cur.execute(
-            """
-            WITH sums AS (
-                SELECT account_id,
-                       sum(CASE direction WHEN 'D' THEN amount ELSE -amount END) AS net
-                FROM ledger_posting GROUP BY account_id
-            ), deltas AS (
-                SELECT account_id, sum(amount) AS total FROM ledger_balancedelta
-                GROUP BY account_id
-            )
-            SELECT a.key, a.balance + coalesce(d.total, 0) AS cached,
-                   CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END
-                       * coalesce(s.net, 0) AS recomputed
-            FROM ledger_account a
-            LEFT JOIN sums s ON s.account_id = a.id
-            LEFT JOIN deltas d ON d.account_id = a.id
-            WHERE a.balance + coalesce(d.total, 0)
-                  <> CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END
-                     * coalesce(s.net, 0)
-            ORDER BY a.id LIMIT %s
-            """,
-            [_FINDINGS_LIMIT],
+    ``new_sums`` names a (temporary) table holding ``NEW_SUMS_SQL``'s result, or None to
+    compute it inline. With a checkpoint in ``scope``: each cached balance must equal the
+    checkpoint's sum plus the postings after it; entries and holds after the checkpoint
+    must balance; the checkpoint's net plus the new postings' must be zero per currency;
+    a new entry naming a processor payment must be the only standing one naming it.
+    Reservations, overdrafts and stale holds are always checked over every account and
+    every pending hold (those do not grow with the ledger's history).
+    """
+    params = {
+        "posting_from": scope.posting_from,
+        "upto": scope.posting_upto,
+        "checkpoint": scope.checkpoint_id,
+        "limit": _FINDINGS_LIMIT,
+    }
+    new = new_sums or f"({NEW_SUMS_SQL})"
+
+    def count(name: str, sql: str, args=None) -> None:
+        cur.execute(sql, args)
+        report.checked[name] = cur.fetchone()[0]
+
+    count("accounts", "SELECT count(*) FROM ledger_account")
+    count("entries", "SELECT count(*) FROM ledger_entry WHERE id > %s", [scope.entry_from])
+    count("postings", f"SELECT coalesce(sum(n_all), 0) FROM {new} n", params)  # noqa: S608
+    count("holds", "SELECT count(*) FROM ledger_hold WHERE id > %s", [scope.hold_from])
+    count("unfolded_deltas", "SELECT count(*) FROM ledger_balancedelta")
+
+    cur.execute(
+        f"""
+        WITH sums AS (
+            SELECT account_id, sum(net) AS net FROM (
+                SELECT account_id, net_all AS net FROM {new} n
+                UNION ALL
+                SELECT account_id, net FROM ledger_verifycheckpointsum
+                WHERE checkpoint_id = %(checkpoint)s
+            ) parts GROUP BY account_id
+        ), deltas AS (
+            SELECT account_id, sum(amount) AS total FROM ledger_balancedelta
+            GROUP BY account_id
         )
-        for key, cached, recomputed in cur.fetchall():
-            report.findings.append(
-                f"balance drift: {key} cached {cached} but postings sum to {recomputed}"
-            )
-
-        cur.execute(
-            """
-            WITH reserved AS (
-                SELECT l.account_id, sum(l.amount) AS total
-                FROM ledger_holdleg l JOIN ledger_hold h ON h.id = l.hold_id
-                JOIN ledger_account a ON a.id = l.account_id
-                WHERE h.status = 'pending'
-                  AND (l.direction = 'D') <> (a.kind IN ('asset', 'expense'))
-                GROUP BY l.account_id
-            )
-            SELECT a.key, a.pending_out, coalesce(r.total, 0), a.balance
-            FROM ledger_account a LEFT JOIN reserved r ON r.account_id = a.id
-            WHERE a.no_overdraft
-              AND (a.pending_out <> coalesce(r.total, 0) OR a.balance < a.pending_out)
-            ORDER BY a.id LIMIT %s
-            """,
-            [_FINDINGS_LIMIT],
+        SELECT a.key, a.balance + coalesce(d.total, 0) AS cached,
+               CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END
+                   * coalesce(s.net, 0) AS recomputed
+        FROM ledger_account a
+        LEFT JOIN sums s ON s.account_id = a.id
+        LEFT JOIN deltas d ON d.account_id = a.id
+        WHERE a.balance + coalesce(d.total, 0)
+              <> CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END
+                 * coalesce(s.net, 0)
+        ORDER BY a.id LIMIT %(limit)s
+        """,  # noqa: S608 - ``new`` is this module's SQL or a table name of ours
+        params,
+    )
+    for key, cached, recomputed in cur.fetchall():
+        report.findings.append(
+            f"balance drift: {key} cached {cached} but postings sum to {recomputed}"
         )
-        for key, pending_out, reserved, balance in cur.fetchall():
-            report.findings.append(
-                f"hold drift or overdraft: {key} pending_out {pending_out}, open holds "
-                f"reserve {reserved}, folded balance {balance}"
-            )
 
-        for table, parent, label in (
-            ("ledger_posting", "entry_id", "entry"),
-            ("ledger_holdleg", "hold_id", "hold"),
-        ):
-            parent_table = "ledger_entry" if label == "entry" else "ledger_hold"
-            cur.execute(
-                f"""
-                SELECT x.id FROM {parent_table} x
-                WHERE (SELECT count(*) FROM {table} p WHERE p.{parent} = x.id) < 2
+    cur.execute(
+        """
+        WITH reserved AS (
+            SELECT l.account_id, sum(l.amount) AS total
+            FROM ledger_holdleg l JOIN ledger_hold h ON h.id = l.hold_id
+            JOIN ledger_account a ON a.id = l.account_id
+            WHERE h.status = 'pending'
+              AND (l.direction = 'D') <> (a.kind IN ('asset', 'expense'))
+            GROUP BY l.account_id
+        )
+        SELECT a.key, a.pending_out, coalesce(r.total, 0), a.balance
+        FROM ledger_account a LEFT JOIN reserved r ON r.account_id = a.id
+        WHERE a.no_overdraft
+          AND (a.pending_out <> coalesce(r.total, 0) OR a.balance < a.pending_out)
+        ORDER BY a.id LIMIT %s
+        """,
+        [_FINDINGS_LIMIT],
+    )
+    for key, pending_out, reserved, balance in cur.fetchall():
+        report.findings.append(
+            f"hold drift or overdraft: {key} pending_out {pending_out}, open holds "
+            f"reserve {reserved}, folded balance {balance}"
+        )
+
+    for table, parent, label, start in (
+        ("ledger_posting", "entry_id", "entry", scope.entry_from),
+        ("ledger_holdleg", "hold_id", "hold", scope.hold_from),
+    ):
+        parent_table = "ledger_entry" if label == "entry" else "ledger_hold"
+        cur.execute(
+            f"""
+            SELECT x.id FROM {parent_table} x
+            WHERE x.id > %s
+              AND ((SELECT count(*) FROM {table} p WHERE p.{parent} = x.id) < 2
                    OR EXISTS (
                        SELECT 1 FROM {table} p WHERE p.{parent} = x.id GROUP BY p.currency
                        HAVING sum(CASE p.direction WHEN 'D' THEN p.amount ELSE -p.amount END)
-                              <> 0)
-                ORDER BY x.id LIMIT %s
-                """,  # noqa: S608 - table names are constants of this function
-                [_FINDINGS_LIMIT],
-            )
-            for (bad_id,) in cur.fetchall():
-                report.findings.append(
-                    f"unbalanced {label}: #{bad_id} has fewer than two legs or a non-zero sum"
-                )
-
-        cur.execute(
-            """
-            SELECT currency,
-                   sum(CASE direction WHEN 'D' THEN amount ELSE 0 END),
-                   sum(CASE direction WHEN 'D' THEN amount ELSE -amount END)
-            FROM ledger_posting GROUP BY currency ORDER BY currency
-            """
+                              <> 0))
+            ORDER BY x.id LIMIT %s
+            """,  # noqa: S608 - table names are constants of this function
+            [start, _FINDINGS_LIMIT],
         )
-        for currency, debits, net in cur.fetchall():
-            report.totals[currency] = int(debits)
-            if net != 0:
-                report.findings.append(f"global imbalance: {currency} postings sum to {net}")
-
-        # Money that arrived at a processor is booked once: a debit of a processor clearing
-        # account names the processor payment it came from (metadata "payment"). Two
-        # standing entries for one payment (neither reversed) mean it was credited twice
-        # (a top-up and another top-up or card tip fed by the same charge).
-        cur.execute(
-            """
-            SELECT split_part(a.key, ':', 3), e.metadata->>'payment',
-                   array_agg(DISTINCT e.id ORDER BY e.id)
-            FROM ledger_entry e
-            JOIN ledger_posting p ON p.entry_id = e.id AND p.direction = 'D'
-            JOIN ledger_account a ON a.id = p.account_id
-            WHERE a.key LIKE 'platform:processor\\_clearing:%%'
-              AND coalesce(e.metadata->>'payment', '') <> ''
-              AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_id = e.id)
-            GROUP BY 1, 2 HAVING count(DISTINCT e.id) > 1
-            ORDER BY 2 LIMIT %s
-            """,
-            [_FINDINGS_LIMIT],
-        )
-        for processor, payment, entry_ids in cur.fetchall():
+        for (bad_id,) in cur.fetchall():
             report.findings.append(
-                f"payment credited twice: {processor} payment {payment} is booked by entries "
-                + ", ".join(f"#{i}" for i in entry_ids)
+                f"unbalanced {label}: #{bad_id} has fewer than two legs or a non-zero sum"
             )
-        count_payments = (
-            "SELECT count(DISTINCT e.metadata->>'payment') FROM ledger_entry e"
-            " WHERE coalesce(e.metadata->>'payment', '') <> ''"
-        )
-        count("processor_payments", count_payments)
 
-        cutoff = timezone.now() - hold_max_age
-        cur.execute(
-            "SELECT id, code, created_at FROM ledger_hold WHERE status = 'pending'"
-            " AND created_at < %s ORDER BY id LIMIT %s",
-            [cutoff, _FINDINGS_LIMIT],
+    cur.execute(
+        f"SELECT currency, sum(debits_all), sum(net_all) FROM {new} n"  # noqa: S608
+        " GROUP BY currency",
+        params,
+    )
+    debits = {c: int(scope.totals.get(c, {}).get("debits", 0)) for c in scope.totals}
+    nets = {c: int(scope.totals.get(c, {}).get("net", 0)) for c in scope.totals}
+    for currency, new_debits, new_net in cur.fetchall():
+        debits[currency] = debits.get(currency, 0) + int(new_debits)
+        nets[currency] = nets.get(currency, 0) + int(new_net)
+    for currency in sorted(debits):
+        report.totals[currency] = debits[currency]
+        if nets[currency] != 0:
+            report.findings.append(f"global imbalance: {currency} postings sum to {nets[currency]}")
+
+    # Money that arrived at a processor is booked once: a debit of a processor clearing
+    # account names the processor payment it came from (metadata "payment"). Two
+    # standing entries for one payment (neither reversed) mean it was credited twice
+    # (a top-up and another top-up or card tip fed by the same charge). From a checkpoint,
+    # only payments named by an entry after it can have become doubles.
+    cur.execute(
+        """
+        SELECT split_part(a.key, ':', 3), e.metadata->>'payment',
+               array_agg(DISTINCT e.id ORDER BY e.id)
+        FROM ledger_entry e
+        JOIN ledger_posting p ON p.entry_id = e.id AND p.direction = 'D'
+        JOIN ledger_account a ON a.id = p.account_id
+        WHERE a.key LIKE 'platform:processor\\_clearing:%%'
+          AND e.metadata ? 'payment' AND coalesce(e.metadata->>'payment', '') <> ''
+          AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_id = e.id)
+          AND (%(entry_from)s = 0 OR e.metadata->>'payment' IN (
+                SELECT n.metadata->>'payment' FROM ledger_entry n
+                WHERE n.id > %(entry_from)s AND n.metadata ? 'payment'))
+        GROUP BY 1, 2 HAVING count(DISTINCT e.id) > 1
+        ORDER BY 2 LIMIT %(limit)s
+        """,
+        {"entry_from": scope.entry_from, "limit": _FINDINGS_LIMIT},
+    )
+    for processor, payment, entry_ids in cur.fetchall():
+        report.findings.append(
+            f"payment credited twice: {processor} payment {payment} is booked by entries "
+            + ", ".join(f"#{i}" for i in entry_ids)
         )
-        for hold_id, code, created_at in cur.fetchall():
-            report.findings.append(
-                f"stale hold: #{hold_id} ({code}) pending since {created_at.isoformat()}"
-            )
-    return report
+    count(
+        "processor_payments",
+        "SELECT count(DISTINCT e.metadata->>'payment') FROM ledger_entry e"
+        " WHERE e.id > %s AND e.metadata ? 'payment'"
+        " AND coalesce(e.metadata->>'payment', '') <> ''",
+        [scope.entry_from],
+    )
+
+    cutoff = timezone.now() - hold_max_age
+    cur.execute(
+        "SELECT id, code, created_at FROM ledger_hold WHERE status = 'pending'"
+        " AND created_at < %s ORDER BY id LIMIT %s",
+        [cutoff, _FINDINGS_LIMIT],
+    )
+    for hold_id, code, created_at in cur.fetchall():
+        report.findings.append(
+            f"stale hold: #{hold_id} ({code}) pending since {created_at.isoformat()}"
+        )

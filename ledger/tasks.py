@@ -9,7 +9,7 @@ import structlog
 from celery import shared_task
 from django.conf import settings
 
-from ledger import selectors, services
+from ledger import checkpoints, partitions, services
 
 log = structlog.get_logger(__name__)
 
@@ -39,17 +39,34 @@ def balance_deltas_fold() -> int:
     time_limit=settings.NIGHTLY_TASK_TIME_LIMIT,
 )
 def ledger_verify() -> dict:
-    """Nightly: recompute every balance and invariant; log an error for each finding,
-    record the run and mail ADMINS about findings (core.nightly)."""
+    """Nightly: check every invariant — incrementally from the newest checkpoint, or in
+    full when the newest full run is older than ``LEDGER_VERIFY_FULL_EVERY_DAYS`` — log an
+    error for each finding, record the run and mail ADMINS about findings (core.nightly)."""
     from core.nightly import nightly_check_record
 
-    report = selectors.ledger_verify(
-        hold_max_age=timedelta(hours=settings.LEDGER_HOLD_MAX_AGE_HOURS)
+    report = checkpoints.ledger_verify_run(
+        hold_max_age=timedelta(hours=settings.LEDGER_HOLD_MAX_AGE_HOURS),
+        incremental=checkpoints.nightly_incremental(),
     )
     for finding in report.findings:
         log.error("ledger.verify.finding", finding=finding)
-    log.info("ledger.verify", ok=report.ok, checked=report.checked, findings=len(report.findings))
+    log.info(
+        "ledger.verify",
+        ok=report.ok,
+        scope=report.scope,
+        checked=report.checked,
+        findings=len(report.findings),
+    )
     nightly_check_record(
         name="ledger_verify", ok=report.ok, findings=report.findings, summary=report.checked
     )
     return {"ok": report.ok, "checked": report.checked, "findings": report.findings}
+
+
+@shared_task(name="ledger.tasks.posting_partitions_ensure", ignore_result=True)
+def posting_partitions_ensure() -> int:
+    """Keep posting partitions ready ahead of the id sequence (every minute from beat)."""
+    created = partitions.posting_partitions_ensure()
+    if created:
+        log.info("ledger.partitions.created", partitions=created)
+    return created

@@ -776,6 +776,9 @@ LEDGER_HOLD_MAX_AGE_HOURS = env.int("LEDGER_HOLD_MAX_AGE_HOURS", default=7 * 24)
 # (PgBouncer pool_mode=transaction), where a session's prepared statements are not there
 # for its next transaction; the same SQL is then sent in full each time.
 LEDGER_PREPARED_STATEMENTS = env.bool("LEDGER_PREPARED_STATEMENTS", default=True)
+# The nightly ledger_verify runs incrementally (from the newest checkpoint) and in full when
+# the newest full run is older than this many days.
+LEDGER_VERIFY_FULL_EVERY_DAYS = env.int("LEDGER_VERIFY_FULL_EVERY_DAYS", default=7)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Folds appended credits into cached balances (see ledger.services, "Hot accounts").
@@ -786,6 +789,11 @@ CELERY_BEAT_SCHEDULE.update(
         "ledger-verify": {
             "task": "ledger.tasks.ledger_verify",
             "schedule": crontab(hour=3, minute=17),
+        },
+        # Posting partitions three million ids ahead (see ledger migration 0004).
+        "ledger-posting-partitions-ensure": {
+            "task": "ledger.tasks.posting_partitions_ensure",
+            "schedule": timedelta(minutes=1),
         },
     }
 )
