@@ -83,9 +83,7 @@ def ledger_verify_run(*, hold_max_age: timedelta, incremental: bool) -> VerifyRe
             f"CREATE TEMPORARY TABLE {_NEW_SUMS_TABLE} ON COMMIT DROP AS {NEW_SUMS_SQL}",
             {"posting_from": scope.posting_from, "upto": scope.posting_upto},
         )
-        ledger_checks(
-            cur, report, hold_max_age=hold_max_age, scope=scope, new_sums=_NEW_SUMS_TABLE
-        )
+        ledger_checks(cur, report, hold_max_age=hold_max_age, scope=scope, new_sums=_NEW_SUMS_TABLE)
         if report.ok:
             _checkpoint_write(
                 cur, scope, horizon, full=since is None, seconds=time.monotonic() - started
