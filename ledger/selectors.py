@@ -334,7 +334,7 @@ def ledger_checks(
 
     def count(name: str, sql: str, args=None) -> None:
         cur.execute(sql, args)
-        report.checked[name] = cur.fetchone()[0]
+        report.checked[name] = int(cur.fetchone()[0])
 
     count("accounts", "SELECT count(*) FROM ledger_account")
     count("entries", "SELECT count(*) FROM ledger_entry WHERE id > %s", [scope.entry_from])
