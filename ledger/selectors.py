@@ -397,6 +397,8 @@ def ledger_checks(
             f"reserve {reserved}, folded balance {balance}"
         )
 
+    # One aggregate over the legs (not a subquery per entry, which would probe the entry
+    # index of every posting partition once per entry).
     for table, parent, label, start in (
         ("ledger_posting", "entry_id", "entry", scope.entry_from),
         ("ledger_holdleg", "hold_id", "hold", scope.hold_from),
@@ -404,16 +406,20 @@ def ledger_checks(
         parent_table = "ledger_entry" if label == "entry" else "ledger_hold"
         cur.execute(
             f"""
-            SELECT x.id FROM {parent_table} x
-            WHERE x.id > %s
-              AND ((SELECT count(*) FROM {table} p WHERE p.{parent} = x.id) < 2
-                   OR EXISTS (
-                       SELECT 1 FROM {table} p WHERE p.{parent} = x.id GROUP BY p.currency
-                       HAVING sum(CASE p.direction WHEN 'D' THEN p.amount ELSE -p.amount END)
-                              <> 0))
-            ORDER BY x.id LIMIT %s
+            WITH legs AS (
+                SELECT parent_id, sum(n) AS n, bool_and(net = 0) AS balanced FROM (
+                    SELECT p.{parent} AS parent_id, count(*) AS n,
+                           sum(CASE p.direction WHEN 'D' THEN p.amount ELSE -p.amount END)
+                               AS net
+                    FROM {table} p WHERE p.{parent} > %(start)s
+                    GROUP BY p.{parent}, p.currency
+                ) per_currency GROUP BY parent_id
+            )
+            SELECT x.id FROM {parent_table} x LEFT JOIN legs l ON l.parent_id = x.id
+            WHERE x.id > %(start)s AND (coalesce(l.n, 0) < 2 OR NOT l.balanced)
+            ORDER BY x.id LIMIT %(limit)s
             """,  # noqa: S608 - table names are constants of this function
-            [start, _FINDINGS_LIMIT],
+            {"start": start, "limit": _FINDINGS_LIMIT},
         )
         for (bad_id,) in cur.fetchall():
             report.findings.append(

@@ -54,9 +54,7 @@ def test_a_clean_full_run_records_what_it_established():
     assert checkpoint.postings == 4
     assert checkpoint.totals == {"USD": {"debits": 1400, "net": 0}}
     sums = dict(
-        VerifyCheckpointSum.objects.filter(checkpoint=checkpoint).values_list(
-            "account__key", "net"
-        )
+        VerifyCheckpointSum.objects.filter(checkpoint=checkpoint).values_list("account__key", "net")
     )
     assert sums == {CLEARING: 1000, ALICE: -600, BOB: -400}
 

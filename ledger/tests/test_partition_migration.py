@@ -76,10 +76,7 @@ def test_a_populated_ledger_is_partitioned_in_place():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows("UPDATE ledger_posting_p000000 SET amount = amount + 1")
     with pytest.raises(IntegrityError), transaction.atomic():
-        rows(
-            "INSERT INTO ledger_balancedelta (account_id, amount)"
-            f" VALUES ({deltas[0][1]}, 0)"
-        )
+        rows(f"INSERT INTO ledger_balancedelta (account_id, amount) VALUES ({deltas[0][1]}, 0)")
 
 
 @pytest.mark.django_db(transaction=True)

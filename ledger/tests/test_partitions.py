@@ -92,9 +92,7 @@ def test_the_tables_are_partitioned_with_the_documented_width():
     assert bounds == [(f"FOR VALUES FROM ('{WIDTH}') TO ('{2 * WIDTH}')",)]
     described = partitions.partitions_describe()
     assert sum(p.parent == "ledger_balancedelta" for p in described) == 8
-    assert {p.table for p in described if p.parent == "ledger_posting"} == set(
-        posting_partitions()
-    )
+    assert {p.table for p in described if p.parent == "ledger_posting"} == set(posting_partitions())
 
 
 def test_every_posting_partition_carries_every_rule():
@@ -152,7 +150,7 @@ def test_an_unbalanced_entry_written_into_a_partition_cannot_commit(funded):
 
 
 def test_a_posting_in_another_currency_is_refused_by_the_partition(funded):
-    wallet, clearing = funded
+    wallet, _ = funded
     entry = Posting.objects.order_by("id").first().entry_id
     (next_id,) = run("SELECT nextval('ledger_posting_id_seq')")[0]
     message = rejected(
