@@ -23,6 +23,24 @@ What the tables hold
     applied to the account row yet (see "Hot accounts" in ``ledger.services``).
 ``AuditEvent``
     Who did what to the ledger by hand (a staff reversal from the admin).
+``VerifyCheckpoint`` / ``VerifyCheckpointSum``
+    What a clean ``ledger_verify`` run established (the highest posting id it covered, the
+    totals per currency and the sum per account up to it), so that the next run can be
+    incremental (``ledger.checkpoints``). Not part of the record.
+
+Partitioning (migration ``0004``)
+---------------------------------
+``ledger_posting`` is partitioned by RANGE of ``id`` (one partition per million ids,
+``ledger_posting_p000000``, ``…p000001``…): ids come from one sequence, so a partition is a
+stretch of time that is never written again once the sequence has passed it, and can be
+verified once and detached for archiving. There is no DEFAULT partition; partitions are kept
+three ahead of the sequence (``ledger.partitions``, every minute from beat).
+``ledger_balancedelta`` is partitioned by HASH of ``account_id`` into eight tables; its
+database primary key is ``(id, account_id)`` while Django's state keeps ``id`` (still unique:
+one sequence). Indexes, CHECKs, foreign keys and row triggers are cloned by PostgreSQL onto
+every partition; the statement-level TRUNCATE trigger is not, so the ensure step installs it
+on each posting partition. Every rule below therefore holds on a partition addressed
+directly by name.
 
 Balances
 --------
@@ -33,7 +51,8 @@ signed sum of its postings. ``pending_out`` is what open holds reserve on a no-o
 account. Available = posted - pending_out.
 
 Invariants, each enforced twice: in Python (``ledger.services``, for a clear error) and in
-PostgreSQL (migration ``0002_database_rules``, so nothing outside the ORM can break them):
+PostgreSQL (migrations ``0002_database_rules`` and ``0004``, so nothing outside the ORM can
+break them):
 
 1. Every entry (and every hold) has two or more postings and sums to zero per currency —
    deferred constraint triggers checked at commit.
