@@ -173,10 +173,13 @@ def _checkpoint_write(
         cur.execute("DELETE FROM ledger_verifycheckpointsum WHERE checkpoint_id = ANY(%s)", [stale])
         # The newest full run stays on record (without its sums): it says when the next
         # full run is due.
-        last_full = VerifyCheckpoint.objects.filter(full=True).order_by("-id").first()
-        VerifyCheckpoint.objects.filter(pk__in=stale).exclude(
-            pk=None if last_full is None else last_full.pk
-        ).delete()
+        last_full = (
+            VerifyCheckpoint.objects.filter(full=True).order_by("-id").values_list("pk", flat=True)
+        ).first()
+        doomed = VerifyCheckpoint.objects.filter(pk__in=stale)
+        if last_full is not None:
+            doomed = doomed.exclude(pk=last_full)
+        doomed.delete()
 
 
 def nightly_incremental() -> bool:
