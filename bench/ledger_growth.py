@@ -99,13 +99,28 @@ def fund_wallets(n: int) -> None:
         )
 
 
-def inserts(entries: int, wallets: int, tag: str) -> float:
+def backend_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend, when it runs on this machine."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def inserts(entries: int, wallets: int, tag: str) -> tuple[float, float | None]:
     """Entries per second through ``entry_post`` (transfers between random wallets), after
-    an untimed warm-up (the session's prepared statements, caches)."""
+    an untimed warm-up (the session's prepared statements, caches), and the database CPU
+    milliseconds per entry (the backend's, folds included) when the server is local."""
     rng = random.Random(tag)
     warm_up = min(100, entries)
+    cpu_before = None
     for i in range(-warm_up, entries):
         if i == 0:
+            cpu_before = backend_cpu()
             started = time.monotonic()
         a, b = rng.sample(range(wallets), 2)
         entry_post(
@@ -118,7 +133,17 @@ def inserts(entries: int, wallets: int, tag: str) -> float:
     elapsed = time.monotonic() - started
     while balance_deltas_fold(limit=10_000):
         pass
-    return entries / elapsed
+    cpu_after = backend_cpu()
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None:
+        cpu_ms = (cpu_after - cpu_before) * 1000 / entries
+    return entries / elapsed, cpu_ms
+
+
+def show_inserts(label: str, figures: tuple[float, float | None]) -> str:
+    eps, cpu_ms = figures
+    cpu = "" if cpu_ms is None else f", database {cpu_ms:.2f} CPU-ms/entry"
+    return f"inserts, {label}: {eps:,.0f} entries/s{cpu} (load {load()})"
 
 
 def fill(target: int, wallets: int) -> None:
@@ -217,11 +242,11 @@ def main() -> int:
     migrate()
     print(f"database {connection.settings_dict['NAME']}; load average {load()}")
 
-    empty_eps = None
+    empty = None
     if postings_count() == 0:
         fund_wallets(args.wallets)
-        empty_eps = inserts(args.entries, args.wallets, "empty")
-        print(f"inserts, empty ledger: {empty_eps:,.0f} entries/s (load {load()})")
+        empty = inserts(args.entries, args.wallets, "empty")
+        print(show_inserts(f"near-empty ledger ({postings_count():,} postings)", empty))
     started = time.monotonic()
     fill(args.postings, args.wallets)
     print(f"fill: {time.monotonic() - started:.0f}s to {postings_count():,} postings")
@@ -231,10 +256,10 @@ def main() -> int:
         f"full verify: {full_seconds:.1f}s over {checked['postings']:,} postings,"
         f" {checked['entries']:,} entries (load {load()})"
     )
-    size_eps = inserts(args.entries, args.wallets, f"at-{postings_count()}")
-    print(f"inserts at {postings_count():,} postings: {size_eps:,.0f} entries/s (load {load()})")
-    if empty_eps:
-        print(f"  at size / empty = {size_eps / empty_eps:.2f}")
+    at_size = inserts(args.entries, args.wallets, f"at-{postings_count()}")
+    print(show_inserts(f"at {postings_count():,} postings", at_size))
+    if empty:
+        print(f"  entries/s at size / near-empty = {at_size[0] / empty[0]:.2f}")
     incremental_seconds, checked = verify(incremental=True)
     print(
         f"incremental verify: {incremental_seconds:.2f}s over {checked['entries']:,} new"
