@@ -276,11 +276,12 @@ _STATEMENTS = {
 _prepared_on: set[tuple[int, int]] = set()
 # The same statements as plain SQL with named parameters ($1 -> %(p1)s; a parameter may
 # appear twice), for connections that cannot keep a prepared statement.
-_PLAIN = {name: re.sub(r"\$(\d+)", r"%(p\1)s", sql) for name, sql in _STATEMENTS.items()}
+_PLAIN = {
+    name: re.sub(r"\$(\d+)", r"%(p\1)s", sql) for name, sql in _STATEMENTS.items()
+}
 _CASTS: dict[str, list[str | None]] = {
     "ledger_resolve": ["text[]"],
-    "ledger_insert_entry": [None] * 6
-    + ["bigint[]", "text[]", "bigint[]", "text[]"]
+    "ledger_insert_entry": [None] * 6 + ["bigint[]", "text[]", "bigint[]", "text[]"]
     + ["bigint[]", "bigint[]"],
     "ledger_lock": ["bigint[]"],
     "ledger_apply": ["bigint[]", "bigint[]", "bigint[]"],
