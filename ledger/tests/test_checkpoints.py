@@ -172,3 +172,23 @@ def test_a_run_waits_for_transactions_that_could_still_commit_below_its_horizon(
         release.set()
         thread.join()
     assert verify(incremental=False).ok
+
+
+def test_an_incremental_run_finds_a_payment_credited_again_after_the_checkpoint():
+    def credit_payment(user: int):
+        money = Money(500, "USD")
+        return entry_post(
+            code="topup",
+            idempotency_key=new_key(),
+            postings=[debit(CLEARING, money), credit(chart.wallet_key(user, "USD"), money)],
+            metadata={"payment": "pi_twice"},
+        )
+
+    first = credit_payment(1)
+    assert verify(incremental=False).ok
+    second = credit_payment(2)
+    report = verify(incremental=True)
+    assert report.findings == [
+        f"payment credited twice: sandbox payment pi_twice is booked by entries"
+        f" #{first.pk}, #{second.pk}"
+    ]
