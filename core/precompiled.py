@@ -28,7 +28,7 @@ import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -82,7 +82,7 @@ class _Shape:
 
     sql: str
     slots: tuple[tuple[bool, Any], ...]  # (is_argument, index or constant value)
-    query: Query
+    query: _FixedSQLQuery
     select: Any
     klass_info: Any
     annotation_col_map: Any
@@ -128,7 +128,8 @@ class _FixedSQLCompiler(SQLCompiler):
         raise TypeError("a precompiled query has no setup to do")
 
     def as_sql(self, with_limits=True, with_col_aliases=False):
-        return self.query.shape.sql, self.query.fixed_params
+        query = cast(_FixedSQLQuery, self.query)
+        return query.shape.sql, query.fixed_params
 
 
 class Precompiled:
@@ -153,7 +154,7 @@ class Precompiled:
                     self._shapes[pattern] = shape
         if shape is None:
             return self.build(*args)
-        query = copy.copy(shape.query)
+        query: _FixedSQLQuery = copy.copy(shape.query)
         query.fixed_params = shape.params(args)
         return QuerySet(model=query.model, query=query)
 
@@ -169,8 +170,8 @@ class Precompiled:
         second = self.build(*stand_ins_b)
         if (
             first._iterable_class is not ModelIterable
-            or first._prefetch_related_lookups
-            or first._known_related_objects
+            or bool(getattr(first, "_prefetch_related_lookups", None))
+            or bool(getattr(first, "_known_related_objects", None))
             or first.query.combinator
         ):
             return self._refuse("only plain model querysets are precompiled")
@@ -197,6 +198,7 @@ class Precompiled:
             slots.append((True, index))
         query = first.query
         query.__class__ = _FixedSQLQuery
+        assert isinstance(query, _FixedSQLQuery)
         shape = _Shape(
             sql=sql,
             slots=tuple(slots),
@@ -210,7 +212,7 @@ class Precompiled:
         query.shape = shape
         return shape
 
-    def _refuse(self, reason: str) -> None:
+    def _refuse(self, reason: str) -> _Shape | None:
         log.warning("precompiled.refused", query=self.name, reason=reason)
         return None
 
