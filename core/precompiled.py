@@ -32,7 +32,7 @@ from typing import Any, cast
 
 import structlog
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import IntegerField, Lookup, QuerySet
+from django.db.models import ForeignKey, IntegerField, Lookup, QuerySet
 from django.db.models.query import ModelIterable
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.query import Query
@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 Arg = int | list[int] | None
 
 
+@ForeignKey.register_lookup
 @IntegerField.register_lookup
 class AnyOf(Lookup):
     """``field__any_of=[...]``: ``field = ANY(%s)`` with the whole list as one array

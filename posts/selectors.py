@@ -155,7 +155,8 @@ def timeline_ids(author_ids: list[int], before: int | None, limit: int) -> list[
             reply_to__isnull=True,
             deleted_at__isnull=True,
             hidden_at__isnull=True,
-            author_id__in=author_ids,
+            # One array parameter, not one placeholder per author (thousands of them).
+            author_id__any_of=author_ids,
         )
         if before is not None:
             qs = qs.filter(id__lt=before)
