@@ -209,8 +209,7 @@ _POSTS_BY_IDS = Precompiled(_posts_by_ids_query, name="posts.timeline_page")
 
 
 def _posts_by_ids(ids: list[int], viewer: User | None) -> list[Post]:
-    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
-    return list(_POSTS_BY_IDS(list(ids), viewer_id))
+    return list(_POSTS_BY_IDS(list(ids), _viewer_id(viewer)))
 
 
 def profile_page(
@@ -269,16 +268,37 @@ def page_before(
     return rows, (rows[-1].pk if more and rows else None)
 
 
+def _post_query(post_id: int, viewer_id: int | None) -> QuerySet[Post]:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    qs = Post.objects.filter(_visible(), pk=post_id)
+    return _with_viewer_flags(qs, viewer).select_related("reply_to__author")
+
+
+def _replies_query(root_id: int, after: int | None, viewer_id: int | None) -> QuerySet[Post]:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    replies = Post.objects.filter(_visible(), thread_root_id=root_id)
+    if after is not None:
+        replies = replies.filter(id__gt=after)
+    # The bound is part of the SQL; a smaller ``limit`` is cut after reading.
+    return _with_viewer_flags(replies, viewer).order_by("id")[:THREAD_MAX_POSTS]
+
+
+# A post's page reads the post, its thread's root and its replies with every flag: built
+# and compiled once per process, as the timeline page (core.precompiled).
+_POST = Precompiled(_post_query, name="posts.post")
+_REPLIES = Precompiled(_replies_query, name="posts.replies")
+
+
+def _viewer_id(viewer: User | None) -> int | None:
+    return viewer.pk if viewer is not None and viewer.is_authenticated else None
+
+
 def post_get(*, post_id: int, viewer: User | None) -> Post:
     """A visible post. Deleted, hidden or missing posts raise ``PostNotFound`` alike."""
-    post = (
-        _with_viewer_flags(Post.objects.filter(_visible(), pk=post_id), viewer)
-        .select_related("reply_to__author")
-        .first()
-    )
-    if post is None:
+    rows = list(_POST(post_id, _viewer_id(viewer)))
+    if not rows:
         raise PostNotFound()
-    return post
+    return rows[0]
 
 
 def post_thread(
@@ -290,14 +310,12 @@ def post_thread(
     Deleted or hidden replies are left out; a deleted root comes back as ``None``.
     """
     root_id = post.thread_root_id or post.pk
+    viewer_id = _viewer_id(viewer)
     root = None
     if root_id != post.pk:
-        root = _with_viewer_flags(Post.objects.filter(_visible(), pk=root_id), viewer).first()
-    replies = Post.objects.filter(_visible(), thread_root_id=root_id)
-    if after is not None:
-        replies = replies.filter(id__gt=after)
+        root = next(iter(_POST(root_id, viewer_id)), None)
     limit = max(1, min(limit, THREAD_MAX_POSTS))
-    return root, list(_with_viewer_flags(replies, viewer).order_by("id")[:limit])
+    return root, list(_REPLIES(root_id, after, viewer_id))[:limit]
 
 
 def post_search_hashtag(
