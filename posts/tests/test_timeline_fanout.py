@@ -24,10 +24,10 @@ def fanout(settings):
     settings.TIMELINE_CACHE_SIZE = 800
     settings.TIMELINE_CELEBRITY_FOLLOWERS = 10_000
     client = redis.Redis.from_url(django_settings.REDIS_URL)
-    prefix = f"{django_settings.CACHES['default']['KEY_PREFIX']}:tl"
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
 
     def clear():
-        for pattern in (f"{prefix}:*", f"{prefix}m:*"):
+        for pattern in (f"{prefix}:tl:*", f"{prefix}:{{tl:*"):
             keys = list(client.scan_iter(match=pattern, count=1000))
             if keys:
                 client.delete(*keys)
