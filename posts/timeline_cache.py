@@ -101,6 +101,13 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 1
 """
 
+
+class FanoutFailed(Exception):
+    """Redis could not take a fan-out (down, or a cluster master in failover): the task
+    tries again later (``posts.tasks``) rather than leave the post out of warm timelines
+    until they are rebuilt."""
+
+
 # (author ids, before or None, limit) -> visible top-level post ids, newest first.
 IdsLoader = Callable[[list[int], int | None, int], list[int]]
 
@@ -209,11 +216,12 @@ def _audience(author_id: int) -> list[int] | None:
     return [*followers, author_id]
 
 
-def timeline_fanout(*, post_id: int) -> int:
+def timeline_fanout(*, post_id: int, raise_on_failure: bool = False) -> int:
     """Push ``post_id`` into the cached timelines of its author's followers (and the
     author's own) that exist. Idempotent. Returns the number of Redis timelines written
     (the write amplification); 0 for a reply, a post gone, a celebrity's post, or Redis
-    down (the timelines are then rebuilt from PostgreSQL when they expire)."""
+    down (the timelines are then rebuilt from PostgreSQL when they expire) — unless
+    ``raise_on_failure``, when Redis down raises ``FanoutFailed`` (the task retries)."""
     from posts.models import Post
 
     post = (
@@ -249,6 +257,8 @@ def timeline_fanout(*, post_id: int) -> int:
     except redis_clients.ERRORS as exc:
         _breaker.failed(exc)
         log.warning("timeline.fanout_failed", post=post_id, error=type(exc).__name__)
+        if raise_on_failure:
+            raise FanoutFailed(post_id) from exc
         return 0
     _breaker.succeeded()
     return written

@@ -225,6 +225,29 @@ def test_with_redis_down_timelines_come_from_the_database(make_user, fanout, mon
     assert degraded._value.get() >= before + 2
 
 
+@pytest.mark.django_db
+def test_a_fanout_redis_could_not_take_is_retried_by_its_task(make_user, fanout, monkeypatch):
+    from posts.tasks import timeline_fanout_task
+
+    me, friend = make_user(), make_user()
+    follow_create(follower=me, followee=friend)
+    _page(me)  # warm
+    post = services.post_create(author=friend, text="while Redis is away")
+    monkeypatch.setattr(timeline_cache, "_client", _DeadRedis(port=1, socket_connect_timeout=0.2))
+    monkeypatch.setattr(timeline_cache, "_scripts", {})
+    with pytest.raises(timeline_cache.FanoutFailed):
+        timeline_cache.timeline_fanout(post_id=post.pk, raise_on_failure=True)
+    # Run in this process (eagerly), the task retries at once up to its limit.
+    asked = _DeadRedis.asked
+    result = timeline_fanout_task.apply(args=[post.pk])
+    assert isinstance(result.result, timeline_cache.FanoutFailed)
+    assert _DeadRedis.asked - asked == 1 + timeline_fanout_task.max_retries
+    # Redis back: the same task lands the post.
+    monkeypatch.setattr(timeline_cache, "_client", None)
+    assert timeline_fanout_task.apply(args=[post.pk]).result == 1
+    assert _cached_ids(fanout, me) == [post.pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_published_post_reaches_warm_timelines_through_a_real_worker(
     celery_worker_process, make_user, fanout, django_assert_num_queries
