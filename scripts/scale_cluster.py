@@ -18,6 +18,9 @@ on 127.0.0.1 only, on the ports written in ``<dir>/cluster.json``:
   connections however many clients.
 - ``broker/``: a Redis with ``maxmemory-policy noeviction`` and an append-only file, for
   Celery alone (the cache may evict, queued tasks must not).
+- ``redis-cluster-N/`` (``up --redis-cluster``): six ``redis-server --cluster-enabled yes``,
+  three masters and a replica each, for the cache, rate limits and timelines
+  (``REDIS_CLUSTER_URLS``); the broker stays on its own Redis.
 - ``worker-N``: ``celery worker -n <name>@<host>`` consuming queues of its own (see
   docs/scaling.md, "Queues"), started only by ``up --workers N`` with ``DATABASE_URL``.
 

@@ -189,6 +189,10 @@ def test_the_cache_and_rate_limits_work_on_the_cluster(make_user, on_cluster, mo
     # Counted in the cluster (3 allowed, the refusal taken back), not in this process.
     assert on_cluster.get(throttling.window_key(current, 10**7)) == b"3"
     assert throttling._breaker._down is False
+    # /healthz asks every master of the cluster.
+    from core.health import check_redis
+
+    assert check_redis() == (True, "ok (3 masters)")
 
 
 def test_a_master_killed_during_timeline_reads_loses_no_read(make_user, redis_cluster, on_cluster):
