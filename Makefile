@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 # the code base is formatted.
 FORMATTED := scripts conftest.py
 
-.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts bench-ledger-growth scale-up scale-down scale-status scale-bench clean
+.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts bench-ledger-growth scale-up scale-down scale-status scale-bench bench-redis-cluster clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -88,6 +88,11 @@ scale-status:
 # One node against the scaled setup, side by side: transfers/s and timeline reads/s.
 scale-bench: $(VENV)/.synced
 	$(VENV)/bin/python bench/scale.py $(BENCH_ARGS)
+
+# Timeline reads on one Redis against a 6-node Redis Cluster, and a master's failover
+# during reads (reads attempted / answered / failed, seconds until whole again).
+bench-redis-cluster: $(VENV)/.synced
+	$(VENV)/bin/python bench/redis_cluster.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles

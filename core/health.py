@@ -33,6 +33,12 @@ def check_database(connection=None) -> tuple[bool, str]:
 
 
 def check_redis(url: str | None = None) -> tuple[bool, str]:
+    """The Redis at ``url``, or the cache's: ``REDIS_URL``'s server, or every master of
+    the Redis Cluster (``REDIS_CLUSTER_URLS``)."""
+    from core import redis_clients
+
+    if url is None and redis_clients.cluster_enabled():
+        return _check_redis_cluster()
     client = redis.Redis.from_url(
         url or settings.REDIS_URL,
         socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
@@ -41,6 +47,30 @@ def check_redis(url: str | None = None) -> tuple[bool, str]:
     try:
         client.ping()
         return True, "ok"
+    except Exception as exc:
+        return False, type(exc).__name__
+    finally:
+        client.close()
+
+
+def _check_redis_cluster() -> tuple[bool, str]:
+    from redis.cluster import RedisCluster
+
+    from core import redis_clients
+
+    try:
+        client = redis_clients.cluster_client(
+            settings.REDIS_CLUSTER_URLS,
+            socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
+            socket_timeout=CHECK_TIMEOUT_SECONDS,
+        )
+    except Exception as exc:
+        return False, type(exc).__name__
+    try:
+        # Every slot's master answers (a master in failover does not, until its replica
+        # is promoted).
+        client.ping(target_nodes=RedisCluster.PRIMARIES)
+        return True, f"ok ({len(client.get_primaries())} masters)"
     except Exception as exc:
         return False, type(exc).__name__
     finally:

@@ -32,12 +32,6 @@ PAGE_PARAMS = LIST_PARAMETERS
 TimelinePage = list_of(PostSerializer, "TimelinePage")
 
 
-def _paginated(view: APIView, request, queryset):
-    return CursorPagination().respond(
-        queryset, request, view=view, render=lambda page: PostSerializer(page, many=True).data
-    )
-
-
 class PostCreateInput(StrictSerializer):
     text = TextField(max_length=2000, trim_whitespace=False, allow_blank=True)
     reply_to = serializers.IntegerField(min_value=1, required=False)
@@ -131,7 +125,12 @@ class PostListApi(APIView):
         summary="Recent public posts",
     )
     def get(self, request):
-        return _paginated(self, request, selectors.timeline_public(viewer=request.user))
+        paginator = CursorPagination()
+        before, limit = paginator.keyset_request(request)
+        posts, next_before = selectors.public_page(viewer=request.user, before=before, size=limit)
+        return paginator.keyset_response(
+            PostSerializer(posts, many=True).data, next_before=next_before
+        )
 
     @extend_schema(
         operation_id="posts_create",
@@ -315,6 +314,11 @@ class UserPostsApi(APIView):
     )
     def get(self, request, handle: str):
         author = user_get_by_handle(handle=handle)
-        return _paginated(
-            self, request, selectors.timeline_profile(author=author, viewer=request.user)
+        paginator = CursorPagination()
+        before, limit = paginator.keyset_request(request)
+        posts, next_before = selectors.profile_page(
+            author=author, viewer=request.user, before=before, size=limit
+        )
+        return paginator.keyset_response(
+            PostSerializer(posts, many=True).data, next_before=next_before
         )

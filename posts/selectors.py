@@ -14,10 +14,13 @@ follow, minus people they muted. The followee ids are read first (one query). Th
   the cursor straight from the partial index ``posts_timeline`` (author, id DESC), merged
   and cut to one page (a ``LATERAL`` join: the cost grows with authors times page size, whatever the
   authors' history or how rarely they post), then one query for those posts;
-- more authors: one query walking recent posts backwards and keeping those by the
-  authors (with that many authors, matching posts are dense, so the walk is short).
+- more authors: one query walking recent posts' ids backwards and keeping those by the
+  authors (with that many authors, matching posts are dense, so the walk is short), then
+  one query for those posts.
 
 Either way the number of queries per page is fixed (3), whatever the number of follows.
+The posts query (every flag, the photos, the products) is built and compiled once per
+process (``core.precompiled``): building it took more CPU than PostgreSQL takes to run it.
 
 With ``TIMELINE_FANOUT`` on, the page's ids come from the viewer's timeline cached in Redis
 (``posts.timeline_cache``: fan-out on write, celebrities merged on read); the followee
@@ -32,6 +35,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.functions import Coalesce, JSONObject
 
 from accounts.models import Follow, Mute, User
+from core.precompiled import Precompiled
 from posts import timeline_cache
 from posts.locked import shown_locked_access_q
 from posts.models import Like as PostLike
@@ -151,7 +155,8 @@ def timeline_ids(author_ids: list[int], before: int | None, limit: int) -> list[
             reply_to__isnull=True,
             deleted_at__isnull=True,
             hidden_at__isnull=True,
-            author_id__in=author_ids,
+            # One array parameter, not one placeholder per author (thousands of them).
+            author_id__any_of=author_ids,
         )
         if before is not None:
             qs = qs.filter(id__lt=before)
@@ -185,21 +190,57 @@ def timeline_home_page(
         # the set: it is dropped here (the page is then one shorter, never wrong).
         allowed = set(author_ids)
         return [p for p in _posts_by_ids(ids, viewer) if p.author_id in allowed], next_before
-    if len(author_ids) > LATERAL_MAX_AUTHORS:
-        return page_before(
-            timeline_home(viewer=viewer, author_ids=author_ids), before=before, size=size
-        )
     ids = timeline_ids(author_ids, before, size + 1)
     next_before = ids[size - 1] if len(ids) > size else None
     return _posts_by_ids(ids[:size], viewer), next_before
 
 
-def _posts_by_ids(ids: list[int], viewer: User) -> list[Post]:
+def _posts_by_ids_query(ids: list[int], viewer_id: int | None) -> QuerySet[Post]:
     # This query re-applies every visibility rule (suspended authors, originals of
     # reposts); a row it drops makes this page shorter, never the next one wrong.
-    return list(
-        _with_viewer_flags(Post.objects.filter(_visible(), id__in=ids), viewer).order_by("-id")
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    qs = Post.objects.filter(_visible(), id__any_of=ids)
+    return _with_viewer_flags(qs, viewer).order_by("-id")
+
+
+# The page query of every home timeline, built and compiled once per process
+# (core.precompiled): building it cost more CPU than PostgreSQL spends answering it.
+_POSTS_BY_IDS = Precompiled(_posts_by_ids_query, name="posts.timeline_page")
+
+
+def _posts_by_ids(ids: list[int], viewer: User | None) -> list[Post]:
+    return list(_POSTS_BY_IDS(list(ids), _viewer_id(viewer)))
+
+
+def profile_page(
+    *, author: User, viewer: User | None, before: int | None, size: int
+) -> tuple[list[Post], int | None]:
+    """One page of a person's posts and reposts, newest first: (posts, next ``before``)."""
+    qs = Post.objects.filter(_visible(), reply_to__isnull=True, author_id=author.pk)
+    return _page_by_ids(qs, viewer, before=before, size=size)
+
+
+def public_page(
+    *, viewer: User | None, before: int | None, size: int
+) -> tuple[list[Post], int | None]:
+    """One page of recent original posts by active people, for visitors."""
+    qs = Post.objects.filter(
+        _visible(), reply_to__isnull=True, repost_of__isnull=True, author__is_active=True
     )
+    return _page_by_ids(qs, viewer, before=before, size=size)
+
+
+def _page_by_ids(
+    qs: QuerySet[Post], viewer: User | None, *, before: int | None, size: int
+) -> tuple[list[Post], int | None]:
+    """The page's ids first (a plain keyset query), then its rows with every flag through
+    the compiled page query: one query more than asking for the rows at once, and a few
+    milliseconds of CPU less (building the flags costs more than running them)."""
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    ids = list(qs.order_by("-id").values_list("id", flat=True)[: size + 1])
+    next_before = ids[size - 1] if len(ids) > size else None
+    return _posts_by_ids(ids[:size], viewer), next_before
 
 
 def timeline_profile(*, author: User, viewer: User | None) -> QuerySet[Post]:
@@ -227,16 +268,37 @@ def page_before(
     return rows, (rows[-1].pk if more and rows else None)
 
 
+def _post_query(post_id: int, viewer_id: int | None) -> QuerySet[Post]:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    qs = Post.objects.filter(_visible(), pk=post_id)
+    return _with_viewer_flags(qs, viewer).select_related("reply_to__author")
+
+
+def _replies_query(root_id: int, after: int | None, viewer_id: int | None) -> QuerySet[Post]:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    replies = Post.objects.filter(_visible(), thread_root_id=root_id)
+    if after is not None:
+        replies = replies.filter(id__gt=after)
+    # The bound is part of the SQL; a smaller ``limit`` is cut after reading.
+    return _with_viewer_flags(replies, viewer).order_by("id")[:THREAD_MAX_POSTS]
+
+
+# A post's page reads the post, its thread's root and its replies with every flag: built
+# and compiled once per process, as the timeline page (core.precompiled).
+_POST = Precompiled(_post_query, name="posts.post")
+_REPLIES = Precompiled(_replies_query, name="posts.replies")
+
+
+def _viewer_id(viewer: User | None) -> int | None:
+    return viewer.pk if viewer is not None and viewer.is_authenticated else None
+
+
 def post_get(*, post_id: int, viewer: User | None) -> Post:
     """A visible post. Deleted, hidden or missing posts raise ``PostNotFound`` alike."""
-    post = (
-        _with_viewer_flags(Post.objects.filter(_visible(), pk=post_id), viewer)
-        .select_related("reply_to__author")
-        .first()
-    )
-    if post is None:
+    rows = list(_POST(post_id, _viewer_id(viewer)))
+    if not rows:
         raise PostNotFound()
-    return post
+    return rows[0]
 
 
 def post_thread(
@@ -248,14 +310,12 @@ def post_thread(
     Deleted or hidden replies are left out; a deleted root comes back as ``None``.
     """
     root_id = post.thread_root_id or post.pk
+    viewer_id = _viewer_id(viewer)
     root = None
     if root_id != post.pk:
-        root = _with_viewer_flags(Post.objects.filter(_visible(), pk=root_id), viewer).first()
-    replies = Post.objects.filter(_visible(), thread_root_id=root_id)
-    if after is not None:
-        replies = replies.filter(id__gt=after)
+        root = next(iter(_POST(root_id, viewer_id)), None)
     limit = max(1, min(limit, THREAD_MAX_POSTS))
-    return root, list(_with_viewer_flags(replies, viewer).order_by("id")[:limit])
+    return root, list(_REPLIES(root_id, after, viewer_id))[:limit]
 
 
 def post_search_hashtag(

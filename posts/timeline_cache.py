@@ -5,17 +5,24 @@ every page's posts are read (and every visibility rule applied) by ``posts.selec
 and whenever the cache misses, is cold, cannot answer a page, or Redis is down, the
 timeline is read from PostgreSQL exactly as without the cache (``core.redis_fallback``).
 
-Keys, under the cache's ``KEY_PREFIX`` (the braces keep a viewer's two keys in one slot):
+Keys, under the cache's ``KEY_PREFIX``. On a Redis Cluster (``core.redis_clients``) a
+key's slot comes from its hash tag, the part in braces: a viewer's two keys share the tag
+``{tl:<viewer>}``, so the scripts and the transaction that touch both run on one master,
+and different viewers spread over all of them.
 
-- ``tl:{viewer}``: a sorted set of post ids scored by id, at most ``TIMELINE_CACHE_SIZE``.
-  A sorted set, not a list: pushing an id twice (a task run again) keeps one copy, and
-  fan-outs that arrive out of order still read newest first.
-- ``tlm:{viewer}``: ``fp``, the fingerprint of the author set the timeline was built for
-  (the viewer and who they follow and have not muted), and ``full``, "1" while the set
+- ``{tl:<viewer>}``: a sorted set of post ids scored by id, at most
+  ``TIMELINE_CACHE_SIZE``. A sorted set, not a list: pushing an id twice (a task run
+  again) keeps one copy, and fan-outs that arrive out of order still read newest first.
+- ``{tl:<viewer>}:meta``: ``fp``, the fingerprint of the author set the timeline was built
+  for (the viewer and who they follow and have not muted), and ``full``, "1" while the set
   holds every post of those authors (fewer than the cap), so running out means the end.
 - ``tl:celebrities``: authors with more than ``TIMELINE_CELEBRITY_FOLLOWERS`` followers
   when they last posted. Their posts are not fanned out (one post would be that many
-  writes); a read merges them in from PostgreSQL (a few authors: one small query).
+  writes); a read merges them in from PostgreSQL (a few authors: one small query). It is
+  never sent in one command with a viewer's keys (a read's pipeline is not a transaction).
+
+A fan-out writes to many viewers, hence to many slots: it is a non-transactional
+pipeline, which redis-py's cluster client splits into one batch per master.
 
 Why it stays right:
 
@@ -42,13 +49,15 @@ import redis
 import structlog
 from django.conf import settings
 from django.db import transaction
+from redis.cluster import RedisCluster
 
+from core import redis_clients
 from core.redis_fallback import RedisBreaker
 
 log = structlog.get_logger(__name__)
 
 _breaker = RedisBreaker("timeline")
-_client: redis.Redis | None = None
+_client: redis.Redis | RedisCluster | None = None
 _scripts: dict[str, object] = {}
 # How long a half-built timeline's meta key lives if its builder dies.
 BUILD_SECONDS = 60
@@ -92,6 +101,13 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 1
 """
 
+
+class FanoutFailed(Exception):
+    """Redis could not take a fan-out (down, or a cluster master in failover): the task
+    tries again later (``posts.tasks``) rather than leave the post out of warm timelines
+    until they are rebuilt."""
+
+
 # (author ids, before or None, limit) -> visible top-level post ids, newest first.
 IdsLoader = Callable[[list[int], int | None, int], list[int]]
 
@@ -100,14 +116,12 @@ def enabled() -> bool:
     return bool(settings.TIMELINE_FANOUT)
 
 
-def _redis() -> redis.Redis:
+def _redis() -> redis.Redis | RedisCluster:
     # One client (and connection pool) per process; short timeouts: a slow Redis must cost
     # a read less than the database path it stands in for.
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
-        )
+        _client = redis_clients.client(socket_connect_timeout=0.5, socket_timeout=0.5)
     return _client
 
 
@@ -123,8 +137,28 @@ def _prefix() -> str:
 
 
 def _keys(viewer_id: int) -> tuple[str, str]:
-    prefix = _prefix()
-    return f"{prefix}:tl:{{{viewer_id}}}", f"{prefix}:tlm:{{{viewer_id}}}"
+    tagged = f"{_prefix()}:{{tl:{viewer_id}}}"
+    return tagged, f"{tagged}:meta"
+
+
+def _execute_with_scripts(build) -> list:
+    """``build(pipe)`` queues commands (EVALSHAs of ``_scripts`` among them) on a new
+    non-transactional pipeline, which is executed. A server that does not know a script
+    (never sent it, restarted, or a cluster master promoted since: scripts are not
+    replicated) answers NOSCRIPT; the scripts are then loaded (on every master of a
+    cluster) and the pipeline sent once more (what it queues must be idempotent)."""
+    client = _redis()
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        build(pipe)
+        try:
+            return pipe.execute()
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            for script in _scripts.values():
+                client.script_load(script.script)  # type: ignore[attr-defined]
+    raise AssertionError("unreachable")
 
 
 def _celebrities_key() -> str:
@@ -182,11 +216,12 @@ def _audience(author_id: int) -> list[int] | None:
     return [*followers, author_id]
 
 
-def timeline_fanout(*, post_id: int) -> int:
+def timeline_fanout(*, post_id: int, raise_on_failure: bool = False) -> int:
     """Push ``post_id`` into the cached timelines of its author's followers (and the
     author's own) that exist. Idempotent. Returns the number of Redis timelines written
     (the write amplification); 0 for a reply, a post gone, a celebrity's post, or Redis
-    down (the timelines are then rebuilt from PostgreSQL when they expire)."""
+    down (the timelines are then rebuilt from PostgreSQL when they expire) — unless
+    ``raise_on_failure``, when Redis down raises ``FanoutFailed`` (the task retries)."""
     from posts.models import Post
 
     post = (
@@ -200,8 +235,8 @@ def timeline_fanout(*, post_id: int) -> int:
         return 0
     author_id = post["author_id"]
     audience = _audience(author_id)
-    client = _redis()
     try:
+        client = _redis()
         if audience is None:
             client.sadd(_celebrities_key(), author_id)
             return 0
@@ -210,13 +245,20 @@ def timeline_fanout(*, post_id: int) -> int:
         cap = settings.TIMELINE_CACHE_SIZE
         written = 0
         for start in range(0, len(audience), PIPELINE_CHUNK):
-            pipe = client.pipeline(transaction=False)
-            for viewer_id in audience[start : start + PIPELINE_CHUNK]:
-                fanout(keys=list(_keys(viewer_id)), args=[post_id, cap], client=pipe)
-            written += sum(pipe.execute())
-    except redis.RedisError as exc:
+            chunk = audience[start : start + PIPELINE_CHUNK]
+
+            def queue(pipe, chunk=chunk):
+                for viewer_id in chunk:
+                    # EVALSHA by hand: redis-py's cluster pipeline refuses Script objects;
+                    # the command is routed by its first key.
+                    pipe.execute_command("EVALSHA", fanout.sha, 2, *_keys(viewer_id), post_id, cap)
+
+            written += sum(_execute_with_scripts(queue))
+    except redis_clients.ERRORS as exc:
         _breaker.failed(exc)
         log.warning("timeline.fanout_failed", post=post_id, error=type(exc).__name__)
+        if raise_on_failure:
+            raise FanoutFailed(post_id) from exc
         return 0
     _breaker.succeeded()
     return written
@@ -241,18 +283,21 @@ def timeline_remove(*, post_id: int) -> int:
             for viewer_id in audience[start : start + PIPELINE_CHUNK]:
                 pipe.zrem(_keys(viewer_id)[0], post_id)
             removed += sum(pipe.execute())
-    except redis.RedisError as exc:
+    except redis_clients.ERRORS as exc:
         _breaker.failed(exc)
         return 0
     return removed
 
 
 # --- read side -----------------------------------------------------------------------------
-def _build(client: redis.Redis, viewer_id: int, author_ids: list[int], load_ids: IdsLoader):
+def _build(
+    client: redis.Redis | RedisCluster, viewer_id: int, author_ids: list[int], load_ids: IdsLoader
+):
     """Rebuild the viewer's cached timeline from PostgreSQL; returns the ids read."""
     key, meta = _keys(viewer_id)
     cap = settings.TIMELINE_CACHE_SIZE
-    # First the meta key (fan-outs from now on land here), then the read.
+    # First the meta key (fan-outs from now on land here), then the read. One transaction
+    # on the viewer's slot (both keys carry its hash tag).
     pipe = client.pipeline(transaction=True)
     pipe.delete(key, meta)
     pipe.hset(meta, mapping={"fp": "", "full": "0"})
@@ -300,7 +345,7 @@ def page_ids(
         else:
             everything, full = _build(client, viewer_id, author_ids, load_ids)
             ids = [i for i in everything if before is None or i < before][: size + 1]
-    except redis.RedisError as exc:
+    except redis_clients.ERRORS as exc:
         _breaker.failed(exc)
         _breaker.fallback()
         return None

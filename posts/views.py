@@ -63,9 +63,7 @@ def home(request):
         )
         template = "posts/home.html"
     else:
-        posts, next_before = selectors.page_before(
-            selectors.timeline_public(), before=_before(request), size=size
-        )
+        posts, next_before = selectors.public_page(viewer=None, before=_before(request), size=size)
         template = "posts/welcome.html"
     if request.htmx and request.GET.get("before"):
         template = "posts/_page.html"
@@ -105,8 +103,9 @@ def profile(request, handle: str):
 
 
 def _profile_posts(request, author):
-    return selectors.page_before(
-        selectors.timeline_profile(author=author, viewer=request.user),
+    return selectors.profile_page(
+        author=author,
+        viewer=request.user,
         before=_before(request),
         size=selectors.PAGE_SIZE_DEFAULT,
     )

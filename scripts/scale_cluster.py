@@ -18,6 +18,9 @@ on 127.0.0.1 only, on the ports written in ``<dir>/cluster.json``:
   connections however many clients.
 - ``broker/``: a Redis with ``maxmemory-policy noeviction`` and an append-only file, for
   Celery alone (the cache may evict, queued tasks must not).
+- ``redis-cluster-N/`` (``up --redis-cluster``): six ``redis-server --cluster-enabled yes``,
+  three masters and a replica each, for the cache, rate limits and timelines
+  (``REDIS_CLUSTER_URLS``); the broker stays on its own Redis.
 - ``worker-N``: ``celery worker -n <name>@<host>`` consuming queues of its own (see
   docs/scaling.md, "Queues"), started only by ``up --workers N`` with ``DATABASE_URL``.
 
@@ -50,6 +53,10 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / ".data" / "scale"
 DATABASE = "socialpay"
+# Redis Cluster: three masters and a replica each; a master unreachable for this long is
+# failed over to its replica (the servers' default is 15 s).
+REDIS_CLUSTER_NODES = 6
+REDIS_CLUSTER_NODE_TIMEOUT_MS = 2000
 
 # Settings of the primary: enough WAL senders and slots for a few standbys, asynchronous
 # commit off (a money commit is durable on the primary's disk before it is acknowledged);
@@ -127,6 +134,9 @@ class Cluster:
     pgbouncer_pool_size: int = 8
     broker_port: int = 0
     workers: list[str] = field(default_factory=list)
+    # Redis Cluster (up_redis_cluster): client ports and cluster-bus ports of its nodes.
+    redis_cluster_ports: list[int] = field(default_factory=list)
+    redis_cluster_bus_ports: list[int] = field(default_factory=list)
 
     # --- state --------------------------------------------------------------------------
     @classmethod
@@ -174,6 +184,7 @@ class Cluster:
             "DB_DISABLE_SERVER_SIDE_CURSORS": "true",
             "CELERY_BROKER_URL": self.broker_url,
             "CELERY_SPLIT_QUEUES": "true",
+            **self.redis_cluster_environment(),
         }
 
     # --- processes ----------------------------------------------------------------------
@@ -364,11 +375,13 @@ class Cluster:
                 self.workers.append(described)
         self.save()
 
-    def up(self, *, workers: int = 0, redis_url: str = "") -> Cluster:
+    def up(self, *, workers: int = 0, redis_url: str = "", redis_cluster: bool = False) -> Cluster:
         self.up_primary()
         self.up_replicas()
         self.up_pgbouncer()
         self.up_broker()
+        if redis_cluster:
+            self.up_redis_cluster()
         if workers:
             self.up_workers(workers, redis_url)
         return self
@@ -378,6 +391,7 @@ class Cluster:
             _stop_pid(pidfile, signal.SIGTERM)
         _stop_pid(self.directory / "pgbouncer" / "pgbouncer.pid", signal.SIGINT)
         _stop_pid(self.directory / "broker" / "redis.pid", signal.SIGTERM)
+        self.down_redis_cluster()
         for data in [*sorted(self.directory.glob("replica-*")), self.directory / "primary"]:
             if self._pg_running(data):
                 self._pg_ctl(data, "-w", "-m", "fast", "stop", check=False)
@@ -465,6 +479,205 @@ class Cluster:
             port = self.pgbouncer_port if name == "pgbouncer" else self.broker_port
             out[name] = f"{port} " + ("up" if running else "down")
         out["workers"] = ", ".join(self.workers) or "none"
+        out.update(self.redis_cluster_status())
+        return out
+
+    # --- Redis Cluster (cache, rate limits, home timelines) -----------------------------
+    # Six redis-server processes with cluster mode on, three masters and a replica of each,
+    # under <dir>/redis-cluster-N/. The broker stays on its own Redis (up_broker): kombu's
+    # transport does not speak Cluster, and queued tasks must not share a server that may
+    # evict or fail over with a lost write. See docs/scaling.md, "Redis Cluster".
+
+    @property
+    def redis_cluster_urls(self) -> list[str]:
+        return [f"redis://127.0.0.1:{port}" for port in self.redis_cluster_ports]
+
+    def redis_cluster_environment(self) -> dict[str, str]:
+        if not self.redis_cluster_ports:
+            return {}
+        return {"REDIS_CLUSTER_URLS": ",".join(self.redis_cluster_urls)}
+
+    def _redis_cluster_dir(self, n: int) -> Path:
+        return self.directory / f"redis-cluster-{n}"
+
+    def redis_cluster_node_start(self, n: int) -> None:
+        """Start node ``n`` (again): with the ``nodes.conf`` it wrote, a node that was
+        killed rejoins the cluster, as a replica if its replica was promoted meanwhile."""
+        data = self._redis_cluster_dir(n)
+        data.mkdir(parents=True, exist_ok=True)
+        pidfile = data / "redis.pid"
+        if pidfile.exists() and _alive(int(pidfile.read_text().strip() or 0)):
+            return
+        port, bus = self.redis_cluster_ports[n], self.redis_cluster_bus_ports[n]
+        subprocess.run(
+            [
+                "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1",
+                "--port", str(port), "--cluster-enabled", "yes",
+                # The bus port is chosen like the client port (port + 10000 may not exist).
+                "--cluster-port", str(bus),
+                "--cluster-config-file", str(data / "nodes.conf"),
+                # A master unreachable this long is marked failed and its replica takes
+                # over: a failover takes about twice this.
+                "--cluster-node-timeout", str(REDIS_CLUSTER_NODE_TIMEOUT_MS),
+                # While a shard has no master, the other shards keep answering for their
+                # slots (the default refuses every query until the whole cluster is up).
+                "--cluster-require-full-coverage", "no",
+                # A replica takes over however long ago it last heard from its master: for
+                # a cache, serving slightly old data beats a shard without a master.
+                "--cluster-replica-validity-factor", "0",
+                "--dir", str(data), "--pidfile", str(pidfile),
+                "--logfile", str(data / "redis.log"),
+                # A cache: nothing is persisted, the least recently used keys are evicted.
+                "--save", "", "--appendonly", "no",
+                "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru",
+            ],
+            check=True,
+        )  # fmt: skip
+        _wait_port(port)
+
+    def redis_cluster_node_kill(self, n: int) -> None:
+        """SIGKILL node ``n`` (a crash: no goodbye to the other nodes)."""
+        pidfile = self._redis_cluster_dir(n) / "redis.pid"
+        pid = int(pidfile.read_text().strip() or 0) if pidfile.exists() else 0
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.01)
+        pidfile.unlink(missing_ok=True)
+
+    def redis_cluster_alive(self, n: int) -> bool:
+        pidfile = self._redis_cluster_dir(n) / "redis.pid"
+        return pidfile.exists() and _alive(int(pidfile.read_text().strip() or 0))
+
+    def _redis_cluster_ask(self, port: int, *command: str) -> str | None:
+        import redis
+
+        client = redis.Redis(port=port, socket_connect_timeout=1, socket_timeout=2)
+        try:
+            if command == ("INFO", "replication"):
+                return client.info("replication").get("master_link_status")
+            return client.execute_command(*command).decode()
+        except redis.RedisError:
+            return None
+        finally:
+            client.close()
+
+    def redis_cluster_info(self, n: int) -> dict[str, str]:
+        """``CLUSTER INFO`` of node ``n`` as a dict (empty when it does not answer)."""
+        text = self._redis_cluster_ask(self.redis_cluster_ports[n], "CLUSTER", "INFO") or ""
+        return dict(line.split(":", 1) for line in text.split() if ":" in line)
+
+    def redis_cluster_roles(self) -> dict[int, str]:
+        """Each node's role as the live nodes see it: ``master``, ``slave`` or ``fail``
+        (by node index)."""
+        port_to_n = {port: n for n, port in enumerate(self.redis_cluster_ports)}
+        for n, port in enumerate(self.redis_cluster_ports):
+            if not self.redis_cluster_alive(n):
+                continue
+            text = self._redis_cluster_ask(port, "CLUSTER", "NODES")
+            if not text:
+                continue
+            roles = {}
+            for line in text.splitlines():
+                fields = line.split()
+                node_port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+                flags = fields[2].split(",")
+                role = (
+                    "fail"
+                    if {"fail", "fail?"} & set(flags)
+                    else ("master" if "master" in flags else "slave")
+                )
+                if node_port in port_to_n:  # not a node of an earlier cluster here
+                    roles[port_to_n[node_port]] = role
+            return roles
+        return {}
+
+    def redis_cluster_masters(self) -> list[int]:
+        return sorted(n for n, role in self.redis_cluster_roles().items() if role == "master")
+
+    def redis_cluster_whole(self) -> bool:
+        """Every node answers, the cluster's state is ok on each, and there are three
+        masters each with a replica (what ``up_redis_cluster`` builds)."""
+        if not self.redis_cluster_ports or not all(
+            self.redis_cluster_alive(n) for n in range(len(self.redis_cluster_ports))
+        ):
+            return False
+        for n in range(len(self.redis_cluster_ports)):
+            info = self.redis_cluster_info(n)
+            if info.get("cluster_state") != "ok" or info.get("cluster_known_nodes") != str(
+                REDIS_CLUSTER_NODES
+            ):
+                return False
+        roles = self.redis_cluster_roles()
+        if sorted(roles.values()) != ["master"] * 3 + ["slave"] * 3:
+            return False
+        # Each replica has its master's data (a replica still in its first sync could
+        # not take over).
+        return all(
+            self._redis_cluster_ask(self.redis_cluster_ports[n], "INFO", "replication") == "up"
+            for n, role in roles.items()
+            if role == "slave"
+        )
+
+    def redis_cluster_serving(self) -> bool:
+        """Every slot has a live master: three masters answer and agree on
+        ``cluster_state:ok`` (after a master's crash: once its replica is promoted)."""
+        live = [n for n in range(len(self.redis_cluster_ports)) if self.redis_cluster_alive(n)]
+        roles = self.redis_cluster_roles()
+        masters = [n for n in live if roles.get(n) == "master"]
+        return len(masters) == 3 and all(
+            self.redis_cluster_info(n).get("cluster_state") == "ok" for n in masters
+        )
+
+    def redis_cluster_wait(self, *, whole: bool = False, seconds: float = 60) -> None:
+        """Until every slot has a live master (``whole``: and every node is back, three
+        masters with a replica each)."""
+        check = self.redis_cluster_whole if whole else self.redis_cluster_serving
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the Redis Cluster did not come back to cluster_state:ok")
+
+    def up_redis_cluster(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        while len(self.redis_cluster_ports) < REDIS_CLUSTER_NODES:
+            self.redis_cluster_ports.append(free_port())
+        while len(self.redis_cluster_bus_ports) < REDIS_CLUSTER_NODES:
+            port = free_port()
+            if port not in self.redis_cluster_ports:
+                self.redis_cluster_bus_ports.append(port)
+        self.save()
+        for n in range(REDIS_CLUSTER_NODES):
+            self.redis_cluster_node_start(n)
+        if self.redis_cluster_info(0).get("cluster_known_nodes") != str(REDIS_CLUSTER_NODES):
+            # New nodes: assign the 16,384 slots to three masters and give each a replica
+            # (redis-cli puts a master's replica on another "host"; here all are one).
+            nodes = [f"127.0.0.1:{port}" for port in self.redis_cluster_ports]
+            result = subprocess.run(
+                ["redis-cli", "--cluster", "create", *nodes,
+                 "--cluster-replicas", "1", "--cluster-yes"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if result.returncode != 0:
+                raise RuntimeError(f"redis-cli --cluster create failed: {result.stdout[-2000:]}")
+        self.redis_cluster_wait(whole=True)
+        self.save()
+
+    def down_redis_cluster(self) -> None:
+        for n in range(len(self.redis_cluster_ports)):
+            _stop_pid(self._redis_cluster_dir(n) / "redis.pid", signal.SIGTERM)
+
+    def redis_cluster_status(self) -> dict[str, str]:
+        if not self.redis_cluster_ports:
+            return {}
+        roles = self.redis_cluster_roles()
+        out = {}
+        for n, port in enumerate(self.redis_cluster_ports):
+            alive = self.redis_cluster_alive(n)
+            role = roles.get(n, "?") if alive else "down"
+            out[f"redis-cluster-{n}"] = f"{port} {role}"
         return out
 
 
@@ -501,6 +714,11 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool-size", type=int, default=8)
+    parser.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="also a 6-node Redis Cluster for the cache, rate limits and timelines",
+    )
     args = parser.parse_args()
     cluster = Cluster.load(args.dir.resolve())
     if args.command == "down":
@@ -513,7 +731,7 @@ def main() -> int:
         return 0
     cluster.replicas = max(args.replicas, cluster.replicas)
     cluster.pgbouncer_pool_size = args.pool_size
-    cluster.up()
+    cluster.up(redis_cluster=args.redis_cluster)
     env = cluster.environment()
     migrate_env = dict(os.environ, DATABASE_URL=cluster.primary_url)
     migrate_env.pop("DATABASE_REPLICA_URLS", None)

@@ -246,9 +246,17 @@ if DATABASE_REPLICAS:
 # must not be evicted: in production give it its own server (or at least its own database
 # on a server) with maxmemory-policy noeviction.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# A Redis Cluster instead, for the cache, the API rate limits and the home timelines (not
+# the broker, which stays on CELERY_BROKER_URL): some of its nodes, comma-separated
+# (redis://host:port); the client discovers the rest (core.redis_clients).
+REDIS_CLUSTER_URLS = env.list("REDIS_CLUSTER_URLS", default=[])
 # While Redis is unreachable the cache answers "not found" and rate limits count in each
 # process (core.redis_fallback); after a failure Redis is left alone this many seconds.
-REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=5.0)
+# On a cluster a failure is usually one master in failover (a few seconds), and failing
+# fast costs little: try again sooner, so reads come back soon after the promotion.
+REDIS_RETRY_AFTER_SECONDS = env.float(
+    "REDIS_RETRY_AFTER_SECONDS", default=1.0 if REDIS_CLUSTER_URLS else 5.0
+)
 CACHES = {
     "default": {
         "BACKEND": "core.cache.ResilientRedisCache",
@@ -257,6 +265,10 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
+if REDIS_CLUSTER_URLS:
+    CACHES["default"].update(
+        BACKEND="core.cache.ResilientRedisClusterCache", LOCATION=REDIS_CLUSTER_URLS
+    )
 
 if PROFILE == "test":
     # Hashing is deliberately slow; tests create many users.

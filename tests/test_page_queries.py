@@ -29,9 +29,10 @@ FANS = 4  # one of each of carol's four kinds of post
 PAGES = [
     # followees (1), the page's post ids (1), the posts with authors, originals and flags (1)
     ("home timeline", "alice", "/", 6),
-    # the author, posts, follower and following counts, follows, blocks and mute between the
-    # two people, which of the profile's other tabs have content (1)
-    ("profile", "alice", "/@carol", 11),
+    # the author, the page's post ids (1), the posts with their flags (1, compiled once per
+    # process), follower and following counts, follows, blocks and mute between the two
+    # people, which of the profile's other tabs have content (1)
+    ("profile", "alice", "/@carol", 12),
     # the same header, the tabs with content, and the products for sale instead of the posts
     ("profile shop", "alice", "/@carol?tab=shop", 11),
     # the same header, the tabs with content, and the membership tiers instead of the posts

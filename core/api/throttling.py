@@ -28,23 +28,36 @@ from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
+from redis.cluster import RedisCluster
 from rest_framework import throttling
 
+from core import redis_clients
 from core.client_ip import client_ip
 from core.redis_fallback import RedisBreaker
 
-_client: redis.Redis | None = None
+_client: redis.Redis | RedisCluster | None = None
 _breaker = RedisBreaker("ratelimit")
 
 
-def _redis() -> redis.Redis:
+def _redis() -> redis.Redis | RedisCluster:
     # One client (and connection pool) per process; redis-py resets the pool after a fork.
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
-        )
+        _client = redis_clients.client(socket_connect_timeout=1, socket_timeout=1)
     return _client
+
+
+def window_key(current: str, window: int) -> str:
+    """The counter of ``current`` (a limit and a client, see ``limit_key``) in
+    ``window``."""
+    return f"{current}:{window}"
+
+
+def limit_key(key_prefix: str, key: str) -> str:
+    """The keys of one limit for one client (DRF's cache key: scope and client). That key
+    is the hash tag, so that a window and the one before it, read in the same round trip,
+    live in one Redis Cluster slot (on one server the braces are just characters)."""
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{key_prefix}:{{{key}}}"
 
 
 class _LocalCounters:
@@ -106,7 +119,7 @@ class SlidingWindowMixin(_Throttle):
             return True
         now = self.timer()
         window = int(now // duration)
-        current = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{self.key_prefix}:{self.key}"
+        current = limit_key(self.key_prefix, self.key)
         counted = self._count_in_redis(current, window) if _breaker.available() else None
         if counted is None:
             _breaker.fallback()
@@ -125,11 +138,11 @@ class SlidingWindowMixin(_Throttle):
         """One pipelined round trip; None when Redis cannot be reached."""
         try:
             pipe = _redis().pipeline(transaction=False)
-            pipe.incr(f"{current}:{window}")
-            pipe.expire(f"{current}:{window}", (self.duration or 1) * 2)
-            pipe.get(f"{current}:{window - 1}")
+            pipe.incr(window_key(current, window))
+            pipe.expire(window_key(current, window), (self.duration or 1) * 2)
+            pipe.get(window_key(current, window - 1))
             in_window, _, previous = pipe.execute()
-        except redis.RedisError as exc:
+        except redis_clients.ERRORS as exc:
             _breaker.failed(exc)
             return None
         _breaker.succeeded()
@@ -140,8 +153,8 @@ class SlidingWindowMixin(_Throttle):
             _local.take_back(current, window)
             return
         try:
-            _redis().decr(f"{current}:{window}")
-        except redis.RedisError as exc:
+            _redis().decr(window_key(current, window))
+        except redis_clients.ERRORS as exc:
             # The refusal stands; the counter stays one higher until its window ends.
             _breaker.failed(exc)
 

@@ -492,6 +492,10 @@ class GuestPayment(models.Model):
     shipping_address = models.TextField(max_length=ADDRESS_MAX_LENGTH, blank=True)
     # Where the guest paid (scheme and host): the e-mailed access link points back there.
     site_url = models.CharField(max_length=200, blank=True)
+    # A product's item is taken from stock when the checkout starts (so two guests cannot
+    # pay for the last one) and this is set; it is cleared when the item is sold (the
+    # payment settles) or put back (the payment fails). Never set on other kinds.
+    stock_reserved = models.BooleanField(default=False)
     entry = models.ForeignKey(
         "ledger.Entry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -526,6 +530,10 @@ class GuestPayment(models.Model):
                     | Q(kind="link", link_id__isnull=False)
                 ),
                 name="guestpay_target_by_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock_reserved=False) | Q(product__isnull=False),
+                name="guestpay_reservation_is_a_product",
             ),
         ]
         indexes = [

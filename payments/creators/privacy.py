@@ -1,9 +1,11 @@
 """What creators contribute to a person's data export and to closing their account
 (``accounts.exports``, ``accounts.closing``; registered in ``CreatorsConfig.ready``).
 
-Export: tips, unlocks, orders (bought and sold), products, memberships (held and sold)
-and membership charges. Closing is refused while an order the person bought or sold has
-its money in escrow, or a tip, unlock or membership charge is still pending. On closing,
+Export: tips, unlocks, orders (bought and sold), products, memberships (held and sold),
+membership charges and card payments by visitors without an account (those paid to the
+person, and those the person made as a guest and claimed by verifying the address).
+Closing is refused while an order the person bought or sold has its money in escrow, or a
+tip, unlock, membership charge or guest payment to them is still pending. On closing,
 their products and tiers stop selling and every membership of theirs, either side, stops
 renewing (access runs to the end of the paid period, as a cancellation does).
 """
@@ -18,6 +20,7 @@ from accounts.closing import ClosingBlocker
 from accounts.exports import ExportFile, rows_of
 from accounts.models import User
 from payments.creators.models import (
+    GuestPayment,
     Membership,
     MembershipCharge,
     MembershipTier,
@@ -164,6 +167,34 @@ def export_files(*, user: User) -> list[ExportFile]:
             "completed_at",
         ],
     )
+    guest_payments = rows_of(
+        GuestPayment.objects.filter(Q(creator=user) | Q(claimed_by=user)),
+        fields=[
+            "id",
+            "kind",
+            "creator__handle",
+            "claimed_by_id",
+            "post_id",
+            "product__title",
+            "link_id",
+            "email",
+            "amount",
+            "fee",
+            "currency",
+            "message",
+            "status",
+            "shipping_name",
+            "shipping_address",
+            "created_at",
+            "completed_at",
+        ],
+    )
+    for row in guest_payments:
+        row["creator"], row["product"] = row.pop("creator__handle"), row.pop("product__title")
+        # The visitor's e-mail and address are the visitor's data: the person who paid
+        # (and claimed it) gets them, the creator's copy keeps the payment only.
+        if row.pop("claimed_by_id") != user.pk:
+            row["email"] = row["shipping_name"] = row["shipping_address"] = ""
     return [
         ExportFile("payments/tips", _("Tips you gave and received."), tips),
         ExportFile(
@@ -174,6 +205,11 @@ def export_files(*, user: User) -> list[ExportFile]:
         ExportFile("payments/memberships", _("Memberships you hold and sell."), memberships),
         ExportFile("payments/membership_tiers", _("Your membership tiers."), tiers),
         ExportFile("payments/membership_charges", _("Membership payments."), charges),
+        ExportFile(
+            "payments/guest_payments",
+            _("Card payments by visitors without an account: to you, and yours as a guest."),
+            guest_payments,
+        ),
     ]
 
 
@@ -194,11 +230,22 @@ def closing_blockers(*, user: User) -> list[ClosingBlocker]:
             Q(membership__member=user) | Q(membership__creator=user), status=PayStatus.PENDING
         ).exists()
     )
+    # A visitor's card payment still on its way into this person's wallet.
+    pending = pending or (
+        GuestPayment.objects.filter(
+            creator=user,
+            status__in=[
+                GuestPayment.Status.CREATED,
+                GuestPayment.Status.REQUIRES_ACTION,
+                GuestPayment.Status.PENDING,
+            ],
+        ).exists()
+    )
     if pending:
         blockers.append(
             ClosingBlocker(
                 "creator_payment_pending",
-                _("A tip, unlock or membership payment is still being processed."),
+                _("A tip, unlock, membership or card payment is still being processed."),
                 reverse("payments:wallet"),
             )
         )

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, Exists, Expression, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import JSONObject, Left, TruncDate
+from django.db.models.functions import JSONObject, Left, Now, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,13 +59,14 @@ def locked_access_q(*, viewer: User | None, post_ref: str = "pk", prefix: str = 
         claimed_by_id=viewer.pk,
         status=GuestPayment.Status.COMPLETED,
     )
-    now = timezone.now()
+    # The database's clock (Now()), not a value of ours: the SQL of a timeline page stays
+    # the same from one request to the next, so it is compiled once (core.precompiled).
     member = Membership.objects.filter(
         member_id=viewer.pk,
         creator_id=OuterRef(f"{prefix}author_id"),
         tier__price_amount__gte=OuterRef(f"{prefix}members_tier__price_amount"),
         tier__price_currency=OuterRef(f"{prefix}members_tier__price_currency"),
-    ).filter(Q(status=Membership.Status.ACTIVE) | Q(status="past_due", grace_until__gt=now))
+    ).filter(Q(status=Membership.Status.ACTIVE) | Q(status="past_due", grace_until__gt=Now()))
     return (
         Q(**{f"{prefix}author_id": viewer.pk})
         | Q(Exists(unlocked))

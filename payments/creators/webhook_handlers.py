@@ -36,12 +36,10 @@ def card_tip_succeeded(event: Event) -> None:
     tip_id = _tip_id(payment)
     if tip_id is None:
         return
-    services.tip_settle_card(
-        tip_id=tip_id,
-        processor=event.processor,
-        payment_id=payment.id,
-        amount=payment.amount,
-        currency=payment.currency,
+    # The metadata only says which tip to look at; the binding (platform account, the
+    # recorded payment, the processor's own record) decides whether it may credit it.
+    services.tip_settle_card_event(
+        tip_id=tip_id, processor=event.processor, payment_id=payment.id, account=event.account
     )
 
 
@@ -52,7 +50,12 @@ def card_tip_failed(event: Event) -> None:
     payment = payment_from_object(event.data)
     tip_id = _tip_id(payment)
     if tip_id is not None:
-        services.tip_fail_card(tip_id=tip_id, code=payment.decline_code or "payment_failed")
+        services.tip_fail_card(
+            tip_id=tip_id,
+            code=payment.decline_code or "payment_failed",
+            payment_id=payment.id,
+            account=event.account,
+        )
 
 
 # --- guest payments by card (``services.guests``) -------------------------------------------

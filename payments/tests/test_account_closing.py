@@ -217,3 +217,59 @@ def test_closing_twice_and_a_wrong_confirmation_are_refused():
     with pytest.raises(AccountAlreadyClosed):
         # A second request that raced the first (the object still has the old handle).
         account_close(user=ada, confirm_handle=ada.handle)
+
+
+def test_a_guest_card_payment_on_its_way_holds_money():
+    from payments.creators.services import guests
+
+    ada = person()
+    guests.guest_checkout_start(
+        kind="tip",
+        creator=ada,
+        amount=Money(500, "USD"),
+        email="visitor@example.com",
+        payment_method="pm_card_authenticationRequired",
+        client_key=_key(),
+        ip="203.0.113.9",
+    )
+    _assert_refused(ada, "creator_payment_pending")
+
+
+def test_the_export_carries_guest_payments_to_the_creator_and_the_claimed_ones():
+    from payments.creators import privacy
+    from payments.creators.models import GuestPayment
+    from payments.creators.services import guests
+
+    creator, visitor = person(), person()
+    guest = guests.guest_checkout_start(
+        kind="tip",
+        creator=creator,
+        amount=Money(700, "USD"),
+        email="visitor@example.com",
+        payment_method="pm_card_visa",
+        client_key=_key(),
+        ip="203.0.113.9",
+        message="thanks!",
+    )
+    GuestPayment.objects.filter(pk=guest.pk).update(claimed_by=visitor)
+
+    def rows(user):
+        files = {f.name: f for f in privacy.export_files(user=user)}
+        return files["payments/guest_payments"].rows
+
+    (mine,) = rows(visitor)
+    assert (mine["id"], mine["amount"], mine["currency"], mine["email"]) == (
+        guest.pk,
+        700,
+        "USD",
+        "visitor@example.com",
+    )
+    (theirs,) = rows(creator)
+    assert (theirs["id"], theirs["creator"], theirs["message"]) == (
+        guest.pk,
+        creator.handle,
+        "thanks!",
+    )
+    # The visitor's address stays the visitor's: not in the creator's copy.
+    assert theirs["email"] == "" and theirs["shipping_address"] == ""
+    assert rows(person()) == []

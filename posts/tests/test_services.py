@@ -161,3 +161,26 @@ def test_rendering_is_inert_and_links():
     assert 'rel="noopener noreferrer nofollow ugc"' in html
     assert 'href="javascript' not in html
     assert mentioned_handles("@Bob @bob @carol x@dave") == ["bob", "carol"]
+
+
+def test_every_page_query_compiles_once_and_answers_as_built(make_user):
+    """The timeline page, a post and its replies go through core.precompiled: each shape
+    (with and without a viewer, with and without a cursor) must pass its check — a
+    refused one would still answer, built per call, but silently slower."""
+    me, friend = make_user(), make_user()
+    follow_create(follower=me, followee=friend)
+    root = services.post_create(author=friend, text="root")
+    replies = [services.post_create(author=me, text=f"r{i}", reply_to_id=root.pk) for i in range(3)]
+    services.like_create(user=me, post_id=root.pk)
+    for viewer in (me, None):
+        assert selectors.post_get(post_id=root.pk, viewer=viewer).pk == root.pk
+        top, thread = selectors.post_thread(post=replies[1], viewer=viewer)
+        assert top.pk == root.pk and [p.pk for p in thread] == [r.pk for r in replies]
+        _, after = selectors.post_thread(post=root, viewer=viewer, after=replies[0].pk, limit=1)
+        assert [p.pk for p in after] == [replies[1].pk]
+        page, _ = selectors.profile_page(author=friend, viewer=viewer, before=None, size=20)
+        assert [p.pk for p in page] == [root.pk]
+    page, _ = selectors.timeline_home_page(viewer=me, before=None, size=20)
+    assert [(p.pk, p.viewer_liked) for p in page] == [(root.pk, True)]
+    for query in (selectors._POSTS_BY_IDS, selectors._POST, selectors._REPLIES):
+        assert query._shapes and None not in query._shapes.values(), query.name

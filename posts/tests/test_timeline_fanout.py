@@ -24,10 +24,10 @@ def fanout(settings):
     settings.TIMELINE_CACHE_SIZE = 800
     settings.TIMELINE_CELEBRITY_FOLLOWERS = 10_000
     client = redis.Redis.from_url(django_settings.REDIS_URL)
-    prefix = f"{django_settings.CACHES['default']['KEY_PREFIX']}:tl"
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
 
     def clear():
-        for pattern in (f"{prefix}:*", f"{prefix}m:*"):
+        for pattern in (f"{prefix}:tl:*", f"{prefix}:{{tl:*"):
             keys = list(client.scan_iter(match=pattern, count=1000))
             if keys:
                 client.delete(*keys)
@@ -223,6 +223,40 @@ def test_with_redis_down_timelines_come_from_the_database(make_user, fanout, mon
     assert _page(me) == (posts[::-1], None)
     assert _DeadRedis.asked == asked
     assert degraded._value.get() >= before + 2
+
+
+@pytest.mark.django_db
+def test_a_fanout_redis_could_not_take_is_retried_by_its_task(make_user, fanout, monkeypatch):
+    from posts import tasks
+
+    # Over about a minute, then the post waits for the timelines' rebuild.
+    assert [tasks.fanout_retry_seconds(n) for n in range(5)] == [2, 4, 8, 16, 30]
+    me, friend = make_user(), make_user()
+    follow_create(follower=me, followee=friend)
+    _page(me)  # warm
+    post = services.post_create(author=friend, text="while Redis is away")
+    monkeypatch.setattr(timeline_cache, "_client", _DeadRedis(port=1, socket_connect_timeout=0.2))
+    monkeypatch.setattr(timeline_cache, "_scripts", {})
+    with pytest.raises(timeline_cache.FanoutFailed):
+        timeline_cache.timeline_fanout(post_id=post.pk, raise_on_failure=True)
+    assert timeline_cache.timeline_fanout(post_id=post.pk) == 0  # inline callers: softly
+    attempts = []
+    real = timeline_cache.timeline_fanout
+
+    def counted(**kwargs):
+        attempts.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(timeline_cache, "timeline_fanout", counted)
+    monkeypatch.setattr(tasks, "fanout_retry_seconds", lambda retries: 0)
+    # Run in this process (eagerly), the task retries up to its limit, then gives up.
+    result = tasks.timeline_fanout_task.apply(args=[post.pk])
+    assert isinstance(result.result, timeline_cache.FanoutFailed)
+    assert len(attempts) == 1 + tasks.timeline_fanout_task.max_retries
+    # Redis back: the same task lands the post.
+    monkeypatch.setattr(timeline_cache, "_client", None)
+    assert tasks.timeline_fanout_task.apply(args=[post.pk]).result == 1
+    assert _cached_ids(fanout, me) == [post.pk]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -86,11 +86,13 @@ from payments.creators.services.orders import (
 from payments.creators.services.publishing import post_with_extras_publish
 from payments.creators.services.tips import (
     CARD_TIP_KIND,
+    TipPaymentMismatch,
     creators_sweep_stuck,
     tip_fail_card,
     tip_send,
     tip_send_card,
     tip_settle_card,
+    tip_settle_card_event,
     tips_card_sweep,
 )
 from payments.creators.services.unlocks import (
@@ -105,6 +107,7 @@ __all__ = [
     "MAX_ORDER_QUANTITY",
     "MAX_PAYMENT_MINOR",
     "SWEEP_BATCH",
+    "TipPaymentMismatch",
     "amount_check",
     "creators_sweep_stuck",
     "membership_cancel",
@@ -129,6 +132,7 @@ __all__ = [
     "tip_send",
     "tip_send_card",
     "tip_settle_card",
+    "tip_settle_card_event",
     "tips_card_sweep",
     "unlock_purchase",
 ]

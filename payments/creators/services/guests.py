@@ -11,8 +11,10 @@ The flow is the card tip's (``tips``), with the guest's e-mail in place of an ac
    ``GUEST_PAYMENTS_PER_IP`` per IP in ``GUEST_WINDOW_SECONDS`` (declines count: card
    testing is what these stop), and at most ``GUEST_TIP_CAP`` tipped per card in
    ``GUEST_TIP_CAP_WINDOW_SECONDS``. A refusal raises before anything is written (429 or
-   422 with a stable code). Otherwise the ``GuestPayment`` row (``created``) commits. The
-   fingerprint comes from the processor (``card_fingerprint``) before any charge.
+   422 with a stable code). A product's item is taken from stock in the same transaction
+   (``OutOfStock`` if it is gone: two guests cannot pay for the last one). Otherwise the
+   ``GuestPayment`` row (``created``, ``stock_reserved``) commits. The fingerprint comes
+   from the processor (``card_fingerprint``) before any charge.
 2. **Call the processor** (no transaction open) with the key ``guestpay:{id}`` and the row
    id in the metadata (``kind=guest_payment``), so a retry never charges twice and the
    webhook finds the row even before this call returns.
@@ -24,10 +26,12 @@ The flow is the card tip's (``tips``), with the guest's e-mail in place of an ac
    books D processor_clearing gross · C wallet:creator net · C fees fee — the fee lines
    of the wallet payment of the same kind (tip and link at the tip rate, unlock at the
    unlock rate, a product at the sale rate) — with the key ``creators:guest:{id}``, marks
-   the row ``completed``, takes one from the product's stock, writes the creator's receipt
+   the row ``completed`` (its reserved item sold), writes the creator's receipt
    to the outbox and marks the guest's e-mail receipt sent (the mail leaves after commit).
    A duplicate or early webhook, a reprocess or the sweeper finds the row completed (or
-   the ledger key used) and credits nothing more.
+   the ledger key used) and credits nothing more. A payment that fails (a decline, a
+   ``payment_failed`` webhook, an abandoned 3-D Secure the sweeper learns of) puts its
+   reserved item back, once.
 
 A guest's unlock or digital product is reached through a signed, expiring link
 (``guest_access_token``; ``django.core.signing`` with its own salt). When someone verifies
@@ -50,6 +54,7 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
+from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -62,6 +67,7 @@ from payments.creators import errors
 from payments.creators.fees import fee_quote
 from payments.creators.models import (
     ADDRESS_MAX_LENGTH,
+    PRODUCT_STOCK_MAX,
     SHIPPING_NAME_MAX_LENGTH,
     GuestPayment,
     Product,
@@ -185,6 +191,9 @@ def guest_checkout_start(
     try:
         with transaction.atomic(durable=True):
             _limits_check(kind=kind, fingerprint=fingerprint, ip=ip, money=quote.gross)
+            product = target.get("product")
+            if product is not None:
+                _stock_reserve(product)
             guest = GuestPayment.objects.create(
                 kind=kind,
                 creator=target["creator"],
@@ -202,6 +211,7 @@ def guest_checkout_start(
                 card_fingerprint=fingerprint,
                 ip=ip,
                 site_url=site_url[:200],
+                stock_reserved=product is not None,
                 **shipping,
             )
     except IntegrityError:
@@ -210,6 +220,29 @@ def guest_checkout_start(
             raise
         return _raise_if_failed(guest)
     return _charge(guest)
+
+
+def _stock_reserve(product: Product) -> None:
+    """Take the item a guest is about to pay for out of stock, in the transaction that
+    records the intent: two guests racing for the last item cannot both be charged for
+    it (the second gets ``OutOfStock`` before any card is touched). The conditional
+    UPDATE queues behind a concurrent buyer's and re-reads the count (as wallet orders
+    take theirs). Raises ``OutOfStock``."""
+    taken = Product.objects.filter(pk=product.pk, is_active=True, stock__gte=1).update(
+        stock=F("stock") - 1
+    )
+    if not taken:
+        raise errors.OutOfStock()
+
+
+def _stock_release(guest: GuestPayment) -> None:
+    """On the locked row becoming ``failed``: put its reserved item back (at most once:
+    the flag is cleared with the status, in the same save)."""
+    if guest.stock_reserved:
+        Product.objects.filter(pk=guest.product_id).update(
+            stock=Least(F("stock") + 1, PRODUCT_STOCK_MAX)
+        )
+        guest.stock_reserved = False
 
 
 def _ip_clean(value: object) -> str:
@@ -379,13 +412,14 @@ def _record_payment(guest: GuestPayment, payment: Payment) -> GuestPayment:
 def _record_decline(guest: GuestPayment, exc: PermanentProcessorError) -> None:
     with transaction.atomic(durable=True):
         locked = GuestPayment.objects.select_for_update().get(pk=guest.pk)
-        if locked.status == GuestPayment.Status.COMPLETED:
+        if locked.status in (GuestPayment.Status.COMPLETED, GuestPayment.Status.FAILED):
             return
         locked.status = GuestPayment.Status.FAILED
         locked.failure_code = (exc.decline_code or exc.code or "declined")[:64]
         if exc.payment_id and not locked.payment_id:
             locked.payment_id = exc.payment_id
-        locked.save(update_fields=["status", "failure_code", "payment_id"])
+        _stock_release(locked)
+        locked.save(update_fields=["status", "failure_code", "payment_id", "stock_reserved"])
     guest.refresh_from_db()
 
 
@@ -514,12 +548,14 @@ def _book(guest: GuestPayment, *, payment_id: str) -> None:
         reference=f"guest_payment:{guest.pk}",
         metadata={"kind": guest.kind, "payment": payment_id[:100], "post": guest.post_id},
     )
-    if guest.product_id is not None:
-        # Stock is a count the seller set; a paid guest is served even when the last
-        # item went meanwhile (the money is taken), so the count stops at zero. A guest's
-        # sale, physical too, settles to the seller at once, without escrow: there is no
-        # account to confirm delivery or to refund into.
+    if guest.product_id is not None and not guest.stock_reserved:
+        # Only a payment started before checkouts reserved their item gets here: it was
+        # charged already, so it is served and the count stops at zero. A guest's sale,
+        # physical too, settles to the seller at once, without escrow: there is no account
+        # to confirm delivery or to refund into.
         Product.objects.filter(pk=guest.product_id, stock__gte=1).update(stock=F("stock") - 1)
+    # The reserved item is sold now: it never goes back to stock.
+    guest.stock_reserved = False
     now = timezone.now()
     guest.status = GuestPayment.Status.COMPLETED
     guest.payment_id = payment_id
@@ -652,16 +688,24 @@ def guest_fail_from_processor(*, guest_id: int, decline_code: str, payment_id: s
             return
         locked.status = GuestPayment.Status.FAILED
         locked.failure_code = (decline_code or "declined")[:64]
-        locked.save(update_fields=["status", "failure_code"])
+        _stock_release(locked)
+        locked.save(update_fields=["status", "failure_code", "stock_reserved"])
 
 
 def guests_sweep(*, now: datetime | None = None) -> int:
     """Finish guest payments whose webhook never came: ask the processor about each one
-    pending longer than ``CREATOR_STUCK_AFTER_SECONDS`` and settle or fail it."""
+    pending (or waiting for 3-D Secure) longer than ``CREATOR_STUCK_AFTER_SECONDS`` and
+    settle or fail it."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.CREATOR_STUCK_AFTER_SECONDS)
+    # A checkout left at 3-D Secure is asked about too: the processor moves an abandoned
+    # or failed authentication on (``requires_payment_method``), and failing the row puts
+    # a reserved item back in stock.
     stuck = (
-        GuestPayment.objects.filter(status=GuestPayment.Status.PENDING, created_at__lt=cutoff)
+        GuestPayment.objects.filter(
+            status__in=(GuestPayment.Status.PENDING, GuestPayment.Status.REQUIRES_ACTION),
+            created_at__lt=cutoff,
+        )
         .exclude(payment_id="")
         .order_by("created_at")
         .values_list("pk", "processor", "payment_id")[:SWEEP_BATCH]

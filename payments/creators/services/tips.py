@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -371,11 +372,71 @@ def tip_settle_card(
     return tip
 
 
-def tip_fail_card(*, tip_id: int, code: str) -> None:
-    """The processor reported the card payment failed: the tip never credits anyone."""
-    Tip.objects.filter(pk=tip_id, source=Tip.Source.CARD, status=PayStatus.PENDING).update(
-        status=PayStatus.FAILED, failure_code=code[:60]
+class TipPaymentMismatch(Exception):
+    """A processor event names a card tip that its payment does not belong to: an event of
+    a connected account (a creator's own processor account, not the platform's), another
+    payment id than the one recorded, or a payment whose processor record was not made for
+    this tip. Nothing is credited and the tip stays as it was (its own payment may still
+    come); the webhook event ends ``failed`` with this message, for staff to look at."""
+
+
+def tip_settle_card_event(
+    *, tip_id: int, processor: str, payment_id: str, account: str | None
+) -> Tip | None:
+    """The webhook's way in: bind the event to the tip as top-ups do, then settle.
+
+    Checked before anything is credited: the event is of the platform's own processor
+    account (a connected account's payment, even with our metadata, is some other
+    business's money), the payment is the one recorded for the tip (or, when the event
+    overtook the processor's answer, one whose processor record names this tip), and the
+    processor's own record of it (not the event body) says succeeded and gives the amount
+    and currency that ``tip_settle_card`` compares with the tip. Raises
+    ``TipPaymentMismatch``; processor errors propagate (the handler retries transient
+    ones). Returns None for an unknown tip."""
+    from payments.processors import get_processor
+    from payments.processors.base import PaymentStatus
+
+    if account:
+        raise TipPaymentMismatch(f"tip {tip_id}: event of connected account {account}")
+    tip = Tip.objects.filter(pk=tip_id, source=Tip.Source.CARD).first()
+    if tip is None:
+        return None
+    if tip.status != PayStatus.PENDING:
+        return tip
+    if tip.processor_payment_id and tip.processor_payment_id != payment_id:
+        raise TipPaymentMismatch(
+            f"tip {tip.pk} was charged as {tip.processor_payment_id}, not {payment_id}"
+        )
+    payment = get_processor(processor).retrieve_payment(payment_id)
+    if payment.id != payment_id or (
+        payment.metadata.get("kind"),
+        payment.metadata.get("tip"),
+    ) != (CARD_TIP_KIND, str(tip.pk)):
+        raise TipPaymentMismatch(f"payment {payment_id} was not made for tip {tip.pk}")
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return tip  # an out-of-order or stale event: the succeeded one will follow
+    return tip_settle_card(
+        tip_id=tip.pk,
+        processor=processor,
+        payment_id=payment.id,
+        amount=payment.amount,
+        currency=payment.currency.upper(),
     )
+
+
+def tip_fail_card(
+    *, tip_id: int, code: str, payment_id: str = "", account: str | None = None
+) -> None:
+    """The processor reported the card payment failed: the tip never credits anyone.
+
+    A notice from a connected account, or about another payment than the one recorded
+    for the tip, changes nothing (it cannot fail a fan's real tip)."""
+    if account:
+        return
+    tips = Tip.objects.filter(pk=tip_id, source=Tip.Source.CARD, status=PayStatus.PENDING)
+    if payment_id:
+        tips = tips.filter(Q(processor_payment_id="") | Q(processor_payment_id=payment_id))
+    tips.update(status=PayStatus.FAILED, failure_code=code[:60])
 
 
 def tips_card_sweep(*, now: datetime | None = None) -> int:

@@ -122,3 +122,91 @@ def test_settling_twice_or_with_a_wrong_amount():
     assert available(creator) == 270
     assert Entry.objects.filter(code="creator.tip.card").count() == 1
     assert_ledger_ok()
+
+
+def _tip_event(payment_id: str, tip_id: int, *, kind="payment_intent.succeeded", account=None):
+    import uuid
+
+    from django.utils import timezone
+
+    from payments.processors.base import Event
+
+    return Event(
+        id=f"evt_{uuid.uuid4().hex}",
+        type=kind,
+        created=timezone.now(),
+        data={
+            "id": payment_id,
+            "object": "payment_intent",
+            "amount": 300,
+            "currency": "usd",
+            "status": "succeeded" if kind.endswith("succeeded") else "requires_payment_method",
+            "metadata": {"kind": services.CARD_TIP_KIND, "tip": str(tip_id)},
+        },
+        processor="sandbox",
+        account=account,
+    )
+
+
+def _card_tip(fan, creator, amount=300):
+    return services.tip_send_card(
+        tipper=fan,
+        creator=creator,
+        amount=Money(amount, "USD"),
+        payment_method="pm_card_visa",
+        request_key=key(),
+    )
+
+
+@pytest.mark.django_db
+def test_a_webhook_must_be_the_tips_own_payment_to_credit_it():
+    """As top-ups: an event of a connected account (a creator's own processor account,
+    with our metadata copied), another tip's payment, or a failure notice about another
+    payment credits nothing and fails nothing; the tip's own event credits it once."""
+    from payments.creators import webhook_handlers
+
+    fan, creator = make_user(), make_user()
+    mine, other = _card_tip(fan, creator), _card_tip(fan, creator)
+    attempts = [
+        _tip_event(mine.processor_payment_id, mine.pk, account="acct_creator_own"),
+        _tip_event(other.processor_payment_id, mine.pk),
+    ]
+    for forged in attempts:
+        with pytest.raises(services.TipPaymentMismatch):
+            webhook_handlers.card_tip_succeeded(forged)
+    for notice in (
+        _tip_event(other.processor_payment_id, mine.pk, kind="payment_intent.payment_failed"),
+        _tip_event(
+            mine.processor_payment_id,
+            mine.pk,
+            kind="payment_intent.payment_failed",
+            account="acct_creator_own",
+        ),
+    ):
+        webhook_handlers.card_tip_failed(notice)
+    assert Tip.objects.get(pk=mine.pk).status == "pending" and available(creator) == 0
+
+    webhook_handlers.card_tip_succeeded(_tip_event(mine.processor_payment_id, mine.pk))
+    webhook_handlers.card_tip_succeeded(_tip_event(mine.processor_payment_id, mine.pk))
+    assert Tip.objects.get(pk=mine.pk).status == "completed" and available(creator) == 270
+    assert Tip.objects.get(pk=other.pk).status == "pending"
+    assert Entry.objects.filter(code="creator.tip.card").count() == 1
+    assert_ledger_ok()
+
+
+@pytest.mark.django_db
+def test_an_event_that_overtakes_the_charge_answer_is_checked_with_the_processor():
+    """Before the processor's answer is recorded the tip has no payment id: the
+    processor's own record must name this tip, or nothing is credited."""
+    fan, creator = make_user(), make_user()
+    real = _card_tip(fan, creator)
+    racing = _card_tip(fan, creator)
+    Tip.objects.filter(pk=racing.pk).update(processor_payment_id="")
+    with pytest.raises(services.TipPaymentMismatch):
+        services.tip_settle_card_event(
+            tip_id=racing.pk,
+            processor="sandbox",
+            payment_id=real.processor_payment_id,
+            account=None,
+        )
+    assert Tip.objects.get(pk=racing.pk).status == "pending" and available(creator) == 0

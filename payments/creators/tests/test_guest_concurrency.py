@@ -12,10 +12,10 @@ import pytest
 from django.db import connection
 
 from core.money import Money
-from payments.creators import errors
-from payments.creators.models import GuestPayment
+from payments.creators import errors, services
+from payments.creators.models import GuestPayment, Product
 from payments.creators.services import guests
-from payments.creators.tests.factories import connect_with_retry, make_user
+from payments.creators.tests.factories import connect_with_retry, make_post, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,3 +65,46 @@ def test_tips_sent_at_once_cannot_overrun_the_guest_tip_cap(settings):
     assert outcomes.count("charged") == 3  # 900 of the 1000
     assert outcomes.count("guest_tip_cap") == VISITORS - 3
     assert sum(GuestPayment.objects.values_list("amount", flat=True)) == 900
+
+
+def test_guests_racing_for_the_last_item_cannot_both_be_charged():
+    seller = make_user()
+    post = make_post(seller)
+    product = services.product_create(
+        seller=seller,
+        post_id=post.pk,
+        title="Last print",
+        description="",
+        price=Money(900, "USD"),
+        stock=1,
+        kind="physical",
+    )
+    barrier = threading.Barrier(VISITORS)
+
+    def attempt(n: int) -> str:
+        try:
+            connect_with_retry()
+            barrier.wait()
+            try:
+                guests.guest_checkout_start(
+                    kind="product",
+                    product_id=product.pk,
+                    email=f"fan{n}@example.com",
+                    payment_method="pm_card_visa",
+                    client_key=uuid.uuid4().hex,
+                    ip=f"198.51.100.{n}",
+                    shipping_name="Ada",
+                    shipping_address="1 Main St",
+                )
+                return "charged"
+            except errors.OutOfStock as exc:
+                return exc.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(VISITORS) as pool:
+        outcomes = list(pool.map(attempt, range(VISITORS)))
+    assert outcomes.count("charged") == 1
+    assert outcomes.count("out_of_stock") == VISITORS - 1
+    assert GuestPayment.objects.count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 0

@@ -233,6 +233,83 @@ def test_a_physical_product_needs_a_valid_address_and_bad_ones_write_nothing(nam
     assert Product.objects.get(pk=product.pk).stock == 3
 
 
+# --- stock: reserved at checkout, sold on settlement, back on failure -------------------------
+def stock_of(product) -> int:
+    return Product.objects.get(pk=product.pk).stock
+
+
+def test_the_item_is_reserved_when_the_checkout_starts_and_sold_once_it_settles():
+    seller = make_user()
+    product = physical_product(seller, stock=1)
+    guest = start("product", product_id=product.pk, shipping_name="Ada", shipping_address="1 Rd")
+    # Charged but not settled yet: the last item is already this guest's.
+    assert (guest.status, guest.stock_reserved, stock_of(product)) == ("pending", True, 0)
+    with pytest.raises(errors.OutOfStock) as exc:
+        start("product", product_id=product.pk, shipping_name="Bo", shipping_address="2 Rd")
+    assert (exc.value.status, exc.value.code) == (409, "out_of_stock")
+    assert GuestPayment.objects.count() == 1  # the second guest's card was never touched
+    deliver(guest.payment_id)
+    deliver(guest.payment_id)  # a duplicate webhook sells nothing twice
+    guest.refresh_from_db()
+    assert (guest.status, guest.stock_reserved, stock_of(product)) == ("completed", False, 0)
+    assert_ledger_ok()
+
+
+def test_a_declined_card_puts_the_reserved_item_back_once():
+    seller = make_user()
+    product = physical_product(seller, stock=1)
+    with pytest.raises(errors.CardDeclined):
+        start(
+            "product",
+            product_id=product.pk,
+            shipping_name="Ada",
+            shipping_address="1 Rd",
+            method="pm_card_chargeDeclined",
+        )
+    guest = GuestPayment.objects.get()
+    assert (guest.status, guest.stock_reserved, stock_of(product)) == ("failed", False, 1)
+    # The processor's payment_failed webhook for the same decline returns nothing more.
+    deliver(guest.payment_id, "payment_intent.payment_failed")
+    assert stock_of(product) == 1
+    # The item is for sale again.
+    other = start("product", product_id=product.pk, shipping_name="Bo", shipping_address="2 Rd")
+    assert (other.stock_reserved, stock_of(product)) == (True, 0)
+
+
+def test_an_abandoned_3d_secure_checkout_gives_its_item_back_when_the_sweeper_asks():
+    seller = make_user()
+    product = digital_product(seller, stock=1)
+    guest = start("product", product_id=product.pk, method="pm_card_authenticationRequired")
+    assert (guest.status, stock_of(product)) == ("requires_action", 0)
+    # Too recent: the sweeper leaves a guest at the 3-D Secure page alone.
+    assert guests.guests_sweep() == 0
+    assert stock_of(product) == 0
+    # The processor gives up on the authentication (the guest closed the page).
+    sandbox_models.PaymentIntent.objects.filter(id=guest.payment_id).update(
+        status="requires_payment_method"
+    )
+    GuestPayment.objects.filter(pk=guest.pk).update(
+        created_at=guest.created_at - timedelta(hours=1)
+    )
+    assert guests.guests_sweep() == 1
+    guest.refresh_from_db()
+    assert (guest.status, guest.stock_reserved, stock_of(product)) == ("failed", False, 1)
+    assert guests.guests_sweep() == 0
+    assert stock_of(product) == 1
+    assert not Entry.objects.filter(reference=f"guest_payment:{guest.pk}").exists()
+
+
+def test_a_payment_started_before_reservations_still_takes_its_item_on_settlement():
+    seller = make_user()
+    product = digital_product(seller, stock=2)
+    guest = start("product", product_id=product.pk)
+    # As a row written before checkouts reserved stock: nothing was taken at the start.
+    GuestPayment.objects.filter(pk=guest.pk).update(stock_reserved=False)
+    Product.objects.filter(pk=product.pk).update(stock=2)
+    deliver(guest.payment_id)
+    assert stock_of(product) == 1
+
+
 def test_a_digital_product_keeps_no_address():
     seller = make_user()
     product = digital_product(seller)

@@ -168,3 +168,24 @@ def test_query_counts_stay_fixed_with_members_only_posts(world, django_assert_nu
     with django_assert_num_queries(1):
         rows = list(post_selectors.timeline_profile(author=creator, viewer=gold_fan)[:20])
         assert all(p.viewer_reads_locked for p in rows)
+
+
+def test_the_grace_period_ends_on_the_compiled_timeline_page_too(world):
+    """The home page's query is compiled once per process (core.precompiled): the grace
+    period is compared with the database's clock on every request, not frozen in it."""
+    gold_fan, post = world["gold"], world["post"]
+    membership = Membership.objects.get(member=gold_fan)
+
+    def reads_locked() -> bool:
+        page, _ = post_selectors.timeline_home_page(viewer=gold_fan, before=None, size=20)
+        return [p.viewer_reads_locked for p in page if p.pk == post.pk] == [True]
+
+    Membership.objects.filter(pk=membership.pk).update(
+        status="past_due", grace_until=timezone.now() + timedelta(days=1)
+    )
+    assert reads_locked()
+    Membership.objects.filter(pk=membership.pk).update(
+        grace_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert not reads_locked()
+    assert all(shape is not None for shape in post_selectors._POSTS_BY_IDS._shapes.values())
