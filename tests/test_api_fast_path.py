@@ -49,18 +49,13 @@ def test_bearer_api_request_skips_session_user_and_messages(person):
     assert "Content-Security-Policy" in response
 
 
-def _full_chain_client(**kwargs) -> Client:
-    """A client whose handler has no dispatch: every request takes the full chain (as
-    Bearer API requests did before they had a chain of their own)."""
-    return Client(**kwargs)
-
-
 def _answers(path: str, **kwargs):
     """The same request through the API chain and through the full chain."""
     lean = Client().get(path, **kwargs)
-    full_middleware = [m for m in settings.MIDDLEWARE if m != DISPATCH]
-    with override_settings(MIDDLEWARE=full_middleware):
-        full = _full_chain_client().get(path, **kwargs)
+    # Without the dispatch every request takes the full chain, as Bearer API requests did
+    # before they had a chain of their own (a client builds its handler on first use).
+    with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m != DISPATCH]):
+        full = Client().get(path, **kwargs)
     assert not hasattr(lean.wsgi_request, "session")
     assert hasattr(full.wsgi_request, "session")
     return lean, full
@@ -81,9 +76,7 @@ def _headers(response) -> dict[str, str]:
     [("/api/v1/me", 200), ("/api/v1/no-such-endpoint", 404), ("/api/v1/me?x=1", 200)],
 )
 @override_settings(SECURE_HSTS_SECONDS=3600, SECURE_HSTS_INCLUDE_SUBDOMAINS=True)
-def test_api_chain_answers_with_the_same_headers_and_body_as_the_full_chain(
-    person, path, status
-):
+def test_api_chain_answers_with_the_same_headers_and_body_as_the_full_chain(person, path, status):
     _, secret = token_create(user=person)
     lean, full = _answers(
         path, HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE="de", secure=True
@@ -155,7 +148,8 @@ def test_api_chain_is_the_full_list_without_the_browser_only_middleware():
 
 def test_session_cookie_on_a_bearer_request_is_not_read(person):
     # The token decides who is calling; a browser's session cookie sent along is ignored.
-    other = user_signup(handle=f"fo{uuid.uuid4().hex[:8]}", email="fo@example.com", password="x" * 16)
+    handle = f"fo{uuid.uuid4().hex[:8]}"
+    other = user_signup(handle=handle, email=f"{handle}@example.com", password="x" * 16)
     client = Client()
     client.force_login(other)
     _, secret = token_create(user=person)
@@ -204,6 +198,34 @@ def test_serializer_fields_built_once_per_class_and_copied_per_instance(person):
     assert "_built_fields" in MeSerializer.__dict__
     # A subclass works out its own fields rather than reusing its parent's.
     assert set(UserPublicSerializer(person).data) == set(UserPublicSerializer.Meta.fields)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "display_name": "Zoë",
+            "bio": "b\u2028io",
+            "link": "https://example.com",
+            "language": "de",
+        },
+        {"avatar": "avatars/2026/12/a.png", "search_indexing": False, "email": ""},
+    ],
+)
+def test_me_payload_is_what_me_serializer_answers(person, changes):
+    from accounts.api import _me_payload
+    from accounts.selectors import user_security_flags
+
+    User.objects.filter(pk=person.pk).update(**changes)
+    person.refresh_from_db()
+    payload = _me_payload(person)
+    flags = user_security_flags(user=person)
+    person.email_verified, person.mfa_enabled = flags["email_verified"], flags["mfa_enabled"]
+    expected = MeSerializer(person).data
+    assert payload == expected
+    assert list(payload) == list(expected)  # the same key order: the same bytes
+    assert OrjsonRenderer().render(payload) == OrjsonRenderer().render(expected)
 
 
 @pytest.mark.parametrize(
