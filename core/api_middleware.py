@@ -26,8 +26,13 @@ test client does too).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.utils.module_loading import import_string
 
 API_PREFIX = "/api/"
 
@@ -64,18 +69,39 @@ def api_middleware() -> list[str]:
 
 
 class _ApiHandler(BaseHandler):
-    """A handler whose chain is ``api_middleware()``; only its chain is used."""
+    """A handler whose chain is ``api_middleware()``; only its chain is used.
+
+    Django's own loader reads ``settings.MIDDLEWARE`` and cannot be given another list
+    (pointing the setting elsewhere while it runs would race with handlers being built in
+    other threads), so this is its synchronous path for our list: every middleware here is
+    synchronous, and the dispatch that calls this chain is too."""
 
     def load_middleware(self, is_async: bool = False) -> None:
-        # Django's loader reads settings.MIDDLEWARE; it is pointed at the API list for the
-        # duration. This runs once, while the main handler is being built at start-up
-        # (before any request is served), so no request sees the swap.
-        full = settings.MIDDLEWARE
-        settings.MIDDLEWARE = api_middleware()
-        try:
-            super().load_middleware(is_async=False)
-        finally:
-            settings.MIDDLEWARE = full
+        if is_async:
+            raise ImproperlyConfigured("The API chain is synchronous.")
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        # The view-calling end of every Django handler (not in django-stubs).
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
+        for path in reversed(api_middleware()):
+            middleware = import_string(path)
+            if not getattr(middleware, "sync_capable", True):
+                raise ImproperlyConfigured(f"{path} cannot run synchronously.")
+            try:
+                instance = middleware(handler)
+            except MiddlewareNotUsed:
+                continue
+            if instance is None:
+                raise ImproperlyConfigured(f"Middleware factory {path} returned None.")
+            if hasattr(instance, "process_view"):
+                self._view_middleware.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_middleware.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_middleware.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
 
 
 class BearerApiDispatch:
