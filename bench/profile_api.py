@@ -97,10 +97,11 @@ def profile(name: str, call, requests: int, out: Path, *, cpu_clock: bool = Fals
         call()
     profiler.disable()
     cpu_ms = (time.process_time() - cpu) * 1000 / requests
-    profiler.dump_stats(out / f"profile-{name}.pstats")
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
+    # File names without the directories they sit in on this machine.
     stats.strip_dirs()
+    stats.dump_stats(out / f"profile-{name}.pstats")
     text.write(f"{name}: {requests} requests, {cpu_ms:.2f} CPU ms per request (with cProfile)\n")
     stats.sort_stats("tottime").print_stats(40)
     stats.sort_stats("cumulative").print_stats(80)
