@@ -20,8 +20,9 @@ metrics, the security headers (HSTS, nosniff, referrer and opener policies, CSP,
 X-Frame-Options), gzip, locale negotiation, the API version header, CommonMiddleware,
 allauth's request context and axes' lockout answer, and whatever a deployment inserts into
 ``MIDDLEWARE`` (the replica-reads middleware): an API client sees the same headers and
-errors either way. Both WSGI and ASGI servers go through it (it is a middleware, so the
-test client does too).
+errors either way. Being a middleware, it serves WSGI (gunicorn), ASGI and the test client
+alike; under ASGI both chains run synchronously in a worker thread, as the full chain did
+before (all of its middleware is synchronous).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.serializer_helpers import ReturnDict
@@ -122,6 +123,19 @@ def test_api_chain_gzips_like_the_full_chain(person):
     assert lean.status_code == 200
     assert lean["Content-Encoding"] == full["Content-Encoding"] == "gzip"
     assert _headers(lean)["Vary"] == _headers(full)["Vary"]
+
+
+def test_asgi_serves_bearer_api_requests_through_the_api_chain(person):
+    # AsyncClient goes through Django's ASGI handler, the chain built for async servers.
+    _, secret = token_create(user=person)
+    response = async_to_sync(AsyncClient().get)(
+        "/api/v1/me", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert response.status_code == 200
+    assert response.json()["handle"] == person.handle
+    assert not hasattr(response.asgi_request, "session")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "SocialPay-Version" in response
 
 
 def test_api_chain_is_the_full_list_without_the_browser_only_middleware():
