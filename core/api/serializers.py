@@ -13,11 +13,15 @@ ever shares a bound field with another.
 from __future__ import annotations
 
 import copy
+from typing import Any, ClassVar
 
 from rest_framework import serializers
 
 
 class FieldsOnceModelSerializer(serializers.ModelSerializer):
+    # Declared, not set: each class that is instantiated gets its own.
+    _built_fields: ClassVar[dict[str, Any]]
+
     def get_fields(self):
         cls = type(self)
         # Looked up on the class itself: a subclass has fields of its own.
