@@ -140,7 +140,9 @@ class SlidingWindowMixin(_Throttle):
         None for every key when Redis cannot be reached."""
         assert self.duration is not None  # allow_request checked
         durations = {current: self.duration}
-        for other in view.get_throttles() if view is not None else ():
+        # Plain Django views pass None or a stand-in with the scope (no DRF throttles).
+        view_throttles = getattr(view, "get_throttles", None)
+        for other in view_throttles() if view_throttles is not None else ():
             if isinstance(other, SlidingWindowMixin):
                 key = other._limit_key(request, view)
                 if key is not None and other.duration is not None:
