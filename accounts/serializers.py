@@ -7,9 +7,10 @@ from rest_framework import serializers
 
 from accounts.models import ApiToken, Notification, User
 from core.api.objects import ObjectField
+from core.api.serializers import FieldsOnceModelSerializer
 
 
-class UserPublicSerializer(serializers.ModelSerializer):
+class UserPublicSerializer(FieldsOnceModelSerializer):
     object = ObjectField("user")
     avatar_url = serializers.SerializerMethodField()
     # Not the model's URLField: a profile without a link answers "", which is no URI.
@@ -90,7 +91,7 @@ class NotificationDataField(serializers.JSONField):
     pass
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(FieldsOnceModelSerializer):
     object = ObjectField("notification")
     actor = UserPublicSerializer(allow_null=True)
     data = NotificationDataField(read_only=True)
@@ -111,7 +112,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(FieldsOnceModelSerializer):
     """A token as its owner sees it: never the secret (shown once, at creation)."""
 
     object = ObjectField("api_token")

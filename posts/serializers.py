@@ -9,6 +9,7 @@ from rest_framework import serializers
 from accounts.serializers import UserPublicSerializer
 from core.api.money import MoneyOutput
 from core.api.objects import ObjectField
+from core.api.serializers import FieldsOnceModelSerializer
 from posts.images import image_url
 from posts.models import Post
 from posts.rendering import render_post_text
@@ -34,7 +35,7 @@ def _images(rows: list[dict] | None) -> list[dict]:
     ]
 
 
-class PostBriefSerializer(serializers.ModelSerializer):
+class PostBriefSerializer(FieldsOnceModelSerializer):
     object = ObjectField("post")
     author = UserPublicSerializer()
     html = serializers.SerializerMethodField(help_text="Safe HTML: links, mentions, hashtags.")

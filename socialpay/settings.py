@@ -100,7 +100,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: counts and times every answer, other middlewares' included.
+    # API requests that carry a Bearer token go down a chain of their own: this list without
+    # the middleware only a browser needs (core/api_middleware.py: BROWSER_ONLY_MIDDLEWARE).
+    "core.api_middleware.BearerApiDispatch",
+    # Outermost in both chains: counts and times every answer, other middlewares' included.
     "core.middleware.MetricsMiddleware",
     # Next, so that every answer (static files and redirects too) carries a request id.
     "core.middleware.RequestIdMiddleware",
@@ -111,18 +114,16 @@ MIDDLEWARE = [
     # of HTML, 3 KB gzipped). Below WhiteNoise, which serves its own pre-compressed static
     # files; Django pads each gzipped body with random bytes against BREACH.
     "django.middleware.gzip.GZipMiddleware",
-    # Sessions, the session user and messages are skipped for API requests that carry
-    # a Bearer token (core/api_middleware.py); everything else gets the stock middleware.
-    "core.api_middleware.SessionMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # /api/ answers carry SocialPay-Version; a request may pin one (core/api/versioning.py).
     "core.api.versioning.ApiVersionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "core.api_middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A signed-in person's saved language outranks the browser's (after Locale and Auth).
     "accounts.language.UserLanguageMiddleware",
-    "core.api_middleware.MessageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -236,7 +237,7 @@ DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"] if DATABASE_REPLICAS else []
 if DATABASE_REPLICAS:
     # After authentication (it reads the person's cookies and headers), before the views.
     MIDDLEWARE.insert(
-        MIDDLEWARE.index("core.api_middleware.AuthenticationMiddleware") + 1,
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "core.db_router.ReplicaReadsMiddleware",
     )
 

@@ -44,7 +44,7 @@ def _scaled(scale_cluster, django_db_blocker):
 
     middleware = list(settings.MIDDLEWARE)
     middleware.insert(
-        middleware.index("core.api_middleware.AuthenticationMiddleware") + 1,
+        middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "core.db_router.ReplicaReadsMiddleware",
     )
     with (

@@ -6,8 +6,9 @@ per limit, on every API request. These keep DRF's classes, scopes, keys and rate
 (``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``) and replace only the counting, with the
 sliding-window counter used by Cloudflare and Redis' own rate-limiting guide: a counter per
 fixed window, and the estimate ``previous window * (share of it still inside the sliding
-window) + current window``. One pipelined ``INCR``/``EXPIRE``/``GET``; a refused request is
-taken back out (``DECR``), so refusals do not extend the wait.
+window) + current window``. One pipelined ``INCR``/``EXPIRE``/``GET`` per limit, and all the
+limits of a view (the per-person limit and a scope's, such as ``money``) in one round trip;
+a refused request is taken back out (``DECR``), so refusals do not extend the wait.
 
 The estimate assumes the previous window's requests were spread evenly; it can be off by a
 fraction of one window's traffic, never by a whole window's burst as a plain fixed window
@@ -110,23 +111,35 @@ class SlidingWindowMixin(_Throttle):
         # trusted-proxy setting instead (core.client_ip).
         return client_ip(request) or "unknown"
 
-    def allow_request(self, request, view) -> bool:
+    def _limit_key(self, request, view) -> str | None:
+        """This limit's counter for the request (without the window); None when it does
+        not apply. Sets ``self.key`` as DRF's throttles do."""
         if self.rate is None or self.num_requests is None or self.duration is None:
-            return True
-        limit, duration = self.num_requests, self.duration
+            return None
         self.key = self.get_cache_key(request, view)
         if self.key is None:
+            return None
+        return limit_key(self.key_prefix, self.key)
+
+    def allow_request(self, request, view) -> bool:
+        current = self._limit_key(request, view)
+        if current is None:
             return True
-        now = self.timer()
-        window = int(now // duration)
-        current = limit_key(self.key_prefix, self.key)
-        counted = self._count_in_redis(current, window) if _breaker.available() else None
+        assert self.num_requests is not None and self.duration is not None  # _limit_key
+        limit, duration = self.num_requests, self.duration
+        # DRF asks each of the view's limits in turn; the first one counts them all in one
+        # round trip and leaves the others' counts on the request.
+        batch: dict = getattr(request, "_rate_limit_counts", None) or {}
+        if current not in batch:
+            batch = self._count_view_limits(request, view, current)
+            request._rate_limit_counts = batch
+        now, window, counted = batch.pop(current)
         if counted is None:
             _breaker.fallback()
             in_window, previous = _local.count(current, window)
         else:
             in_window, previous = counted
-        elapsed = (now - window * self.duration) / self.duration
+        elapsed = (now - window * duration) / duration
         estimate = previous * (1 - elapsed) + in_window
         if estimate <= limit:
             return True
@@ -134,19 +147,45 @@ class SlidingWindowMixin(_Throttle):
         self._wait = self._seconds_until_allowed(previous, in_window - 1, elapsed)
         return False
 
-    def _count_in_redis(self, current: str, window: int) -> tuple[int, int] | None:
-        """One pipelined round trip; None when Redis cannot be reached."""
+    def _count_view_limits(self, request, view, current: str) -> dict:
+        """Count this request against this limit and the view's other sliding-window
+        limits that apply to it: ``{key: (now, window, (in window, previous) or None)}``,
+        None for every key when Redis cannot be reached."""
+        assert self.duration is not None  # allow_request checked
+        durations = {current: self.duration}
+        # Plain Django views pass None or a stand-in with the scope (no DRF throttles).
+        view_throttles = getattr(view, "get_throttles", None)
+        for other in view_throttles() if view_throttles is not None else ():
+            if isinstance(other, SlidingWindowMixin):
+                key = other._limit_key(request, view)
+                if key is not None and other.duration is not None:
+                    durations.setdefault(key, other.duration)
+        now = self.timer()
+        windows = {key: int(now // duration) for key, duration in durations.items()}
+        counts = self._count_in_redis(windows, durations) if _breaker.available() else None
+        return {
+            key: (now, window, counts[key] if counts is not None else None)
+            for key, window in windows.items()
+        }
+
+    def _count_in_redis(
+        self, windows: dict[str, int], durations: dict[str, int]
+    ) -> dict[str, tuple[int, int]] | None:
+        """One pipelined round trip for every key; None when Redis cannot be reached."""
         try:
             pipe = _redis().pipeline(transaction=False)
-            pipe.incr(window_key(current, window))
-            pipe.expire(window_key(current, window), (self.duration or 1) * 2)
-            pipe.get(window_key(current, window - 1))
-            in_window, _, previous = pipe.execute()
+            for key, window in windows.items():
+                pipe.incr(window_key(key, window))
+                pipe.expire(window_key(key, window), durations[key] * 2)
+                pipe.get(window_key(key, window - 1))
+            replies = pipe.execute()
         except redis_clients.ERRORS as exc:
             _breaker.failed(exc)
             return None
         _breaker.succeeded()
-        return in_window, int(previous or 0)
+        return {
+            key: (replies[3 * i], int(replies[3 * i + 2] or 0)) for i, key in enumerate(windows)
+        }
 
     def _take_back(self, current: str, window: int, *, in_redis: bool) -> None:
         if not in_redis:
@@ -196,14 +235,14 @@ class UserRateThrottle(SlidingWindowMixin, throttling.UserRateThrottle):
 
 
 class ScopedRateThrottle(SlidingWindowMixin, throttling.ScopedRateThrottle):
-    def allow_request(self, request, view) -> bool:
-        # DRF's version picks the view's scope and rate here before counting.
+    def _limit_key(self, request, view) -> str | None:
+        # DRF's version picks the view's scope and rate in allow_request before counting.
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
-            return True
+            return None
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return SlidingWindowMixin.allow_request(self, request, view)
+        return super()._limit_key(request, view)
 
 
 class WebhookRateThrottle(SlidingWindowMixin, throttling.SimpleRateThrottle):

@@ -183,3 +183,24 @@ def test_redis_comes_back_and_counting_returns_to_it(clock, rates, person, redis
     assert call(UserOnly, alice).status_code == 200
     assert _degraded("ratelimit") == before
     assert throttling._breaker._down is False
+
+
+def test_a_view_s_limits_are_counted_in_one_round_trip(clock, rates, person, monkeypatch):
+    trips = []
+    count = throttling.SlidingWindowMixin._count_in_redis
+
+    def counted(self, windows, durations):
+        trips.append(sorted(windows))
+        return count(self, windows, durations)
+
+    monkeypatch.setattr(throttling.SlidingWindowMixin, "_count_in_redis", counted)
+    alice = person()
+    assert [call(Ping, alice).status_code for _ in range(3)] == [200, 200, 429]
+    # The per-person limit and the money scope, together, once per request.
+    assert len(trips) == 3
+    assert all(len(keys) == 2 for keys in trips)
+    assert any("throttle_money_" in key for key in trips[0])
+    assert any("throttle_user_" in key for key in trips[0])
+    # Only the limit that refused takes the request back out: as with one trip per limit,
+    # the per-person limit (4/min) counted all three and has one request left.
+    assert [call(UserOnly, alice).status_code for _ in range(2)] == [200, 429]

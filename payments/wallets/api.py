@@ -231,6 +231,8 @@ class TransferCreateApi(MoneyThrottled, APIView):
             visibility=data.get("visibility"),
             client_key=f"api:{request.idempotency_key}",
             reauthenticated=payer_reauthenticated(request),
+            # The idempotent transaction around this view rolls back on any refusal.
+            savepoint=False,
         )
         return Response(transfer_dict(transfer), status=status.HTTP_201_CREATED)
 

@@ -109,6 +109,7 @@ def transfer_create(
     note: str = "",
     visibility: str | None = None,
     reauthenticated: bool | None = None,
+    savepoint: bool = True,
 ) -> Transfer:
     """Pay ``money`` from ``sender``'s wallet to ``to`` (a handle or a User), instantly.
 
@@ -121,6 +122,9 @@ def transfer_create(
     ``LimitExceeded``/``VelocityExceeded``, ``ReauthenticationRequired``,
     ``InsufficientFunds``, ``CurrencyMismatch`` (no wallet in that currency),
     ``InvalidNote``, ``InvalidChoice`` (visibility), money errors.
+    ``savepoint=False``: for a caller whose whole transaction rolls back on any refusal
+    (the API's one-transaction idempotency), which needs no savepoint of its own here: two
+    statements fewer on the hot path.
     """
     recipient = recipient_resolve(sender=sender, to=to)
     currency_require_supported(money.currency)
@@ -131,9 +135,9 @@ def transfer_create(
         visibility, choices=Visibility.values, default=sender.payment_visibility_default
     )
 
-    # Nested in a caller's transaction this is a savepoint, so a caller that catches a
-    # refusal can still use its transaction afterwards.
-    with transaction.atomic():
+    # Nested in a caller's transaction this is a savepoint (unless the caller says it
+    # needs none), so a caller that catches a refusal can still use its transaction.
+    with transaction.atomic(savepoint=savepoint):
         transfer, inserted = _transfer_insert(
             sender=sender,
             recipient=recipient,

@@ -317,3 +317,8 @@ def test_a_transfer_by_api_is_a_fixed_short_list_of_statements(monkeypatch):
         and "pg_prepared_statements" not in q["sql"]
     ]
     assert len(statements) == 11, statements
+    # Two savepoints: the idempotent transaction's (a savepoint here only because the test
+    # runs inside a transaction of its own) and the ledger's (it retries inside its
+    # caller's transaction); the transfer adds none inside the idempotent transaction.
+    savepoints = [q for q in captured.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 2, savepoints
