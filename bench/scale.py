@@ -7,15 +7,17 @@
 What it does:
 
 1. Starts a cluster of its own (scripts/scale_cluster.py) under ``.data/scale-bench-*``:
-   a primary, one streaming replica and PgBouncer (transaction mode, ``--pool-size``
-   server connections), and copies the migrated smoke template of the ``DATABASE_URL``
-   server onto the primary (the replica receives it by streaming).
+   a primary, one streaming replica, PgBouncer (transaction mode, ``--pool-size``
+   server connections) and a 6-node Redis Cluster, and copies the migrated smoke template
+   of the ``DATABASE_URL`` server onto the primary (the replica receives it by streaming).
 2. Seeds ``--users`` funded people with tokens (bench/transfers.py's setup), each following
    20 others, with 3 posts each.
 3. Starts two gunicorns with ``--workers`` sync workers each, both on that same data:
    **one node**, the app connected straight to the primary (one PostgreSQL backend per
-   worker), and **scaled**, the app through PgBouncer with the read replica on
-   (``DATABASE_REPLICA_URLS``, prepared statements and server-side cursors off).
+   worker) with its one Redis, and **scaled**, the app through PgBouncer with the read
+   replica on (``DATABASE_REPLICA_URLS``, prepared statements and server-side cursors
+   off) and the cache, rate limits and timelines on the Redis Cluster
+   (``REDIS_CLUSTER_URLS``). Both serve timelines fanned out on write.
 4. Loads each with ``--clients`` keep-alive clients: ``POST /api/v1/transfers`` of 0.01
    USD between random people and ``GET /api/v1/timeline`` of random people, in
    ``--rounds`` alternating slices, and samples the backends each server holds on the
@@ -153,6 +155,7 @@ def main() -> int:
         cluster.up_primary()
         cluster.up_replicas()
         cluster.up_pgbouncer()
+        cluster.up_redis_cluster()
         cluster.copy_database(_conninfo(database_url(template)), DATABASE)
         # The copy is of a migrated database: transfers.setup need not migrate.
         harness.SMOKE = True
@@ -165,8 +168,12 @@ def main() -> int:
         connections.close_all()
         wait_replica(cluster)
 
-        base = transfers_bench._server_env(0)
+        # Both setups read timelines from Redis (fan-out on write; the bench's bulk-seeded
+        # timelines are built on their first read): one node from its one Redis, the
+        # scaled setup from the Redis Cluster.
+        base = dict(transfers_bench._server_env(0), TIMELINE_FANOUT="true")
         base.pop("DATABASE_REPLICA_URLS", None)
+        base.pop("REDIS_CLUSTER_URLS", None)
         one_node = dict(base, DATABASE_URL=cluster.primary_url)
         scaled = dict(
             base,
@@ -176,6 +183,7 @@ def main() -> int:
             DB_DISABLE_SERVER_SIDE_CURSORS="true",
             # The bench's writers read their timelines too: keep read-your-writes short.
             READ_YOUR_WRITES_SECONDS="1",
+            **cluster.redis_cluster_environment(),
         )
         setups = {}
         for name, env in (("one node", one_node), ("scaled", scaled)):

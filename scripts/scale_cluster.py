@@ -18,9 +18,9 @@ on 127.0.0.1 only, on the ports written in ``<dir>/cluster.json``:
   connections however many clients.
 - ``broker/``: a Redis with ``maxmemory-policy noeviction`` and an append-only file, for
   Celery alone (the cache may evict, queued tasks must not).
-- ``redis-cluster-N/`` (``up --redis-cluster``): six ``redis-server --cluster-enabled yes``,
-  three masters and a replica each, for the cache, rate limits and timelines
-  (``REDIS_CLUSTER_URLS``); the broker stays on its own Redis.
+- ``redis-cluster-N/`` (unless ``up --no-redis-cluster``): six ``redis-server
+  --cluster-enabled yes``, three masters and a replica each, for the cache, rate limits
+  and timelines (``REDIS_CLUSTER_URLS``); the broker stays on its own Redis.
 - ``worker-N``: ``celery worker -n <name>@<host>`` consuming queues of its own (see
   docs/scaling.md, "Queues"), started only by ``up --workers N`` with ``DATABASE_URL``.
 
@@ -715,9 +715,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool-size", type=int, default=8)
     parser.add_argument(
-        "--redis-cluster",
-        action="store_true",
-        help="also a 6-node Redis Cluster for the cache, rate limits and timelines",
+        "--no-redis-cluster",
+        dest="redis_cluster",
+        action="store_false",
+        help="without the 6-node Redis Cluster (cache, rate limits and timelines then stay "
+        "on REDIS_URL)",
     )
     args = parser.parse_args()
     cluster = Cluster.load(args.dir.resolve())
