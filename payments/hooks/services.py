@@ -64,9 +64,10 @@ log = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "SocialPay-Signature"
 EVENT_ID_HEADER = "SocialPay-Event-Id"
 DISPATCH_BATCH = 200
-CLAIM_SECONDS = 120  # longer than a request's timeout: a live attempt is never doubled
+# A claim lasts HOOKS_CLAIM_SECONDS (longer than a request's timeout: a live attempt is
+# never doubled; a killed worker's deliveries are posted again once it has passed).
 # One claim: at most this many deliveries, at most PER_ENDPOINT of them for one endpoint
-# (a run of one endpoint's share stops at CLAIM_SECONDS / 2, well inside its claim).
+# (a run of one endpoint's share stops at half the claim's time, well inside it).
 DELIVERY_BATCH = 200
 DELIVERY_BATCH_PER_ENDPOINT = 100
 # Outcomes of a run are recorded this many at a time (one commit, not one per POST).
@@ -292,7 +293,7 @@ def _claim(public_id: str, *, manual: bool, now: datetime) -> Delivery | None:
     rows = Delivery.objects.filter(public_id=public_id).exclude(claimed_until__gt=now)
     if not manual:
         rows = rows.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-    if not rows.update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)):
+    if not rows.update(claimed_until=now + timedelta(seconds=settings.HOOKS_CLAIM_SECONDS)):
         return None
     return Delivery.objects.select_related("event", "endpoint").get(public_id=public_id)
 
@@ -434,7 +435,7 @@ def deliveries_claim(
     LOCKED``: a row an attempt is being recorded on is left for the next claim). The
     transaction commits before any POST.
     """
-    until = now + timedelta(seconds=CLAIM_SECONDS)
+    until = now + timedelta(seconds=settings.HOOKS_CLAIM_SECONDS)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK_KEY])
         cur.execute(
@@ -461,20 +462,23 @@ def _release(deliveries: list[Delivery], *, not_before: datetime | None) -> None
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(**update)
 
 
-def _endpoint_run(deliveries: list[Delivery]) -> int:
+def _endpoint_run(deliveries: list[Delivery], *, claimed_at: float) -> int:
     """POST one endpoint's claimed share in event id order on one connection, recording
     the outcomes every ``RECORD_EVERY`` posts (one transaction each: a worker killed in
     between re-posts at most that many, under the same event ids, once its claim expires).
     Stops at the first failure (the rest waits one base backoff, behind the failed one) or
-    when the run nears the claim's end (the rest is due at once). Returns how many were
-    posted."""
-    started = time.monotonic()
+    when the claim nears its end (the rest is due at once). ``claimed_at`` is when the
+    claim was taken (``time.monotonic()``): the shares of one claim are posted one after
+    the other, so a later share has less of the claim's time left, and a share posted
+    after its claim expired could be claimed and posted by another worker at once.
+    Returns how many were posted."""
+    started = claimed_at
     posted = 0
     outcomes: list[tuple[Delivery, PostResult, datetime]] = []
     url = deliveries[0].endpoint.url
     with EndpointConnection(url, timeout=settings.HOOKS_TIMEOUT_SECONDS) as conn:
         for n, delivery in enumerate(deliveries):
-            if time.monotonic() - started > CLAIM_SECONDS / 2:
+            if time.monotonic() - started > settings.HOOKS_CLAIM_SECONDS / 2:
                 _record(outcomes)
                 _release(deliveries[n:], not_before=None)
                 return posted
@@ -499,11 +503,12 @@ def deliveries_dispatch(*, run_seconds: float = DISPATCH_RUN_SECONDS) -> tuple[i
     started = time.monotonic()
     posted = 0
     while True:
+        claimed_at = time.monotonic()
         batch = deliveries_claim(now=timezone.now())
         if not batch:
             return posted, False
         for _endpoint_id, share in itertools.groupby(batch, key=lambda d: d.endpoint_id):
-            posted += _endpoint_run(list(share))
+            posted += _endpoint_run(list(share), claimed_at=claimed_at)
         if time.monotonic() - started > run_seconds:
             return posted, True
 

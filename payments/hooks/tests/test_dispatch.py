@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
@@ -102,7 +103,7 @@ def test_a_claim_never_takes_an_endpoint_another_worker_is_posting_to():
     assert {d.endpoint_id for d in second} == {free.pk}
     assert services.deliveries_claim(now=now) == []
     # A claim that expired (a killed worker) frees the endpoint again.
-    later = now + timedelta(seconds=services.CLAIM_SECONDS + 1)
+    later = now + timedelta(seconds=settings.HOOKS_CLAIM_SECONDS + 1)
     again = services.deliveries_claim(now=later)
     assert [d.event.payload["tip"] for d in again if d.endpoint_id == busy.pk] == [0, 1, 2]
 
