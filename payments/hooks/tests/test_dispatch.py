@@ -108,6 +108,48 @@ def test_a_claim_never_takes_an_endpoint_another_worker_is_posting_to():
     assert [d.event.payload["tip"] for d in again if d.endpoint_id == busy.pk] == [0, 1, 2]
 
 
+@pytest.mark.django_db
+def test_a_claims_later_shares_are_given_back_once_half_its_time_has_passed(
+    receiver, monkeypatch, settings
+):
+    # One claim holds two endpoints' shares, posted one after the other. The second share
+    # has only what is left of the claim's time: posted after the claim expired, it could
+    # be claimed and posted by another worker at the same time.
+    settings.HOOKS_CLAIM_SECONDS = 10
+    clock = [1000.0]
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return clock[0]
+
+        time = staticmethod(time.time)
+
+    post = services._post
+
+    def slow_post(delivery, conn):  # each POST takes a second of the claim's time
+        clock[0] += 1
+        return post(delivery, conn)
+
+    monkeypatch.setattr(services, "time", Clock)
+    monkeypatch.setattr(services, "_post", slow_post)
+    first, second = person(), person()
+    for user in (first, second):
+        services.endpoint_create(user=user, url=receiver.url, event_types=["tip.received"])
+    _emit(first, 6)
+    _emit(second, 3, start=100)
+
+    posted, more = services.deliveries_dispatch(run_seconds=5)
+
+    assert (posted, more) == (6, True)
+    assert _tips(receiver.requests) == list(range(6))
+    waiting = Delivery.objects.filter(endpoint__user=second)
+    assert set(waiting.values_list("status", "attempts", "claimed_until")) == {
+        ("pending", 0, None)
+    }
+    assert not waiting.filter(next_attempt_at__gt=timezone.now()).exists()  # due at once
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_at_once_post_every_event_once_and_in_order_per_endpoint(
     receiver, monkeypatch
