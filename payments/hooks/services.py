@@ -72,8 +72,10 @@ DELIVERY_BATCH = 200
 DELIVERY_BATCH_PER_ENDPOINT = 100
 # Outcomes of a run are recorded this many at a time (one commit, not one per POST).
 RECORD_EVERY = 25
-# A dispatch task gives the worker back after this long and queues itself again.
-DISPATCH_RUN_SECONDS = 60
+# A dispatch task gives the worker back after this long and queues itself again. Its last
+# POST may take HOOKS_TIMEOUT_SECONDS more: both well inside CELERY_TASK_SOFT_TIME_LIMIT
+# (60 s), which would stop the run between a POST and its record.
+DISPATCH_RUN_SECONDS = 30
 # A constant key for pg_advisory_xact_lock: claims are taken one transaction at a time.
 _CLAIM_LOCK_KEY = 0x686F6F6B73  # "hooks"
 DESCRIPTION_MAX = 200
@@ -462,23 +464,22 @@ def _release(deliveries: list[Delivery], *, not_before: datetime | None) -> None
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(**update)
 
 
-def _endpoint_run(deliveries: list[Delivery], *, claimed_at: float) -> int:
+def _endpoint_run(deliveries: list[Delivery], *, stop_at: float) -> int:
     """POST one endpoint's claimed share in event id order on one connection, recording
     the outcomes every ``RECORD_EVERY`` posts (one transaction each: a worker killed in
     between re-posts at most that many, under the same event ids, once its claim expires).
     Stops at the first failure (the rest waits one base backoff, behind the failed one) or
-    when the claim nears its end (the rest is due at once). ``claimed_at`` is when the
-    claim was taken (``time.monotonic()``): the shares of one claim are posted one after
-    the other, so a later share has less of the claim's time left, and a share posted
+    at ``stop_at`` (``time.monotonic()``; the rest is due at once). The caller's
+    ``stop_at`` is half the claim's time after it was taken, or the end of the task's run
+    if sooner: the shares of one claim are posted one after the other, and a share posted
     after its claim expired could be claimed and posted by another worker at once.
     Returns how many were posted."""
-    started = claimed_at
     posted = 0
     outcomes: list[tuple[Delivery, PostResult, datetime]] = []
     url = deliveries[0].endpoint.url
     with EndpointConnection(url, timeout=settings.HOOKS_TIMEOUT_SECONDS) as conn:
         for n, delivery in enumerate(deliveries):
-            if time.monotonic() - started > settings.HOOKS_CLAIM_SECONDS / 2:
+            if time.monotonic() > stop_at:
                 _record(outcomes)
                 _release(deliveries[n:], not_before=None)
                 return posted
@@ -507,8 +508,9 @@ def deliveries_dispatch(*, run_seconds: float = DISPATCH_RUN_SECONDS) -> tuple[i
         batch = deliveries_claim(now=timezone.now())
         if not batch:
             return posted, False
+        stop_at = min(claimed_at + settings.HOOKS_CLAIM_SECONDS / 2, started + run_seconds)
         for _endpoint_id, share in itertools.groupby(batch, key=lambda d: d.endpoint_id):
-            posted += _endpoint_run(list(share), claimed_at=claimed_at)
+            posted += _endpoint_run(list(share), stop_at=stop_at)
         if time.monotonic() - started > run_seconds:
             return posted, True
 

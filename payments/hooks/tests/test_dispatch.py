@@ -114,7 +114,8 @@ def test_a_claims_later_shares_are_given_back_once_half_its_time_has_passed(
 ):
     # One claim holds two endpoints' shares, posted one after the other. The second share
     # has only what is left of the claim's time: posted after the claim expired, it could
-    # be claimed and posted by another worker at the same time.
+    # be claimed and posted by another worker at the same time. Given back, it is claimed
+    # again, with a claim of its own.
     settings.HOOKS_CLAIM_SECONDS = 10
     clock = [1000.0]
 
@@ -125,29 +126,38 @@ def test_a_claims_later_shares_are_given_back_once_half_its_time_has_passed(
 
         time = staticmethod(time.time)
 
-    post = services._post
+    post, claim = services._post, services.deliveries_claim
+    claims: list[list[int]] = []
 
     def slow_post(delivery, conn):  # each POST takes a second of the claim's time
         clock[0] += 1
         return post(delivery, conn)
 
+    def counted_claim(**kwargs):
+        batch = claim(**kwargs)
+        claims.append([d.event.payload["tip"] for d in batch])
+        return batch
+
     monkeypatch.setattr(services, "time", Clock)
     monkeypatch.setattr(services, "_post", slow_post)
+    monkeypatch.setattr(services, "deliveries_claim", counted_claim)
     first, second = person(), person()
     for user in (first, second):
         services.endpoint_create(user=user, url=receiver.url, event_types=["tip.received"])
     _emit(first, 6)
     _emit(second, 3, start=100)
 
-    posted, more = services.deliveries_dispatch(run_seconds=5)
+    assert services.deliveries_dispatch(run_seconds=60) == (9, False)
 
-    assert (posted, more) == (6, True)
-    assert _tips(receiver.requests) == list(range(6))
-    waiting = Delivery.objects.filter(endpoint__user=second)
-    assert set(waiting.values_list("status", "attempts", "claimed_until")) == {
-        ("pending", 0, None)
-    }
-    assert not waiting.filter(next_attempt_at__gt=timezone.now()).exists()  # due at once
+    assert claims == [[0, 1, 2, 3, 4, 5, 100, 101, 102], [100, 101, 102], []]
+    assert _tips(receiver.requests) == [0, 1, 2, 3, 4, 5, 100, 101, 102]
+    assert Attempt.objects.count() == 9
+
+
+def test_a_dispatch_run_ends_well_inside_the_tasks_soft_time_limit():
+    # The soft time limit would stop a run between a POST and its record.
+    run = services.DISPATCH_RUN_SECONDS + settings.HOOKS_TIMEOUT_SECONDS
+    assert run < settings.CELERY_TASK_SOFT_TIME_LIMIT
 
 
 @pytest.mark.django_db(transaction=True)
