@@ -15,7 +15,11 @@ Delivery, in three steps that never hold a transaction across an HTTP call (rule
    short transaction right after its POST. A claim takes only endpoints none of whose
    deliveries is claimed already (the claims are serialised by a transaction-level
    advisory lock), so one endpoint is posted to by one worker at a time, in order, while
-   other endpoints go in parallel. A failure stops that endpoint's run: the rest of its
+   other endpoints go in parallel: a claim takes whole shares of the endpoints with the
+   oldest due events, so under a backlog the dispatchers of several workers each take a
+   few endpoints. A share is posted within half its claim's time (and the task's run),
+   else given back, so no claim expires under a live worker. A failure stops that
+   endpoint's run: the rest of its
    share waits one base backoff, so a dead receiver costs one timeout per round, not one
    per event. It loops until nothing is due (or its time is up: then it queues itself).
 3. A failure schedules the next try with exponential backoff (base * 2^n, capped) until
@@ -405,12 +409,14 @@ _CLAIM_SQL = """
         WHERE status = 'pending' AND claimed_until > %(now)s
     ), due AS (
         SELECT d.id, d.event_id,
-               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.event_id) AS n
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.event_id) AS n,
+               min(d.event_id) OVER (PARTITION BY d.endpoint_id) AS oldest
         FROM hooks_delivery d
         WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
           AND d.endpoint_id NOT IN (SELECT endpoint_id FROM busy)
     ), chosen AS (
-        SELECT id FROM due WHERE n <= %(per_endpoint)s ORDER BY event_id LIMIT %(limit)s
+        SELECT id FROM due WHERE n <= %(per_endpoint)s
+        ORDER BY oldest, event_id LIMIT %(limit)s
     ), locked AS (
         SELECT id FROM hooks_delivery
         WHERE id IN (SELECT id FROM chosen)
@@ -429,8 +435,14 @@ def deliveries_claim(
     limit: int = DELIVERY_BATCH,
     per_endpoint: int = DELIVERY_BATCH_PER_ENDPOINT,
 ) -> list[Delivery]:
-    """Claim due deliveries of endpoints nobody is posting to, oldest event first, and
-    return them grouped by endpoint in event id order (with their events and endpoints).
+    """Claim due deliveries of endpoints nobody is posting to, and return them grouped by
+    endpoint in event id order (with their events and endpoints).
+
+    Whole shares first: the endpoint with the oldest due event gives up to
+    ``per_endpoint`` deliveries, then the next one, until ``limit``. Under a backlog a
+    claim so takes a few endpoints, and the dispatchers of other workers take the others
+    at the same time (a claim of the oldest events of every endpoint would leave them
+    nothing: one worker would post to all endpoints in turn while the rest stood idle).
 
     Locks: ``pg_advisory_xact_lock`` on the claim key (claims are serialised, so two
     workers never take shares of one endpoint), then the chosen delivery rows (``SKIP
