@@ -109,6 +109,32 @@ def test_a_claim_never_takes_an_endpoint_another_worker_is_posting_to():
 
 
 @pytest.mark.django_db
+def test_a_claim_takes_whole_shares_so_other_workers_take_other_endpoints(receiver):
+    # Events of three people, interleaved. A claim takes the oldest endpoint's share
+    # whole before the next one's, so the next worker's claim has endpoints left to take
+    # (taking the oldest events of every endpoint would make every endpoint busy).
+    people = [person() for _ in range(3)]
+    for user in people:
+        services.endpoint_create(user=user, url=receiver.url, event_types=["tip.received"])
+    with transaction.atomic():
+        for n in range(5):
+            for user in people:
+                event_emit("tip.received", user.pk, {"tip": n})
+    services.events_dispatch()
+    now = timezone.now()
+
+    first = services.deliveries_claim(now=now, limit=6, per_endpoint=5)
+    second = services.deliveries_claim(now=now, limit=6, per_endpoint=5)
+
+    def owners(batch):
+        return [d.endpoint.user for d in batch]
+
+    assert owners(first) == [people[0]] * 5 + [people[1]]
+    assert owners(second) == [people[2]] * 5
+    assert services.deliveries_claim(now=now) == []
+
+
+@pytest.mark.django_db
 def test_a_claims_later_shares_are_given_back_once_half_its_time_has_passed(
     receiver, monkeypatch, settings
 ):
