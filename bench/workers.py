@@ -396,6 +396,10 @@ def main() -> None:
         "--smoke", action="store_true", help="toy size on a throwaway database (for the tests)"
     )
     args = parser.parse_args()
+    # Stopped (kill, or Ctrl-C of a run in the background): stop the workers, drop the
+    # database and the namespaces on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(1))
     if args.smoke:
         args.workers, args.concurrency = [1, 2], 1
         args.receipts, args.webhooks, args.endpoints, args.payouts = 6, 6, 2, 3
