@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 # the code base is formatted.
 FORMATTED := scripts conftest.py
 
-.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts bench-ledger-growth scale-up scale-down scale-status scale-bench bench-redis-cluster clean
+.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts bench-ledger-growth bench-workers scale-up scale-down scale-status scale-bench bench-redis-cluster clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -70,6 +70,12 @@ bench-payouts: $(VENV)/.synced
 
 bench-ledger-growth: $(VENV)/.synced
 	$(VENV)/bin/python bench/ledger_growth.py $(BENCH_ARGS)
+
+# Receipts, webhooks and payouts per second with 1, 2 and 4 Celery workers, each with a
+# host name of its own on the split queues, and every effect checked exactly once.
+# BENCH_ARGS="--netns" puts each worker in a network namespace of its own (root).
+bench-workers: $(VENV)/.synced
+	$(VENV)/bin/python bench/workers.py $(BENCH_ARGS)
 
 # Past one machine (docs/scaling.md): a primary, streaming replicas, PgBouncer, a broker
 # Redis and Celery workers with host names and queues of their own, under .data/scale.

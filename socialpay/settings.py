@@ -750,6 +750,11 @@ HOOKS_TIMEOUT_SECONDS = env.float(
 HOOKS_ALLOW_PRIVATE_ADDRESSES = (
     False if PRODUCTION else env.bool("HOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)
 )
+# A worker holds the deliveries it claimed this long: a killed worker's are posted again
+# (under the same event ids) once it has passed. Must exceed a request's timeout.
+HOOKS_CLAIM_SECONDS = env.int("HOOKS_CLAIM_SECONDS", default=120)
+if HOOKS_CLAIM_SECONDS <= 2 * HOOKS_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("HOOKS_CLAIM_SECONDS must exceed twice HOOKS_TIMEOUT_SECONDS")
 HOOKS_ENDPOINTS_PER_USER_MAX = env.int("HOOKS_ENDPOINTS_PER_USER_MAX", default=10)
 # After a rotation the old secret keeps signing (a second v1) this long.
 HOOKS_SECRET_OVERLAP = timedelta(hours=env.int("HOOKS_SECRET_OVERLAP_HOURS", default=24))

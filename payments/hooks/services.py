@@ -15,7 +15,11 @@ Delivery, in three steps that never hold a transaction across an HTTP call (rule
    short transaction right after its POST. A claim takes only endpoints none of whose
    deliveries is claimed already (the claims are serialised by a transaction-level
    advisory lock), so one endpoint is posted to by one worker at a time, in order, while
-   other endpoints go in parallel. A failure stops that endpoint's run: the rest of its
+   other endpoints go in parallel: a claim takes whole shares of the endpoints with the
+   oldest due events, so under a backlog the dispatchers of several workers each take a
+   few endpoints. A share is posted within half its claim's time (and the task's run),
+   else given back, so no claim expires under a live worker. A failure stops that
+   endpoint's run: the rest of its
    share waits one base backoff, so a dead receiver costs one timeout per round, not one
    per event. It loops until nothing is due (or its time is up: then it queues itself).
 3. A failure schedules the next try with exponential backoff (base * 2^n, capped) until
@@ -64,15 +68,18 @@ log = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "SocialPay-Signature"
 EVENT_ID_HEADER = "SocialPay-Event-Id"
 DISPATCH_BATCH = 200
-CLAIM_SECONDS = 120  # longer than a request's timeout: a live attempt is never doubled
+# A claim lasts HOOKS_CLAIM_SECONDS (longer than a request's timeout: a live attempt is
+# never doubled; a killed worker's deliveries are posted again once it has passed).
 # One claim: at most this many deliveries, at most PER_ENDPOINT of them for one endpoint
-# (a run of one endpoint's share stops at CLAIM_SECONDS / 2, well inside its claim).
+# (a run of one endpoint's share stops at half the claim's time, well inside it).
 DELIVERY_BATCH = 200
 DELIVERY_BATCH_PER_ENDPOINT = 100
 # Outcomes of a run are recorded this many at a time (one commit, not one per POST).
 RECORD_EVERY = 25
-# A dispatch task gives the worker back after this long and queues itself again.
-DISPATCH_RUN_SECONDS = 60
+# A dispatch task gives the worker back after this long and queues itself again. Its last
+# POST may take HOOKS_TIMEOUT_SECONDS more: both well inside CELERY_TASK_SOFT_TIME_LIMIT
+# (60 s), which would stop the run between a POST and its record.
+DISPATCH_RUN_SECONDS = 30
 # A constant key for pg_advisory_xact_lock: claims are taken one transaction at a time.
 _CLAIM_LOCK_KEY = 0x686F6F6B73  # "hooks"
 DESCRIPTION_MAX = 200
@@ -292,7 +299,7 @@ def _claim(public_id: str, *, manual: bool, now: datetime) -> Delivery | None:
     rows = Delivery.objects.filter(public_id=public_id).exclude(claimed_until__gt=now)
     if not manual:
         rows = rows.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-    if not rows.update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)):
+    if not rows.update(claimed_until=now + timedelta(seconds=settings.HOOKS_CLAIM_SECONDS)):
         return None
     return Delivery.objects.select_related("event", "endpoint").get(public_id=public_id)
 
@@ -402,12 +409,14 @@ _CLAIM_SQL = """
         WHERE status = 'pending' AND claimed_until > %(now)s
     ), due AS (
         SELECT d.id, d.event_id,
-               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.event_id) AS n
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.event_id) AS n,
+               min(d.event_id) OVER (PARTITION BY d.endpoint_id) AS oldest
         FROM hooks_delivery d
         WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
           AND d.endpoint_id NOT IN (SELECT endpoint_id FROM busy)
     ), chosen AS (
-        SELECT id FROM due WHERE n <= %(per_endpoint)s ORDER BY event_id LIMIT %(limit)s
+        SELECT id FROM due WHERE n <= %(per_endpoint)s
+        ORDER BY oldest, event_id LIMIT %(limit)s
     ), locked AS (
         SELECT id FROM hooks_delivery
         WHERE id IN (SELECT id FROM chosen)
@@ -426,15 +435,21 @@ def deliveries_claim(
     limit: int = DELIVERY_BATCH,
     per_endpoint: int = DELIVERY_BATCH_PER_ENDPOINT,
 ) -> list[Delivery]:
-    """Claim due deliveries of endpoints nobody is posting to, oldest event first, and
-    return them grouped by endpoint in event id order (with their events and endpoints).
+    """Claim due deliveries of endpoints nobody is posting to, and return them grouped by
+    endpoint in event id order (with their events and endpoints).
+
+    Whole shares first: the endpoint with the oldest due event gives up to
+    ``per_endpoint`` deliveries, then the next one, until ``limit``. Under a backlog a
+    claim so takes a few endpoints, and the dispatchers of other workers take the others
+    at the same time (a claim of the oldest events of every endpoint would leave them
+    nothing: one worker would post to all endpoints in turn while the rest stood idle).
 
     Locks: ``pg_advisory_xact_lock`` on the claim key (claims are serialised, so two
     workers never take shares of one endpoint), then the chosen delivery rows (``SKIP
     LOCKED``: a row an attempt is being recorded on is left for the next claim). The
     transaction commits before any POST.
     """
-    until = now + timedelta(seconds=CLAIM_SECONDS)
+    until = now + timedelta(seconds=settings.HOOKS_CLAIM_SECONDS)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK_KEY])
         cur.execute(
@@ -461,20 +476,22 @@ def _release(deliveries: list[Delivery], *, not_before: datetime | None) -> None
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(**update)
 
 
-def _endpoint_run(deliveries: list[Delivery]) -> int:
+def _endpoint_run(deliveries: list[Delivery], *, stop_at: float) -> int:
     """POST one endpoint's claimed share in event id order on one connection, recording
     the outcomes every ``RECORD_EVERY`` posts (one transaction each: a worker killed in
     between re-posts at most that many, under the same event ids, once its claim expires).
     Stops at the first failure (the rest waits one base backoff, behind the failed one) or
-    when the run nears the claim's end (the rest is due at once). Returns how many were
-    posted."""
-    started = time.monotonic()
+    at ``stop_at`` (``time.monotonic()``; the rest is due at once). The caller's
+    ``stop_at`` is half the claim's time after it was taken, or the end of the task's run
+    if sooner: the shares of one claim are posted one after the other, and a share posted
+    after its claim expired could be claimed and posted by another worker at once.
+    Returns how many were posted."""
     posted = 0
     outcomes: list[tuple[Delivery, PostResult, datetime]] = []
     url = deliveries[0].endpoint.url
     with EndpointConnection(url, timeout=settings.HOOKS_TIMEOUT_SECONDS) as conn:
         for n, delivery in enumerate(deliveries):
-            if time.monotonic() - started > CLAIM_SECONDS / 2:
+            if time.monotonic() > stop_at:
                 _record(outcomes)
                 _release(deliveries[n:], not_before=None)
                 return posted
@@ -499,11 +516,13 @@ def deliveries_dispatch(*, run_seconds: float = DISPATCH_RUN_SECONDS) -> tuple[i
     started = time.monotonic()
     posted = 0
     while True:
+        claimed_at = time.monotonic()
         batch = deliveries_claim(now=timezone.now())
         if not batch:
             return posted, False
+        stop_at = min(claimed_at + settings.HOOKS_CLAIM_SECONDS / 2, started + run_seconds)
         for _endpoint_id, share in itertools.groupby(batch, key=lambda d: d.endpoint_id):
-            posted += _endpoint_run(list(share))
+            posted += _endpoint_run(list(share), stop_at=stop_at)
         if time.monotonic() - started > run_seconds:
             return posted, True
 

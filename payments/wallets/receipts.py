@@ -222,16 +222,24 @@ def _wake_worker() -> None:
         log.warning("receipts.wake_failed", exc_info=True)
 
 
-def receipts_outbox_drain(*, batch: int = 100) -> int:
+# A drain stops taking batches after this long (the task then queues the next drain): a
+# batch started later could meet CELERY_TASK_SOFT_TIME_LIMIT (60 s) while its e-mails go
+# out after its commit, and the rest of them would never be sent.
+DRAIN_RUN_SECONDS = 30.0
+
+
+def receipts_outbox_drain(*, batch: int = 100, run_seconds: float | None = None) -> int:
     """Deliver every receipt waiting in the outbox; returns how many events were handled.
 
     Rows are claimed with ``SKIP LOCKED``, so several workers drain side by side without
     waiting for each other. Each batch is one transaction: the ``Receipt`` rows and
     notifications commit together with the deletion of the outbox rows, and the e-mails
     are sent after that commit. A row whose delivery fails is logged and left for the next
-    drain instead of blocking the others.
+    drain instead of blocking the others. With ``run_seconds``, no batch is started after
+    that long (at least one is).
     """
     handled = 0
+    started = time.monotonic()
     while True:
         with transaction.atomic():
             rows = list(
@@ -253,6 +261,8 @@ def receipts_outbox_drain(*, batch: int = 100) -> int:
         handled += len(done)
         if len(done) < len(rows):
             return handled  # a failing row stays; do not spin on it
+        if run_seconds is not None and time.monotonic() - started > run_seconds:
+            return handled
 
 
 def receipt_deliver(*, spec: ReceiptSpec) -> bool:

@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
@@ -102,9 +103,87 @@ def test_a_claim_never_takes_an_endpoint_another_worker_is_posting_to():
     assert {d.endpoint_id for d in second} == {free.pk}
     assert services.deliveries_claim(now=now) == []
     # A claim that expired (a killed worker) frees the endpoint again.
-    later = now + timedelta(seconds=services.CLAIM_SECONDS + 1)
+    later = now + timedelta(seconds=settings.HOOKS_CLAIM_SECONDS + 1)
     again = services.deliveries_claim(now=later)
     assert [d.event.payload["tip"] for d in again if d.endpoint_id == busy.pk] == [0, 1, 2]
+
+
+@pytest.mark.django_db
+def test_a_claim_takes_whole_shares_so_other_workers_take_other_endpoints(receiver):
+    # Events of three people, interleaved. A claim takes the oldest endpoint's share
+    # whole before the next one's, so the next worker's claim has endpoints left to take
+    # (taking the oldest events of every endpoint would make every endpoint busy).
+    people = [person() for _ in range(3)]
+    for user in people:
+        services.endpoint_create(user=user, url=receiver.url, event_types=["tip.received"])
+    with transaction.atomic():
+        for n in range(5):
+            for user in people:
+                event_emit("tip.received", user.pk, {"tip": n})
+    services.events_dispatch()
+    now = timezone.now()
+
+    first = services.deliveries_claim(now=now, limit=6, per_endpoint=5)
+    second = services.deliveries_claim(now=now, limit=6, per_endpoint=5)
+
+    def owners(batch):
+        return [d.endpoint.user for d in batch]
+
+    assert owners(first) == [people[0]] * 5 + [people[1]]
+    assert owners(second) == [people[2]] * 5
+    assert services.deliveries_claim(now=now) == []
+
+
+@pytest.mark.django_db
+def test_a_claims_later_shares_are_given_back_once_half_its_time_has_passed(
+    receiver, monkeypatch, settings
+):
+    # One claim holds two endpoints' shares, posted one after the other. The second share
+    # has only what is left of the claim's time: posted after the claim expired, it could
+    # be claimed and posted by another worker at the same time. Given back, it is claimed
+    # again, with a claim of its own.
+    settings.HOOKS_CLAIM_SECONDS = 10
+    clock = [1000.0]
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return clock[0]
+
+        time = staticmethod(time.time)
+
+    post, claim = services._post, services.deliveries_claim
+    claims: list[list[int]] = []
+
+    def slow_post(delivery, conn):  # each POST takes a second of the claim's time
+        clock[0] += 1
+        return post(delivery, conn)
+
+    def counted_claim(**kwargs):
+        batch = claim(**kwargs)
+        claims.append([d.event.payload["tip"] for d in batch])
+        return batch
+
+    monkeypatch.setattr(services, "time", Clock)
+    monkeypatch.setattr(services, "_post", slow_post)
+    monkeypatch.setattr(services, "deliveries_claim", counted_claim)
+    first, second = person(), person()
+    for user in (first, second):
+        services.endpoint_create(user=user, url=receiver.url, event_types=["tip.received"])
+    _emit(first, 6)
+    _emit(second, 3, start=100)
+
+    assert services.deliveries_dispatch(run_seconds=60) == (9, False)
+
+    assert claims == [[0, 1, 2, 3, 4, 5, 100, 101, 102], [100, 101, 102], []]
+    assert _tips(receiver.requests) == [0, 1, 2, 3, 4, 5, 100, 101, 102]
+    assert Attempt.objects.count() == 9
+
+
+def test_a_dispatch_run_ends_well_inside_the_tasks_soft_time_limit():
+    # The soft time limit would stop a run between a POST and its record.
+    run = services.DISPATCH_RUN_SECONDS + settings.HOOKS_TIMEOUT_SECONDS
+    assert run < settings.CELERY_TASK_SOFT_TIME_LIMIT
 
 
 @pytest.mark.django_db(transaction=True)

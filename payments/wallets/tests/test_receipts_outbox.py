@@ -189,3 +189,18 @@ def test_beat_drains_the_outbox_every_second(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["receipts-outbox-drain"]
     assert entry["task"] == "payments.receipts_outbox_drain"
     assert entry["schedule"].total_seconds() == 1
+
+
+def test_a_drain_with_a_time_budget_stops_between_batches():
+    """A long backlog is drained in runs that end well inside the task's soft time limit
+    (the task then queues the next run); each run takes at least one batch."""
+    bob = person()
+    ReceiptOutbox.objects.all().delete()
+    for n in range(3):
+        receipts_send([ReceiptSpec(key=f"budget:{n}:r", kind="money_received",
+                                   recipient_id=bob.pk, subject="s", body="b")])  # fmt: skip
+
+    assert receipts_outbox_drain(batch=2, run_seconds=0) == 2
+    assert ReceiptOutbox.objects.count() == 1
+    assert receipts_outbox_drain(batch=2, run_seconds=0) == 1
+    assert not ReceiptOutbox.objects.exists()
