@@ -909,6 +909,14 @@ CELERY_BEAT_SCHEDULE["receipts-outbox-drain"] = {
     "task": "payments.receipts_outbox_drain",
     "schedule": timedelta(seconds=1),
 }
+# A receipt's e-mail not recorded as sent this long after its receipt was written (its
+# worker died after the batch's commit) is sent by the sweep. Above the drain's run (30 s)
+# plus a batch's sending, so a live worker's e-mails are not sent a second time.
+RECEIPT_EMAIL_RETRY_AFTER_SECONDS = env.int("RECEIPT_EMAIL_RETRY_AFTER_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["receipt-emails-sweep"] = {
+    "task": "payments.receipt_emails_sweep",
+    "schedule": timedelta(seconds=60),
+}
 
 # --- Creators (tips, paid posts, orders with escrow, memberships) -------------------------
 # Platform fee per kind of creator payment: basis points of the gross amount plus a fixed

@@ -251,7 +251,11 @@ class VerificationRequest(models.Model):
 
 
 class Receipt(models.Model):
-    """A notification + e-mail that was sent; ``key`` is ``{event}:{object id}:{recipient}``."""
+    """A notification + e-mail that was sent; ``key`` is ``{event}:{object id}:{recipient}``.
+
+    ``email_spec`` holds the receipt (a ``ReceiptSpec`` dict) from the moment the row is
+    written until its e-mail has gone out, then it is cleared: a worker that dies between
+    the commit and the send leaves the spec behind, and the sweep sends it later."""
 
     key = models.CharField(max_length=200, unique=True)
     recipient = models.ForeignKey(
@@ -259,9 +263,19 @@ class Receipt(models.Model):
     )
     kind = models.CharField(max_length=40)
     created_at = models.DateTimeField(auto_now_add=True)
+    email_spec = models.JSONField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "payments_receipt"
+        indexes = [
+            # The sweep's e-mails still to send, oldest first (a handful at any time).
+            models.Index(
+                fields=["created_at"],
+                name="receipt_email_pending",
+                condition=models.Q(email_spec__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -10,7 +10,12 @@ second, so a receipt whose wake-up was folded into an earlier one waits at most 
 
 Delivery inserts a ``Receipt`` row with a unique key first, so an outbox row delivered twice
 (a worker killed before deleting it) notifies once. The e-mail goes out after that row is
-committed: at most once.
+committed, and the row keeps the receipt (``email_spec``) until the e-mail has gone: a
+worker that dies in between (its machine gone, after a batch's commit and before its
+e-mails) leaves the specs behind, and ``receipt_emails_sweep`` (beat) sends them once they
+are ``RECEIPT_EMAIL_RETRY_AFTER_SECONDS`` old. So a committed payment's e-mail is sent at
+least once; it can be sent twice only when a worker dies between handing one e-mail to the
+mail server and recording it (one e-mail per dying worker thread, not a batch).
 
 ``payment_receipts`` is the one builder of a payment's receipts: each side's subject, body
 and notification line are written in that person's language, money formatted for them, and
@@ -28,6 +33,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
@@ -35,6 +41,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -274,7 +281,13 @@ def receipt_deliver(*, spec: ReceiptSpec) -> bool:
     actor = User.objects.filter(pk=spec.actor_id).first() if spec.actor_id else None
     try:
         with transaction.atomic():
-            Receipt.objects.create(key=spec.key, recipient=recipient, kind=spec.kind)
+            receipt = Receipt.objects.create(
+                key=spec.key,
+                recipient=recipient,
+                kind=spec.kind,
+                # Kept until the e-mail has gone (the sweep sends what a dead worker left).
+                email_spec=asdict(spec) if recipient.email else None,
+            )
             # The actor may be muted or blocked by now; a money receipt still reaches the
             # person, only without the actor attached.
             made = notification_create(
@@ -297,9 +310,54 @@ def receipt_deliver(*, spec: ReceiptSpec) -> bool:
         return False
     if recipient.email:
         message = receipt_email(spec=spec, recipient=recipient)
+        receipt_id = receipt.pk
         # After the Receipt row is committed (at once when there is no transaction).
-        transaction.on_commit(lambda: message.send(fail_silently=False))
+        transaction.on_commit(lambda: _email_send(receipt_id, message))
     return True
+
+
+def _email_send(receipt_id: int, message: EmailMultiAlternatives) -> None:
+    """Send one receipt's e-mail and record it sent (the spec is cleared)."""
+    message.send(fail_silently=False)
+    Receipt.objects.filter(pk=receipt_id).update(email_spec=None, email_sent_at=timezone.now())
+
+
+def receipt_emails_sweep(*, now: datetime | None = None, batch: int = 200) -> int:
+    """Send the receipt e-mails a dead worker left unsent: those whose ``Receipt`` still
+    holds its spec ``RECEIPT_EMAIL_RETRY_AFTER_SECONDS`` after it was written. Each is
+    claimed (``SKIP LOCKED``) so that two sweeps never send the same one; a failing send
+    is logged and left for the next sweep. Returns how many were sent."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.RECEIPT_EMAIL_RETRY_AFTER_SECONDS)
+    sent = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Receipt.objects.select_for_update(skip_locked=True)
+                .filter(email_spec__isnull=False, created_at__lt=cutoff)
+                .select_related("recipient")
+                .order_by("created_at")[:batch]
+            )
+            if not rows:
+                return sent
+            for row in rows:
+                if not row.recipient.email:
+                    row.email_spec = None
+                    row.save(update_fields=["email_spec"])
+                    continue
+                try:
+                    spec = ReceiptSpec(**row.email_spec)
+                    receipt_email(spec=spec, recipient=row.recipient).send(fail_silently=False)
+                except Exception:
+                    log.error("receipts.email_resend_failed", receipt_id=row.pk, exc_info=True)
+                    continue
+                # Recorded under the claim, committed with the batch.
+                row.email_spec, row.email_sent_at = None, timezone.now()
+                row.save(update_fields=["email_spec", "email_sent_at"])
+                sent += 1
+                log.info("receipts.email_resent", receipt_id=row.pk, kind=row.kind)
+        if len(rows) < batch:
+            return sent
 
 
 def _is_payment_page(path: str) -> bool:

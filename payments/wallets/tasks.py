@@ -17,3 +17,10 @@ def receipts_outbox_drain_task() -> int:
         # It stopped with rows perhaps left: the next drain, without waiting for beat.
         receipts_outbox_drain_task.delay()
     return handled
+
+
+@shared_task(name="payments.receipt_emails_sweep", ignore_result=True)
+def receipt_emails_sweep_task() -> int:
+    from payments.wallets.receipts import receipt_emails_sweep
+
+    return receipt_emails_sweep()

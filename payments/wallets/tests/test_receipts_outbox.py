@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from celery.signals import before_task_publish
+from django.core import mail
 
 from accounts.models import Notification
 from core.money import Money
@@ -204,3 +205,48 @@ def test_a_drain_with_a_time_budget_stops_between_batches():
     assert ReceiptOutbox.objects.count() == 1
     assert receipts_outbox_drain(batch=2, run_seconds=0) == 1
     assert not ReceiptOutbox.objects.exists()
+
+
+def test_an_email_a_dead_worker_left_unsent_is_sent_by_the_sweep_once(settings):
+    """The drain commits a batch's receipts, then sends their e-mails: a worker that dies in
+    between leaves each receipt holding its e-mail, which the sweep sends once it is old
+    enough (and never one a live worker is still about to send)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.wallets.receipts import ReceiptSpec, receipt_deliver, receipt_emails_sweep
+
+    settings.RECEIPT_EMAIL_RETRY_AFTER_SECONDS = 120
+    ada = person()
+    spec = ReceiptSpec(
+        key=f"sweep:{ada.pk}", kind="money_received", recipient_id=ada.pk, subject="s", body="b"
+    )
+    # The worker commits the receipt and dies before its on-commit e-mail runs (in this
+    # test's transaction, on-commit callbacks never run: the same outcome).
+    assert receipt_deliver(spec=spec)
+    receipt = Receipt.objects.get(key=spec.key)
+    assert receipt.email_spec is not None and receipt.email_sent_at is None
+    assert mail.outbox == []
+    # Too recent: a live worker may be sending it right now.
+    assert receipt_emails_sweep() == 0 and mail.outbox == []
+    later = timezone.now() + timedelta(seconds=121)
+    assert receipt_emails_sweep(now=later) == 1
+    assert [m.subject for m in mail.outbox] == ["s"] and mail.outbox[0].to == [ada.email]
+    receipt.refresh_from_db()
+    assert receipt.email_spec is None and receipt.email_sent_at is not None
+    assert receipt_emails_sweep(now=later) == 0 and len(mail.outbox) == 1
+
+
+def test_a_delivered_receipt_keeps_no_email_to_resend(django_capture_on_commit_callbacks):
+    from payments.wallets.receipts import ReceiptSpec, receipt_deliver
+
+    ada = person()
+    spec = ReceiptSpec(
+        key=f"sent:{ada.pk}", kind="money_received", recipient_id=ada.pk, subject="s", body="b"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt_deliver(spec=spec)
+    receipt = Receipt.objects.get(key=spec.key)
+    assert receipt.email_spec is None and receipt.email_sent_at is not None
+    assert len(mail.outbox) == 1
