@@ -19,6 +19,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from django.utils.translation import gettext_noop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -994,11 +995,13 @@ PAYOUT_INSTANT_FEE_BPS = env.int("PAYOUT_INSTANT_FEE_BPS", default=150)
 PAYOUT_INSTANT_FEE_MIN = env.int("PAYOUT_INSTANT_FEE_MIN", default=50)
 # Debit cards offered on the payout settings page (processor tokens, Stripe's test vocabulary;
 # no card number is ever typed here).
+# Marked with gettext_noop so that `make messages` keeps their translations (the page
+# translates them when it shows them).
 PAYOUT_TEST_DEBIT_CARDS = [
-    ("tok_visa_debit", "Visa debit (instant payouts)"),
-    ("tok_mastercard_debit", "Mastercard debit (instant payouts)"),
-    ("tok_visa_debit_transferFail", "Visa debit whose payouts fail"),
-    ("tok_visa", "Visa credit card (refused: not a debit card)"),
+    ("tok_visa_debit", gettext_noop("Visa debit (instant payouts)")),
+    ("tok_mastercard_debit", gettext_noop("Mastercard debit (instant payouts)")),
+    ("tok_visa_debit_transferFail", gettext_noop("Visa debit whose payouts fail")),
+    ("tok_visa", gettext_noop("Visa credit card (refused: not a debit card)")),
 ]
 PAYOUT_STANDARD_ARRIVAL_DAYS = env.int("PAYOUT_STANDARD_ARRIVAL_DAYS", default=2)
 # Transient processor errors are retried with exponential backoff, then left to the sweeper.
