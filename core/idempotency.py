@@ -40,6 +40,7 @@ import functools
 import hashlib
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -418,6 +419,41 @@ def form_key() -> str:
     return uuid.uuid4().hex
 
 
+# How long a double-submitted form waits for the first submission's outcome.
+FORM_WAIT_SECONDS = 10.0
+
+
+def _form_outcome_wait(ids: dict, body_fingerprint: str) -> str:
+    """Wait (up to ``FORM_WAIT_SECONDS``) for the submission holding the key to finish;
+    its stored redirect, or "" when it stored none (it re-rendered its form) or is still
+    running."""
+    deadline = time.monotonic() + FORM_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            stored = _claim(session=True, **ids, body_fingerprint=body_fingerprint)
+        except IdempotencyInProgress:
+            continue
+        except IdempotencyKeyMismatch:
+            _unlock(**ids)
+            return ""
+        _unlock(**ids)
+        return (stored.location or "") if stored is not None else ""
+    return ""
+
+
+def _form_page(request) -> str:
+    """The page the form was posted from (a same-site Referer), else the home page."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return "/"
+
+
 def idempotent_form(endpoint: str):
     """Decorate a Django view handling a money form (POST) for a signed-in person.
 
@@ -452,8 +488,15 @@ def idempotent_form(endpoint: str):
             try:
                 stored = _claim(session=True, **ids, body_fingerprint=body_fingerprint)
             except IdempotencyInProgress:
+                # A double click: the first submission is still paying. Wait for it and
+                # follow it, so that the second click lands where the first one does.
+                location = _form_outcome_wait(ids, body_fingerprint)
+                if location:
+                    return redirect(location)
                 messages.info(request, _("Your payment is being processed."))
-                return redirect(request.get_full_path())
+                # Not back to this URL: a form may post to an endpoint that only takes
+                # POST (a GET there would answer 405); to the page the form was on.
+                return redirect(_form_page(request))
             except IdempotencyKeyMismatch:
                 _unlock(**ids)
                 messages.error(request, _("The form expired. Please check it and send it again."))

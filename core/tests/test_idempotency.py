@@ -368,3 +368,50 @@ def test_one_transaction_a_5xx_answer_is_rolled_back_and_the_retry_runs(counter)
     assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
     assert runs(counter) == 2
     assert _paid_rows(user) == 1  # the 503's row was rolled back
+
+
+def test_a_second_click_while_the_first_pays_waits_and_lands_on_the_same_page(
+    payer, counter, monkeypatch
+):
+    """The second submission finds the key in progress: it waits for the first and follows
+    it to its page — never back to the form's POST-only action (that GET would be a 405)."""
+    import core.idempotency as idem
+
+    real_claim = idem._claim
+    answers = iter([idem.IdempotencyInProgress(), idem.IdempotencyInProgress()])
+
+    def busy_then_done(**kwargs):
+        nxt = next(answers, None)
+        if nxt is not None:
+            raise nxt
+        return real_claim(**kwargs)
+
+    browser = Client()
+    browser.force_login(payer)
+    form = {"amount": "5", "counter": counter, "idempotency_key": "form-key-0077"}
+    first = browser.post("/pay-form", form)
+    monkeypatch.setattr(idem, "_claim", busy_then_done)
+    second = browser.post("/pay-form", form, HTTP_REFERER="http://testserver/review")
+    assert first["Location"] == "/receipt/1"
+    assert second.status_code == 302 and second["Location"] == "/receipt/1"
+    assert runs(counter) == 1
+
+
+def test_a_submission_still_running_sends_the_second_click_back_to_the_form_page(
+    payer, counter, monkeypatch
+):
+    import core.idempotency as idem
+
+    def always_busy(**kwargs):
+        raise idem.IdempotencyInProgress()
+
+    monkeypatch.setattr(idem, "FORM_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(idem, "_claim", always_busy)
+    browser = Client()
+    browser.force_login(payer)
+    form = {"amount": "5", "counter": counter, "idempotency_key": "form-key-0078"}
+    back = browser.post("/pay-form", form, HTTP_REFERER="http://testserver/wallet/requests")
+    assert back.status_code == 302 and back["Location"] == "http://testserver/wallet/requests"
+    elsewhere = browser.post("/pay-form", form, HTTP_REFERER="https://evil.example/x")
+    assert elsewhere.status_code == 302 and elsewhere["Location"] == "/"
+    assert runs(counter) == 0
