@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -256,14 +257,19 @@ def events_dispatch(*, batch: int = DISPATCH_BATCH) -> int:
 
 def deliveries_wake(countdown: float = 0) -> None:
     """Queue a ``deliveries_dispatch`` run (after ``countdown`` seconds). At most one
-    delayed wake-up per target second is queued, whoever asks. A failure to publish loses
-    nothing: beat's ``deliveries_due`` wakes the dispatcher later."""
+    delayed wake-up per target second is queued, whoever asks, and it runs at the end of
+    that second: the latest moment any of the askers needed. (Run at the first asker's
+    moment, it could come before a later asker's retry was due, find nothing, and its own
+    next wake-up for that second would be refused as a duplicate: the retry then waited for
+    beat.) A failure to publish loses nothing: beat's ``deliveries_due`` wakes the
+    dispatcher later."""
     from payments.hooks.tasks import deliveries_dispatch_task
 
     if countdown > 0:
-        target = int(time.time() + countdown)
+        target = math.ceil(time.time() + countdown)
         if not cache.add(f"hooks:dispatch-wake:{target}", 1, timeout=int(countdown) + 60):
             return
+        countdown = max(target - time.time(), 0.001)
     try:
         deliveries_dispatch_task.apply_async(countdown=countdown or None)
     except Exception:  # the broker is down

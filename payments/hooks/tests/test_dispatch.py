@@ -228,3 +228,29 @@ def test_two_dispatchers_at_once_post_every_event_once_and_in_order_per_endpoint
         mine = [t for t in tips if n * 1000 <= t < (n + 1) * 1000]
         assert mine == sorted(mine)  # per endpoint in event id order
     assert Delivery.objects.filter(status="delivered", attempts=1).count() == 120
+
+
+def test_one_delayed_wake_up_per_second_runs_when_every_asker_is_due(monkeypatch):
+    """Two retries due within the same second share one wake-up: it must not run before
+    the later one is due (it would find nothing, and its own next wake-up for that second
+    would be refused as a duplicate: the retry would wait for beat)."""
+    from django.core.cache import cache
+
+    from payments.hooks.tasks import deliveries_dispatch_task
+
+    published: list[float] = []
+    monkeypatch.setattr(
+        deliveries_dispatch_task,
+        "apply_async",
+        lambda countdown=None, **kw: published.append(time.time() + (countdown or 0)),
+    )
+    # Start just after a second begins, so that both retries fall in the same second.
+    time.sleep(1 - time.time() % 1 + 0.01)
+    asked_at = time.time()
+    dues = [asked_at + 0.2, asked_at + 0.7]
+    for due in dues:
+        services.deliveries_wake(countdown=due - time.time())
+    assert len(published) == 1
+    assert published[0] >= max(dues) - 0.01
+    assert published[0] - max(dues) < 1.0
+    cache.delete(f"hooks:dispatch-wake:{int(published[0])}")
