@@ -98,3 +98,33 @@ def databases_pointed_at(cluster: Cluster, *, through_pgbouncer: bool = False) -
         default.close()
         default.settings_dict.clear()
         default.settings_dict.update(saved)
+
+
+@contextlib.contextmanager
+def app_through_pgbouncer(cluster: Cluster) -> Iterator[None]:
+    """This process as the scaled app: ``default`` through PgBouncer in transaction mode
+    (the ledger's prepared statements and server-side cursors off) and a ``session`` alias
+    straight to the primary for the session-level idempotency claims
+    (``DATABASE_SESSION_URL`` in production)."""
+    from django.db import connections
+    from django.test import override_settings
+
+    with (
+        databases_pointed_at(cluster, through_pgbouncer=True),
+        override_settings(LEDGER_PREPARED_STATEMENTS=False),
+    ):
+        connections["default"].settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
+        session = dict(
+            connections["default"].settings_dict,
+            PORT=cluster.primary_port,
+            CONN_MAX_AGE=0,
+            TEST={"MIRROR": "default"},
+        )
+        connections.settings["session"] = session
+        try:
+            with override_settings(IDEMPOTENCY_LOCK_DATABASE="session"):
+                yield
+        finally:
+            connections["session"].close()
+            del connections["session"]
+            connections.settings.pop("session", None)

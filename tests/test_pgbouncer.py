@@ -13,14 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
-from django.test import override_settings
+from django.db import connection
 
 from core.money import Money
 from ledger.selectors import balance_of, ledger_verify
 from payments.wallets.models import Transfer
 from payments.wallets.tests.support import fund, person
-from tests.scale_support import databases_pointed_at
+from tests.scale_support import app_through_pgbouncer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,27 +29,8 @@ TRANSFERS = 96
 
 @pytest.fixture(scope="module", autouse=True)
 def _through_pgbouncer(scale_cluster, django_db_blocker):
-    with (
-        django_db_blocker.unblock(),
-        databases_pointed_at(scale_cluster, through_pgbouncer=True),
-        override_settings(LEDGER_PREPARED_STATEMENTS=False),
-    ):
-        connections["default"].settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
-        # DATABASE_SESSION_URL: the session-level idempotency claims straight to the primary.
-        session = dict(
-            connections["default"].settings_dict,
-            PORT=scale_cluster.primary_port,
-            CONN_MAX_AGE=0,
-            TEST={"MIRROR": "default"},
-        )
-        connections.settings["session"] = session
-        try:
-            with override_settings(IDEMPOTENCY_LOCK_DATABASE="session"):
-                yield
-        finally:
-            connections["session"].close()
-            del connections["session"]
-            connections.settings.pop("session", None)
+    with django_db_blocker.unblock(), app_through_pgbouncer(scale_cluster):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -98,3 +98,30 @@ def deliver_events(object_id: str, *types: str) -> None:
 
 def settle(remote_id: str) -> str:
     return engine.payout_settle(remote_id)
+
+
+def assert_paid_once(payout_ids: list[int]) -> None:
+    """Each payout submitted to the processor once, paid once and booked once, and the
+    ledger verified (the exactly-once checks of the tests that kill workers)."""
+    from datetime import timedelta
+
+    from django.db.models import Count
+
+    from ledger.models import Entry
+    from ledger.selectors import ledger_verify
+    from payments.payouts.models import PayoutEvent
+    from payments.processors.sandbox import models as sandbox_models
+
+    remote = (
+        sandbox_models.Payout.objects.filter(metadata__payout_id__in=[str(i) for i in payout_ids])
+        .values("metadata__payout_id")
+        .annotate(n=Count("id"))
+    )
+    assert sorted(int(r["metadata__payout_id"]) for r in remote) == sorted(payout_ids)
+    assert {r["n"] for r in remote} == {1}
+    paid = PayoutEvent.objects.filter(payout_id__in=payout_ids, to_status="paid")
+    assert sorted(paid.values_list("payout_id", flat=True)) == sorted(payout_ids)
+    keys = [f"payout:{pk}:{what}" for pk in payout_ids for what in ("paid", "settle")]
+    assert Entry.objects.filter(idempotency_key__in=keys).count() == len(keys)
+    report = ledger_verify(hold_max_age=timedelta(days=1))
+    assert report.ok, report.findings
