@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Block, User
 from accounts.selectors import is_blocked
 from core.money import Money, currency_require_supported
+from core.precompiled import Precompiled
 from core.text import text_clean
 from ledger import chart
 from ledger.errors import InsufficientFunds
@@ -17,7 +19,7 @@ from ledger.models import Entry
 from ledger.services import Leg, credit, debit, entry_post
 from payments.creators import errors
 from payments.creators.fees import FeeQuote
-from payments.creators.models import MESSAGE_MAX_LENGTH, PayStatus
+from payments.creators.models import MESSAGE_MAX_LENGTH, PayStatus, Product, Tip, Unlock
 from payments.wallets.errors import AccountsMustBeDifferent, RecipientNotFound
 from payments.wallets.transfers import recipient_resolve
 from posts.models import Post
@@ -70,6 +72,32 @@ def payee_resolve(*, payer: User, handle: str, not_found: type[Exception]) -> Us
         raise not_found() from None
 
 
+def _post_for_payment_query(post_id: int, payer_id: int | None):
+    posts = Post.objects.select_related("author").filter(
+        pk=post_id, deleted_at__isnull=True, hidden_at__isnull=True
+    )
+    if payer_id is not None:
+        posts = posts.annotate(payer_blocked=_payer_blocked(payer_id, "author_id"))
+    return posts
+
+
+def _payer_blocked(payer_id: int, payee_ref: str) -> Exists:
+    """Whether the payer and the payee (``payee_ref``, a column of the outer row) blocked
+    each other, either way."""
+    return Exists(
+        Block.objects.filter(
+            Q(blocker_id=payer_id, blocked_id=OuterRef(payee_ref))
+            | Q(blocker_id=OuterRef(payee_ref), blocked_id=payer_id)
+        )
+    )
+
+
+# Every unlock and post tip reads its post this way. Building and compiling the queryset
+# (the post, its author, the block check) cost about 1.6 ms of CPU against 0.1 ms for
+# running it, so its SQL is compiled once per process (core.precompiled).
+_POST_FOR_PAYMENT = Precompiled(_post_for_payment_query, name="creators.post_for_payment")
+
+
 def post_get_for_payment(post_id: Any, *, payer: User | None = None) -> Post:
     """A visible post by an active author, or ``PostNotFound`` (bad ids included).
 
@@ -77,22 +105,48 @@ def post_get_for_payment(post_id: Any, *, payer: User | None = None) -> Post:
     ``post.payer_blocked`` (for ``payee_check``): one round trip on every tip and unlock."""
     if type(post_id) is not int or post_id <= 0:
         raise errors.PostNotFound()
-    posts = Post.objects.select_related("author").filter(
-        pk=post_id, deleted_at__isnull=True, hidden_at__isnull=True
-    )
-    if payer is not None:
-        posts = posts.annotate(
-            payer_blocked=Exists(
-                Block.objects.filter(
-                    Q(blocker_id=payer.pk, blocked_id=OuterRef("author_id"))
-                    | Q(blocker_id=OuterRef("author_id"), blocked_id=payer.pk)
-                )
-            )
-        )
-    post = posts.first()
-    if post is None or not post.author.is_active:
+    rows = list(_POST_FOR_PAYMENT(post_id, payer.pk if payer is not None else None))
+    if not rows or not rows[0].author.is_active:
         raise errors.PostNotFound()
-    return post
+    return rows[0]
+
+
+def _product_for_order_query(product_id: int, buyer_id: int):
+    return (
+        Product.objects.select_related("post", "seller")
+        .filter(pk=product_id, is_active=True, post__deleted_at__isnull=True)
+        .filter(post__hidden_at__isnull=True)
+        .annotate(payer_blocked=_payer_blocked(buyer_id, "seller_id"))
+    )
+
+
+# Every order reads its product so, compiled once per process as the post above.
+_PRODUCT_FOR_ORDER = Precompiled(_product_for_order_query, name="creators.product_for_order")
+
+
+def product_get_for_order(product_id: Any, *, buyer: User) -> Product:
+    """An active product on a visible post, with its post and seller, and whether buyer
+    and seller blocked each other (``product.payer_blocked``, for ``payee_check``), in one
+    round trip; ``ProductNotFound`` otherwise (bad ids included)."""
+    if type(product_id) is not int or product_id <= 0:
+        raise errors.ProductNotFound()
+    rows = list(_PRODUCT_FOR_ORDER(product_id, buyer.pk))
+    if not rows:
+        raise errors.ProductNotFound()
+    return rows[0]
+
+
+def payment_completed(model: type[Tip] | type[Unlock], *, pk: int, entry: Entry, now) -> None:
+    """Mark a tip or an unlock still pending as completed by ``entry``, in the caller's
+    transaction. A plain statement: the ORM's ``update()`` compiled the same SQL again on
+    every payment (about 0.3 ms of CPU each)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {model._meta.db_table} SET status = %s, entry_id = %s, completed_at = %s"  # noqa: S608
+            " WHERE id = %s AND status = %s",
+            [PayStatus.COMPLETED, entry.pk, now, pk, PayStatus.PENDING],
+        )
+        assert cur.rowcount == 1, "the payment was inserted pending by this transaction"
 
 
 def split_postings(*, payer_key: str, payee_key: str, quote: FeeQuote) -> list[Leg]:

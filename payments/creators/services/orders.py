@@ -15,13 +15,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Block, User
+from accounts.models import User
 from core.money import CurrencyMismatch, Money
 from core.text import text_clean
 from ledger import chart
@@ -46,6 +46,7 @@ from payments.creators.services.common import (
     message_clean,
     payee_check,
     post_get_for_payment,
+    product_get_for_order,
     split_entry,
 )
 from payments.wallets.events import EventSpec, event_emit, event_spec
@@ -136,6 +137,18 @@ def _release_window() -> timedelta:
 
 
 # --- paying ---------------------------------------------------------------------------------
+# The two updates of every order, as plain statements: the ORM's ``update()`` compiled
+# the same SQL again on every order (about 0.3 ms of CPU each).
+_STOCK_TAKE_SQL = (
+    f"UPDATE {Product._meta.db_table} SET stock = stock - %s"  # noqa: S608
+    " WHERE id = %s AND is_active AND stock >= %s"
+)
+_ORDER_PAID_SQL = (
+    f"UPDATE {Order._meta.db_table} SET status = %s, payment_entry_id = %s, paid_at = %s,"  # noqa: S608
+    " release_after = %s WHERE id = %s"
+)
+
+
 def order_create(
     *,
     buyer: User,
@@ -157,25 +170,7 @@ def order_create(
     ``LimitExceeded``/``VelocityExceeded``, ``ReauthenticationRequired``,
     ``InsufficientFunds``.
     """
-    if type(product_id) is not int or product_id <= 0:
-        raise errors.ProductNotFound()
-    product = (
-        Product.objects.select_related("post", "seller")
-        .filter(pk=product_id, is_active=True, post__deleted_at__isnull=True)
-        .filter(post__hidden_at__isnull=True)
-        # The block check in the same round trip (``payee_check`` below).
-        .annotate(
-            payer_blocked=Exists(
-                Block.objects.filter(
-                    Q(blocker_id=buyer.pk, blocked_id=OuterRef("seller_id"))
-                    | Q(blocker_id=OuterRef("seller_id"), blocked_id=buyer.pk)
-                )
-            )
-        )
-        .first()
-    )
-    if product is None:
-        raise errors.ProductNotFound()
+    product = product_get_for_order(product_id, buyer=buyer)
     if product.seller_id == buyer.pk:
         raise errors.CannotPaySelf()
     payee_check(
@@ -214,11 +209,10 @@ def order_create(
             payer_check(
                 payer_id=buyer.pk, money=total, reauthenticated=reauthenticated, reserve=True
             )
-            taken = Product.objects.filter(
-                pk=product.pk, is_active=True, stock__gte=quantity
-            ).update(stock=F("stock") - quantity)
-            if not taken:
-                raise errors.OutOfStock()
+            with connection.cursor() as cur:
+                cur.execute(_STOCK_TAKE_SQL, [quantity, product.pk, quantity])
+                if not cur.rowcount:
+                    raise errors.OutOfStock()
             entry = entry_post(
                 code="creator.order.pay",
                 idempotency_key=f"creators:order:{order.pk}:pay",
@@ -234,12 +228,10 @@ def order_create(
             release_after = (
                 now + _release_window() if product.kind == Product.Kind.DIGITAL else None
             )
-            Order.objects.filter(pk=order.pk).update(
-                status=Order.Status.PAID,
-                payment_entry=entry,
-                paid_at=now,
-                release_after=release_after,
-            )
+            with connection.cursor() as cur:
+                cur.execute(
+                    _ORDER_PAID_SQL, [Order.Status.PAID, entry.pk, now, release_after, order.pk]
+                )
             order.status, order.payment_entry, order.paid_at = Order.Status.PAID, entry, now
             order.release_after = release_after
             _paid_receipts(order=order, buyer=buyer, seller=product.seller, product=product)

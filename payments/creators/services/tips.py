@@ -43,6 +43,7 @@ from payments.creators.services.common import (
     paid_or_raise,
     payee_check,
     payee_resolve,
+    payment_completed,
     post_get_for_payment,
     split_entry,
 )
@@ -218,9 +219,7 @@ def _tip_from_wallet(
 def _tip_complete(*, tip: Tip, entry: Entry) -> None:
     """Inside the tip's transaction: mark it completed and write both receipts."""
     now = timezone.now()
-    Tip.objects.filter(pk=tip.pk, status=PayStatus.PENDING).update(
-        status=PayStatus.COMPLETED, entry=entry, completed_at=now
-    )
+    payment_completed(Tip, pk=tip.pk, entry=entry, now=now)
     tip.status, tip.entry, tip.completed_at = PayStatus.COMPLETED, entry, now
     payment_receipts(
         event=f"tip:{tip.pk}",

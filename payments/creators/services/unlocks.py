@@ -18,6 +18,7 @@ from payments.creators.services.common import (
     amount_check,
     paid_or_raise,
     payee_check,
+    payment_completed,
     post_get_for_payment,
     split_entry,
 )
@@ -78,9 +79,7 @@ def unlock_purchase(
                 metadata={"post": post.pk},
             )
             now = timezone.now()
-            Unlock.objects.filter(pk=unlock.pk).update(
-                status=PayStatus.COMPLETED, entry=entry, completed_at=now
-            )
+            payment_completed(Unlock, pk=unlock.pk, entry=entry, now=now)
             unlock.status, unlock.entry, unlock.completed_at = PayStatus.COMPLETED, entry, now
             _receipts(unlock=unlock, buyer=buyer, creator=post.author)
     except IntegrityError:
