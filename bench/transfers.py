@@ -10,7 +10,8 @@ What it does:
    (created and migrated when missing; every run adds fresh people, so runs never collide).
 2. Creates ``--users`` people (verified tier) with a Bearer token each and funds every
    wallet with 1,000.00 USD through the ledger service (a card top-up's credit entry), and
-   as many funded accounts of the floor's own ledger tables (``bench/floor.py``).
+   as many funded accounts of the floor's own ledger tables (``bench/floor.py``). The
+   first 50 people sell: four paid posts and a digital product each, all at 0.01 USD.
 3. Starts two gunicorns with the same settings (sync workers, ``--no-control-socket``,
    persistent database connections) on free local ports: the app with ``DEBUG`` off and
    the velocity/throttle limits opened wide (this measures the money path, not the rate
@@ -20,13 +21,16 @@ What it does:
    read, ``GET /api/v1/me``, the floor's transfer, ``POST /api/v1/transfers`` of 0.01
    USD between random pairs (each with a fresh ``Idempotency-Key``), wallet tips of 0.01
    USD to random people's tip jars (``POST /api/v1/users/{handle}/tips``) and to one
-   creator (every client tips the same person: the hot-creator case), and pgbench running
+   creator (every client tips the same person: the hot-creator case), unlocks of paid posts
+   (``POST /api/v1/posts/{id}/unlock``, each a first purchase) and orders of one product
+   from random sellers (``POST /api/v1/orders``), and pgbench running
    the floor's transfer as a SQL script with as many clients (no HTTP, no Python: what
    PostgreSQL itself allows). ``--seconds`` each in total, in ``--rounds`` alternating
    slices so all see the same background load. Prints requests/s, p50, p99 and the serving
    gunicorn workers' CPU milliseconds per request of each, the load average, and the
-   ratios (median over the rounds): the app to the floor, transfers to pgbench, a tip's
-   CPU to a transfer's, tips to one creator to tips spread over many.
+   ratios (median over the rounds): the app to the floor, transfers to pgbench, a tip's,
+   an unlock's and an order's CPU to a transfer's, tips to one creator to tips spread over
+   many.
    With ``--compare-prepared``, a third gunicorn serves the app with the ledger's prepared
    statements off (``LEDGER_PREPARED_STATEMENTS=false``, as behind a transaction pooler)
    and its transfers are compared with the first's.
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -82,6 +87,11 @@ INSERT INTO floor_posting (entry_id, account_id, amount) VALUES (:entry, :a, -1)
 END;
 """
 DB_NAME = BENCH_DB  # a throwaway copy in a smoke run
+# Unlocks and orders: who sells (the first people) and how many paid posts each has. Every
+# unlock must be a first purchase (a repeat is answered without paying), so the run needs
+# more (buyer, post) pairs than it makes unlocks: 1,000 people x 200 posts.
+SELLERS = 50
+PAID_POSTS_EACH = 4
 FUNDS = 100_000  # 1,000.00 USD per person
 
 
@@ -102,9 +112,9 @@ def _server_env(port: int) -> dict[str, str]:
     return env
 
 
-def setup(users: int) -> tuple[list[str], list[str], list[int]]:
-    """People, tokens and funded wallets, and the floor's accounts (ids 1..users); returns
-    (handles, tokens, user ids)."""
+def setup(users: int) -> tuple[list[str], list[str], list[int], dict]:
+    """People, tokens and funded wallets, the floor's accounts (ids 1..users), and a shop
+    (``shop_setup``); returns (handles, tokens, user ids, shop)."""
     os.environ["DATABASE_URL"] = database_url(DB_NAME)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "socialpay.settings")
     import django
@@ -171,8 +181,49 @@ def setup(users: int) -> tuple[list[str], list[str], list[int]]:
     from floor import floor_setup
 
     floor_setup(connection, users, FUNDS)
+    shop = shop_setup(created)
     connections.close_all()
-    return handles, tokens, [user.pk for user in created]
+    return handles, tokens, [user.pk for user in created], shop
+
+
+def shop_setup(people: list) -> dict:
+    """The first ``SELLERS`` people (fewer in a small run) sell: each has
+    ``PAID_POSTS_EACH`` paid posts of 0.01 USD and a digital product of 0.01 USD with stock
+    for every order of the run. Returns ``{"posts": [(post id, author index)],
+    "products": [(product id, seller index)]}``."""
+    from core.money import Money
+    from payments.creators.services import product_create
+    from posts.models import Post
+
+    sellers = people[: max(1, min(SELLERS, len(people) // 2))]
+    posts = Post.objects.bulk_create(
+        [
+            Post(author=seller, text="teaser", locked_text="the good part",
+                 price_amount=1, price_currency="USD")
+            for seller in sellers
+            for _ in range(PAID_POSTS_EACH)
+        ],
+        batch_size=500,
+    )  # fmt: skip
+    index = {seller.pk: n for n, seller in enumerate(sellers)}
+    products = []
+    for seller in sellers:
+        shop_post = Post.objects.create(author=seller, text="shop")
+        product = product_create(
+            seller=seller,
+            post_id=shop_post.pk,
+            title="Zine",
+            description="",
+            price=Money(1, "USD"),
+            stock=1_000_000,  # the most a product may have: more than a run sells
+            kind="digital",
+            delivery_url="https://example.com/zine.pdf",
+        )
+        products.append((product.pk, index[seller.pk]))
+    return {
+        "posts": [(post.pk, index[post.author_id]) for post in posts],
+        "products": products,
+    }
 
 
 def load(port: int, seconds: float, clients: int, make_request) -> dict:
@@ -247,7 +298,7 @@ def main() -> int:
     load_before = os.getloadavg()
     port, floor_port = free_port(), free_port()
     env = _server_env(port)
-    handles, tokens, ids = setup(args.users)
+    handles, tokens, ids, shop = setup(args.users)
     floor_env = dict(env, DJANGO_SETTINGS_MODULE="floor")
     proc = gunicorn_start(port, args.workers, env, ready_path="/api/v1/me")
     servers = [proc]
@@ -308,6 +359,39 @@ def main() -> int:
         def tip_one_creator(rng):
             return tip(rng, to=0)
 
+        # Every (buyer, paid post) pair once, in a random order shared by the clients.
+        pairs = [
+            (buyer, post)
+            for post, seller in shop["posts"]
+            for buyer in range(len(people))
+            if buyer != seller
+        ]
+        random.Random(7).shuffle(pairs)
+        next_pair = itertools.count()
+
+        def money_post(path: str, buyer: int, body: str) -> tuple:
+            return (
+                "POST",
+                path,
+                body,
+                {
+                    "Authorization": f"Bearer {people[buyer][1]}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
+
+        def unlock(rng):
+            buyer, post = pairs[next(next_pair) % len(pairs)]
+            return money_post(f"/api/v1/posts/{post}/unlock", buyer, "")
+
+        def order(rng):
+            product, seller = rng.choice(shop["products"])
+            buyer = rng.choice([n for n in rng.sample(range(len(people)), 2) if n != seller])
+            return money_post(
+                "/api/v1/orders", buyer, json.dumps({"product": product, "quantity": 1})
+            )
+
         cases = [
             ("floor: read 1 row", floor_port, floor, floor_read),
             ("GET /me", port, proc, me),
@@ -315,6 +399,8 @@ def main() -> int:
             ("POST /transfers", port, proc, transfer),
             ("POST /tips", port, proc, tip),
             ("POST /tips 1 creator", port, proc, tip_one_creator),
+            ("POST /posts/{id}/unlock", port, proc, unlock),
+            ("POST /orders", port, proc, order),
         ]
         if args.compare_prepared:
             cases.append(("POST /transfers unprep", unprepared_port, unprepared, transfer))
@@ -380,11 +466,16 @@ def main() -> int:
             + (f"; target >= {target})" if target else ")")
             + (f", app CPU per request {statistics.median(cpu):.1f}x" if cpu else "")
         )
-    tip_cpu = [r["POST /tips"]["cpu_ms"] / r["POST /transfers"]["cpu_ms"] for r in rounds]
-    print(
-        f"a tip's app CPU / a transfer's: {statistics.median(tip_cpu):.2f} (median of "
-        f"{len(tip_cpu)} rounds; target <= 1.3)"
-    )
+    for label, name in (
+        ("a tip's", "POST /tips"),
+        ("an unlock's", "POST /posts/{id}/unlock"),
+        ("an order's", "POST /orders"),
+    ):
+        cpu = [r[name]["cpu_ms"] / r["POST /transfers"]["cpu_ms"] for r in rounds]
+        print(
+            f"{label} app CPU / a transfer's: {statistics.median(cpu):.2f} (median of "
+            f"{len(cpu)} rounds; target <= 1.3)"
+        )
     ratio = results["POST /transfers"]["rate"] / results["GET /me"]["rate"]
     print(f"transfers / me throughput ratio: {ratio:.2f}")
 
