@@ -125,7 +125,13 @@ urlpatterns = _urlpatterns() if os.environ.get("DJANGO_SETTINGS_MODULE") == __na
 def _application():
     from django.core.wsgi import get_wsgi_application
 
-    return get_wsgi_application()
+    from core.gc_tuning import serving_process_tune
+
+    application = get_wsgi_application()
+    # The app's web processes tune their garbage collector (socialpay/wsgi.py); the floor
+    # gets the same, so that the ratios compare the work, not the process settings.
+    serving_process_tune()
+    return application
 
 
 application = _application() if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__ else None

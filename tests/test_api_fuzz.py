@@ -12,10 +12,13 @@ import re
 
 import pytest
 import schemathesis
+from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 
-from socialpay.wsgi import application
-
+# Django's handler itself, not socialpay.wsgi's module: importing that one also tunes the
+# importing process's garbage collector (core.gc_tuning), which every test process would
+# then inherit from collecting this file.
+application = get_wsgi_application()
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
