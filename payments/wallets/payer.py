@@ -23,8 +23,12 @@ decision (``stepup_required``).
    Pages catch it and send the person to re-authenticate and back with what they typed
    (``payments.wallets.stepup``).
 5. **Reservation** (``reserve=True``): the weekly and velocity limits, reserved on the
-   payer's ``SendLimit`` row (``limits.limits_reserve``, a row lock until commit). P2P
-   transfers reserve in the same statement as their insert instead (the hot path).
+   payer's ``SendLimit`` row (``limits.limits_reserve``, a row lock until commit). The
+   reservation is made in the same statement as step 1's read (one round trip; P2P
+   transfers go further and reserve in the statement that inserts the transfer), so it
+   is made before steps 2 to 4 judge the row: a refusal raises, and the payment's
+   transaction rolls the reservation back with everything else, as it already did for a
+   refused limit. A frozen payer reserves nothing.
 
 ``reauthenticated`` is what the caller proved: ``True``/``False`` from a request
 (``payer_reauthenticated(request)``, passed by every page and API entry point), ``None``
@@ -50,7 +54,14 @@ from django.db import connection
 from accounts.reauth import ReauthenticationRequired, is_recently_authenticated
 from core.money import Money
 from payments.wallets.errors import AccountFrozen, VerificationRequired
-from payments.wallets.limits import limit_amount, limits_check_amount, limits_reserve
+from payments.wallets.limits import (
+    RESERVE_UPDATE_SQL,
+    limit_amount,
+    limits_check_amount,
+    limits_check_reserved,
+    limits_reserve,
+    reserve_params,
+)
 
 VERIFIED = "verified"
 
@@ -59,6 +70,20 @@ VERIFIED = "verified"
 PAYER_ROW_SQL = (
     "SELECT is_frozen, verification_tier FROM accounts_user WHERE id = %(payer)s FOR SHARE"
 )
+
+
+# Steps 1 and 5 in one round trip (``payer_check`` with ``reserve``): the payer's row,
+# locked, and the reservation, made only for a payer who is not frozen. No SendLimit row
+# yet (a first payment ever) gives NULLs for the reservation's columns.
+_PAYER_ROW_AND_RESERVE_SQL = f"""
+WITH p AS ({PAYER_ROW_SQL}
+), l AS (
+    {RESERVE_UPDATE_SQL} AND NOT (SELECT is_frozen FROM p)
+    RETURNING week_used, minute_count
+)
+SELECT p.is_frozen, p.verification_tier, l.week_used, l.minute_count
+FROM p LEFT JOIN l ON true
+"""  # noqa: S608
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +158,32 @@ def payer_check(
     Locks: the payer's user row (share), with ``reserve`` its ``SendLimit`` row.
     """
     assert connection.in_atomic_block, "payer_check runs inside the payment's transaction"
+    if counted is None and money:
+        counted = limit_amount(money)
     with connection.cursor() as cur:
-        cur.execute(PAYER_ROW_SQL, {"payer": payer_id})
+        if reserve:
+            params = reserve_params(user_id=payer_id, amount=counted or 0)
+            params["payer"] = payer_id
+            cur.execute(_PAYER_ROW_AND_RESERVE_SQL, params)
+        else:
+            cur.execute(PAYER_ROW_SQL, {"payer": payer_id})
         row = cur.fetchone()
     payer = payer_rules(
         payer_id=payer_id,
-        row=row,
-        counted=counted if counted is not None else limit_amount(money) if money else None,
+        row=row[:2] if row is not None else None,
+        counted=counted,
         reauthenticated=reauthenticated,
         check_limits=check_limits or reserve,
         require_verified=require_verified,
     )
     if reserve:
-        limits_reserve(user_id=payer_id, tier=payer.verification_tier, amount=payer.counted)
+        if row[2] is None:  # the first payment ever: no SendLimit row to reserve on yet
+            limits_reserve(user_id=payer_id, tier=payer.verification_tier, amount=payer.counted)
+        else:
+            limits_check_reserved(
+                tier=payer.verification_tier,
+                amount=payer.counted,
+                week_used=row[2],
+                minute_count=row[3],
+            )
     return payer

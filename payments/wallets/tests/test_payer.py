@@ -10,6 +10,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from accounts.models import Notification, User
+from accounts.reauth import ReauthenticationRequired
 from accounts.services import TextInvalid
 from core.exceptions import DomainError, InvalidChoice
 from core.money import Money
@@ -119,6 +120,46 @@ def test_a_freeze_waits_for_a_payment_in_flight():
     freeze(alice)
     with pytest.raises(errors.AccountFrozen), transaction.atomic():
         payer_check(payer_id=alice.pk, money=Money(100, "USD"), reauthenticated=True)
+
+
+def _week_used(user) -> int | None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT week_used FROM payments_sendlimit WHERE user_id = %s", [user.pk])
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def test_the_reservation_is_made_in_the_payer_rows_statement_and_undone_by_a_refusal(settings):
+    """``reserve=True`` reads the payer's row and reserves the limits in one statement. The
+    first payment ever creates the limits row; later ones add to it; a frozen payer
+    reserves nothing at all; a refusal judged on the row after the reservation (the step-up
+    here) raises, and the payment's transaction takes the reservation back with it."""
+    settings.WALLET_REAUTH_ABOVE = 500
+    alice = person()
+    assert _week_used(alice) is None
+    with transaction.atomic():
+        payer = payer_check(
+            payer_id=alice.pk, money=Money(100, "USD"), reauthenticated=False, reserve=True
+        )
+    assert payer.counted == 100 and _week_used(alice) == 100
+    with transaction.atomic():
+        payer_check(payer_id=alice.pk, money=Money(200, "USD"), reauthenticated=False, reserve=True)
+    assert _week_used(alice) == 300
+
+    with pytest.raises(ReauthenticationRequired), transaction.atomic():
+        payer_check(payer_id=alice.pk, money=Money(600, "USD"), reauthenticated=False, reserve=True)
+    assert _week_used(alice) == 300
+
+    freeze(alice)
+    with pytest.raises(errors.AccountFrozen), transaction.atomic():
+        try:
+            payer_check(
+                payer_id=alice.pk, money=Money(100, "USD"), reauthenticated=True, reserve=True
+            )
+        finally:
+            # Read inside the refused payment's own transaction: nothing was reserved.
+            assert _week_used(alice) == 300
+    assert _week_used(alice) == 300
 
 
 # --- text -----------------------------------------------------------------------------------
