@@ -213,19 +213,6 @@ class SlidingWindowMixin(_Throttle):
         return None if wait is None else max(math.ceil(wait), 1)
 
 
-def _seconds_until_allowed(
-    *, limit: int, duration: int, previous: int, in_window: int, elapsed: float
-) -> float:
-    """When the estimate (with one more request) falls back to the limit, as the previous
-    window slides out; at most the rest of the current window."""
-    rest = (1 - elapsed) * duration
-    if previous == 0:
-        return rest
-    # previous * (1 - e) + in_window + 1 <= limit  <=>  e >= 1 - (limit - in_window - 1) / prev
-    needed = 1 - (limit - in_window - 1) / previous
-    return min(rest, max(needed - elapsed, 0) * duration)
-
-
 class AnonRateThrottle(SlidingWindowMixin, throttling.AnonRateThrottle):
     pass
 
