@@ -161,7 +161,7 @@ def main() -> int:
         harness.SMOKE = True
         transfers_bench.DB_NAME = DATABASE
         os.environ["DATABASE_URL"] = cluster.primary_url
-        handles, tokens, ids = transfers_bench.setup(args.users)
+        handles, tokens, ids, _shop = transfers_bench.setup(args.users)
         seed_social(ids)
         from django.db import connections
 
