@@ -37,6 +37,12 @@ from core.client_ip import client_ip
 from core.redis_fallback import RedisBreaker
 
 _client: redis.Redis | RedisCluster | None = None
+# What a failed count may raise: Redis' own errors, and a socket that broke while redis-py
+# was opening it, which surfaces as a bare OSError (EBADF) and then ValueError ("I/O
+# operation on closed file") instead of a ConnectionError (seen with fifty requests opening
+# their first connections at once). Either way Redis did not count this request, and the
+# request is counted locally rather than failed.
+_COUNTING_FAILED: tuple[type[Exception], ...] = (*redis_clients.ERRORS, OSError, ValueError)
 _breaker = RedisBreaker("ratelimit")
 
 
@@ -179,7 +185,7 @@ class SlidingWindowMixin(_Throttle):
                 pipe.expire(window_key(key, window), durations[key] * 2)
                 pipe.get(window_key(key, window - 1))
             replies = pipe.execute()
-        except redis_clients.ERRORS as exc:
+        except _COUNTING_FAILED as exc:
             _breaker.failed(exc)
             return None
         _breaker.succeeded()

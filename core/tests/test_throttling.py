@@ -147,6 +147,40 @@ def test_without_redis_requests_are_answered_and_limits_hold_per_process(
     assert throttling._breaker.available() is False
 
 
+@pytest.mark.parametrize(
+    "broken", [OSError(9, "Bad file descriptor"), ValueError("I/O operation on closed file.")]
+)
+def test_a_socket_that_breaks_under_the_count_is_counted_locally_not_a_500(
+    clock, rates, person, monkeypatch, broken
+):
+    """redis-py lets a socket closed while it was being opened escape as a bare OSError or
+    ValueError (seen with fifty requests opening their first connections at once): the
+    request is answered and counted in the process, as when Redis is down."""
+    from core.redis_fallback import RedisBreaker
+
+    class BrokenPipeline:
+        def __getattr__(self, name):
+            if name == "execute":
+
+                def execute():
+                    raise broken
+
+                return execute
+            return lambda *args, **kwargs: None
+
+    class BrokenClient:
+        def pipeline(self, transaction=False):
+            return BrokenPipeline()
+
+    monkeypatch.setattr(throttling, "_client", BrokenClient())
+    monkeypatch.setattr(throttling, "_breaker", RedisBreaker("ratelimit"))
+    monkeypatch.setattr(throttling, "_local", throttling._LocalCounters())
+    alice = person()
+    before = _degraded("ratelimit")
+    assert call(UserOnly, alice).status_code == 200
+    assert _degraded("ratelimit") - before == 1
+
+
 def test_the_local_fallback_slides_and_forgets_old_windows(clock, rates, person, redis_down):
     alice = person()
     for _ in range(4):
