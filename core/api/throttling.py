@@ -6,9 +6,12 @@ per limit, on every API request. These keep DRF's classes, scopes, keys and rate
 (``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``) and replace only the counting, with the
 sliding-window counter used by Cloudflare and Redis' own rate-limiting guide: a counter per
 fixed window, and the estimate ``previous window * (share of it still inside the sliding
-window) + current window``. One pipelined ``INCR``/``EXPIRE``/``GET`` per limit, and all the
-limits of a view (the per-person limit and a scope's, such as ``money``) in one round trip;
-a refused request is taken back out (``DECR``), so refusals do not extend the wait.
+window) + current window``: ``INCR``/``EXPIRE``/``GET`` per limit, and all the limits of a
+view (the per-person limit and a scope's, such as ``money``) in one round trip — one Lua
+script call on a single Redis server (``_COUNT_LUA``: one command to send and one reply to
+parse instead of three per limit), a pipeline on a Redis Cluster, where each limit's keys
+live in a slot of their own. A refused request is taken back out (``DECR``), so refusals
+do not extend the wait.
 
 The estimate assumes the previous window's requests were spread evenly; it can be off by a
 fraction of one window's traffic, never by a whole window's burst as a plain fixed window
@@ -23,6 +26,7 @@ adds to ``socialpay_degraded_operations{component="ratelimit"}``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from typing import TYPE_CHECKING
@@ -90,6 +94,56 @@ class _LocalCounters:
         with self._lock:
             if (key, window) in self._counts:
                 self._counts[(key, window)] -= 1
+
+
+# Per limit: count this request in the current window's counter, (re)set its lifetime to two
+# windows (the next window still reads it as the previous one) and read the previous
+# window's counter. KEYS: each limit's current and previous counters, in pairs; ARGV: each
+# limit's lifetime in seconds. Returns the (current, previous) counts, flattened.
+_COUNT_LUA = """
+local counts = {}
+for i = 1, #ARGV do
+    local current = KEYS[2 * i - 1]
+    counts[2 * i - 1] = redis.call('INCR', current)
+    redis.call('EXPIRE', current, ARGV[i])
+    counts[2 * i] = tonumber(redis.call('GET', KEYS[2 * i]) or '0')
+end
+return counts
+"""
+_COUNT_SHA = hashlib.sha1(_COUNT_LUA.encode()).hexdigest()  # noqa: S324 (Redis' script id)
+
+
+def _count_scripted(
+    client: redis.Redis, windows: dict[str, int], durations: dict[str, int]
+) -> list[tuple[int, int]]:
+    """Every limit counted by one ``EVALSHA`` of ``_COUNT_LUA`` (loaded on first use, and
+    again after a Redis restart or ``SCRIPT FLUSH``): (current, previous) per key, in
+    ``windows``' order."""
+    keys: list[str] = []
+    for key, window in windows.items():
+        keys += [window_key(key, window), window_key(key, window - 1)]
+    lifetimes = [durations[key] * 2 for key in windows]
+    try:
+        flat = client.evalsha(_COUNT_SHA, len(keys), *keys, *lifetimes)
+    except redis.exceptions.NoScriptError:
+        client.script_load(_COUNT_LUA)
+        flat = client.evalsha(_COUNT_SHA, len(keys), *keys, *lifetimes)
+    return [(int(flat[2 * i]), int(flat[2 * i + 1])) for i in range(len(windows))]
+
+
+def _count_pipelined(
+    client: RedisCluster, windows: dict[str, int], durations: dict[str, int]
+) -> list[tuple[int, int]]:
+    """The same counts on a cluster: a script's keys must share a slot, and each limit's
+    pair has a hash tag of its own, so the commands go in one pipeline that redis-py
+    splits by node."""
+    pipe = client.pipeline(transaction=False)
+    for key, window in windows.items():
+        pipe.incr(window_key(key, window))
+        pipe.expire(window_key(key, window), durations[key] * 2)
+        pipe.get(window_key(key, window - 1))
+    replies = pipe.execute()
+    return [(int(replies[3 * i]), int(replies[3 * i + 2] or 0)) for i in range(len(windows))]
 
 
 _local = _LocalCounters()
@@ -177,21 +231,18 @@ class SlidingWindowMixin(_Throttle):
     def _count_in_redis(
         self, windows: dict[str, int], durations: dict[str, int]
     ) -> dict[str, tuple[int, int]] | None:
-        """One pipelined round trip for every key; None when Redis cannot be reached."""
+        """One round trip for every key; None when Redis cannot be reached."""
         try:
-            pipe = _redis().pipeline(transaction=False)
-            for key, window in windows.items():
-                pipe.incr(window_key(key, window))
-                pipe.expire(window_key(key, window), durations[key] * 2)
-                pipe.get(window_key(key, window - 1))
-            replies = pipe.execute()
+            client = _redis()
+            if isinstance(client, RedisCluster):
+                counts = _count_pipelined(client, windows, durations)
+            else:
+                counts = _count_scripted(client, windows, durations)
         except _COUNTING_FAILED as exc:
             _breaker.failed(exc)
             return None
         _breaker.succeeded()
-        return {
-            key: (replies[3 * i], int(replies[3 * i + 2] or 0)) for i, key in enumerate(windows)
-        }
+        return dict(zip(windows, counts, strict=True))
 
     def _take_back(self, current: str, window: int, *, in_redis: bool) -> None:
         if not in_redis:

@@ -158,19 +158,14 @@ def test_a_socket_that_breaks_under_the_count_is_counted_locally_not_a_500(
     request is answered and counted in the process, as when Redis is down."""
     from core.redis_fallback import RedisBreaker
 
-    class BrokenPipeline:
-        def __getattr__(self, name):
-            if name == "execute":
-
-                def execute():
-                    raise broken
-
-                return execute
-            return lambda *args, **kwargs: None
-
     class BrokenClient:
-        def pipeline(self, transaction=False):
-            return BrokenPipeline()
+        """Every command (the counting script, a pipeline) fails as that socket does."""
+
+        def __getattr__(self, name):
+            def command(*args, **kwargs):
+                raise broken
+
+            return command
 
     monkeypatch.setattr(throttling, "_client", BrokenClient())
     monkeypatch.setattr(throttling, "_breaker", RedisBreaker("ratelimit"))
@@ -238,3 +233,40 @@ def test_a_view_s_limits_are_counted_in_one_round_trip(clock, rates, person, mon
     # Only the limit that refused takes the request back out: as with one trip per limit,
     # the per-person limit (4/min) counted all three and has one request left.
     assert [call(UserOnly, alice).status_code for _ in range(2)] == [200, 429]
+
+
+def test_the_counting_script_is_loaded_again_after_redis_forgets_it(clock, rates, person):
+    """A Redis restart (or SCRIPT FLUSH) drops the loaded script: the next count loads it
+    again and still counts in Redis, not in the process."""
+    client = throttling._redis()
+    alice = person()
+    assert call(UserOnly, alice).status_code == 200
+    client.script_flush()
+    assert client.script_exists(throttling._COUNT_SHA) == [False]
+    before = _degraded("ratelimit")
+    assert [call(UserOnly, alice).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert _degraded("ratelimit") == before
+    assert client.script_exists(throttling._COUNT_SHA) == [True]
+    current = throttling.limit_key("rate", f"throttle_user_{alice.pk}")
+    # Four allowed, the refusal taken back out.
+    assert client.get(throttling.window_key(current, int(clock.now // 60))) == b"4"
+
+
+def test_one_script_call_counts_every_limit_and_reads_the_previous_windows(clock, rates, person):
+    """The script's replies are (this window, previous window) per limit, in order: a
+    minute later the previous counts come back for both limits."""
+    alice = person()
+    limits = [
+        throttling.limit_key("rate", f"throttle_user_{alice.pk}"),
+        throttling.limit_key("rate", f"throttle_money_{alice.pk}"),
+    ]
+    assert [call(Ping, alice).status_code for _ in range(2)] == [200, 200]
+    window = int(clock.now // 60)
+    counts = throttling._count_scripted(
+        throttling._redis(),
+        {key: window + 1 for key in limits},
+        {key: 60 for key in limits},
+    )
+    assert counts == [(1, 2), (1, 2)]
+    for key in limits:
+        assert 60 < throttling._redis().ttl(throttling.window_key(key, window + 1)) <= 120
