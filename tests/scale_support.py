@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from scale_cluster import Cluster, free_port  # noqa: E402
 
-__all__ = ["Cluster", "free_port"]
+__all__ = ["Cluster", "free_port", "worker_start", "workers_stop"]
 
 REPLICA = "replica_0"
 
@@ -128,3 +129,29 @@ def app_through_pgbouncer(cluster: Cluster) -> Iterator[None]:
             connections["session"].close()
             del connections["session"]
             connections.settings.pop("session", None)
+
+
+def worker_start(name: str, queues: list[str], env: dict[str, str], log) -> subprocess.Popen:
+    """A Celery worker named ``name`` reading ``queues``, as a process of its own (what a
+    worker on another machine is to the broker), its output going to ``log``."""
+    # Threads: SIGKILL then takes the worker and every task it runs at once, as when its
+    # machine dies.
+    command = [str(Path(sys.executable).parent / "celery"), "-A", "socialpay", "worker"]
+    command += ["--pool", "threads", "--concurrency", "2", "-n", name, "-Q", ",".join(queues)]
+    command += ["--without-mingle", "--without-gossip", "--loglevel", "WARNING"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def workers_stop(procs: dict[str, subprocess.Popen], app) -> None:
+    """End the test's Celery workers: SIGTERM to all (a warm shutdown finishes the task in
+    hand), a minute to exit, SIGKILL for any still running; then drop what is left queued
+    so that the next test's workers do not inherit it."""
+    for proc in procs.values():
+        proc.terminate()
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    app.control.purge()

@@ -34,8 +34,7 @@ from django.utils import timezone
 from core.celery_queues import work_queues
 from core.money import Money
 from ledger.selectors import balance_of
-from tests.scale_support import app_through_pgbouncer
-from tests.test_workers_scale import _start_worker
+from tests.scale_support import app_through_pgbouncer, worker_start, workers_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYEES = 4
@@ -106,7 +105,7 @@ def test_money_and_payouts_hold_on_the_scaled_setup(scale_cluster, settings):
     with open(log_path, "wb") as log:
         try:
             for name in names:
-                procs[name] = _start_worker(name, [default, *queues.values()], env, log)
+                procs[name] = worker_start(name, [default, *queues.values()], env, log)
             deadline = time.monotonic() + 180
             while {next(iter(r)) for r in app.control.ping(destination=names, timeout=1)} != set(
                 names
@@ -182,15 +181,7 @@ def test_money_and_payouts_hold_on_the_scaled_setup(scale_cluster, settings):
                 time.sleep(0.2)
             assert killed.is_set()
         finally:
-            for proc in procs.values():
-                proc.terminate()
-            for proc in procs.values():
-                try:
-                    proc.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            app.control.purge()
+            workers_stop(procs, app)
 
     # Money: what left the wallets is exactly the payouts (transfers only moved it).
     assert sum(_wallet(p) for p in everyone) == before - 100 * PAYOUTS

@@ -39,7 +39,6 @@ import importlib.util
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import asdict
@@ -48,6 +47,7 @@ from pathlib import Path
 import pytest
 
 from core.celery_queues import work_queues
+from tests.scale_support import worker_start, workers_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,15 +67,6 @@ def _sinks():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _start_worker(name: str, queues: list[str], env: dict[str, str], log) -> subprocess.Popen:
-    # Threads: SIGKILL then takes the worker and every task it runs at once, as when its
-    # machine dies.
-    command = [str(Path(sys.executable).parent / "celery"), "-A", "socialpay", "worker"]
-    command += ["--pool", "threads", "--concurrency", "2", "-n", name, "-Q", ",".join(queues)]
-    command += ["--without-mingle", "--without-gossip", "--loglevel", "WARNING"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _backlog(receiver, settings):
@@ -185,7 +176,7 @@ def test_workers_on_three_hosts_two_killed_take_every_effect_once(settings):
         payout_ids = _backlog(receiver, settings)
         try:
             for name in names:
-                procs[name] = _start_worker(name, [default, *queues.values()], env, log)
+                procs[name] = worker_start(name, [default, *queues.values()], env, log)
             deadline = time.monotonic() + 180
             while {next(iter(r)) for r in app.control.ping(destination=names, timeout=1)} != set(
                 names
@@ -245,15 +236,7 @@ def test_workers_on_three_hosts_two_killed_take_every_effect_once(settings):
                     last_beat = time.monotonic()
                 time.sleep(0.2)
         finally:
-            for proc in procs.values():
-                proc.terminate()
-            for proc in procs.values():
-                try:
-                    proc.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            app.control.purge()
+            workers_stop(procs, app)
 
         mails = {s: n for s, n in smtp.received().items() if s.startswith("scale ")}
         received = receiver.received()
