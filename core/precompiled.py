@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import structlog
@@ -89,6 +89,9 @@ class _Shape:
     annotation_col_map: Any
     col_count: int
     has_extra_select: bool
+    # Per database alias: the converters of the selected columns (see
+    # ``_FixedSQLCompiler.get_converters``).
+    converters: dict[str, dict] = field(default_factory=dict)
 
     def params(self, args: tuple[Arg, ...]) -> tuple:
         return tuple(args[value] if is_arg else value for is_arg, value in self.slots)
@@ -131,6 +134,20 @@ class _FixedSQLCompiler(SQLCompiler):
     def as_sql(self, with_limits=True, with_col_aliases=False):
         query = cast(_FixedSQLQuery, self.query)
         return query.shape.sql, query.fixed_params
+
+    def get_converters(self, expressions):
+        """The selected columns' converters (a field's ``from_db_value``, the backend's
+        own), worked out once per shape and database alias instead of on every run: the
+        columns are the shape's, so the answer never changes (Django asks every selected
+        column for them on every run)."""
+        shape = cast(_FixedSQLQuery, self.query).shape
+        if len(expressions) != shape.col_count:
+            return super().get_converters(expressions)
+        converters = shape.converters.get(self.connection.alias)
+        if converters is None:
+            converters = super().get_converters(expressions)
+            shape.converters[self.connection.alias] = converters
+        return converters
 
 
 class Precompiled:

@@ -70,3 +70,42 @@ def test_a_builder_whose_sql_is_not_fixed_by_its_arguments_is_refused_and_built_
     assert list(query._shapes.values()) == [None]
     # Built per call: it can be refined like any queryset.
     assert query(ids[:1]).filter(pk__gt=0).count() == build(ids[:1]).count()
+
+
+def notifications_by_ids(ids: list[int]):
+    from accounts.models import Notification
+
+    return Notification.objects.filter(pk__any_of=ids).select_related("actor").order_by("pk")
+
+
+def test_converters_are_worked_out_once_per_shape_and_still_convert_every_row(monkeypatch):
+    """A JSON column comes back decoded (its field's ``from_db_value``), on the first run
+    and on every later one, while the columns' converters are asked for once."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from accounts.models import Notification
+
+    alice, bob = people(2)
+    rows = [
+        Notification.objects.create(recipient=alice, actor=bob, kind="follow", data={"n": n})
+        for n in range(3)
+    ]
+    asked = []
+    original = SQLCompiler.get_converters
+
+    def counting(self, expressions):
+        asked.append(len(expressions))
+        return original(self, expressions)
+
+    monkeypatch.setattr(SQLCompiler, "get_converters", counting)
+    query = Precompiled(notifications_by_ids, name="test.notifications_by_ids")
+    for subset in ([rows[0].pk], [r.pk for r in rows], [rows[2].pk, rows[1].pk]):
+        got = list(query(subset))
+        assert [(n.pk, n.data, n.actor.handle) for n in got] == [
+            (n.pk, n.data, n.actor.handle) for n in notifications_by_ids(subset)
+        ]
+        assert all(isinstance(n.data, dict) for n in got)
+    # The freshly built querysets above ask each time; the shape asked once.
+    shape = query._shapes[(False,)]
+    assert shape is not None and list(shape.converters) == ["default"]
+    assert len(asked) == 3 + 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Field, Model, OuterRef, Q
 
 from accounts.models import Block, User
 from accounts.selectors import is_blocked
@@ -147,6 +147,50 @@ def payment_completed(model: type[Tip] | type[Unlock], *, pk: int, entry: Entry,
             [PayStatus.COMPLETED, entry.pk, now, pk, PayStatus.PENDING],
         )
         assert cur.rowcount == 1, "the payment was inserted pending by this transaction"
+
+
+# Per model: the INSERT of a new payment row and the fields it writes (see payment_insert).
+_PAYMENT_INSERTS: dict[tuple[type[Model], str], tuple[str, list[Field]]] = {}
+
+
+def payment_insert(row: Model, *, unique: str) -> bool:
+    """Insert ``row``, a new payment (a tip, an unlock, an order), unless a payment with its
+    unique key exists: ``INSERT … ON CONFLICT {unique} DO NOTHING``, where ``unique`` names
+    the key's columns (and the predicate of a partial key). Returns whether it was inserted;
+    if so ``row.pk`` is set. In the caller's transaction.
+
+    The row's values go through each field's ``pre_save`` and ``get_db_prep_save``, as
+    ``Model.save`` sends them; the statement is built once per model. ``Model.save`` built
+    and compiled it again for every payment, and a used key raised ``IntegrityError``,
+    which only a savepoint of its own could recover from. A concurrent insert of the same
+    key waits for the other transaction: if that one commits, nothing is inserted here and
+    the caller finds its row; if it rolls back, this insert goes ahead.
+    """
+    model = type(row)
+    key = (model, unique)
+    built = _PAYMENT_INSERTS.get(key)
+    if built is None:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if f is not meta.pk]
+        columns = ", ".join(f'"{f.column}"' for f in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        # Only model-defined names and the caller's constant key are interpolated.
+        sql = (
+            f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({placeholders})'  # noqa: S608
+            f' ON CONFLICT {unique} DO NOTHING RETURNING "{meta.pk.column}"'
+        )
+        built = _PAYMENT_INSERTS[key] = (sql, fields)
+    sql, fields = built
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        inserted = cur.fetchone()
+    if inserted is None:
+        return False
+    row.pk = inserted[0]
+    row._state.adding = False
+    row._state.db = connection.alias
+    return True
 
 
 def split_postings(*, payer_key: str, payee_key: str, quote: FeeQuote) -> list[Leg]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -45,6 +45,7 @@ from payments.creators.services.common import (
     amount_check,
     message_clean,
     payee_check,
+    payment_insert,
     post_get_for_payment,
     product_get_for_order,
     split_entry,
@@ -189,62 +190,57 @@ def order_create(
     if product.kind == Product.Kind.DIGITAL:
         address = ""
     total = amount_check(money=Money(product.price_amount * quantity, product.price_currency))
-    try:
-        with transaction.atomic():
-            # The row first: a retry with a used request key stops here at the unique key
-            # and gets the first order back (below), without a lookup before every first
-            # attempt and without meeting the limits or the stock it already took. A
-            # refusal further on rolls the row back.
-            order = Order.objects.create(
-                product=product,
-                buyer=buyer,
-                seller=product.seller,
-                quantity=quantity,
-                unit_price=product.price_amount,
-                amount=total.amount,
-                currency=total.currency,
-                shipping_address=address,
-                request_key=request_key,
-            )
-            payer_check(
-                payer_id=buyer.pk, money=total, reauthenticated=reauthenticated, reserve=True
-            )
-            with connection.cursor() as cur:
-                cur.execute(_STOCK_TAKE_SQL, [quantity, product.pk, quantity])
-                if not cur.rowcount:
-                    raise errors.OutOfStock()
-            entry = entry_post(
-                code="creator.order.pay",
-                idempotency_key=f"creators:order:{order.pk}:pay",
-                postings=[
-                    debit(chart.wallet_key(buyer.pk, order.currency), total),
-                    credit(chart.escrow_key(order.currency), total),
-                ],
-                reference=f"order:{order.pk}",
-                metadata={"product": product.pk, "quantity": quantity},
-            )
-            now = timezone.now()
-            # Digital goods are delivered now; physical ones start the clock when shipped.
-            release_after = (
-                now + _release_window() if product.kind == Product.Kind.DIGITAL else None
-            )
-            with connection.cursor() as cur:
-                cur.execute(
-                    _ORDER_PAID_SQL, [Order.Status.PAID, entry.pk, now, release_after, order.pk]
-                )
-            order.status, order.payment_entry, order.paid_at = Order.Status.PAID, entry, now
-            order.release_after = release_after
-            _paid_receipts(order=order, buyer=buyer, seller=product.seller, product=product)
-    except IntegrityError:
-        existing = (
-            Order.objects.select_related("product", "buyer", "seller")
-            .filter(buyer=buyer, request_key=request_key)
-            .first()
+    with transaction.atomic():
+        # The row first: a retry with a used request key stops here at the unique key and
+        # gets the first order back, without a lookup before every first attempt and
+        # without meeting the limits or the stock it already took. A refusal further on
+        # rolls the row back (this block is a savepoint inside a caller's transaction).
+        order = Order(
+            product=product,
+            buyer=buyer,
+            seller=product.seller,
+            quantity=quantity,
+            unit_price=product.price_amount,
+            amount=total.amount,
+            currency=total.currency,
+            shipping_address=address,
+            request_key=request_key,
         )
-        if existing is None:
-            raise
-        return _paid_or_raise(existing)
+        if not payment_insert(order, unique="(buyer_id, request_key)"):
+            return _paid_or_raise(_order_of(buyer=buyer, request_key=request_key))
+        payer_check(payer_id=buyer.pk, money=total, reauthenticated=reauthenticated, reserve=True)
+        with connection.cursor() as cur:
+            cur.execute(_STOCK_TAKE_SQL, [quantity, product.pk, quantity])
+            if not cur.rowcount:
+                raise errors.OutOfStock()
+        entry = entry_post(
+            code="creator.order.pay",
+            idempotency_key=f"creators:order:{order.pk}:pay",
+            postings=[
+                debit(chart.wallet_key(buyer.pk, order.currency), total),
+                credit(chart.escrow_key(order.currency), total),
+            ],
+            reference=f"order:{order.pk}",
+            metadata={"product": product.pk, "quantity": quantity},
+        )
+        now = timezone.now()
+        # Digital goods are delivered now; physical ones start the clock when shipped.
+        release_after = now + _release_window() if product.kind == Product.Kind.DIGITAL else None
+        with connection.cursor() as cur:
+            cur.execute(
+                _ORDER_PAID_SQL, [Order.Status.PAID, entry.pk, now, release_after, order.pk]
+            )
+        order.status, order.payment_entry, order.paid_at = Order.Status.PAID, entry, now
+        order.release_after = release_after
+        _paid_receipts(order=order, buyer=buyer, seller=product.seller, product=product)
     return order
+
+
+def _order_of(*, buyer: User, request_key: str) -> Order:
+    """The order ``buyer`` placed with ``request_key`` (committed: its key was taken)."""
+    return Order.objects.select_related("product", "buyer", "seller").get(
+        buyer=buyer, request_key=request_key
+    )
 
 
 def _paid_or_raise(order: Order) -> Order:

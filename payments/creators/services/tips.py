@@ -44,6 +44,7 @@ from payments.creators.services.common import (
     payee_check,
     payee_resolve,
     payment_completed,
+    payment_insert,
     post_get_for_payment,
     split_entry,
 )
@@ -180,39 +181,37 @@ def _tip_from_wallet(
     The row is inserted before the payer check: a retry with a used request key stops at
     the unique key and returns the first tip, without checking (or reserving) the limits
     again for a payment that was already made. A refused check rolls the row back."""
-    try:
-        with transaction.atomic():
-            tip = _tip_insert(
-                tipper=tipper,
-                creator=creator,
-                post=post,
-                quote=quote,
-                request_key=request_key,
-                source=Tip.Source.WALLET,
-                fields=fields,
-            )
-            payer_check(
-                payer_id=tipper.pk,
-                money=quote.gross,
-                reauthenticated=reauthenticated,
-                reserve=True,
-            )
-            entry = split_entry(
-                code="creator.tip",
-                idempotency_key=f"creators:tip:{tip.pk}",
-                payer_key=chart.wallet_key(tipper.pk, tip.currency),
-                payee_key=chart.wallet_key(creator.pk, tip.currency),
-                quote=quote,
-                reference=f"tip:{tip.pk}",
-                metadata={"post": tip.post_id},
-            )
-            _tip_complete(tip=tip, entry=entry)
-    except IntegrityError:
-        # The same request key committed meanwhile (a concurrent retry): that tip.
-        existing = Tip.objects.filter(tipper=tipper, request_key=request_key).first()
-        if existing is None:
-            raise
-        return paid_or_raise(existing)
+    with transaction.atomic():
+        tip = Tip(
+            tipper=tipper,
+            creator=creator,
+            post=post,
+            amount=quote.gross.amount,
+            fee=quote.fee.amount,
+            currency=quote.gross.currency,
+            source=Tip.Source.WALLET,
+            request_key=request_key,
+            **fields,
+        )
+        if not payment_insert(tip, unique="(tipper_id, request_key)"):
+            # The same request key was used before (or by a concurrent retry): that tip.
+            return paid_or_raise(Tip.objects.get(tipper=tipper, request_key=request_key))
+        payer_check(
+            payer_id=tipper.pk,
+            money=quote.gross,
+            reauthenticated=reauthenticated,
+            reserve=True,
+        )
+        entry = split_entry(
+            code="creator.tip",
+            idempotency_key=f"creators:tip:{tip.pk}",
+            payer_key=chart.wallet_key(tipper.pk, tip.currency),
+            payee_key=chart.wallet_key(creator.pk, tip.currency),
+            quote=quote,
+            reference=f"tip:{tip.pk}",
+            metadata={"post": tip.post_id},
+        )
+        _tip_complete(tip=tip, entry=entry)
     return tip
 
 

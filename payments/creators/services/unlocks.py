@@ -3,7 +3,7 @@ readers buy access once (an unlock: D wallet:buyer · C wallet:creator · C fees
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +19,7 @@ from payments.creators.services.common import (
     paid_or_raise,
     payee_check,
     payment_completed,
+    payment_insert,
     post_get_for_payment,
     split_entry,
 )
@@ -52,43 +53,45 @@ def unlock_purchase(
         payer=buyer, payee=post.author, not_found=errors.PostNotFound, blocked=post.payer_blocked
     )
     quote = fee_quote(kind="unlock", gross=Money(post.price_amount, post.price_currency))
-    try:
-        with transaction.atomic():
-            # The row first: an unlock that exists stops here at the unique (post, buyer)
-            # and is returned below, without a lookup before every first purchase and
-            # without checking (or reserving) the limits again. A refused payer check
-            # rolls the row back.
-            unlock = Unlock.objects.create(
-                post=post,
-                buyer=buyer,
-                creator_id=post.author_id,
-                amount=quote.gross.amount,
-                fee=quote.fee.amount,
-                currency=quote.gross.currency,
-            )
-            payer_check(
-                payer_id=buyer.pk, money=quote.gross, reauthenticated=reauthenticated, reserve=True
-            )
-            entry = split_entry(
-                code="creator.unlock",
-                idempotency_key=f"creators:unlock:{unlock.pk}",
-                payer_key=chart.wallet_key(buyer.pk, unlock.currency),
-                payee_key=chart.wallet_key(post.author_id, unlock.currency),
-                quote=quote,
-                reference=f"unlock:{unlock.pk}",
-                metadata={"post": post.pk},
-            )
-            now = timezone.now()
-            payment_completed(Unlock, pk=unlock.pk, entry=entry, now=now)
-            unlock.status, unlock.entry, unlock.completed_at = PayStatus.COMPLETED, entry, now
-            _receipts(unlock=unlock, buyer=buyer, creator=post.author)
-    except IntegrityError:
-        # Bought before, or meanwhile by a concurrent request of the same person.
-        existing = _unlock_of(post=post, buyer=buyer)
-        if existing is None:
-            raise
-        return paid_or_raise(existing), False
+    with transaction.atomic():
+        # The row first: an unlock that exists stops here at the unique (post, buyer) and
+        # is returned, without a lookup before every first purchase and without checking
+        # (or reserving) the limits again. A refused payer check rolls the row back (this
+        # block is a savepoint inside a caller's transaction).
+        unlock = Unlock(
+            post=post,
+            buyer=buyer,
+            creator_id=post.author_id,
+            amount=quote.gross.amount,
+            fee=quote.fee.amount,
+            currency=quote.gross.currency,
+        )
+        # The key is partial (a failed unlock does not count): the predicate names it.
+        if not payment_insert(unlock, unique=_UNLOCK_ONCE):
+            # Bought before, or meanwhile by a concurrent request of the same person.
+            existing = _unlock_of(post=post, buyer=buyer)
+            assert existing is not None, "the key was taken by a committed unlock"
+            return paid_or_raise(existing), False
+        payer_check(
+            payer_id=buyer.pk, money=quote.gross, reauthenticated=reauthenticated, reserve=True
+        )
+        entry = split_entry(
+            code="creator.unlock",
+            idempotency_key=f"creators:unlock:{unlock.pk}",
+            payer_key=chart.wallet_key(buyer.pk, unlock.currency),
+            payee_key=chart.wallet_key(post.author_id, unlock.currency),
+            quote=quote,
+            reference=f"unlock:{unlock.pk}",
+            metadata={"post": post.pk},
+        )
+        now = timezone.now()
+        payment_completed(Unlock, pk=unlock.pk, entry=entry, now=now)
+        unlock.status, unlock.entry, unlock.completed_at = PayStatus.COMPLETED, entry, now
+        _receipts(unlock=unlock, buyer=buyer, creator=post.author)
     return unlock, True
+
+
+_UNLOCK_ONCE = "(post_id, buyer_id) WHERE NOT (status = 'failed')"
 
 
 def _unlock_of(*, post: Post, buyer: User) -> Unlock | None:

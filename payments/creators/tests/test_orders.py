@@ -450,3 +450,44 @@ def test_an_order_by_api_is_a_fixed_short_list_of_statements():
         and "pg_prepared_statements" not in q["sql"]
     ]
     assert len(statements) == 13, "\n".join(s[:120] for s in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_request_key_sent_twice_at_once_makes_one_order():
+    """Two requests with one key race to insert the order: the second waits at the unique
+    key for the first's transaction, then returns that order; the stock is taken once."""
+    from ledger.models import Entry
+
+    buyer, seller = make_user(), make_user()
+    fund(buyer, 10_000)
+    product = product_for(seller, stock=3)
+    k = key()
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def order():
+        try:
+            connect_with_retry()
+            barrier.wait()
+            made = services.order_create(
+                buyer=buyer, product_id=product.pk, quantity=1,
+                shipping_address="1 Main St", request_key=k,
+            )  # fmt: skip
+            results.append((made.pk, made.status))
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(results) == 2 and len(set(results)) == 1 and results[0][1] == "paid"
+    assert Order.objects.filter(buyer=buyer).count() == 1
+    assert Entry.objects.filter(code="creator.order.pay").count() == 1
+    product.refresh_from_db()
+    assert product.stock == 2 and available(buyer) == 8_000
+    assert_ledger_ok()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 
 from accounts.models import Notification
 from accounts.services import block_create
@@ -15,6 +18,7 @@ from payments.creators.tests.factories import (
     api_for,
     assert_ledger_ok,
     available,
+    connect_with_retry,
     fund,
     key,
     make_post,
@@ -250,3 +254,42 @@ def test_api_tip_missing_post_is_404():
         HTTP_IDEMPOTENCY_KEY=key(),
     )
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_request_key_sent_twice_at_once_pays_once():
+    """Two requests with one key race to insert the tip: the second waits at the unique key
+    for the first's transaction, then returns its tip (nothing inserted, no error)."""
+    from ledger.models import Entry
+
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    post = make_post(creator)
+    k = key()
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def send():
+        try:
+            connect_with_retry()
+            barrier.wait()
+            tip = services.tip_send(
+                tipper=fan, post_id=post.pk, amount=Money(300, "USD"), request_key=k
+            )
+            results.append(tip.pk)
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(results) == 2 and len(set(results)) == 1
+    assert Tip.objects.filter(tipper=fan).count() == 1
+    assert Entry.objects.filter(code="creator.tip").count() == 1
+    assert available(fan) == 700
+    assert_ledger_ok()
