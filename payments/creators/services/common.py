@@ -172,6 +172,9 @@ def payment_insert(row: Model, *, unique: str) -> bool:
     if built is None:
         meta = model._meta
         fields = [f for f in meta.concrete_fields if f is not meta.pk]
+        if any(f.generated or f.has_db_default() for f in fields):
+            # Model.save leaves those to the database; this statement would not.
+            raise TypeError(f"{model.__name__} has columns the database fills in")
         columns = ", ".join(f'"{f.column}"' for f in fields)
         placeholders = ", ".join(["%s"] * len(fields))
         # Only model-defined names and the caller's constant key are interpolated.

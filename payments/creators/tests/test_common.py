@@ -1,5 +1,6 @@
 """What every creator flow shares (services/common.py): the post and product lookups of
-unlocks, post tips and orders, compiled once per process."""
+unlocks, post tips and orders, compiled once per process; the one-statement insert of a
+payment row."""
 
 from __future__ import annotations
 
@@ -85,3 +86,40 @@ def test_payment_lookups_compile_once_and_answer_as_built():
         assert query._shapes and None not in query._shapes.values(), query.name
     # With and without a payer: two shapes of the post's query.
     assert len(common._POST_FOR_PAYMENT._shapes) == 2
+
+
+@pytest.mark.django_db
+def test_a_payment_row_is_inserted_once_per_unique_key_with_every_field_as_save_writes_it():
+    """``payment_insert`` writes what ``Model.save`` would (defaults, foreign keys, the
+    time), sets the id, and inserts nothing for a key already taken — for a plain unique
+    key and for the unlock's partial one, which a failed unlock does not hold."""
+    from payments.creators.models import PayStatus, Tip, Unlock
+
+    fan, creator = make_user(), make_user()
+    post = make_post(creator, "paid")
+    tip = Tip(tipper=fan, creator=creator, post=post, amount=300, fee=30, currency="USD",
+              source=Tip.Source.WALLET, request_key="k1")  # fmt: skip
+    assert common.payment_insert(tip, unique="(tipper_id, request_key)") is True
+    stored = Tip.objects.get(pk=tip.pk)
+    assert (stored.tipper_id, stored.creator_id, stored.post_id) == (fan.pk, creator.pk, post.pk)
+    assert (stored.amount, stored.fee, stored.currency, stored.status) == (
+        300, 30, "USD", PayStatus.PENDING,
+    )  # fmt: skip
+    assert stored.created_at == tip.created_at and not tip._state.adding
+    again = Tip(tipper=fan, creator=creator, amount=999, fee=0, currency="USD",
+                source=Tip.Source.WALLET, request_key="k1")  # fmt: skip
+    assert common.payment_insert(again, unique="(tipper_id, request_key)") is False
+    assert again.pk is None and Tip.objects.filter(tipper=fan).count() == 1
+
+    once = "(post_id, buyer_id) WHERE NOT (status = 'failed')"
+
+    def unlock(**fields):
+        return Unlock(post=post, buyer=fan, creator=creator, amount=100, fee=10,
+                      currency="USD", **fields)  # fmt: skip
+
+    failed = unlock(status=PayStatus.FAILED)
+    assert common.payment_insert(failed, unique=once) is True
+    bought = unlock()
+    assert common.payment_insert(bought, unique=once) is True
+    assert common.payment_insert(unlock(), unique=once) is False
+    assert Unlock.objects.filter(buyer=fan).count() == 2
