@@ -27,7 +27,8 @@ anywhere — insufficient funds, a limit, a freeze, out of stock — raises, and
 transaction rolls back: no row, no entry, no receipt, no reservation, the stock untouched.
 A crash before the commit leaves nothing behind, so nothing is ever half done and no
 sweeper is needed. A retry with the same request key finds the committed row (a UNIQUE
-constraint decides a race) instead of paying twice.
+constraint decides a race: the row is inserted ``ON CONFLICT DO NOTHING``,
+``common.payment_insert``) instead of paying twice.
 
 Several steps only where a processor call sits between them — card tips: record the
 intent and commit, call the processor with a key from the row id (no transaction open),
