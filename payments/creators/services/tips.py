@@ -153,7 +153,17 @@ def tip_send_card(*, payment_method: str, **kwargs) -> Tip:
 
 
 def _tip_insert(*, tipper, creator, post, quote: FeeQuote, request_key: str, source: str, fields):
-    return Tip.objects.create(
+    tip = _tip_row(
+        tipper=tipper, creator=creator, post=post, quote=quote, request_key=request_key,
+        source=source, fields=fields,
+    )  # fmt: skip
+    tip.save(force_insert=True)
+    return tip
+
+
+def _tip_row(*, tipper, creator, post, quote: FeeQuote, request_key: str, source: str, fields):
+    """A new tip, not saved yet."""
+    return Tip(
         tipper=tipper,
         creator=creator,
         post=post,
@@ -182,17 +192,10 @@ def _tip_from_wallet(
     the unique key and returns the first tip, without checking (or reserving) the limits
     again for a payment that was already made. A refused check rolls the row back."""
     with transaction.atomic():
-        tip = Tip(
-            tipper=tipper,
-            creator=creator,
-            post=post,
-            amount=quote.gross.amount,
-            fee=quote.fee.amount,
-            currency=quote.gross.currency,
-            source=Tip.Source.WALLET,
-            request_key=request_key,
-            **fields,
-        )
+        tip = _tip_row(
+            tipper=tipper, creator=creator, post=post, quote=quote, request_key=request_key,
+            source=Tip.Source.WALLET, fields=fields,
+        )  # fmt: skip
         if not payment_insert(tip, unique="(tipper_id, request_key)"):
             # The same request key was used before (or by a concurrent retry): that tip.
             return paid_or_raise(Tip.objects.get(tipper=tipper, request_key=request_key))

@@ -104,3 +104,33 @@ def connect_with_retry(attempts: int = 50) -> None:
             connection.close()
             time.sleep(0.1 * (attempt + 1))
     connection.ensure_connection()
+
+
+def at_once(call, times: int = 2) -> tuple[list, list[Exception]]:
+    """Run ``call`` in ``times`` threads that start together, each on its own database
+    connection (the real PostgreSQL: a test of a race). Returns what the calls returned
+    and what they raised."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(times)
+    results: list = []
+    failures: list[Exception] = []
+
+    def run():
+        try:
+            connect_with_retry()
+            barrier.wait()
+            results.append(call())
+        except Exception as exc:  # reported to the test
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, failures

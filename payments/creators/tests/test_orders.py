@@ -20,6 +20,7 @@ from payments.creators.tests.factories import (
     FEES,
     api_for,
     assert_ledger_ok,
+    at_once,
     available,
     connect_with_retry,
     fund,
@@ -462,28 +463,15 @@ def test_the_same_request_key_sent_twice_at_once_makes_one_order():
     fund(buyer, 10_000)
     product = product_for(seller, stock=3)
     k = key()
-    barrier = threading.Barrier(2)
-    results, failures = [], []
 
     def order():
-        try:
-            connect_with_retry()
-            barrier.wait()
-            made = services.order_create(
-                buyer=buyer, product_id=product.pk, quantity=1,
-                shipping_address="1 Main St", request_key=k,
-            )  # fmt: skip
-            results.append((made.pk, made.status))
-        except Exception as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-        finally:
-            connection.close()
+        made = services.order_create(
+            buyer=buyer, product_id=product.pk, quantity=1,
+            shipping_address="1 Main St", request_key=k,
+        )  # fmt: skip
+        return made.pk, made.status
 
-    threads = [threading.Thread(target=order) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, failures = at_once(order)
     assert failures == []
     assert len(results) == 2 and len(set(results)) == 1 and results[0][1] == "paid"
     assert Order.objects.filter(buyer=buyer).count() == 1

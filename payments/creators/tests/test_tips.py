@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.models import Notification
 from accounts.services import block_create
@@ -17,8 +14,8 @@ from payments.creators.tests.factories import (
     FEES,
     api_for,
     assert_ledger_ok,
+    at_once,
     available,
-    connect_with_retry,
     fund,
     key,
     make_post,
@@ -266,27 +263,13 @@ def test_the_same_request_key_sent_twice_at_once_pays_once():
     fund(fan, 1000)
     post = make_post(creator)
     k = key()
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def send():
-        try:
-            connect_with_retry()
-            barrier.wait()
-            tip = services.tip_send(
+    results, failures = at_once(
+        lambda: (
+            services.tip_send(
                 tipper=fan, post_id=post.pk, amount=Money(300, "USD"), request_key=k
-            )
-            results.append(tip.pk)
-        except Exception as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+            ).pk
+        )
+    )
     assert failures == []
     assert len(results) == 2 and len(set(results)) == 1
     assert Tip.objects.filter(tipper=fan).count() == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -16,8 +14,8 @@ from payments.creators.tests.factories import (
     FEES,
     api_for,
     assert_ledger_ok,
+    at_once,
     available,
-    connect_with_retry,
     fund,
     key,
     make_post,
@@ -94,24 +92,7 @@ def test_two_concurrent_unlocks_charge_once():
     fan, creator = make_user(), make_user()
     fund(fan, 1000)
     post = paid_post(creator)
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def buy():
-        try:
-            connect_with_retry()
-            barrier.wait()
-            results.append(services.unlock_purchase(buyer=fan, post_id=post.pk)[0].pk)
-        except Exception as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=buy) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, failures = at_once(lambda: services.unlock_purchase(buyer=fan, post_id=post.pk)[0].pk)
     assert failures == []
     assert len(set(results)) == 1
     assert Unlock.objects.count() == 1
@@ -139,7 +120,6 @@ def test_an_unlock_by_api_is_a_fixed_short_list_of_statements():
     """A transfer's shape plus its fee leg: token, claim, post with the block check, row,
     payer check with the limits (one statement), ledger (resolve, entry, lock, apply),
     completion, events and receipts, stored response."""
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     fan, creator = make_user(), make_user()
