@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Field, Model, OuterRef, Q
+from django.db.models import Exists, Field, Model, OuterRef, Q, UniqueConstraint
 
 from accounts.models import Block, User
 from accounts.selectors import is_blocked
@@ -149,15 +149,16 @@ def payment_completed(model: type[Tip] | type[Unlock], *, pk: int, entry: Entry,
         assert cur.rowcount == 1, "the payment was inserted pending by this transaction"
 
 
-# Per model: the INSERT of a new payment row and the fields it writes (see payment_insert).
+# Per model and key: the INSERT of a new payment row and the fields it writes.
 _PAYMENT_INSERTS: dict[tuple[type[Model], str], tuple[str, list[Field]]] = {}
 
 
-def payment_insert(row: Model, *, unique: str) -> bool:
-    """Insert ``row``, a new payment (a tip, an unlock, an order), unless a payment with its
-    unique key exists: ``INSERT … ON CONFLICT {unique} DO NOTHING``, where ``unique`` names
-    the key's columns (and the predicate of a partial key). Returns whether it was inserted;
-    if so ``row.pk`` is set. In the caller's transaction.
+def payment_insert(row: Model, *, key: str) -> bool:
+    """Insert ``row``, a new payment (a tip, an unlock, an order), unless a payment holding
+    the same unique key exists: ``INSERT … ON CONFLICT (…) DO NOTHING`` on the model's
+    ``UniqueConstraint`` named ``key`` (its columns, and the condition of a partial one as
+    Django writes it into the index). Returns whether it was inserted; if so ``row.pk``
+    is set. In the caller's transaction.
 
     The row's values go through each field's ``pre_save`` and ``get_db_prep_save``, as
     ``Model.save`` sends them; the statement is built once per model. ``Model.save`` built
@@ -167,22 +168,9 @@ def payment_insert(row: Model, *, unique: str) -> bool:
     the caller finds its row; if it rolls back, this insert goes ahead.
     """
     model = type(row)
-    key = (model, unique)
-    built = _PAYMENT_INSERTS.get(key)
+    built = _PAYMENT_INSERTS.get((model, key))
     if built is None:
-        meta = model._meta
-        fields = [f for f in meta.concrete_fields if f is not meta.pk]
-        if any(f.generated or f.has_db_default() for f in fields):
-            # Model.save leaves those to the database; this statement would not.
-            raise TypeError(f"{model.__name__} has columns the database fills in")
-        columns = ", ".join(f'"{f.column}"' for f in fields)
-        placeholders = ", ".join(["%s"] * len(fields))
-        # Only model-defined names and the caller's constant key are interpolated.
-        sql = (
-            f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({placeholders})'  # noqa: S608
-            f' ON CONFLICT {unique} DO NOTHING RETURNING "{meta.pk.column}"'
-        )
-        built = _PAYMENT_INSERTS[key] = (sql, fields)
+        built = _PAYMENT_INSERTS[(model, key)] = _payment_insert_build(model, key)
     sql, fields = built
     values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
     with connection.cursor() as cur:
@@ -194,6 +182,30 @@ def payment_insert(row: Model, *, unique: str) -> bool:
     row._state.adding = False
     row._state.db = connection.alias
     return True
+
+
+def _payment_insert_build(model: type[Model], key: str) -> tuple[str, list[Field]]:
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    if any(f.generated or f.has_db_default() for f in fields):
+        # Model.save leaves those to the database; this statement would not.
+        raise TypeError(f"{model.__name__} has columns the database fills in")
+    constraint = next(
+        c for c in meta.constraints if isinstance(c, UniqueConstraint) and c.name == key
+    )
+    quote = connection.ops.quote_name
+    target = ", ".join(quote(meta.get_field(name).column) for name in constraint.fields)
+    # The partial key's condition in the index's own words, so PostgreSQL matches the index.
+    condition = constraint._get_condition_sql(model, connection.schema_editor())
+    where = f" WHERE {condition}" if condition else ""
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Only model-defined names and Django's text of the model's condition are interpolated.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        f" ON CONFLICT ({target}){where} DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
 
 
 def split_postings(*, payer_key: str, payee_key: str, quote: FeeQuote) -> list[Leg]:

@@ -206,7 +206,7 @@ def order_create(
             shipping_address=address,
             request_key=request_key,
         )
-        if not payment_insert(order, unique="(buyer_id, request_key)"):
+        if not payment_insert(order, key="order_request_once"):
             return _paid_or_raise(_order_of(buyer=buyer, request_key=request_key))
         payer_check(payer_id=buyer.pk, money=total, reauthenticated=reauthenticated, reserve=True)
         with connection.cursor() as cur:

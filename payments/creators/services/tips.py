@@ -196,7 +196,7 @@ def _tip_from_wallet(
             tipper=tipper, creator=creator, post=post, quote=quote, request_key=request_key,
             source=Tip.Source.WALLET, fields=fields,
         )  # fmt: skip
-        if not payment_insert(tip, unique="(tipper_id, request_key)"):
+        if not payment_insert(tip, key="tip_request_once"):
             # The same request key was used before (or by a concurrent retry): that tip.
             return paid_or_raise(Tip.objects.get(tipper=tipper, request_key=request_key))
         payer_check(

@@ -66,8 +66,8 @@ def unlock_purchase(
             fee=quote.fee.amount,
             currency=quote.gross.currency,
         )
-        # The key is partial (a failed unlock does not count): the predicate names it.
-        if not payment_insert(unlock, unique=_UNLOCK_ONCE):
+        # A partial key: a failed unlock does not hold it.
+        if not payment_insert(unlock, key="unlock_once"):
             # Bought before, or meanwhile by a concurrent request of the same person.
             existing = _unlock_of(post=post, buyer=buyer)
             assert existing is not None, "the key was taken by a committed unlock"
@@ -89,9 +89,6 @@ def unlock_purchase(
         unlock.status, unlock.entry, unlock.completed_at = PayStatus.COMPLETED, entry, now
         _receipts(unlock=unlock, buyer=buyer, creator=post.author)
     return unlock, True
-
-
-_UNLOCK_ONCE = "(post_id, buyer_id) WHERE NOT (status = 'failed')"
 
 
 def _unlock_of(*, post: Post, buyer: User) -> Unlock | None:

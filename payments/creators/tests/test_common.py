@@ -99,7 +99,7 @@ def test_a_payment_row_is_inserted_once_per_unique_key_with_every_field_as_save_
     post = make_post(creator, "paid")
     tip = Tip(tipper=fan, creator=creator, post=post, amount=300, fee=30, currency="USD",
               source=Tip.Source.WALLET, request_key="k1")  # fmt: skip
-    assert common.payment_insert(tip, unique="(tipper_id, request_key)") is True
+    assert common.payment_insert(tip, key="tip_request_once") is True
     stored = Tip.objects.get(pk=tip.pk)
     assert (stored.tipper_id, stored.creator_id, stored.post_id) == (fan.pk, creator.pk, post.pk)
     assert (stored.amount, stored.fee, stored.currency, stored.status) == (
@@ -108,18 +108,16 @@ def test_a_payment_row_is_inserted_once_per_unique_key_with_every_field_as_save_
     assert stored.created_at == tip.created_at and not tip._state.adding
     again = Tip(tipper=fan, creator=creator, amount=999, fee=0, currency="USD",
                 source=Tip.Source.WALLET, request_key="k1")  # fmt: skip
-    assert common.payment_insert(again, unique="(tipper_id, request_key)") is False
+    assert common.payment_insert(again, key="tip_request_once") is False
     assert again.pk is None and Tip.objects.filter(tipper=fan).count() == 1
-
-    once = "(post_id, buyer_id) WHERE NOT (status = 'failed')"
 
     def unlock(**fields):
         return Unlock(post=post, buyer=fan, creator=creator, amount=100, fee=10,
                       currency="USD", **fields)  # fmt: skip
 
     failed = unlock(status=PayStatus.FAILED)
-    assert common.payment_insert(failed, unique=once) is True
+    assert common.payment_insert(failed, key="unlock_once") is True
     bought = unlock()
-    assert common.payment_insert(bought, unique=once) is True
-    assert common.payment_insert(unlock(), unique=once) is False
+    assert common.payment_insert(bought, key="unlock_once") is True
+    assert common.payment_insert(unlock(), key="unlock_once") is False
     assert Unlock.objects.filter(buyer=fan).count() == 2
