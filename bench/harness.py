@@ -72,35 +72,61 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_start(
+SERVERS = ("gunicorn", "granian")
+
+
+def server_start(
     port: int,
     workers: int,
     env: dict[str, str],
     *,
+    server: str = "gunicorn",
+    threads: int = 1,
     ready_path: str = "/favicon.ico",
     app: str = "socialpay.wsgi",
     ready_timeout: float = 60,
 ) -> subprocess.Popen:
-    """gunicorn with sync workers in a process group of its own (stop it with
-    ``os.killpg``); returns once ``ready_path`` answers anything. ``app`` may also name a
-    module of this folder (``floor:application``)."""
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
+    """A WSGI server in a process group of its own (stop it with ``os.killpg``); returns
+    once ``ready_path`` answers anything. ``app`` may also name a module of this folder
+    (``floor:application``).
+
+    ``server`` is ``gunicorn`` (sync workers, one request at a time each, as production
+    runs it) or ``granian`` (a Rust HTTP server calling the WSGI app from ``threads``
+    blocking threads per worker process; each thread holds its own database connection, so
+    ``workers * threads`` is the pool the database sees)."""
+    floor = app.startswith("floor")
+    bin_dir = Path(sys.executable).parent
+    if server == "gunicorn":
+        command = [
+            str(bin_dir / "gunicorn"),
             app,
             # Only for the floor: bench/ledger.py would shadow the app's ledger package.
-            *(["--pythonpath", str(ROOT / "bench")] if app.startswith("floor") else []),
+            *(["--pythonpath", str(ROOT / "bench")] if floor else []),
             "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers),
             "--worker-class", "sync",
             "--no-control-socket",
             "--backlog", "2048",
             "--log-level", "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )  # fmt: skip
+        ]  # fmt: skip
+    elif server == "granian":
+        if floor:  # as --pythonpath above, for the floor only
+            env = dict(env, PYTHONPATH=str(ROOT / "bench"))
+        command = [
+            str(bin_dir / "granian"),
+            "--interface", "wsgi",
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--workers", str(workers),
+            "--blocking-threads", str(threads),
+            "--backlog", "2048",
+            "--no-ws",
+            "--log-level", "warning",
+            app if ":" in app else f"{app}:application",
+        ]  # fmt: skip
+    else:
+        raise ValueError(f"unknown server {server!r}: one of {SERVERS}")
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         try:
@@ -113,7 +139,12 @@ def gunicorn_start(
     # The whole group: workers that did boot must not outlive their master.
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"{server} did not start")
+
+
+def gunicorn_start(port: int, workers: int, env: dict[str, str], **kwargs) -> subprocess.Popen:
+    """:func:`server_start` with gunicorn's sync workers, as production runs the app."""
+    return server_start(port, workers, env, server="gunicorn", **kwargs)
 
 
 def workers_cpu(master: int) -> float:

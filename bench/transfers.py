@@ -63,12 +63,13 @@ sys.path.insert(0, str(ROOT))
 
 import harness  # noqa: E402
 from harness import (  # noqa: E402
+    SERVERS,
     celery_queue_purge,
     database_ensure,
     database_url,
     free_port,
-    gunicorn_start,
     server_params,
+    server_start,
     smoke_database,
     workers_cpu,
 )
@@ -279,6 +280,15 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per endpoint")
     parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="gunicorn",
+        help="the WSGI server of the app and the floor alike (production runs gunicorn)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="granian's blocking threads per worker"
+    )
+    parser.add_argument(
         "--compare-prepared",
         action="store_true",
         help="also serve transfers from an app with LEDGER_PREPARED_STATEMENTS off (as behind "
@@ -300,17 +310,23 @@ def main() -> int:
     env = _server_env(port)
     handles, tokens, ids, shop = setup(args.users)
     floor_env = dict(env, DJANGO_SETTINGS_MODULE="floor")
-    proc = gunicorn_start(port, args.workers, env, ready_path="/api/v1/me")
+    serve = dict(server=args.server, threads=args.threads)
+    proc = server_start(port, args.workers, env, ready_path="/api/v1/me", **serve)
     servers = [proc]
     if args.compare_prepared:
         unprepared_port = free_port()
         unprepared_env = dict(_server_env(unprepared_port), LEDGER_PREPARED_STATEMENTS="false")
-        unprepared = gunicorn_start(
-            unprepared_port, args.workers, unprepared_env, ready_path="/api/v1/me"
+        unprepared = server_start(
+            unprepared_port, args.workers, unprepared_env, ready_path="/api/v1/me", **serve
         )
         servers.append(unprepared)
-    floor = gunicorn_start(
-        floor_port, args.workers, floor_env, ready_path="/floor/read?id=0", app="floor:application"
+    floor = server_start(
+        floor_port,
+        args.workers,
+        floor_env,
+        ready_path="/floor/read?id=0",
+        app="floor:application",
+        **serve,
     )
     try:
         people = list(zip(handles, tokens, ids, strict=True))
@@ -432,8 +448,13 @@ def main() -> int:
             server.wait(timeout=30)
 
     load_after = os.getloadavg()
+    server = (
+        f"gunicorn: {args.workers} sync workers"
+        if args.server == "gunicorn"
+        else f"granian: {args.workers} workers of {args.threads} blocking thread(s)"
+    )
     print(
-        f"gunicorn: {args.workers} sync workers each for the app and the floor, "
+        f"{server} each for the app and the floor, "
         f"{args.clients} concurrent clients, {args.seconds:.0f} s per case in {args.rounds} "
         f"rounds, {args.users} people; load average {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after, {os.cpu_count()} CPUs"

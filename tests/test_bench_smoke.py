@@ -35,9 +35,17 @@ def test_every_benchmark_has_a_smoke_test():
         assert "--smoke" in (ROOT / "bench" / f"{name}.py").read_text(), name
 
 
+# Options a benchmark takes that start other code than its default run.
+VARIANTS = [("transfers", ("--server", "granian", "--threads", "2"))]
+
+
 @pytest.mark.timeout(TIMEOUT + 60)
-@pytest.mark.parametrize("name", BENCHMARKS)
-def test_benchmark_runs(name, settings):
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [(name, ()) for name in BENCHMARKS] + VARIANTS,
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else value,
+)
+def test_benchmark_runs(name, options, settings):
     import redis
 
     queue = f"bench-smoke-{uuid.uuid4().hex[:8]}"
@@ -54,7 +62,7 @@ def test_benchmark_runs(name, settings):
         LOG_LEVEL="WARNING",
     )
     proc = subprocess.Popen(
-        [sys.executable, f"bench/{name}.py", "--smoke"],
+        [sys.executable, f"bench/{name}.py", "--smoke", *options],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
