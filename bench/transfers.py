@@ -3,6 +3,7 @@ of pgbench running the floor's transfer), in one run.
 
     python bench/transfers.py [--seconds 15] [--clients 16] [--workers 4] [--users 1000]
                               [--rounds 3] [--compare-prepared] [--smoke]
+                              [--server gunicorn|granian] [--threads 1]
 
 What it does:
 
@@ -31,6 +32,9 @@ What it does:
    ratios (median over the rounds): the app to the floor, transfers to pgbench, a tip's,
    an unlock's and an order's CPU to a transfer's, tips to one creator to tips spread over
    many.
+   With ``--server granian``, granian serves both instead (``--workers`` processes of
+   ``--threads`` blocking threads each, the same for the app and the floor), to compare the
+   servers: run it after a default run and compare the two outputs.
    With ``--compare-prepared``, a third gunicorn serves the app with the ledger's prepared
    statements off (``LEDGER_PREPARED_STATEMENTS=false``, as behind a transaction pooler)
    and its transfers are compared with the first's.
