@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .data/tools/bin/uv)
 # the code base is formatted.
 FORMATTED := scripts conftest.py
 
-.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-pages bench-payouts bench-ledger-growth bench-workers scale-up scale-down scale-status scale-bench bench-redis-cluster clean
+.PHONY: run test test-fast lint messages backup restore bench-ledger bench-timeline bench-transfers bench-flamegraph bench-pages bench-payouts bench-ledger-growth bench-workers scale-up scale-down scale-status scale-bench bench-redis-cluster clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is required"; exit 1; }
@@ -61,6 +61,9 @@ bench-timeline: $(VENV)/.synced
 
 bench-transfers: $(VENV)/.synced
 	$(VENV)/bin/python bench/transfers.py $(BENCH_ARGS)
+
+bench-flamegraph: $(VENV)/.synced
+	$(VENV)/bin/python bench/flamegraph.py $(BENCH_ARGS)
 
 bench-pages: $(VENV)/.synced
 	$(VENV)/bin/python bench/pages.py $(BENCH_ARGS)

@@ -60,6 +60,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,6 +232,48 @@ def shop_setup(people: list) -> dict:
     }
 
 
+def me_request(people: list) -> Callable:
+    """``GET /api/v1/me`` as a random one of ``people`` ((handle, token, id) triples)."""
+
+    def make(rng):
+        _, token, _ = rng.choice(people)
+        return "GET", "/api/v1/me", None, {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+def transfer_request(people: list) -> Callable:
+    """``POST /api/v1/transfers`` of 0.01 USD between two random people, a fresh key each."""
+
+    def make(rng):
+        i, j = rng.sample(range(len(people)), 2)
+        body = json.dumps({"to": people[j][0], "amount": 1, "currency": "USD"})
+        return "POST", "/api/v1/transfers", body, _money_headers(people[i][1])
+
+    return make
+
+
+def tip_request(people: list) -> Callable:
+    """A wallet tip of 0.01 USD to a random person's tip jar (``to``: always to that one)."""
+
+    def make(rng, *, to=None):
+        i, j = rng.sample(range(len(people)), 2)
+        if to is not None:
+            i, j = (i if i != to else j), to
+        body = json.dumps({"amount": 1, "currency": "USD"})
+        return "POST", f"/api/v1/users/{people[j][0]}/tips", body, _money_headers(people[i][1])
+
+    return make
+
+
+def _money_headers(token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": uuid.uuid4().hex,
+    }
+
+
 def load(port: int, seconds: float, clients: int, make_request) -> dict:
     """Run ``clients`` keep-alive clients for ``seconds``; latencies of 2xx answers."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -335,23 +378,7 @@ def main() -> int:
     try:
         people = list(zip(handles, tokens, ids, strict=True))
 
-        def me(rng):
-            _, token, _ = rng.choice(people)
-            return "GET", "/api/v1/me", None, {"Authorization": f"Bearer {token}"}
-
-        def transfer(rng):
-            i, j = rng.sample(range(len(people)), 2)
-            body = json.dumps({"to": people[j][0], "amount": 1, "currency": "USD"})
-            return (
-                "POST",
-                "/api/v1/transfers",
-                body,
-                {
-                    "Authorization": f"Bearer {people[i][1]}",
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": uuid.uuid4().hex,
-                },
-            )
+        me, transfer, tip = me_request(people), transfer_request(people), tip_request(people)
 
         def floor_read(rng):
             return "GET", f"/floor/read?id={rng.choice(people)[2]}", None, {}
@@ -360,21 +387,6 @@ def main() -> int:
             i, j = rng.sample(range(1, len(people) + 1), 2)
             body = json.dumps({"from": i, "to": j, "amount": 1})
             return "POST", "/floor/transfer", body, {"Content-Type": "application/json"}
-
-        def tip(rng, *, to=None):
-            i, j = rng.sample(range(len(people)), 2)
-            if to is not None:
-                i, j = (i if i != to else j), to
-            return (
-                "POST",
-                f"/api/v1/users/{people[j][0]}/tips",
-                json.dumps({"amount": 1, "currency": "USD"}),
-                {
-                    "Authorization": f"Bearer {people[i][1]}",
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": uuid.uuid4().hex,
-                },
-            )
 
         def tip_one_creator(rng):
             return tip(rng, to=0)
@@ -390,16 +402,7 @@ def main() -> int:
         next_pair = itertools.count()
 
         def money_post(path: str, buyer: int, body: str) -> tuple:
-            return (
-                "POST",
-                path,
-                body,
-                {
-                    "Authorization": f"Bearer {people[buyer][1]}",
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": uuid.uuid4().hex,
-                },
-            )
+            return "POST", path, body, _money_headers(people[buyer][1])
 
         def unlock(rng):
             buyer, post = pairs[next(next_pair) % len(pairs)]
