@@ -166,6 +166,13 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # a primary-key read (see PERFORMANCE.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend, with that health check (a SELECT 1 round trip) at most once
+# per interval per connection instead of before every request (core/postgresql/base.py);
+# 0 checks before every request, as Django does.
+DATABASES["default"]["ENGINE"] = "core.postgresql"
+DATABASES["default"]["HEALTH_CHECK_INTERVAL_SECONDS"] = env.float(
+    "DB_HEALTH_CHECK_INTERVAL_SECONDS", default=1.0
+)
 # Behind PgBouncer in transaction mode (see also LEDGER_PREPARED_STATEMENTS).
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
     "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
@@ -187,7 +194,13 @@ DATABASE_REPLICAS: list[str] = []
 for _n, _url in enumerate(DATABASE_REPLICA_URLS):
     _replica = env.db_url_config(_url)
     _replica["HOST"] = unquote(_replica.get("HOST", ""))
-    for _key in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+    for _key in (
+        "ENGINE",
+        "ATOMIC_REQUESTS",
+        "CONN_MAX_AGE",
+        "CONN_HEALTH_CHECKS",
+        "HEALTH_CHECK_INTERVAL_SECONDS",
+    ):
         _replica[_key] = DATABASES["default"][_key]
     _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     # The test runner makes no test database on a replica: it mirrors the primary's.
