@@ -27,6 +27,9 @@ from django.db.backends.postgresql import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # Set by Django's BaseDatabaseWrapper; declared for the type checker (the stubs lack them).
+    health_check_enabled: bool
+    health_check_done: bool
     # When this connection was last known to work: opened, or passed the health check.
     _verified_at = float("-inf")
 
