@@ -80,7 +80,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke:
         transfers.DB_NAME = smoke_database(transfers.BENCH_DB)
-        args.seconds, args.users = 1, 10
+        args.seconds, args.users = 2, 10  # enough samples on a loaded CI machine
         args.out = Path(tempfile.mkdtemp(prefix="flame-smoke-"))
         atexit.register(shutil.rmtree, args.out, ignore_errors=True)
     else:
