@@ -88,7 +88,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     port = free_port()
-    env = transfers._server_env(port)
+    env = transfers.server_env(port)
     handles, tokens, ids, _shop = transfers.setup(args.users)
     people = list(zip(handles, tokens, ids, strict=True))
     cases = [

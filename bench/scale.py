@@ -171,7 +171,7 @@ def main() -> int:
         # Both setups read timelines from Redis (fan-out on write; the bench's bulk-seeded
         # timelines are built on their first read): one node from its one Redis, the
         # scaled setup from the Redis Cluster.
-        base = dict(transfers_bench._server_env(0), TIMELINE_FANOUT="true")
+        base = dict(transfers_bench.server_env(0), TIMELINE_FANOUT="true")
         base.pop("DATABASE_REPLICA_URLS", None)
         base.pop("REDIS_CLUSTER_URLS", None)
         one_node = dict(base, DATABASE_URL=cluster.primary_url)

@@ -101,7 +101,9 @@ PAID_POSTS_EACH = 4
 FUNDS = 100_000  # 1,000.00 USD per person
 
 
-def _server_env(port: int) -> dict[str, str]:
+def server_env(port: int) -> dict[str, str]:
+    """The app server's environment for the benchmarks (also used by ``flamegraph.py`` and
+    ``scale.py``): the bench database, ``DEBUG`` off, limits opened wide, its own queue."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url(DB_NAME),
@@ -354,7 +356,7 @@ def main() -> int:
         database_ensure(BENCH_DB)
     load_before = os.getloadavg()
     port, floor_port = free_port(), free_port()
-    env = _server_env(port)
+    env = server_env(port)
     handles, tokens, ids, shop = setup(args.users)
     floor_env = dict(env, DJANGO_SETTINGS_MODULE="floor")
     serve = dict(server=args.server, threads=args.threads)
@@ -362,7 +364,7 @@ def main() -> int:
     servers = [proc]
     if args.compare_prepared:
         unprepared_port = free_port()
-        unprepared_env = dict(_server_env(unprepared_port), LEDGER_PREPARED_STATEMENTS="false")
+        unprepared_env = dict(server_env(unprepared_port), LEDGER_PREPARED_STATEMENTS="false")
         unprepared = server_start(
             unprepared_port, args.workers, unprepared_env, ready_path="/api/v1/me", **serve
         )
