@@ -91,9 +91,10 @@ Reads add the unfolded deltas to the cached balance in one statement (one snapsh
 a reader never sees a credit twice or half a fold.
 
 Round trips for a transfer: BEGIN, resolve account keys, one INSERT (entry, postings and
-deltas as one statement with data-modifying CTEs), lock the payer, fold + debit, COMMIT.
-The four statements are prepared once per database session with generic plans (see
-``_prepare``), which halves the database CPU per transfer. That needs a database session
+deltas as one statement with data-modifying CTEs), lock the payer then fold + debit (two
+statements sent as one message, see ``_execute``), COMMIT. The four statements are
+prepared once per database session with generic plans (see ``_prepare``), which halves
+the database CPU per transfer. That needs a database session
 that outlives a transaction (Django's persistent connections, or PgBouncer in session
 mode). Behind a transaction pooler (PgBouncer in transaction mode) the next transaction
 may run on another server session, so ``LEDGER_PREPARED_STATEMENTS = False`` sends the
@@ -288,16 +289,34 @@ _CASTS: dict[str, list[str | None]] = {
 }
 
 
-def _execute(cur, name: str, params: Sequence[Any]) -> None:
-    """Run one hot-path statement: ``EXECUTE`` of the session's prepared statement, or the
-    plain SQL when ``LEDGER_PREPARED_STATEMENTS`` is off (transaction-pooled connections)."""
+def _execute(cur, *steps: tuple[str, Sequence[Any]]) -> None:
+    """Run hot-path statements, given as ``(name, params)``, in one round trip: ``EXECUTE``
+    of the session's prepared statements, or their plain SQL when
+    ``LEDGER_PREPARED_STATEMENTS`` is off (transaction-pooled connections).
+
+    Several steps go as one query string, which psycopg2 sends as one simple-protocol
+    message. PostgreSQL runs its statements in order, each with a snapshot of its own (READ
+    COMMITTED takes one per statement, not per message, so a lock taken by one statement is
+    seen by the next exactly as if it had been sent alone); an error stops the rest, and
+    the cursor holds the rows of the last statement. One message instead of two saves a
+    round trip on every debit (``_lock_and_apply``)."""
+    sql: list[str] = []
     if not settings.LEDGER_PREPARED_STATEMENTS:
-        named = {f"p{i}": value for i, value in enumerate(params, 1)}
-        cur.execute(_PLAIN[name], named)
+        named: dict[str, Any] = {}
+        for step, (name, params) in enumerate(steps):
+            # Each step's parameters under names of its own: $1 is p1 alone, s0p1 in a batch.
+            prefix = f"s{step}p" if len(steps) > 1 else "p"
+            sql.append(_PLAIN[name].replace("%(p", f"%({prefix}"))
+            named.update({f"{prefix}{i}": value for i, value in enumerate(params, 1)})
+        cur.execute("; ".join(sql), named)
         return
     _prepare(cur)
-    placeholders = ", ".join(f"%s::{c}" if c else "%s" for c in _CASTS[name])
-    cur.execute(f"EXECUTE {name}({placeholders})", list(params))
+    values: list[Any] = []
+    for name, params in steps:
+        placeholders = ", ".join(f"%s::{c}" if c else "%s" for c in _CASTS[name])
+        sql.append(f"EXECUTE {name}({placeholders})")
+        values.extend(params)
+    cur.execute("; ".join(sql), values)
 
 
 def _prepare(cur) -> None:
@@ -363,7 +382,7 @@ def account_get_or_create(
 
 def _accounts_resolve(cur, keys: Sequence[str]) -> dict[str, _AccountRef]:
     """Map keys to accounts, creating missing chart accounts. Takes no locks."""
-    _execute(cur, "ledger_resolve", [list(keys)])
+    _execute(cur, ("ledger_resolve", [list(keys)]))
     found = {row[1]: _AccountRef(*row) for row in cur.fetchall()}
     missing = [k for k in keys if k not in found]
     if missing:
@@ -378,7 +397,7 @@ def _accounts_resolve(cur, keys: Sequence[str]) -> dict[str, _AccountRef]:
                 " ON CONFLICT (key) DO NOTHING",
                 [spec.key, spec.kind, spec.currency, spec.no_overdraft, spec.owner_id],
             )
-        _execute(cur, "ledger_resolve", [missing])
+        _execute(cur, ("ledger_resolve", [missing]))
         found.update({row[1]: _AccountRef(*row) for row in cur.fetchall()})
     return found
 
@@ -506,15 +525,15 @@ def _lock_and_apply(cur, changes: dict[int, tuple[int, int]], keys: dict[int, st
 
     Locks the rows in ascending id order, then (next statement, so that its snapshot sees
     every fold committed by the previous lock holder) folds each account's unfolded deltas,
-    applies the changes and checks ``balance >= pending_out`` in one UPDATE. Raises
-    ``InsufficientFunds``; the caller's transaction then rolls back, the fold included.
+    applies the changes and checks ``balance >= pending_out`` in one UPDATE. The two
+    statements travel in one message (``_execute``). Raises ``InsufficientFunds``; the
+    caller's transaction then rolls back, the fold included.
     """
     ids = sorted(changes)
-    _execute(cur, "ledger_lock", [ids])
     _execute(
         cur,
-        "ledger_apply",
-        [ids, [changes[i][0] for i in ids], [changes[i][1] for i in ids]],
+        ("ledger_lock", [ids]),
+        ("ledger_apply", [ids, [changes[i][0] for i in ids], [changes[i][1] for i in ids]]),
     )
     rows = sorted(cur.fetchall())
     assert len(rows) == len(ids), "every locked account is updated"
@@ -559,21 +578,23 @@ def _insert_entry(
     nothing was inserted)."""
     _execute(
         cur,
-        "ledger_insert_entry",
-        [
-            code,
-            idempotency_key,
-            reference,
-            metadata_json,
-            fingerprint,
-            reverses_id,
-            [accounts[leg.account].id for leg in legs],
-            [str(leg.direction) for leg in legs],
-            [leg.money.amount for leg in legs],
-            [leg.money.currency for leg in legs],
-            [account_id for account_id, _ in deltas],
-            [amount for _, amount in deltas],
-        ],
+        (
+            "ledger_insert_entry",
+            [
+                code,
+                idempotency_key,
+                reference,
+                metadata_json,
+                fingerprint,
+                reverses_id,
+                [accounts[leg.account].id for leg in legs],
+                [str(leg.direction) for leg in legs],
+                [leg.money.amount for leg in legs],
+                [leg.money.currency for leg in legs],
+                [account_id for account_id, _ in deltas],
+                [amount for _, amount in deltas],
+            ],
+        ),
     )
     row = cur.fetchone()
     if row is not None:

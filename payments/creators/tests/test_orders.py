@@ -426,9 +426,9 @@ def test_a_retry_of_the_order_that_took_the_last_one_returns_that_order():
 @pytest.mark.django_db
 def test_an_order_by_api_is_a_fixed_short_list_of_statements():
     """A transfer's shape plus the stock: token, claim, product with the block check, row,
-    payer check with the limits (one statement), stock, ledger (resolve, entry, lock,
-    apply), paid, events and receipts, stored response — the answer is built from what
-    the service returned."""
+    payer check with the limits (one statement), stock, ledger (resolve, entry, lock
+    and apply in one message), paid, events and receipts, stored response — the answer is
+    built from what the service returned."""
     from django.test.utils import CaptureQueriesContext
 
     buyer, seller = make_user(), make_user()
@@ -450,7 +450,7 @@ def test_an_order_by_api_is_a_fixed_short_list_of_statements():
         # The once-per-session prepare probe repeats here: a test's transaction never commits.
         and "pg_prepared_statements" not in q["sql"]
     ]
-    assert len(statements) == 13, "\n".join(s[:120] for s in statements)
+    assert len(statements) == 12, "\n".join(s[:120] for s in statements)
 
 
 @pytest.mark.django_db(transaction=True)

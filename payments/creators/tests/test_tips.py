@@ -107,8 +107,8 @@ def test_a_tip_jar_by_handle_is_resolved_with_its_block_check():
 def test_a_wallet_tip_by_api_is_a_fixed_short_list_of_statements(settings):
     """A tip costs what a transfer costs plus its fee leg: token, claim, creator with the
     block check, row, payer check with the limits (one statement), ledger (resolve, entry,
-    lock, apply), completion, events and receipts, stored response. An extra lookup
-    sneaking in shows up here."""
+    lock and apply in one message), completion, events and receipts, stored response. An
+    extra lookup sneaking in shows up here."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -130,7 +130,7 @@ def test_a_wallet_tip_by_api_is_a_fixed_short_list_of_statements(settings):
         # The once-per-session prepare probe repeats here: a test's transaction never commits.
         and "pg_prepared_statements" not in q["sql"]
     ]
-    assert len(statements) == 12, "\n".join(s[:120] for s in statements)
+    assert len(statements) == 11, "\n".join(s[:120] for s in statements)
 
 
 def test_insufficient_funds_writes_no_money_and_no_tip():

@@ -118,8 +118,8 @@ def test_buying_again_after_the_limit_is_used_up_returns_the_first_unlock(settin
 @pytest.mark.django_db
 def test_an_unlock_by_api_is_a_fixed_short_list_of_statements():
     """A transfer's shape plus its fee leg: token, claim, post with the block check, row,
-    payer check with the limits (one statement), ledger (resolve, entry, lock, apply),
-    completion, events and receipts, stored response."""
+    payer check with the limits (one statement), ledger (resolve, entry, lock and apply
+    in one message), completion, events and receipts, stored response."""
     from django.test.utils import CaptureQueriesContext
 
     fan, creator = make_user(), make_user()
@@ -139,4 +139,4 @@ def test_an_unlock_by_api_is_a_fixed_short_list_of_statements():
         # The once-per-session prepare probe repeats here: a test's transaction never commits.
         and "pg_prepared_statements" not in q["sql"]
     ]
-    assert len(statements) == 12, "\n".join(s[:120] for s in statements)
+    assert len(statements) == 11, "\n".join(s[:120] for s in statements)

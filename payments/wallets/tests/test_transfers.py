@@ -292,9 +292,9 @@ def test_money_endpoints_have_their_own_rate(monkeypatch):
 
 
 def test_a_transfer_by_api_is_a_fixed_short_list_of_statements(monkeypatch):
-    """The hot path: token, claim, recipient, row + limit, ledger (resolve, entry, lock,
-    apply), completion, receipts outbox, stored response. A lazy load sneaking in (a
-    deferred field read while writing the receipt, say) shows up here."""
+    """The hot path: token, claim, recipient, row + limit, ledger (resolve, entry, lock
+    and apply in one message), completion, receipts outbox, stored response. A lazy load
+    sneaking in (a deferred field read while writing the receipt, say) shows up here."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -316,7 +316,7 @@ def test_a_transfer_by_api_is_a_fixed_short_list_of_statements(monkeypatch):
         # The once-per-session prepare probe repeats here: a test's transaction never commits.
         and "pg_prepared_statements" not in q["sql"]
     ]
-    assert len(statements) == 11, statements
+    assert len(statements) == 10, statements
     # Two savepoints: the idempotent transaction's (a savepoint here only because the test
     # runs inside a transaction of its own) and the ledger's (it retries inside its
     # caller's transaction); the transfer adds none inside the idempotent transaction.
