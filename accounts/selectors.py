@@ -178,23 +178,40 @@ def user_security_flags(*, user: User) -> dict[str, bool]:
     """Whether the primary e-mail is verified and a second factor is set up.
 
     One hand-written query for both (every ``GET /me`` asks): the second factor as
-    allauth's default MFA adapter decides it (``is_mfa_enabled``: any authenticator)."""
+    allauth's default MFA adapter decides it (``is_mfa_enabled``: any authenticator).
+    Free when the token lookup already read them for this request (a view with
+    ``prefetch_security_flags``, see ``accounts.authentication``): ``user`` then carries
+    them, read in the same statement as the user row itself."""
+    prefetched = user.__dict__.get(SECURITY_FLAGS_ATTR)
+    if prefetched is not None:
+        return prefetched
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {security_flags_columns('%(user)s')}", {"user": user.pk})
+        return security_flags(cur.fetchone())
+
+
+#: Where ``accounts.authentication`` leaves the flags it read with the user row.
+SECURITY_FLAGS_ATTR = "_security_flags"
+
+
+def security_flags_columns(user: str) -> str:
+    """The two flags of ``user_security_flags`` as two SQL columns over ``user`` (a column
+    such as ``u.id``, or a placeholder). Only table names from the models are formatted in;
+    a user id comes in as a parameter or a column, never as text."""
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
-    with connection.cursor() as cur:
-        cur.execute(_SECURITY_FLAGS_SQL.format(
-            emails=EmailAddress._meta.db_table, authenticators=Authenticator._meta.db_table
-        ), {"user": user.pk})  # fmt: skip
-        email_verified, mfa_enabled = cur.fetchone()
+    emails, authenticators = EmailAddress._meta.db_table, Authenticator._meta.db_table
+    return (
+        f'EXISTS (SELECT 1 FROM {emails} WHERE user_id = {user} AND "primary" AND verified),'  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {authenticators} WHERE user_id = {user})"
+    )
+
+
+def security_flags(columns) -> dict[str, bool]:
+    """The answer of ``user_security_flags`` from the two columns it selects."""
+    email_verified, mfa_enabled = columns
     return {"email_verified": email_verified, "mfa_enabled": mfa_enabled}
-
-
-# Only table names (from the models) are formatted in; the user id is a parameter.
-_SECURITY_FLAGS_SQL = """
-SELECT EXISTS (SELECT 1 FROM {emails} WHERE user_id = %(user)s AND "primary" AND verified),
-       EXISTS (SELECT 1 FROM {authenticators} WHERE user_id = %(user)s)
-"""
 
 
 TOKEN_LIST_MAX = 100

@@ -296,5 +296,17 @@ def test_me_says_whether_the_email_is_verified_and_a_second_factor_is_set_up():
     Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
     with CaptureQueriesContext(connection) as captured:
         assert flags() == (True, True)
-    # The token and both flags; nothing else on the way to the answer.
-    assert len(captured.captured_queries) == 2, [q["sql"][:80] for q in captured]
+    # The token, its person and both flags in one statement; nothing else on the way.
+    assert len(captured.captured_queries) == 1, [q["sql"][:80] for q in captured]
+
+
+def test_me_by_browser_session_reads_the_flags_itself():
+    """Without a token there is no lookup to read the flags with: the view asks for them."""
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(handle="sessioned", email="s@example.com", password="x" * 16)
+    EmailAddress.objects.create(user=user, email="s@example.com", primary=True, verified=True)
+    client = APIClient()
+    client.force_login(user)
+    me = client.get("/api/v1/me").json()
+    assert (me["handle"], me["email_verified"], me["mfa_enabled"]) == ("sessioned", True, False)
