@@ -6,6 +6,10 @@ middleware and no installed apps, served by the same gunicorn settings as the ap
 
 - ``GET /floor/read?id=N``: one row of ``accounts_user`` by primary key, as JSON — the
   least a ``GET /api/v1/me`` can do;
+- ``GET /floor/drf-read?id=N``: the same read as a DRF ``APIView`` (JSON renderer, no
+  authentication, permissions or rate limits) — what the framework the API is written in
+  adds to a request by itself, so that the distance from ``GET /me`` to the floor can be
+  split into DRF's share and the app's own;
 - ``POST /floor/transfer`` (JSON ``{"from": a, "to": b, "amount": n}``): a plain-SQL ledger
   transfer in one transaction on tables of its own (``floor_account``, ``floor_entry``,
   ``floor_posting``): lock the two accounts in id order, check the payer's balance, update
@@ -42,24 +46,54 @@ DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING_CONFIG = None
+# DRF with nothing of its own switched on: no authentication (and so no django.contrib.auth
+# for an anonymous user), no permissions, no rate limits, JSON only.
+REST_FRAMEWORK = {
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
 # The readiness probe asks for a row that is not there; that 404 is no news.
 logging.getLogger("django.request").setLevel(logging.ERROR)
 
 
-def read(request):
+def _row(person_id: int) -> dict | None:
     from django.db import connection
-    from django.http import JsonResponse
 
     with connection.cursor() as cur:
         cur.execute(
             "SELECT id, handle, display_name, home_currency FROM accounts_user WHERE id = %s",
-            [int(request.GET["id"])],
+            [person_id],
         )
         row = cur.fetchone()
+    fields = ("id", "handle", "display_name", "home_currency")
+    return None if row is None else dict(zip(fields, row, strict=True))
+
+
+def read(request):
+    from django.http import JsonResponse
+
+    row = _row(int(request.GET["id"]))
     if row is None:
         return JsonResponse({"error": "not_found"}, status=404)
-    fields = ("id", "handle", "display_name", "home_currency")
-    return JsonResponse(dict(zip(fields, row, strict=True)))
+    return JsonResponse(row)
+
+
+def _drf_read_view():
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    class DrfRead(APIView):
+        def get(self, request):
+            row = _row(int(request.query_params["id"]))
+            if row is None:
+                return Response({"error": "not_found"}, status=404)
+            return Response(row)
+
+    return DrfRead.as_view()
 
 
 def transfer(request):
@@ -116,7 +150,11 @@ def floor_setup(connection, accounts: int, funds: int) -> None:
 def _urlpatterns():
     from django.urls import path
 
-    return [path("floor/read", read), path("floor/transfer", transfer)]
+    return [
+        path("floor/read", read),
+        path("floor/drf-read", _drf_read_view()),
+        path("floor/transfer", transfer),
+    ]
 
 
 urlpatterns = _urlpatterns() if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__ else []

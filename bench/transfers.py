@@ -19,19 +19,19 @@ What it does:
    limiter's refusals; the limiter still runs), and the floor app (no middleware: a
    one-row read by primary key and a plain-SQL ledger transfer).
 4. Loads them with ``--clients`` concurrent keep-alive HTTP clients (threads): the floor's
-   read, ``GET /api/v1/me``, the floor's transfer, ``POST /api/v1/transfers`` of 0.01
-   USD between random pairs (each with a fresh ``Idempotency-Key``), wallet tips of 0.01
-   USD to random people's tip jars (``POST /api/v1/users/{handle}/tips``) and to one
-   creator (every client tips the same person: the hot-creator case), unlocks of paid posts
-   (``POST /api/v1/posts/{id}/unlock``, each a first purchase) and orders of one product
-   from random sellers (``POST /api/v1/orders``), and pgbench running
-   the floor's transfer as a SQL script with as many clients (no HTTP, no Python: what
-   PostgreSQL itself allows). ``--seconds`` each in total, in ``--rounds`` alternating
-   slices so all see the same background load. Prints requests/s, p50, p99 and the serving
-   gunicorn workers' CPU milliseconds per request of each, the load average, and the
-   ratios (median over the rounds): the app to the floor, transfers to pgbench, a tip's,
-   an unlock's and an order's CPU to a transfer's, tips to one creator to tips spread over
-   many.
+   read (as a plain Django view and as a DRF view), ``GET /api/v1/me``, the floor's
+   transfer, ``POST /api/v1/transfers`` of 0.01 USD between random pairs (each with a fresh
+   ``Idempotency-Key``), wallet tips of 0.01 USD to random people's tip jars (``POST
+   /api/v1/users/{handle}/tips``) and to one creator (every client tips the same person:
+   the hot-creator case), unlocks of paid posts (``POST /api/v1/posts/{id}/unlock``, each a
+   first purchase) and orders of one product from random sellers (``POST /api/v1/orders``),
+   and pgbench running the floor's transfer as a SQL script with as many clients (no HTTP,
+   no Python: what PostgreSQL itself allows). ``--seconds`` each in total, in ``--rounds``
+   alternating slices so all see the same background load. Prints requests/s, p50, p99 and
+   the serving gunicorn workers' CPU milliseconds per request of each, the load average,
+   and the ratios (median over the rounds): the app to the floor, transfers to pgbench, a
+   tip's, an unlock's and an order's CPU to a transfer's, tips to one creator to tips
+   spread over many.
    With ``--server granian``, granian serves both instead (``--workers`` processes of
    ``--threads`` blocking threads each, the same for the app and the floor), to compare the
    servers: run it after a default run and compare the two outputs.
@@ -385,6 +385,9 @@ def main() -> int:
         def floor_read(rng):
             return "GET", f"/floor/read?id={rng.choice(people)[2]}", None, {}
 
+        def floor_drf_read(rng):
+            return "GET", f"/floor/drf-read?id={rng.choice(people)[2]}", None, {}
+
         def floor_transfer(rng):
             i, j = rng.sample(range(1, len(people) + 1), 2)
             body = json.dumps({"from": i, "to": j, "amount": 1})
@@ -419,6 +422,7 @@ def main() -> int:
 
         cases = [
             ("floor: read 1 row", floor_port, floor, floor_read),
+            ("floor: DRF read", floor_port, floor, floor_drf_read),
             ("GET /me", port, proc, me),
             ("floor: transfer", floor_port, floor, floor_transfer),
             ("POST /transfers", port, proc, transfer),
@@ -479,6 +483,9 @@ def main() -> int:
         )
     for label, app, base, target in (
         ("GET /me / floor read", "GET /me", "floor: read 1 row", 0.6),
+        # DRF's own share of the distance, and the app's share (no targets: a breakdown).
+        ("floor DRF read / floor read", "floor: DRF read", "floor: read 1 row", None),
+        ("GET /me / floor DRF read", "GET /me", "floor: DRF read", None),
         ("POST /transfers / floor transfer", "POST /transfers", "floor: transfer", 0.5),
         ("POST /transfers / pgbench transfer", "POST /transfers", "pgbench: transfer", 0.15),
         ("tips to 1 creator / tips spread", "POST /tips 1 creator", "POST /tips", 0.9),
