@@ -61,10 +61,14 @@ def request(db: DatabaseWrapper) -> int:
 def backend_terminate(pid: int) -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_terminate_backend(%s)", [pid])
-    # pg_terminate_backend only signals: wait until the backend is gone.
+    # pg_terminate_backend only signals: wait until the backend is gone. Inside a
+    # transaction PostgreSQL keeps serving the first snapshot of pg_stat_activity it took
+    # (stats_fetch_consistency), so each look drops it first: without that, a backend still
+    # alive at the first look stays "alive" until the test's transaction ends.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with connection.cursor() as cur:
+            cur.execute("SELECT pg_stat_clear_snapshot()")
             cur.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
             if cur.fetchone() is None:
                 return
