@@ -1,6 +1,6 @@
 """Request id: taken from a trusted ``X-Request-ID`` header or made up, bound to every log
-line of the request (with the client's address) and echoed back in the response. And the
-request metrics."""
+line of the request (with the client's address) and echoed back in the response. The
+request metrics. And gzip for answers large enough to gain from it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 import uuid
 
 import structlog
+from django.middleware.gzip import GZipMiddleware
 
 from core.client_ip import client_ip
 from core.logging import USER_ID_ENVIRON_KEY, current_request, request_user_id
@@ -64,3 +65,25 @@ class MetricsMiddleware:
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class SizedGZipMiddleware(GZipMiddleware):
+    """Django's ``GZipMiddleware`` for bodies of ``MIN_LENGTH`` bytes and more (Django's own
+    floor is 200).
+
+    Most API answers are a few hundred bytes (``GET /me``, a transfer). Gzipped they save
+    no packet: headers and body fit in the first TCP segments either way, well inside the
+    initial congestion window, so the client waits the same round trips. Compressing them
+    still costs a fresh zlib compressor and Django's random padding against BREACH: 8 % of
+    the instructions of a ``GET /me`` (callgrind). CDNs draw the same line at 860 to 1,000
+    bytes. Pages (a timeline is 35 KB) and longer answers are gzipped as before, and an
+    answer left uncompressed carries no ``Vary: Accept-Encoding``, as with Django's own
+    floor.
+    """
+
+    MIN_LENGTH = 1024
+
+    def process_response(self, request, response):
+        if not response.streaming and len(response.content) < self.MIN_LENGTH:
+            return response
+        return super().process_response(request, response)

@@ -113,8 +113,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages and API answers are gzipped for browsers that accept it (a timeline page: 35 KB
     # of HTML, 3 KB gzipped). Below WhiteNoise, which serves its own pre-compressed static
-    # files; Django pads each gzipped body with random bytes against BREACH.
-    "django.middleware.gzip.GZipMiddleware",
+    # files; Django pads each gzipped body with random bytes against BREACH. Answers under
+    # 1 KB are sent as they are (core/middleware.py: SizedGZipMiddleware).
+    "core.middleware.SizedGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # /api/ answers carry SocialPay-Version; a request may pin one (core/api/versioning.py).

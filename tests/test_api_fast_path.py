@@ -115,7 +115,7 @@ def test_api_chain_refuses_a_bad_token_and_an_unknown_version_as_the_full_chain_
 
 def test_api_chain_gzips_like_the_full_chain(person):
     # Long enough that gzip (with its random padding against BREACH) always pays off.
-    User.objects.filter(pk=person.pk).update(bio="coffee " * 100)
+    User.objects.filter(pk=person.pk).update(bio="coffee " * 250)
     _, secret = token_create(user=person)
     lean, full = _answers(
         "/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_ENCODING="gzip"
