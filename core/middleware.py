@@ -71,14 +71,14 @@ class SizedGZipMiddleware(GZipMiddleware):
     """Django's ``GZipMiddleware`` for bodies of ``MIN_LENGTH`` bytes and more (Django's own
     floor is 200).
 
-    Most API answers are a few hundred bytes (``GET /me``, a transfer). Gzipped they save
-    no packet: headers and body fit in the first TCP segments either way, well inside the
-    initial congestion window, so the client waits the same round trips. Compressing them
-    still costs a fresh zlib compressor and Django's random padding against BREACH: 8 % of
-    the instructions of a ``GET /me`` (callgrind). CDNs draw the same line at 860 to 1,000
-    bytes. Pages (a timeline is 35 KB) and longer answers are gzipped as before, and an
-    answer left uncompressed carries no ``Vary: Accept-Encoding``, as with Django's own
-    floor.
+    Most API answers are a few hundred bytes (``GET /me`` about 250, a transfer about 300).
+    Gzipped they save no packet: headers and body fit in the first TCP segments either way,
+    well inside the initial congestion window, so the client waits the same round trips.
+    Compressing them still costs a fresh zlib compressor and Django's random padding against
+    BREACH: 8 % of the instructions of a ``GET /me`` (callgrind). CDNs draw the same line at
+    860 to 1,000 bytes. Pages (a timeline is 35 KB) and longer answers are gzipped as
+    before, and an answer left uncompressed carries no ``Vary: Accept-Encoding``, as with
+    Django's own floor.
     """
 
     MIN_LENGTH = 1024
