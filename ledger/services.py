@@ -92,13 +92,13 @@ a reader never sees a credit twice or half a fold.
 
 Round trips for a transfer: BEGIN, resolve account keys, one INSERT (entry, postings and
 deltas as one statement with data-modifying CTEs), lock the payer then fold + debit (two
-statements sent as one message, see ``_execute``), COMMIT. The four statements are
-prepared once per database session with generic plans (see ``_prepare``), which halves
-the database CPU per transfer. That needs a database session
-that outlives a transaction (Django's persistent connections, or PgBouncer in session
-mode). Behind a transaction pooler (PgBouncer in transaction mode) the next transaction
-may run on another server session, so ``LEDGER_PREPARED_STATEMENTS = False`` sends the
-same statements as plain SQL instead (``_execute``).
+statements sent as one message, see ``_execute``), COMMIT. The four statements are prepared
+once per database session with generic plans (see ``_prepare``), which halves the database
+CPU per transfer. That needs a database session that outlives a transaction (Django's
+persistent connections, or PgBouncer in session mode). Behind a transaction pooler
+(PgBouncer in transaction mode) the next transaction may run on another server session, so
+``LEDGER_PREPARED_STATEMENTS = False`` sends the same statements as plain SQL instead
+(``_execute``).
 """
 
 from __future__ import annotations
