@@ -41,13 +41,12 @@ _COLUMNS = ", ".join(
     + [f'u."{f.column}"' for f in User._meta.concrete_fields]
 )
 # Only model-defined names are interpolated; the digest is a parameter.
-_LOOKUP_SQL = (
-    f"SELECT {_COLUMNS} FROM {ApiToken._meta.db_table} t"  # noqa: S608
+_LOOKUP_FROM = (
+    f" FROM {ApiToken._meta.db_table} t"
     f" JOIN {User._meta.db_table} u ON u.id = t.user_id"
     " WHERE t.digest = %s AND t.revoked_at IS NULL"
 )
-
-
+_LOOKUP_SQL = f"SELECT {_COLUMNS}{_LOOKUP_FROM}"
 _USER_END = len(_TOKEN_FIELDS) + len(_USER_FIELDS)
 
 
@@ -55,7 +54,7 @@ _USER_END = len(_TOKEN_FIELDS) + len(_USER_FIELDS)
 def _lookup_with_flags_sql() -> str:
     """``_LOOKUP_SQL`` that also reads the person's security flags (built on first use:
     the flags' tables are allauth's models)."""
-    return _LOOKUP_SQL.replace(" FROM ", f", {security_flags_columns('u.id')} FROM ", 1)
+    return f"SELECT {_COLUMNS}, {security_flags_columns('u.id')}{_LOOKUP_FROM}"
 
 
 def _token_lookup(digest: str, *, with_security_flags: bool = False) -> ApiToken | None:
